@@ -1,0 +1,98 @@
+"""Small-count suppression of aggregated tables before they leave the secure environment."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["DEFAULT_THRESHOLD", "SuppressionLog", "suppress_counts"]
+
+DEFAULT_THRESHOLD = 10
+
+
+@dataclass
+class SuppressionLog:
+    """Every suppressed cell with its reason (kept inside the secure environment)."""
+
+    entries: list[dict[str, object]] = field(default_factory=list)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Columns ``group, unit, reason``."""
+        return pd.DataFrame(self.entries, columns=["group", "unit", "reason"])
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def suppress_counts(
+    table: pd.DataFrame,
+    *,
+    numerator: str = "numerator",
+    denominator: str = "denominator",
+    derived: Sequence[str] = ("rate",),
+    group_by: Sequence[str] = ("level", "indicator"),
+    unit: str = "unit",
+    threshold: int = DEFAULT_THRESHOLD,
+) -> tuple[pd.DataFrame, SuppressionLog]:
+    """Suppress small counts, their complements and everything computed from them.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Aggregated table with one row per unit and group.
+    numerator, denominator : str
+        Count columns.
+    derived : sequence of str
+        Columns computed from the counts (rates, ratios, intervals), blanked with them.
+    group_by : sequence of str
+        Columns that define a set of units whose counts add up to a published total (secondary
+        suppression works within each set).
+    unit : str
+        Column naming the unit.
+    threshold : int, default 10
+        Counts below this value are suppressed.
+
+    Returns
+    -------
+    (pandas.DataFrame, SuppressionLog)
+        The table with a boolean ``suppressed`` column and suppressed cells set to missing, and
+        the log of every suppression.
+
+    Notes
+    -----
+    Primary suppression: a row is suppressed when its numerator, its complement (denominator
+    minus numerator) or its denominator is below ``threshold``; the numerator and derived
+    columns are blanked, and the denominator too when it is itself below the threshold.
+    Secondary suppression: when exactly one row of a set is suppressed, the row with the next
+    smallest numerator is suppressed as well, so that the first cannot be recovered from the
+    set's total by subtraction.
+    """
+    out = table.copy()
+    num = out[numerator].to_numpy(dtype=float)
+    den = out[denominator].to_numpy(dtype=float)
+    primary = (num < threshold) | ((den - num) < threshold) | (den < threshold)
+    suppressed = primary.copy()
+    log = SuppressionLog()
+    keys = [c for c in group_by if c in out]
+    groups = out.groupby(keys, sort=False).indices if keys else {(): np.arange(len(out))}
+    for group, rows in groups.items():
+        rows = np.asarray(rows)
+        for r in rows[primary[rows]]:
+            log.entries.append({"group": group, "unit": out[unit].iat[r],
+                                "reason": f"count below {threshold}"})
+        if primary[rows].sum() == 1 and len(rows) > 1:
+            rest = rows[~primary[rows]]
+            second = rest[np.argmin(num[rest])]
+            suppressed[second] = True
+            log.entries.append({"group": group, "unit": out[unit].iat[second],
+                                "reason": "secondary: protects a single suppressed cell"})
+    blank = [numerator, *[c for c in derived if c in out]]
+    out[blank] = out[blank].astype(float)
+    out.loc[suppressed, blank] = np.nan
+    out[denominator] = out[denominator].astype(float)
+    out.loc[den < threshold, denominator] = np.nan
+    out["suppressed"] = suppressed
+    return out, log

@@ -1,0 +1,50 @@
+"""One exception and warning tree for the whole package.
+
+Every error the package raises on purpose is a :class:`CasemixError`; errors caused by the
+user's data are also :class:`ValueError` so that generic handlers keep working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CasemixError",
+    "CasemixWarning",
+    "ConvergenceError",
+    "DataError",
+    "DataWarning",
+    "MappingError",
+    "MethodSwitchWarning",
+    "SpecError",
+]
+
+
+class CasemixError(Exception):
+    """Base class of every error raised by casemix."""
+
+
+class DataError(CasemixError, ValueError):
+    """The input data violate the birth-record schema (names column, value and row count)."""
+
+
+class MappingError(DataError):
+    """A column mapping cannot translate an extract to canonical columns."""
+
+
+class SpecError(CasemixError, ValueError):
+    """A model or indicator specification is invalid."""
+
+
+class ConvergenceError(CasemixError, RuntimeError):
+    """An iterative fit did not converge."""
+
+
+class CasemixWarning(UserWarning):
+    """Base class of every warning issued by casemix."""
+
+
+class DataWarning(CasemixWarning):
+    """Something in the data deserves attention but is not fatal."""
+
+
+class MethodSwitchWarning(CasemixWarning):
+    """A statistical method switched (fallback); the switch is also recorded in the results."""

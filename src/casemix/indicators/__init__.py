@@ -1,0 +1,38 @@
+"""Indicator definitions (Perined-aligned), derivation per birth, and crude rates per unit."""
+
+from casemix.indicators.definitions import (
+    DEFAULT_INDICATORS,
+    AnyOf,
+    Below,
+    DefinitionSettings,
+    Indicator,
+    InSet,
+    IsTrue,
+    NeonatalDeath,
+    SmallForAge,
+)
+from casemix.indicators.derive import IndicatorFlags, derive_indicators
+from casemix.indicators.growth_charts import (
+    birthweight_at_percentile,
+    birthweight_reference,
+    birthweight_threshold,
+)
+from casemix.indicators.rates import indicator_rates
+
+__all__ = [
+    "DEFAULT_INDICATORS",
+    "AnyOf",
+    "Below",
+    "DefinitionSettings",
+    "InSet",
+    "Indicator",
+    "IndicatorFlags",
+    "IsTrue",
+    "NeonatalDeath",
+    "SmallForAge",
+    "birthweight_at_percentile",
+    "birthweight_reference",
+    "birthweight_threshold",
+    "derive_indicators",
+    "indicator_rates",
+]

@@ -1,0 +1,22 @@
+"""Birth-record data layer: canonical schema, column mappings, readers and validation."""
+
+from casemix.records.exclusions import ExclusionLog
+from casemix.records.mapping import PRESETS, ColumnMapping
+from casemix.records.readers import load_births, read_table
+from casemix.records.schema import COLUMNS, REQUIRED_COLUMNS, UNIT_LEVELS, Column
+from casemix.records.validation import Problem, ValidationReport, validate_births
+
+__all__ = [
+    "COLUMNS",
+    "PRESETS",
+    "REQUIRED_COLUMNS",
+    "UNIT_LEVELS",
+    "Column",
+    "ColumnMapping",
+    "ExclusionLog",
+    "Problem",
+    "ValidationReport",
+    "load_births",
+    "read_table",
+    "validate_births",
+]

@@ -1,0 +1,394 @@
+"""Validation of a births table against the canonical schema.
+
+Structural problems (missing required columns, values that cannot be parsed, unknown category
+labels, duplicated birth ids) are *errors*: the table cannot be used until the extract or the
+column mapping is fixed. Row-level problems (impossible values) are handled by a policy and
+every affected row is counted in the exclusion log; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from casemix._params import check_one_of
+from casemix.exceptions import DataError
+from casemix.records.exclusions import ExclusionLog
+from casemix.records.schema import COLUMNS, REQUIRED_COLUMNS, UNIT_LEVELS, Column
+
+__all__ = ["Problem", "ValidationReport", "validate_births"]
+
+InvalidPolicy = Literal["exclude", "missing", "error"]
+_TRUE = {"true", "t", "yes", "y", "1", "ja", "j", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "nee", "0.0"}
+_MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One validation finding.
+
+    Attributes
+    ----------
+    severity : {"error", "warning", "info"}
+    column : str
+        The column concerned ("" for table-wide problems).
+    message : str
+        Human-readable description naming values, counts and the fix.
+    n_rows : int
+        Number of rows affected.
+    """
+
+    severity: Literal["error", "warning", "info"]
+    column: str
+    message: str
+    n_rows: int = 0
+
+
+@dataclass
+class ValidationReport:
+    """Outcome of :func:`validate_births`.
+
+    Attributes
+    ----------
+    births : pandas.DataFrame
+        The typed, canonical table with excluded rows removed (empty if there were errors).
+    problems : list of Problem
+        Errors, warnings and information, in the order found.
+    exclusions : ExclusionLog
+        Rows excluded from all analyses, by reason.
+    n_input : int
+        Number of rows read.
+    """
+
+    births: pd.DataFrame
+    problems: list[Problem] = field(default_factory=list)
+    exclusions: ExclusionLog = field(default_factory=ExclusionLog)
+    n_input: int = 0
+
+    @property
+    def errors(self) -> list[Problem]:
+        """Fatal problems."""
+        return [p for p in self.problems if p.severity == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """Non-fatal problems that deserve attention."""
+        return [p for p in self.problems if p.severity == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when there are no fatal problems."""
+        return not self.errors
+
+    @property
+    def n_excluded(self) -> int:
+        """Rows excluded from all analyses."""
+        return self.n_input - len(self.births) if self.ok else self.n_input
+
+    def raise_for_errors(self) -> None:
+        """Raise :class:`~casemix.exceptions.DataError` listing every fatal problem."""
+        if self.errors:
+            lines = "\n".join(f"- {p.message}" for p in self.errors)
+            raise DataError(f"The births table has {len(self.errors)} fatal problem(s):\n{lines}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """Problems as a DataFrame with columns ``severity, column, message, n_rows``."""
+        return pd.DataFrame(
+            [vars(p) for p in self.problems], columns=["severity", "column", "message", "n_rows"]
+        )
+
+    def __str__(self) -> str:
+        status = "OK" if self.ok else f"FAILED ({len(self.errors)} error(s))"
+        lines = [
+            f"Validation {status}: {self.n_input:,} rows read, "
+            f"{self.n_excluded:,} excluded, {len(self.births):,} kept"
+            if self.ok
+            else f"Validation {status}: {self.n_input:,} rows read"
+        ]
+        for p in self.problems:
+            lines.append(f"  {p.severity.upper():7s} {p.message}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"<ValidationReport ok={self.ok} rows={self.n_input} "
+            f"errors={len(self.errors)} warnings={len(self.warnings)} "
+            f"excluded={self.n_excluded}>"
+        )
+
+
+def _examples(values: pd.Series) -> str:
+    """Format the most frequent offending values with their counts."""
+    counts = values.astype("object").value_counts(dropna=False).head(_MAX_EXAMPLES)
+    return ", ".join(f"{v!r} ({n:,} rows)" for v, n in counts.items())
+
+
+def _coerce_numeric(
+    col: Column, raw: pd.Series, problems: list[Problem]
+) -> pd.Series:
+    """Parse a numeric column; unparseable or fractional integers are errors."""
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        raw = raw.astype("Int64")
+    num = pd.to_numeric(raw, errors="coerce")
+    bad = num.isna() & raw.notna() & (raw.astype("object") != "")
+    if bad.any():
+        problems.append(Problem(
+            "error", col.name,
+            f"Column '{col.name}' must be numeric ({col.kind}); {int(bad.sum()):,} rows have "
+            f"values that are not numbers: {_examples(raw[bad])}. Fix the extract or map the "
+            "codes in the column mapping.", int(bad.sum())))
+    num = num.astype("float64")
+    if col.kind == "int":
+        frac = num.notna() & (num != np.round(num))
+        if frac.any():
+            problems.append(Problem(
+                "error", col.name,
+                f"Column '{col.name}' must hold whole numbers; {int(frac.sum()):,} rows have "
+                f"fractional values: {_examples(num[frac])}.", int(frac.sum())))
+            num = num.where(~frac)
+        return num.astype("Int64")
+    return num
+
+
+def _coerce_bool(col: Column, raw: pd.Series, problems: list[Problem]) -> pd.Series:
+    """Parse a boolean column from booleans, 0/1 or yes/no words."""
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        return raw.astype("boolean")
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)
+    labels = pd.Index(uniques).astype(str).str.strip().str.lower()
+    mapped = np.array(
+        [True if lab in _TRUE else False if lab in _FALSE else None for lab in labels],
+        dtype=object,
+    )
+    unknown = np.array([m is None for m in mapped], dtype=bool)
+    if unknown.any():
+        bad = np.isin(codes, np.flatnonzero(unknown))
+        problems.append(Problem(
+            "error", col.name,
+            f"Column '{col.name}' must be boolean (true/false, 1/0, yes/no); "
+            f"{int(bad.sum()):,} rows have other values: {_examples(raw[bad])}.",
+            int(bad.sum())))
+    values = np.where(codes >= 0, mapped[np.clip(codes, 0, None)] if len(mapped) else None, None)
+    values = np.where(values == None, pd.NA, values)  # noqa: E711
+    return pd.Series(values, index=raw.index, dtype="boolean")
+
+
+def _coerce_category(col: Column, raw: pd.Series, problems: list[Problem]) -> pd.Series:
+    """Normalise labels (trimmed, lower case); unknown labels are an error."""
+    allowed = col.categories or ()
+    cat = pd.Categorical(raw.astype("object").where(raw.notna()))
+    clean = pd.Index(cat.categories).astype(str).str.strip().str.lower()
+    codes = np.asarray(cat.codes)
+    normalised = np.asarray(clean, dtype=object)
+    normalised[np.asarray(clean == "")] = None
+    known = np.array([lab is None or lab in allowed for lab in normalised], dtype=bool)
+    if not known.all():
+        bad = np.isin(codes, np.flatnonzero(~known))
+        problems.append(Problem(
+            "error", col.name,
+            f"Column '{col.name}' has unknown labels in {int(bad.sum()):,} rows: "
+            f"{_examples(raw[bad])}. Allowed: {', '.join(allowed)} (or missing). "
+            "Recode them in the column mapping ([values] table).", int(bad.sum())))
+    values = np.full(len(raw), None, dtype=object)
+    ok = codes >= 0
+    values[ok] = normalised[codes[ok]]
+    values[ok & ~known[np.clip(codes, 0, None)]] = None
+    return pd.Series(pd.Categorical(values, categories=list(allowed)), index=raw.index)
+
+
+def _coerce_id(col: Column, raw: pd.Series) -> pd.Series:
+    """Identifiers are strings; numeric codes keep no trailing '.0'."""
+    if pd.api.types.is_float_dtype(raw.dtype) and (raw.dropna() % 1 == 0).all():
+        raw = raw.astype("Int64")
+    return raw.astype("string")
+
+
+def _coerce(col: Column, raw: pd.Series, problems: list[Problem]) -> pd.Series:
+    if col.kind in ("int", "float"):
+        return _coerce_numeric(col, raw, problems)
+    if col.kind == "bool":
+        return _coerce_bool(col, raw, problems)
+    if col.kind == "category":
+        return _coerce_category(col, raw, problems)
+    return _coerce_id(col, raw)
+
+
+def _derive_death_period(births: pd.DataFrame, problems: list[Problem]) -> None:
+    """Fill ``neonatal_death_period`` from ``neonatal_death_day`` (day 0-6 early, 7-27 late)."""
+    if "neonatal_death_day" not in births:
+        return
+    day = births["neonatal_death_day"]
+    derived = pd.Series(
+        pd.Categorical(
+            np.select(
+                [day.lt(7).fillna(False), day.lt(28).fillna(False), day.notna()],
+                ["early", "late", "post_neonatal"],
+                default=None,
+            ),
+            categories=COLUMNS["neonatal_death_period"].categories,
+        ),
+        index=births.index,
+    )
+    if "neonatal_death_period" in births:
+        given = births["neonatal_death_period"]
+        clash = given.notna() & derived.notna() & (given.astype(object) != derived.astype(object))
+        if clash.any():
+            problems.append(Problem(
+                "error", "neonatal_death_period",
+                f"'neonatal_death_period' contradicts 'neonatal_death_day' in "
+                f"{int(clash.sum()):,} rows (period must be early for day 0-6, late for 7-27).",
+                int(clash.sum())))
+        births["neonatal_death_period"] = given.where(given.notna(), derived)
+    else:
+        births["neonatal_death_period"] = derived
+
+
+def _row_rules(births: pd.DataFrame) -> list[tuple[str, str, pd.Series]]:
+    """Row-level impossibilities: (column, reason, mask)."""
+    rules: list[tuple[str, str, pd.Series]] = []
+    for name, col in COLUMNS.items():
+        if name not in births or col.plausible is None:
+            continue
+        lo, hi = col.plausible
+        values = births[name]
+        mask = (values.lt(lo) | values.gt(hi)).fillna(False).astype(bool)
+        lo_s, hi_s = f"{lo:g}", f"{hi:g}"
+        rules.append((name, f"{name} outside {lo_s}..{hi_s}", mask))
+    for name in ("gestational_age_days", "year"):
+        if name in births:
+            rules.append((name, f"{name} missing", births[name].isna().to_numpy(bool)))
+    if "fetal_death" in births and "neonatal_death_period" in births:
+        both = births["fetal_death"].fillna(False).astype(bool) & births[
+            "neonatal_death_period"
+        ].notna()
+        rules.append(("fetal_death", "fetal death with a neonatal death recorded", both))
+    return rules
+
+
+def _apply_row_rules(
+    births: pd.DataFrame, invalid: InvalidPolicy, problems: list[Problem], log: ExclusionLog
+) -> pd.DataFrame:
+    """Apply the invalid-value policy; count every affected row under its first reason."""
+    excluded = np.zeros(len(births), dtype=bool)
+    for name, reason, mask in _row_rules(births):
+        mask = np.asarray(mask, dtype=bool)
+        n_hit = int(mask.sum())
+        if not n_hit:
+            continue
+        nullable = COLUMNS[name].nullable and not reason.endswith("missing")
+        nullable = nullable and name != "fetal_death"
+        examples = _examples(births.loc[mask, name])
+        if invalid == "error":
+            problems.append(Problem("error", name, f"{reason} in {n_hit:,} rows: {examples}.",
+                                    n_hit))
+        elif invalid == "missing" and nullable:
+            births.loc[mask, name] = pd.NA
+            log.add("validation", name, f"{reason}: value set to missing", n_hit)
+            problems.append(Problem("warning", name,
+                                    f"{reason} in {n_hit:,} rows ({examples}); set to missing.",
+                                    n_hit))
+        else:
+            new = mask & ~excluded
+            excluded |= mask
+            log.add("validation", "all", reason, int(new.sum()))
+            problems.append(Problem(
+                "warning", name,
+                f"{reason} in {n_hit:,} rows ({examples}); {int(new.sum()):,} rows excluded "
+                "(rows failing an earlier rule are counted there).", n_hit))
+    return births.loc[~excluded].reset_index(drop=True)
+
+
+def _report_missing_covariates(births: pd.DataFrame, problems: list[Problem]) -> None:
+    """Missing linked covariates stay in the data as an explicit missing category."""
+    for name in ("income_quintile", "education", "migration_background", "neighbourhood_ses",
+                 "maternal_age", "parity", "infant_sex", "birthweight_g"):
+        if name in births:
+            n_missing = int(births[name].isna().sum())
+            if n_missing:
+                share = n_missing / max(len(births), 1)
+                problems.append(Problem(
+                    "info", name,
+                    f"{name} missing in {n_missing:,} rows ({share:.1%}); kept as an explicit "
+                    "missing category, never dropped.", n_missing))
+    for level in UNIT_LEVELS:
+        if level in births:
+            n_missing = int(births[level].isna().sum())
+            if n_missing:
+                problems.append(Problem(
+                    "warning", level,
+                    f"{level} missing in {n_missing:,} rows; these births are counted nationally "
+                    f"but excluded (and counted) from comparisons by {level}.", n_missing))
+
+
+def _check_duplicates(births: pd.DataFrame, problems: list[Problem]) -> None:
+    ids = births["birth_id"]
+    if ids.isna().any():
+        n = int(ids.isna().sum())
+        problems.append(Problem("error", "birth_id",
+                                f"birth_id is missing in {n:,} rows; every child needs an id.", n))
+    dup = ids.duplicated(keep=False) & ids.notna()
+    if dup.any():
+        problems.append(Problem(
+            "error", "birth_id",
+            f"birth_id must be unique; {int(dup.sum()):,} rows share "
+            f"{ids[dup].nunique():,} ids, e.g. {_examples(ids[dup])}.", int(dup.sum())))
+
+
+def validate_births(
+    data: pd.DataFrame, *, invalid: InvalidPolicy = "exclude", extra_columns: bool = True
+) -> ValidationReport:
+    """Check and type a births table in canonical columns.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        One row per child, columns named as in :data:`casemix.records.schema.COLUMNS`.
+    invalid : {"exclude", "missing", "error"}, default "exclude"
+        What to do with impossible values (outside the plausible range of the column, e.g.
+        gestational age outside 140..315 days): exclude the row from all analyses, set the value
+        to missing (only for columns that may be missing), or treat it as a fatal error. Every
+        affected row is counted in the report and the exclusion log.
+    extra_columns : bool, default True
+        Keep non-canonical columns (e.g. a weights column or an extra outcome) unchanged.
+
+    Returns
+    -------
+    ValidationReport
+        Typed table, problems, exclusion log. Call ``raise_for_errors()`` to stop on errors.
+
+    Notes
+    -----
+    Errors (the table cannot be used): a required column is missing; values cannot be parsed as
+    the column's type; category labels outside the allowed set; missing or duplicated
+    ``birth_id``. Missing linked covariates (income, education, migration background) are kept
+    as explicit missing values and reported, never dropped.
+    """
+    check_one_of("invalid", invalid, ("exclude", "missing", "error"), owner="validate_births")
+    problems: list[Problem] = []
+    log = ExclusionLog()
+    missing = [c for c in REQUIRED_COLUMNS if c not in data.columns]
+    if missing:
+        problems.append(Problem(
+            "error", ",".join(missing),
+            f"Required column(s) missing: {', '.join(missing)}. Found: "
+            f"{', '.join(map(str, data.columns[:20]))}. Supply a column mapping "
+            "(--mapping FILE.toml) that names them.", len(data)))
+        return ValidationReport(data.iloc[0:0], problems, log, len(data))
+    births = pd.DataFrame(index=pd.RangeIndex(len(data)))
+    for name in data.columns:
+        raw = data[name].reset_index(drop=True)
+        if name in COLUMNS:
+            births[name] = _coerce(COLUMNS[name], raw, problems)
+        elif extra_columns:
+            births[name] = raw
+    _check_duplicates(births, problems)
+    _derive_death_period(births, problems)
+    if problems and any(p.severity == "error" for p in problems):
+        return ValidationReport(births.iloc[0:0], problems, log, len(data))
+    births = _apply_row_rules(births, invalid, problems, log)
+    _report_missing_covariates(births, problems)
+    return ValidationReport(births, problems, log, len(data))
