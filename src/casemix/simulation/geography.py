@@ -1,0 +1,78 @@
+"""A synthetic Dutch-like geography: municipalities nested in GGD and care-office regions, VSVs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Geography", "make_geography"]
+
+
+@dataclass(frozen=True)
+class Geography:
+    """Synthetic units.
+
+    Attributes
+    ----------
+    municipalities : pandas.DataFrame
+        One row per municipality: ``municipality``, ``ggd_region``, ``care_office_region``,
+        ``vsv`` (primary VSV), ``vsv_secondary``, ``weight`` (share of births), ``urbanisation``
+        (1..5), ``ses_mean`` (municipality mean of neighbourhood SES), ``x``, ``y``.
+    vsvs : list of str
+        VSV codes.
+    """
+
+    municipalities: pd.DataFrame
+    vsvs: list[str]
+
+
+def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre, and of the second nearest, per point."""
+    dist = ((points[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    order = np.argsort(dist, axis=1)
+    return order[:, :2]
+
+
+def make_geography(
+    rng: np.random.Generator,
+    *,
+    n_municipalities: int = 340,
+    n_vsv: int = 70,
+    n_ggd: int = 25,
+    n_care_office: int = 31,
+) -> Geography:
+    """Place municipalities on a unit square and group them into regions by proximity.
+
+    Every region centre is itself a municipality, so no region is empty. Municipality sizes
+    are log-normal (a few cities with many births, many small municipalities); larger ones are
+    more urban, and SES is spatially smooth with city-level variation.
+    """
+    xy = rng.uniform(size=(n_municipalities, 2))
+    size = rng.lognormal(mean=0.0, sigma=1.0, size=n_municipalities)
+    rank = pd.Series(size).rank(pct=True).to_numpy()
+    urbanisation = np.clip(5 - np.floor(rank * 5 + rng.normal(0, 0.6, n_municipalities)), 1, 5)
+    ses_mean = 0.4 * np.sin(3 * xy[:, 0]) + 0.3 * np.cos(4 * xy[:, 1]) + rng.normal(
+        0, 0.3, n_municipalities)
+    ses_mean -= 0.15 * (3 - urbanisation)  # cities have more deprived neighbourhoods
+
+    def centres(k: int) -> np.ndarray:
+        return xy[rng.choice(n_municipalities, size=k, replace=False)]
+
+    vsv_idx = _nearest(xy, centres(n_vsv))
+    ggd_idx = _nearest(xy, centres(n_ggd))[:, 0]
+    zk_idx = _nearest(xy, centres(n_care_office))[:, 0]
+    municipalities = pd.DataFrame({
+        "municipality": [f"GM{i + 1:04d}" for i in range(n_municipalities)],
+        "ggd_region": [f"GGD{i + 1:02d}" for i in ggd_idx],
+        "care_office_region": [f"ZK{i + 1:02d}" for i in zk_idx],
+        "vsv": [f"VSV{i + 1:02d}" for i in vsv_idx[:, 0]],
+        "vsv_secondary": [f"VSV{i + 1:02d}" for i in vsv_idx[:, 1]],
+        "weight": size / size.sum(),
+        "urbanisation": urbanisation.astype(int),
+        "ses_mean": ses_mean,
+        "x": xy[:, 0],
+        "y": xy[:, 1],
+    })
+    return Geography(municipalities, [f"VSV{i + 1:02d}" for i in range(n_vsv)])
