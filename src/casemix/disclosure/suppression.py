@@ -89,10 +89,12 @@ def suppress_counts(
             suppressed[second] = True
             log.entries.append({"group": group, "unit": out[unit].iat[second],
                                 "reason": "secondary: protects a single suppressed cell"})
-    blank = [numerator, *[c for c in derived if c in out]]
-    out[blank] = out[blank].astype(float)
-    out.loc[suppressed, blank] = np.nan
-    out[denominator] = out[denominator].astype(float)
-    out.loc[den < threshold, denominator] = np.nan
+    for column in (numerator, denominator):
+        if pd.api.types.is_integer_dtype(out[column].dtype):
+            out[column] = out[column].astype("Int64")
+    rates = [c for c in derived if c in out]
+    out[rates] = out[rates].astype(float)
+    out.loc[suppressed, [numerator, *rates]] = pd.NA
+    out.loc[den < threshold, denominator] = pd.NA
     out["suppressed"] = suppressed
     return out, log

@@ -28,9 +28,9 @@ def _aggregate(flags: pd.DataFrame, units: pd.Series | None) -> pd.DataFrame:
     else:
         n, d = num.groupby(units, observed=True).sum(), den.groupby(units, observed=True).sum()
         n.index.name = d.index.name = "unit"
+    n.columns.name = d.columns.name = "indicator"
     long = n.stack().rename("numerator").to_frame().join(d.stack().rename("denominator"))
-    long = long.reset_index().rename(columns={long.index.names[1]: "indicator"})
-    return long
+    return long.reset_index()
 
 
 def indicator_rates(

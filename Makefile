@@ -1,0 +1,36 @@
+# casemix: `make demo` then `make test` on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO := demo_output
+
+.PHONY: demo test lint bench clean venv
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/casemix simulate --out $(DEMO)/cohort.parquet
+	$(BIN)/casemix validate $(DEMO)/cohort.parquet
+	$(BIN)/casemix indicators $(DEMO)/cohort.parquet --by vsv --out $(DEMO)/indicators_vsv.csv
+	@echo "Demo outputs in $(DEMO)/"
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+	$(BIN)/ruff check src tests benchmarks
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src/casemix
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_data_layer.py
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,5 @@
+"""Command-line interface (``casemix``)."""
+
+from casemix.cli.main import app
+
+__all__ = ["app"]
