@@ -1,0 +1,78 @@
+"""The command line: every command has help, runs end to end, and fails clearly."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from casemix.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def cohort_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli") / "cohort.parquet"
+    result = runner.invoke(app, ["simulate", "--out", str(path), "--n-births", "4000",
+                                 "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.mark.parametrize("command", ["simulate", "validate", "indicators"])
+def test_help(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output
+
+
+def test_simulate_writes_truth_beside_data(cohort_file):
+    births = pd.read_parquet(cohort_file)
+    assert len(births) == 4000
+    truth = pd.read_csv(cohort_file.with_name("cohort_truth.csv"))
+    assert {"level", "unit", "indicator", "true_log_odds", "true_oe"} <= set(truth.columns)
+    assert cohort_file.with_name("cohort_simulation.json").is_file()
+
+
+def test_validate_ok(cohort_file):
+    result = runner.invoke(app, ["validate", str(cohort_file)])
+    assert result.exit_code == 0, result.output
+    assert "4,000 rows read" in result.output
+
+
+def test_validate_fatal_exit_code(tmp_path):
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"birth_id": ["a", "a"], "year": [2024, 2024],
+                  "gestational_age_days": [280, 281]}).to_csv(bad, index=False)
+    result = runner.invoke(app, ["validate", str(bad)])
+    assert result.exit_code == 1
+    assert "birth_id" in result.output
+
+
+def test_validate_missing_file(tmp_path):
+    result = runner.invoke(app, ["validate", str(tmp_path / "nope.csv")])
+    assert result.exit_code == 2
+    assert "not found" in result.output
+
+
+def test_indicators_csv_interface(cohort_file, tmp_path):
+    out = tmp_path / "ind.csv"
+    result = runner.invoke(app, ["indicators", str(cohort_file), "--by", "vsv", "--by",
+                                 "ggd_region", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["level", "unit", "indicator", "numerator", "denominator",
+                                   "rate", "suppressed"]
+    assert set(table["level"]) == {"national", "vsv", "ggd_region"}
+    shown = table.dropna(subset=["numerator"])
+    assert (shown["numerator"] >= 10).all()
+    assert ((shown["denominator"] - shown["numerator"]) >= 10).all()
+    log = pd.read_csv(out.with_name("ind_exclusions.csv"))
+    assert {"stage", "scope", "reason", "n_rows"} <= set(log.columns)
+
+
+def test_indicators_unknown_indicator(cohort_file):
+    result = runner.invoke(app, ["indicators", str(cohort_file), "--indicator", "apgar"])
+    assert result.exit_code == 2
+    assert "apgar" in result.output
