@@ -67,14 +67,16 @@ def suppress_counts(
     minus numerator) or its denominator is below ``threshold``; the numerator and derived
     columns are blanked, and the denominator too when it is itself below the threshold.
     Secondary suppression: when exactly one row of a set is suppressed, the row with the next
-    smallest numerator is suppressed as well, so that the first cannot be recovered from the
-    set's total by subtraction.
+    smallest numerator is suppressed as well (with its denominator when the first row's
+    denominator was blanked), so that the first cannot be recovered from the set's total by
+    subtraction.
     """
     out = table.copy()
     num = out[numerator].to_numpy(dtype=float)
     den = out[denominator].to_numpy(dtype=float)
     primary = (num < threshold) | ((den - num) < threshold) | (den < threshold)
     suppressed = primary.copy()
+    blank_den = den < threshold
     log = SuppressionLog()
     keys = [c for c in group_by if c in out]
     groups = out.groupby(keys, sort=False).indices if keys else {(): np.arange(len(out))}
@@ -87,14 +89,20 @@ def suppress_counts(
             rest = rows[~primary[rows]]
             second = rest[np.argmin(num[rest])]
             suppressed[second] = True
+            if blank_den[rows].any():  # else the small denominator follows from the total
+                blank_den[second] = True
             log.entries.append({"group": group, "unit": out[unit].iat[second],
                                 "reason": "secondary: protects a single suppressed cell"})
     for column in (numerator, denominator):
         if pd.api.types.is_integer_dtype(out[column].dtype):
             out[column] = out[column].astype("Int64")
-    rates = [c for c in derived if c in out]
+    present = [c for c in derived if c in out]
+    rates = [c for c in present if pd.api.types.is_numeric_dtype(out[c].dtype)]
+    labels = [c for c in present if c not in rates]
     out[rates] = out[rates].astype(float)
+    out[labels] = out[labels].astype(object)
     out.loc[suppressed, [numerator, *rates]] = pd.NA
-    out.loc[den < threshold, denominator] = pd.NA
+    out.loc[suppressed, labels] = None
+    out.loc[blank_den, denominator] = pd.NA
     out["suppressed"] = suppressed
     return out, log

@@ -124,7 +124,8 @@ class ColumnMapping:
             values.setdefault(c, {}).update(t)
         merged = ColumnMapping(
             name=other.name,
-            columns={**self.columns, **other.columns},
+            columns={**{s: t for s, t in self.columns.items()
+                        if t not in set(other.columns.values())}, **other.columns},
             values=values,
             mortality_codes={**self.mortality_codes, **other.mortality_codes},
         )
@@ -190,7 +191,9 @@ class ColumnMapping:
             if column in out:
                 out[column] = self._recode(out[column], column, table)
         out = self._gestational_age(out)
-        out = self._mortality(out, notes)
+        source = next((s for s, t in present.items() if t == "mortality_code"),
+                      "mortality_code")
+        out = self._mortality(out, notes, source)
         return out, notes
 
     def _recode(self, values: pd.Series, column: str, table: dict[str, str]) -> pd.Series:
@@ -223,7 +226,7 @@ class ColumnMapping:
         out["gestational_age_days"] = weeks * 7 + extra
         return out
 
-    def _mortality(self, out: pd.DataFrame, notes: list[Problem]) -> pd.DataFrame:
+    def _mortality(self, out: pd.DataFrame, notes: list[Problem], source: str) -> pd.DataFrame:
         if "mortality_code" not in out:
             return out
         keys = _code_key(out.pop("mortality_code"))
@@ -247,7 +250,8 @@ class ColumnMapping:
             counts = keys[unknown].value_counts().head(5)
             listed = ", ".join(f"{k!r} ({n:,} rows)" for k, n in counts.items())
             raise MappingError(
-                f"Mortality code column has unknown codes in {int(unknown.sum()):,} rows: "
+                f"Column {source!r} (mortality code) has unknown codes in "
+                f"{int(unknown.sum()):,} rows: "
                 f"{listed}. Known codes: {sorted(table)}; add them to [mortality_codes]."
             )
         out["fetal_death"] = outcome.eq("fetal_death")

@@ -33,7 +33,8 @@ def read_table(path: str | Path) -> pd.DataFrame:
             f"{', '.join(sorted(_READERS))}."
         )
     if kind == "csv":
-        return pd.read_csv(path, engine="pyarrow")
+        # everything as text: codes keep leading zeros; validation parses numbers itself
+        return pd.read_csv(path, engine="pyarrow", dtype=str)
     if kind == "parquet":
         return pd.read_parquet(path)
     import pyreadstat

@@ -204,7 +204,7 @@ def _coerce_id(col: Column, raw: pd.Series) -> pd.Series:
     """Identifiers are strings; numeric codes keep no trailing '.0'."""
     if pd.api.types.is_float_dtype(raw.dtype) and (raw.dropna() % 1 == 0).all():
         raw = raw.astype("Int64")
-    return raw.astype("string")
+    return raw.astype("string").str.strip().replace("", pd.NA)
 
 
 def _coerce(col: Column, raw: pd.Series, problems: list[Problem]) -> pd.Series:
@@ -240,7 +240,10 @@ def _derive_death_period(births: pd.DataFrame, problems: list[Problem]) -> None:
             problems.append(Problem(
                 "error", "neonatal_death_period",
                 f"'neonatal_death_period' contradicts 'neonatal_death_day' in "
-                f"{int(clash.sum()):,} rows (period must be early for day 0-6, late for 7-27).",
+                f"{int(clash.sum()):,} rows: " + _examples(pd.Series([
+                    f"day {d} with period {p!r}" for d, p in zip(
+                        day[clash], given[clash].astype(object), strict=True)]))
+                + " (period must be early for day 0-6, late for 7-27).",
                 int(clash.sum())))
         births["neonatal_death_period"] = given.where(given.notna(), derived)
     else:
@@ -390,5 +393,7 @@ def validate_births(
     if problems and any(p.severity == "error" for p in problems):
         return ValidationReport(births.iloc[0:0], problems, log, len(data))
     births = _apply_row_rules(births, invalid, problems, log)
+    if any(p.severity == "error" for p in problems):
+        return ValidationReport(births.iloc[0:0], problems, log, len(data))
     _report_missing_covariates(births, problems)
     return ValidationReport(births, problems, log, len(data))
