@@ -232,8 +232,8 @@ class SmallForAge:
             return Below("birthweight_percentile", 10.0).evaluate(births, done, settings)
         weight, w_missing = _column(births, "birthweight_g")
         ga, _ = _column(births, "gestational_age_days")
-        sex = births["infant_sex"].astype(object).to_numpy()
-        s_missing = ~np.isin(sex, ["female", "male"])
+        sex = births["infant_sex"]
+        s_missing = ~sex.isin(["female", "male"]).to_numpy(dtype=bool)
         outside = (ga < GA_MIN_DAYS) | (ga > GA_MAX_DAYS)
         if settings.sga_outside_reference == "nearest":
             ga = np.clip(ga, GA_MIN_DAYS, GA_MAX_DAYS)

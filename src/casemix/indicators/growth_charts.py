@@ -12,7 +12,7 @@ from importlib.resources import files
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.stats import norm
+from scipy.special import ndtri
 
 from casemix._params import check_one_of
 
@@ -74,13 +74,12 @@ def _sex_and_day_index(
     sex: npt.ArrayLike, ga_days: npt.ArrayLike
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
     """Map sex labels and gestational days to grid indices; ``valid`` marks defined lookups."""
-    sex_arr = pd.Series(np.asarray(sex, dtype=object)).to_numpy(dtype=object)
-    s_idx = np.full(sex_arr.shape, -1, dtype=np.intp)
-    s_idx[sex_arr == "female"] = 0
-    s_idx[sex_arr == "male"] = 1
-    ga = pd.to_numeric(pd.Series(np.asarray(ga_days, dtype=object)), errors="coerce").to_numpy(
-        dtype=float
-    )
+    codes, uniques = pd.factorize(pd.Series(sex) if not isinstance(sex, pd.Series) else sex)
+    lookup = np.array([0 if u == "female" else 1 if u == "male" else -1 for u in uniques] + [-1],
+                      dtype=np.intp)
+    s_idx = lookup[codes]  # code -1 (missing) takes the appended -1
+    ga_series = ga_days if isinstance(ga_days, pd.Series) else pd.Series(np.asarray(ga_days))
+    ga = pd.to_numeric(ga_series, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     in_range = np.isfinite(ga) & (ga >= GA_MIN_DAYS) & (ga <= GA_MAX_DAYS)
     d_idx = np.where(in_range, np.nan_to_num(ga) - GA_MIN_DAYS, 0).astype(np.intp)
     return s_idx, d_idx, in_range & (s_idx >= 0)
@@ -146,8 +145,8 @@ def birthweight_at_percentile(
         raise ValueError("birthweight_at_percentile needs sex 'female' or 'male' for every infant.")
     ga = np.clip(np.asarray(ga_days, dtype=float), GA_MIN_DAYS, GA_MAX_DAYS).astype(np.intp)
     weights = _grid()[s_idx, ga - GA_MIN_DAYS]  # (n, 7)
-    knots = norm.ppf(np.asarray(PERCENTILES) / 100.0)
-    z = norm.ppf(np.asarray(quantile, dtype=float))
+    knots = ndtri(np.asarray(PERCENTILES) / 100.0)
+    z = ndtri(np.asarray(quantile, dtype=float))
     seg = np.clip(np.searchsorted(knots, z) - 1, 0, len(knots) - 2)
     z0, z1 = knots[seg], knots[seg + 1]
     rows = np.arange(weights.shape[0])

@@ -134,7 +134,9 @@ def _coerce_numeric(
     if pd.api.types.is_bool_dtype(raw.dtype):
         raw = raw.astype("Int64")
     num = pd.to_numeric(raw, errors="coerce")
-    bad = num.isna() & raw.notna() & (raw.astype("object") != "")
+    bad = num.isna() & raw.notna()
+    if bad.any() and not pd.api.types.is_numeric_dtype(raw.dtype):
+        bad &= raw.astype("string").str.strip().ne("").fillna(False).astype(bool)
     if bad.any():
         problems.append(Problem(
             "error", col.name,
@@ -180,9 +182,8 @@ def _coerce_bool(col: Column, raw: pd.Series, problems: list[Problem]) -> pd.Ser
 def _coerce_category(col: Column, raw: pd.Series, problems: list[Problem]) -> pd.Series:
     """Normalise labels (trimmed, lower case); unknown labels are an error."""
     allowed = col.categories or ()
-    cat = pd.Categorical(raw.astype("object").where(raw.notna()))
-    clean = pd.Index(cat.categories).astype(str).str.strip().str.lower()
-    codes = np.asarray(cat.codes)
+    codes, uniques = pd.factorize(raw, use_na_sentinel=True)  # labels handled once each
+    clean = pd.Index(uniques, dtype=object).astype(str).str.strip().str.lower()
     normalised = np.asarray(clean, dtype=object)
     normalised[np.asarray(clean == "")] = None
     known = np.array([lab is None or lab in allowed for lab in normalised], dtype=bool)
@@ -193,11 +194,11 @@ def _coerce_category(col: Column, raw: pd.Series, problems: list[Problem]) -> pd
             f"Column '{col.name}' has unknown labels in {int(bad.sum()):,} rows: "
             f"{_examples(raw[bad])}. Allowed: {', '.join(allowed)} (or missing). "
             "Recode them in the column mapping ([values] table).", int(bad.sum())))
-    values = np.full(len(raw), None, dtype=object)
-    ok = codes >= 0
-    values[ok] = normalised[codes[ok]]
-    values[ok & ~known[np.clip(codes, 0, None)]] = None
-    return pd.Series(pd.Categorical(values, categories=list(allowed)), index=raw.index)
+    target = np.array([allowed.index(lab) if lab in allowed else -1 for lab in normalised] + [-1],
+                      dtype=np.int64)  # the appended -1 serves missing (code -1)
+    new_codes = target[codes]
+    return pd.Series(pd.Categorical.from_codes(new_codes, categories=list(allowed)),
+                     index=raw.index)
 
 
 def _coerce_id(col: Column, raw: pd.Series) -> pd.Series:
