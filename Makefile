@@ -19,7 +19,9 @@ demo: $(STAMP)
 	$(BIN)/casemix simulate --out $(DEMO)/cohort.parquet
 	$(BIN)/casemix validate $(DEMO)/cohort.parquet
 	$(BIN)/casemix indicators $(DEMO)/cohort.parquet --by vsv --out $(DEMO)/indicators_vsv.csv
-	@echo "Demo outputs in $(DEMO)/"
+	rm -rf $(DEMO)/big2
+	$(BIN)/casemix fit models/big2.toml --data $(DEMO)/cohort.parquet --out $(DEMO)/big2
+	@echo "Demo outputs in $(DEMO)/ (the big2 run folder: $(DEMO)/big2/units.csv)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -31,6 +33,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_data_layer.py
+	$(BIN)/python benchmarks/bench_fit.py
 
 clean:
 	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache .mypy_cache

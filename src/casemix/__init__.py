@@ -18,12 +18,17 @@ from casemix.indicators import (
     derive_indicators,
     indicator_rates,
 )
+from casemix.models import CaseMixModel, CaseMixResult, ModelSpec, Term, load_spec
 from casemix.records import ColumnMapping, ValidationReport, load_births, validate_births
+from casemix.simulation import simulate_cohort
+from casemix.standardisation import unit_comparison
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_INDICATORS",
+    "CaseMixModel",
+    "CaseMixResult",
     "CasemixError",
     "CasemixWarning",
     "ColumnMapping",
@@ -34,12 +39,17 @@ __all__ = [
     "Indicator",
     "MappingError",
     "MethodSwitchWarning",
+    "ModelSpec",
     "SpecError",
+    "Term",
     "ValidationReport",
     "__version__",
     "birthweight_threshold",
     "derive_indicators",
     "indicator_rates",
     "load_births",
+    "load_spec",
+    "simulate_cohort",
+    "unit_comparison",
     "validate_births",
 ]

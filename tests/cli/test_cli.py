@@ -20,7 +20,7 @@ def cohort_file(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("command", ["simulate", "validate", "indicators"])
+@pytest.mark.parametrize("command", ["simulate", "validate", "indicators", "fit", "score"])
 def test_help(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0
@@ -76,3 +76,39 @@ def test_indicators_unknown_indicator(cohort_file):
     result = runner.invoke(app, ["indicators", str(cohort_file), "--indicator", "apgar"])
     assert result.exit_code == 2
     assert "apgar" in result.output
+
+
+def test_fit_and_score(cohort_file, tmp_path):
+    from pathlib import Path
+
+    spec = Path(__file__).resolve().parents[2] / "models" / "big2.toml"
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["fit", str(spec), "--data", str(cohort_file), "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    files = {p.name for p in run.iterdir()}
+    assert files == {"model.json", "units.csv", "direct.csv", "coefficients.csv",
+                     "exclusions.csv", "manifest.json"}
+    units = pd.read_csv(run / "units.csv")
+    shown = units[~units["suppressed"]]
+    assert (shown["observed"] >= 10).all()
+    assert units.loc[units["suppressed"], "oe"].isna().all()
+    again = runner.invoke(app, ["fit", str(spec), "--data", str(cohort_file), "--out", str(run)])
+    assert again.exit_code == 2 and "never overwritten" in again.output
+    scores = tmp_path / "scores.parquet"
+    result = runner.invoke(app, ["score", str(run), "--data", str(cohort_file), "--out",
+                                 str(scores)])
+    assert result.exit_code == 0, result.output
+    scored = pd.read_parquet(scores)
+    assert list(scored.columns) == ["birth_id", "expected_risk"]
+    assert scored["expected_risk"].between(0, 1).all()
+
+
+def test_fit_without_ses_and_fixed(cohort_file, tmp_path):
+    from pathlib import Path
+
+    spec = Path(__file__).resolve().parents[2] / "models" / "big2.toml"
+    result = runner.invoke(app, ["fit", str(spec), "--data", str(cohort_file), "--out",
+                                 str(tmp_path / "r"), "--without-ses", "--method", "fixed"])
+    assert result.exit_code == 0, result.output
+    coefs = pd.read_csv(tmp_path / "r" / "coefficients.csv")
+    assert not coefs["term"].str.startswith(("income_quintile", "education")).any()

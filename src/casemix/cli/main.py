@@ -17,6 +17,8 @@ from rich.table import Table
 from casemix.exceptions import CasemixError
 from casemix.indicators import DEFAULT_INDICATORS, DefinitionSettings, indicator_rates
 from casemix.indicators.derive import derive_indicators
+from casemix.models import CaseMixModel, load_spec
+from casemix.models.artifacts import load_model, save_run
 from casemix.records import UNIT_LEVELS, ValidationReport, load_births
 from casemix.simulation import simulate_cohort
 
@@ -188,3 +190,73 @@ def indicators(
         _disclosed_log(log.to_frame(), threshold).to_csv(
             out.with_name(f"{out.stem}_exclusions.csv"), index=False)
         console.print(f"Wrote [bold]{out}[/] and its exclusion log.")
+
+
+@app.command()
+def fit(
+    spec: Annotated[Path, typer.Argument(help="Model specification (TOML), e.g. "
+                                         "models/big2.toml.")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="Births file (.csv, .parquet, "
+                                       ".sav).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder to write (new).")],
+    method: Annotated[str | None, typer.Option(help="pooled or fixed (default: the spec's).")
+                      ] = None,
+    without_ses: Annotated[bool, typer.Option("--without-ses", help="Drop the spec's SES "
+                                              "adjusters (the 'without SES' view).")] = False,
+    mapping: MappingOpt = None,
+    invalid: InvalidOpt = "exclude",
+    threshold: Annotated[int, typer.Option(help="Disclosure control: counts below this are "
+                                           "suppressed in the exported tables.")] = 10,
+) -> None:
+    """Fit a case-mix model and write the run folder (model.json, units.csv, direct.csv,
+    coefficients.csv, exclusions.csv, manifest.json)."""
+    try:
+        model_spec = load_spec(spec)
+        if without_ses:
+            model_spec = model_spec.without_ses()
+        with _step(f"Reading and validating {data}"):
+            report = load_births(data, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
+        with _step(f"Fitting {model_spec.name} ({method or model_spec.method})"):
+            result = CaseMixModel(model_spec, method=method).fit(report.births)
+        with _step(f"Writing {out}"):
+            result.exclusions.entries[:0] = report.exclusions.entries
+            save_run(result, out, births=report.births, threshold=threshold,
+                     extra={"command": "casemix fit", "data_file": str(data),
+                            "mapping": mapping, "rows_read": report.n_input})
+            from casemix.disclosure import suppress_counts
+
+            direct, _ = suppress_counts(
+                result.direct_standardisation(), numerator="observed", denominator="n",
+                derived=["direct_rate", "direct_rate_lower", "direct_rate_upper"],
+                group_by=("level",), threshold=threshold)
+            direct.to_csv(out / "direct.csv", index=False)
+    except (CasemixError, ValueError) as exc:
+        raise _fail(exc) from exc
+    console.print(repr(result))
+    level = model_spec.levels[0]
+    units = result.units.query("level == @level and stratum == 'all'")
+    counts = units["flag_95"].value_counts().to_dict()
+    console.print(f"{level}: {len(units)} units; 95% flags {counts}. Wrote [bold]{out}[/].")
+
+
+@app.command()
+def score(
+    run: Annotated[Path, typer.Argument(help="Run folder (or model.json) of a fitted model.")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="Births file to score.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Predictions (.parquet or .csv): "
+                                      "birth_id, expected_risk. Microdata: stays inside.")],
+    mapping: MappingOpt = None,
+    invalid: InvalidOpt = "exclude",
+) -> None:
+    """Apply a saved model to new births (e.g. a new year on a frozen standard)."""
+    try:
+        model = load_model(run)
+        with _step(f"Reading and validating {data}"):
+            report = load_births(data, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
+        with _step("Scoring"):
+            scores = model.score(report.births)
+        _write_table(scores, out)
+    except (CasemixError, ValueError) as exc:
+        raise _fail(exc) from exc
+    console.print(f"Scored {len(scores):,} births with {model.spec.name} "
+                  f"({model.method}); wrote [bold]{out}[/].")

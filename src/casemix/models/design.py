@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Literal
 
 import numpy as np
@@ -48,6 +49,11 @@ class Term:
         "indicator" for continuous ones
         Missing values become their own level (categorical), or the median plus an indicator
         column ``column=missing`` (continuous), or are an error.
+    breaks : sequence of float, optional
+        Cut a numeric column into categories at these increasing breaks (intervals closed on
+        the left: ``x < b1``, ``b1 <= x < b2``, ..., ``x >= bk``).
+    labels : sequence of str, optional
+        Labels of the ``len(breaks) + 1`` categories (default ``<b1``, ``b1-b2``, ``>=bk``).
     """
 
     column: str
@@ -57,11 +63,30 @@ class Term:
     knots: tuple[float, ...] | None = None
     n_knots: int = 5
     missing: Literal["category", "indicator", "error"] | None = None
+    breaks: tuple[float, ...] | None = None
+    labels: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in ("categorical", "linear", "spline"):
             raise SpecError(f"Term {self.column!r}: kind must be categorical, linear or spline; "
                             f"got {self.kind!r}.")
+        if self.breaks is not None:
+            if self.kind != "categorical" or list(self.breaks) != sorted(set(self.breaks)):
+                raise SpecError(f"Term {self.column!r}: breaks need a categorical term and "
+                                f"strictly increasing values; got {self.breaks}.")
+            if self.labels is not None and len(self.labels) != len(self.breaks) + 1:
+                raise SpecError(f"Term {self.column!r}: {len(self.breaks)} breaks need "
+                                f"{len(self.breaks) + 1} labels; got {len(self.labels)}.")
+        elif self.labels is not None:
+            raise SpecError(f"Term {self.column!r}: labels are only used with breaks.")
+
+    def bin_labels(self) -> tuple[str, ...]:
+        """Labels of the categories made by ``breaks``."""
+        if self.labels is not None:
+            return tuple(self.labels)
+        b = [f"{x:g}" for x in self.breaks or ()]
+        inner = [f"{lo}-{hi}" for lo, hi in pairwise(b)]
+        return (f"<{b[0]}", *inner, f">={b[-1]}")
 
 
 @dataclass(frozen=True)
@@ -76,6 +101,8 @@ class TermEncoding:
     fill_value: float | None = None
     missing: str = "category"
     has_missing_column: bool = False
+    breaks: tuple[float, ...] = ()
+    bin_labels: tuple[str, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -86,35 +113,54 @@ class TermEncoding:
                 else [f"{self.column}_rcs{j + 1}" for j in range(len(self.knots) - 1)])
         return base + ([f"{self.column}=missing"] if self.has_missing_column else [])
 
-    def labels(self, values: pd.Series) -> pd.Series:
-        """Categorical labels as strings, missing as ``"missing"`` (numbers without ``.0``)."""
-        if pd.api.types.is_float_dtype(values.dtype) and (values.dropna() % 1 == 0).all():
-            values = values.astype("Int64")
-        out = values.astype("string").astype(object)
-        return out.where(values.notna(), MISSING)
+    def label_codes(self, values: pd.Series) -> tuple[npt.NDArray[np.intp], npt.NDArray[Any]]:
+        """Factorise ``values`` into codes and their labels (strings, ``"missing"``).
+
+        Only the distinct values are converted to labels (numbers without ``.0``), so the cost
+        per row is one factorisation.
+        """
+        if self.breaks:
+            x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            codes = np.searchsorted(np.asarray(self.breaks), x, side="right")
+            codes[np.isnan(x)] = len(self.breaks) + 1
+            return codes.astype(np.intp), np.asarray([*self.bin_labels, MISSING], dtype=object)
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        u = pd.Series(uniques)
+        if pd.api.types.is_float_dtype(u.dtype) and (u % 1 == 0).all():
+            u = u.astype("Int64")
+        labels = np.asarray([*u.astype("string").astype(object), MISSING], dtype=object)
+        return np.where(codes < 0, len(u), codes).astype(np.intp), labels
 
     def codes(self, values: pd.Series) -> npt.NDArray[np.intp]:
         """Integer level codes of a categorical term; unseen levels are an error."""
-        labels = self.labels(values)
-        codes = pd.Index(self.levels).get_indexer(labels)
-        if (codes < 0).any():
-            bad = labels[codes < 0].value_counts().head(5)
-            listed = ", ".join(f"{k!r} ({n:,} rows)" for k, n in bad.items())
+        raw, labels = self.label_codes(values)
+        present = np.bincount(raw, minlength=len(labels)) > 0
+        lookup = pd.Index(self.levels).get_indexer(labels)
+        unseen = present & (lookup < 0)
+        if unseen.any():
+            counts = np.bincount(raw, minlength=len(labels))
+            listed = ", ".join(f"{labels[k]!r} ({counts[k]:,} rows)"
+                               for k in np.flatnonzero(unseen)[:5])
+            if labels[np.flatnonzero(unseen)[0]] == MISSING and self.missing == "error":
+                raise DataError(f"Column '{self.column}' has missing values and the model spec "
+                                "says missing = 'error'.")
             raise DataError(
                 f"Column '{self.column}' has levels not seen when the model was fitted: "
                 f"{listed}. Known levels: {list(self.levels)}."
             )
-        if self.missing == "error" and MISSING not in self.levels and (labels == MISSING).any():
-            raise DataError(f"Column '{self.column}' has missing values and the model spec "
-                            "says missing = 'error'.")
-        return codes
+        return lookup[raw]
 
     def columns(self, values: pd.Series) -> npt.NDArray[np.float64]:
         """Design columns of this term for ``values``."""
         if self.kind == "categorical":
             codes = self.codes(values)
             keep = [i for i, lv in enumerate(self.levels) if lv != self.reference]
-            return (codes[:, None] == np.asarray(keep)[None, :]).astype(float)
+            out = np.zeros((len(codes), len(keep)))
+            position = np.full(len(self.levels), -1)
+            position[keep] = np.arange(len(keep))
+            rows = np.flatnonzero(position[codes] >= 0)
+            out[rows, position[codes[rows]]] = 1.0
+            return out
         x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         miss = np.isnan(x)
         if miss.any() and not self.has_missing_column:
@@ -133,35 +179,46 @@ class TermEncoding:
         return {"column": self.column, "kind": self.kind, "levels": list(self.levels),
                 "reference": self.reference, "knots": list(self.knots),
                 "fill_value": self.fill_value, "missing": self.missing,
-                "has_missing_column": self.has_missing_column}
+                "has_missing_column": self.has_missing_column, "breaks": list(self.breaks),
+                "bin_labels": list(self.bin_labels)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TermEncoding:
         """Inverse of :meth:`to_dict`."""
         return cls(d["column"], d["kind"], tuple(d["levels"]), d["reference"],
-                   tuple(d["knots"]), d["fill_value"], d["missing"], d["has_missing_column"])
+                   tuple(d["knots"]), d["fill_value"], d["missing"], d["has_missing_column"],
+                   tuple(d.get("breaks", ())), tuple(d.get("bin_labels", ())))
 
 
 def _learn_categorical(term: Term, values: pd.Series) -> TermEncoding:
     missing = term.missing or "category"
-    enc = TermEncoding(term.column, "categorical", missing=missing)
-    labels = enc.labels(values)
-    seen = pd.unique(labels[labels != MISSING])
-    if term.levels is not None:
-        unknown = sorted(set(seen) - set(term.levels))
+    breaks = tuple(float(b) for b in term.breaks or ())
+    bins = term.bin_labels() if term.breaks is not None else ()
+    enc = TermEncoding(term.column, "categorical", missing=missing, breaks=breaks,
+                       bin_labels=bins)
+    raw, all_labels = enc.label_codes(values)
+    counts = np.bincount(raw, minlength=len(all_labels))
+    seen_labels = list(dict.fromkeys(
+        lab for lab, c in zip(all_labels[:-1], counts[:-1], strict=True) if c))
+    n_missing = int(counts[-1])  # the last label is the missing-value sentinel
+    if bins:
+        levels = [lv for lv in bins if lv in set(seen_labels)]
+    elif term.levels is not None:
+        unknown = sorted(set(seen_labels) - set(term.levels))
         if unknown:
             raise DataError(f"Column '{term.column}' has levels {unknown} that the spec's "
                             f"levels {list(term.levels)} do not list.")
-        levels = [lv for lv in term.levels if lv in set(seen)]
+        levels = [lv for lv in term.levels if lv in set(seen_labels)]
     elif isinstance(values.dtype, pd.CategoricalDtype):
-        levels = [str(c) for c in values.cat.categories if str(c) in set(seen)]
+        levels = [str(c) for c in values.cat.categories if str(c) in set(seen_labels)]
     else:
-        levels = sorted(seen, key=_natural_key)
-    if (labels == MISSING).any():
+        levels = sorted(seen_labels, key=_natural_key)
+    if n_missing:
         if missing == "error":
-            raise DataError(f"Column '{term.column}' has {int((labels == MISSING).sum()):,} "
-                            "missing values and the spec says missing = 'error'.")
-        levels.append(MISSING)
+            raise DataError(f"Column '{term.column}' has {n_missing:,} missing values and the "
+                            "spec says missing = 'error'.")
+        if MISSING not in levels:
+            levels.append(MISSING)
     if len(levels) < 2:
         raise SpecError(f"Term '{term.column}' has fewer than two levels in the data "
                         f"({levels}); drop it from the spec.")
@@ -169,7 +226,8 @@ def _learn_categorical(term: Term, values: pd.Series) -> TermEncoding:
     if reference not in levels:
         raise SpecError(f"Reference level {reference!r} of '{term.column}' is not in the data; "
                         f"levels are {levels}.")
-    return TermEncoding(term.column, "categorical", tuple(levels), reference, missing=missing)
+    return TermEncoding(term.column, "categorical", tuple(levels), reference, missing=missing,
+                        breaks=breaks, bin_labels=bins)
 
 
 def _natural_key(label: str) -> tuple[int, float | str]:
@@ -229,7 +287,12 @@ class Encoding:
         parts = [np.ones((len(data), 1)), *blocks.values()]
         for a, b in self.interactions:
             parts.append((blocks[a][:, :, None] * blocks[b][:, None, :]).reshape(len(data), -1))
-        return np.ascontiguousarray(np.hstack(parts))
+        out = np.empty((len(data), sum(p.shape[1] for p in parts)), order="F")
+        col = 0
+        for part in parts:  # Fortran order: what the least-squares kernels want
+            out[:, col:col + part.shape[1]] = part
+            col += part.shape[1]
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON representation."""

@@ -1,0 +1,5 @@
+"""``python -m casemix.cli``."""
+
+from casemix.cli.main import app
+
+app()

@@ -1,0 +1,165 @@
+"""The frozen result of a case-mix fit: tidy tables, predictions, plots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.special import expit, ndtr, ndtri
+
+from casemix.disclosure import DEFAULT_THRESHOLD, suppress_counts
+from casemix.models.design import Encoding
+from casemix.models.spec import ModelSpec
+from casemix.records.exclusions import ExclusionLog
+from casemix.standardisation.indirect import UNIT_COLUMNS
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from casemix.models.cells import Cells
+
+__all__ = ["CaseMixResult", "coefficient_table"]
+
+#: Columns blanked together with a suppressed observed count (all computable from it).
+DERIVED_COLUMNS = ["crude_rate", "oe", "oe_lower", "oe_upper", "adjusted_rate",
+                   "adjusted_rate_lower", "adjusted_rate_upper", "z", "p_value", "flag_95",
+                   "flag_998"]
+
+
+def coefficient_table(names: list[str], coef: npt.NDArray[np.float64],
+                      cov: npt.NDArray[np.float64], level: float = 0.95) -> pd.DataFrame:
+    """Tidy coefficients: ``term, estimate, std_error, z, p_value, odds_ratio, or_lower,
+    or_upper`` (Wald intervals on the log-odds scale)."""
+    se = np.sqrt(np.diag(cov))
+    z = coef / se
+    q = ndtri(0.5 + level / 2)
+    return pd.DataFrame({
+        "term": names, "estimate": coef, "std_error": se, "z": z,
+        "p_value": 2 * ndtr(-np.abs(z)), "odds_ratio": np.exp(coef),
+        "or_lower": np.exp(coef - q * se), "or_upper": np.exp(coef + q * se),
+    })
+
+
+@dataclass
+class CaseMixResult:
+    """Result of :meth:`casemix.CaseMixModel.fit`.
+
+    Attributes
+    ----------
+    spec : ModelSpec
+    method : str
+    encoding : Encoding
+        Learned design encoding (rebuilds the same design on new data).
+    coefficients : pandas.DataFrame
+        ``term, estimate, std_error, z, p_value, odds_ratio, or_lower, or_upper``.
+    units : pandas.DataFrame
+        Unit comparison with the columns of
+        :data:`casemix.standardisation.indirect.UNIT_COLUMNS` plus ``period`` and ``stratum``;
+        not disclosure-controlled (use :meth:`units_disclosed` for anything exported).
+    exclusions : ExclusionLog
+    national_rate : float
+        Weighted crude rate of the analysed births.
+    notes : list of str
+        Method switches and other remarks made during the fit (also issued as warnings).
+    """
+
+    spec: ModelSpec
+    method: str
+    encoding: Encoding
+    coefficients: pd.DataFrame
+    coef: npt.NDArray[np.float64]
+    cov: npt.NDArray[np.float64]
+    intercept: float
+    units: pd.DataFrame
+    exclusions: ExclusionLog
+    national_rate: float
+    n_input: int
+    n_analysed: int
+    n_cells: int
+    compressed: bool
+    years: tuple[int, ...]
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    cells: Cells | None = field(default=None, repr=False)
+    patterns: Cells | None = field(default=None, repr=False)
+    pattern_risk: npt.NDArray[np.float64] | None = field(default=None, repr=False)
+
+    @property
+    def fitted_risk(self) -> npt.NDArray[np.float64]:
+        """Predicted risk of every analysed birth, in the order of the analysed rows."""
+        if self.patterns is None or self.pattern_risk is None:
+            raise ValueError("This result has no fitted data attached (it was loaded).")
+        return self.pattern_risk[self.patterns.inverse]
+
+    def predict(self, births: pd.DataFrame) -> npt.NDArray[np.float64]:
+        """Expected risk per birth (case-mix part only for ``method="fixed"``)."""
+        return predict_risk(self.encoding, self.coef, births)
+
+    def units_disclosed(self, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
+        """The unit table with counts below ``threshold`` (and what they can be recomputed
+        from) suppressed, see :func:`casemix.disclosure.suppress_counts`."""
+        table, _ = suppress_counts(
+            self.units, numerator="observed", denominator="n", derived=DERIVED_COLUMNS,
+            group_by=("level", "period", "stratum"), unit="unit", threshold=threshold)
+        return table
+
+    def direct_standardisation(self, level: str | None = None) -> pd.DataFrame:
+        """Directly standardised rates per unit, see
+        :func:`casemix.standardisation.direct.direct_standardisation`."""
+        from casemix.standardisation.direct import direct_standardisation
+
+        return direct_standardisation(self, level)
+
+    def plot(self, level: str | None = None, ax: Axes | None = None) -> Axes:
+        """Caterpillar plot of O/E with intervals, units ordered by O/E (never a bare rank)."""
+        import matplotlib.pyplot as plt
+
+        level = level or self.spec.levels[0]
+        t = self.units.query("level == @level and stratum == 'all'").sort_values("oe")
+        t = t[t["period"] == t["period"].iloc[0]]
+        if ax is None:
+            _, ax = plt.subplots(figsize=(6, max(3, 0.12 * len(t))))
+        y = np.arange(len(t))
+        colours = t["flag_95"].map({"above": "C3", "below": "C0", "within": "0.4"})
+        ax.errorbar(t["oe"], y, xerr=[t["oe"] - t["oe_lower"], t["oe_upper"] - t["oe"]],
+                    fmt="none", ecolor="0.7", lw=1)
+        ax.scatter(t["oe"], y, c=colours.tolist(), s=12, zorder=3)
+        ax.axvline(1.0, color="k", lw=0.8)
+        ax.set_yticks(y, t["unit"], fontsize=6)
+        ax.set_xlabel(f"O/E ({self.spec.confidence_level:.0%} interval)")
+        ax.set_title(f"{self.spec.name}: {level}, method {self.method}")
+        return ax
+
+    def to_html(self, threshold: int = DEFAULT_THRESHOLD) -> str:
+        """Disclosure-safe HTML tables of coefficients and units."""
+        coefs = self.coefficients.to_html(index=False, float_format=lambda x: f"{x:.4g}")
+        units = self.units_disclosed(threshold).to_html(index=False, na_rep="",
+                                                        float_format=lambda x: f"{x:.4g}")
+        return f"<h3>{self.spec.name} ({self.method})</h3>{coefs}{units}"
+
+    def summary(self) -> dict[str, Any]:
+        """Key figures of the fit."""
+        return {"spec": self.spec.name, "method": self.method, "outcome": self.spec.outcome,
+                "years": list(self.years), "n_input": self.n_input,
+                "n_analysed": self.n_analysed, "n_cells": self.n_cells,
+                "compressed": self.compressed, "national_rate": self.national_rate,
+                "n_excluded": self.n_input - self.n_analysed}
+
+    def __repr__(self) -> str:
+        flagged = self.units.query("stratum == 'all'")["flag_95"].value_counts().to_dict()
+        return (f"<CaseMixResult {self.spec.name!r} method={self.method} "
+                f"births={self.n_analysed:,} (of {self.n_input:,}) cells={self.n_cells:,} "
+                f"national_rate={self.national_rate:.4f} levels={list(self.spec.levels)} "
+                f"flags_95={flagged}>")
+
+
+def predict_risk(encoding: Encoding, coef: npt.NDArray[np.float64],
+                 births: pd.DataFrame) -> npt.NDArray[np.float64]:
+    """Predicted probability for each birth from a design encoding and coefficients."""
+    return expit(encoding.matrix(births) @ coef)
+
+
+__all__ += ["UNIT_COLUMNS", "predict_risk"]
