@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -9,6 +10,7 @@ import pandas as pd
 
 from casemix.exceptions import DataError
 from casemix.records.mapping import PRESETS, ColumnMapping
+from casemix.records.schema import COLUMNS
 from casemix.records.validation import InvalidPolicy, ValidationReport, validate_births
 
 __all__ = ["load_births", "read_table"]
@@ -17,9 +19,20 @@ _READERS = {".csv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet
             ".sav": "spss", ".zsav": "spss"}
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+def read_table(path: str | Path, *, text_columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Read a raw table by its file extension (CSV, Parquet, SPSS ``.sav``/``.zsav``).
 
+    Parameters
+    ----------
+    path : path
+        The file.
+    text_columns : sequence of str, optional
+        CSV only: columns read as text (codes such as ``0363`` keep their leading zeros); the
+        other columns are typed by the reader. Default: every column as text (validation
+        parses numbers itself), which is slower for large files.
+
+    Notes
+    -----
     SPSS files are read with their stored codes (value labels are not applied), so that a
     column mapping translates codes explicitly.
     """
@@ -33,8 +46,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
             f"{', '.join(sorted(_READERS))}."
         )
     if kind == "csv":
-        # everything as text: codes keep leading zeros; validation parses numbers itself
-        return pd.read_csv(path, engine="pyarrow", dtype=str)
+        if text_columns is None:
+            return pd.read_csv(path, engine="pyarrow", dtype=str)
+        import pyarrow as pa
+        from pyarrow import csv as pa_csv
+
+        options = pa_csv.ConvertOptions(column_types=dict.fromkeys(text_columns, pa.string()),
+                                        strings_can_be_null=True)
+        return pa_csv.read_csv(path, convert_options=options).to_pandas()
     if kind == "parquet":
         return pd.read_parquet(path)
     import pyreadstat
@@ -49,6 +68,15 @@ def _resolve_mapping(mapping: str | Path | ColumnMapping | None) -> ColumnMappin
     if isinstance(mapping, str) and mapping in PRESETS:
         return ColumnMapping.preset(mapping)
     return ColumnMapping.from_toml(mapping)
+
+
+def _text_columns(mapping: ColumnMapping | None) -> list[str]:
+    """Source names of the identifier and code columns (read as text from CSV)."""
+    ids = [name for name, col in COLUMNS.items() if col.kind in ("id", "category")]
+    ids += ["mortality_code"]
+    if mapping is None:
+        return ids
+    return ids + [s for s, t in mapping.columns.items() if t in ids]
 
 
 def load_births(
@@ -77,8 +105,9 @@ def load_births(
     ValidationReport
         ``report.births`` is the typed table; ``report.exclusions`` counts what was left out.
     """
-    raw = source if isinstance(source, pd.DataFrame) else read_table(source)
     resolved = _resolve_mapping(mapping)
+    raw = source if isinstance(source, pd.DataFrame) else read_table(
+        source, text_columns=_text_columns(resolved))
     notes = []
     if resolved is not None:
         raw, notes = resolved.apply(raw)

@@ -61,8 +61,8 @@ class SimulatedCohort:
         Canonical birth-record columns (see :mod:`casemix.records.schema`).
     truth : pandas.DataFrame
         One row per unit level, unit and indicator: ``level``, ``unit``, ``indicator``, ``n``,
-        ``true_log_odds`` (the unit's simulated effect on the log-odds), ``true_expected``
-        (sum of the births' true probabilities with this unit's effect removed),
+        ``true_log_odds`` (the unit's own simulated effect on the log-odds), ``true_expected``
+        (sum of the births' true probabilities without any unit effect, VSV or municipality),
         ``true_observed_risk`` (sum of the true probabilities), ``true_oe`` (their ratio),
         ``outlier`` (planted outlier: ``above``, ``below`` or ``none``).
     probabilities : pandas.DataFrame
@@ -310,7 +310,7 @@ def simulate_cohort(
         1 - p_pt) * p_sga_term, "big2": p_big2})
     truth = _truth(births, cov, probabilities, {"vsv": (geo.vsvs, u_vsv, vsv_flag),
                    "municipality": (list(mun["municipality"]), u_mun, mun_flag)},
-                   (a_pt, lp_pt, a_sga, lp_sga), unit)
+                   (a_pt, lp_pt, a_sga, lp_sga))
     params = {"n_births": n_births, "years": list(years), "n_vsv": n_vsv,
               "n_municipalities": n_municipalities, "vsv_sd": vsv_sd,
               "municipality_sd": municipality_sd, "outlier_log_odds": outlier_log_odds,
@@ -321,22 +321,24 @@ def simulate_cohort(
 def _truth(
     births: pd.DataFrame, cov: pd.DataFrame, probs: pd.DataFrame,
     effects: dict[str, tuple[list[str], FloatArray, npt.NDArray[np.str_]]],
-    linear: tuple[float, FloatArray, float, FloatArray], unit: FloatArray,
+    linear: tuple[float, FloatArray, float, FloatArray],
 ) -> pd.DataFrame:
-    """Per unit: true effect, and the ratio of true risk with and without the unit's effect."""
+    """Per unit: its own true effect, and the ratio of true risk with and without unit effects.
+
+    The ratio removes every unit effect (VSV and municipality), so it is what an O/E ratio of
+    that unit estimates: the births' actual risk against their risk at the national level.
+    """
     a_pt, lp_pt, a_sga, lp_sga = linear
     rows = []
+    p_pt0 = expit(a_pt + lp_pt)
+    p_sga0 = expit(a_sga + lp_sga)
+    p_sga0_pre = expit(a_sga + lp_sga + _SGA["preterm"])
+    without = pd.DataFrame({
+        "preterm": p_pt0,
+        "sga": p_pt0 * p_sga0_pre + (1 - p_pt0) * p_sga0,
+        "big2": p_pt0 + (1 - p_pt0) * p_sga0,
+    })
     for level, (codes, effect, flag) in effects.items():
-        idx = pd.Index(codes).get_indexer(births[level])
-        own = effect[idx]
-        p_pt0 = expit(a_pt + lp_pt + unit - own)
-        p_sga0 = expit(a_sga + lp_sga + unit - own)
-        p_sga0_pre = expit(a_sga + lp_sga + unit - own + _SGA["preterm"])
-        without = pd.DataFrame({
-            "preterm": p_pt0,
-            "sga": p_pt0 * p_sga0_pre + (1 - p_pt0) * p_sga0,
-            "big2": p_pt0 + (1 - p_pt0) * p_sga0,
-        })
         for ind in ("preterm", "sga", "big2"):
             g = pd.DataFrame({"unit": births[level], "with": probs[ind],
                               "without": without[ind]}).groupby("unit")
