@@ -166,3 +166,32 @@ def test_unseen_level_when_scoring(data, ref, tmp_path):
     new = data.head(4).assign(migration_background=["dutch", "martian", "martian", "dutch"])
     with pytest.raises(ValueError, match=r"migration_background.*'martian' \(2 rows\)"):
         model.predict(new)
+
+
+def test_separation_gives_a_clear_error(data, ref):
+    """A level without events (here: multiple births set to no event) is not estimable."""
+    d = data.copy()
+    d.loc[d["plurality_group"] == "multiple", "event"] = 0
+    n_multiple = int((d["plurality_group"] == "multiple").sum())
+    with pytest.raises(ValueError, match=rf"plurality_group=multiple \(0 events in "
+                                         rf"{n_multiple} births\).*Merge the level"):
+        CaseMixModel(_spec(ref)).fit(d)
+
+
+def test_results_per_year_and_stratum(data, ref):
+    rng = np.random.default_rng(5)
+    d = data.assign(year=rng.choice([2022, 2023], size=len(data)))
+    result = CaseMixModel(_spec(ref, by_year=True, stratify=("infant_sex",))).fit(d)
+    units = result.units
+    assert "year" in result.encoding.names[-1] or any(
+        n.startswith("year=") for n in result.encoding.names)
+    pooled = units.query("period == '2022-2023' and stratum == 'all'")
+    per_year = units.query("period in ['2022', '2023'] and stratum == 'all'")
+    by_sex = units.query("stratum.str.startswith('infant_sex=')", engine="python")
+    assert len(pooled) == 20 and len(per_year) == 40 and len(by_sex) == 40
+    for frame in (per_year, by_sex):  # counts of the parts add up to the pooled counts
+        total = frame.groupby("unit")[["observed", "n", "expected"]].sum()
+        pooled_u = pooled.set_index("unit")
+        np.testing.assert_allclose(total["observed"].astype(float),
+                                   pooled_u.loc[total.index, "observed"].astype(float))
+        np.testing.assert_allclose(total["expected"], pooled_u.loc[total.index, "expected"])

@@ -13,7 +13,7 @@ from scipy.optimize import brentq
 from scipy.special import expit
 
 from casemix._params import check_one_of
-from casemix.exceptions import MethodSwitchWarning
+from casemix.exceptions import MethodSwitchWarning, SpecError
 from casemix.models.cells import Cells, compress_cells, group_rows, prepare_model_data
 from casemix.models.design import Encoding, learn_encoding
 from casemix.models.logistic import fit_logistic, fit_logistic_fixed_effects
@@ -123,14 +123,22 @@ class CaseMixModel:
     # -- expected counts -------------------------------------------------------------------
     def _expected(self, method: str, X: npt.NDArray[np.float64], patterns: Cells,
                   cells: Cells, encoding: Encoding) -> _Expected:
-        """Coefficients, risk per covariate pattern and expected count per unit cell."""
+        """Coefficients, risk per covariate pattern and expected count per unit cell.
+
+        Methods are looked up in ``_METHODS`` (name -> method of this class), the hook through
+        which further ways of computing E (random effects, Bayesian models) plug in.
+        """
+        _check_separation(X, patterns, encoding)
+        return getattr(self, _METHODS[method])(X, patterns, cells, encoding)
+
+    def _pooled(self, X: npt.NDArray[np.float64], patterns: Cells, cells: Cells,
+                encoding: Encoding) -> _Expected:
+        """One logistic model without unit terms."""
         assert cells.pattern is not None  # set by compress_cells(within=...)
-        if method == "pooled":
-            fit = fit_logistic(X, patterns.y, patterns.m)
-            risk = expit(X @ fit.coef)
-            return _Expected(encoding.names, fit.coef, fit.cov,
-                             cells.m * risk[cells.pattern], fit.coef[0], risk)
-        return self._fixed(X, patterns, cells, encoding)
+        fit = fit_logistic(X, patterns.y, patterns.m)
+        risk = expit(X @ fit.coef)
+        return _Expected(encoding.names, fit.coef, fit.cov, cells.m * risk[cells.pattern],
+                         fit.coef[0], risk)
 
     def _fixed(self, X: npt.NDArray[np.float64], patterns: Cells, cells: Cells,
                encoding: Encoding) -> _Expected:
@@ -184,6 +192,28 @@ class CaseMixModel:
                                 level=level, national_rate=national,
                                 confidence_level=self.spec.confidence_level)
         return table.assign(period=period, stratum=stratum)
+
+
+_METHODS = {"pooled": "_pooled", "fixed": "_fixed"}
+
+
+def _check_separation(X: npt.NDArray[np.float64], patterns: Cells, encoding: Encoding) -> None:
+    """Indicator columns whose births all have, or all lack, the event make the maximum
+    likelihood estimate infinite: stop with a message that names them and the fix."""
+    indicator = np.all((X == 0) | (X == 1), axis=0)
+    indicator[0] = False
+    births = X.T @ patterns.m
+    events = X.T @ patterns.y
+    bad = indicator & ((events == 0) | (events == births))
+    if bad.any():
+        names = np.asarray(encoding.names)[bad]
+        detail = ", ".join(f"{n} ({events[i]:g} events in {births[i]:g} births)"
+                           for n, i in zip(names, np.flatnonzero(bad), strict=True))
+        raise SpecError(
+            f"Perfect separation: {detail}. Their odds ratios are not estimable (infinite). "
+            "Merge the level with another one (levels/breaks in the spec), drop the term, or "
+            "pool more years."
+        )
 
 
 def _period_label(years: tuple[int, ...]) -> str:

@@ -148,6 +148,26 @@ class CaseMixResult:
                 "compressed": self.compressed, "national_rate": self.national_rate,
                 "n_excluded": self.n_input - self.n_analysed}
 
+    def __str__(self) -> str:
+        """Readable summary: the fit, odds ratios with CIs, and flags per level."""
+        s = self.summary()
+        lines = [f"Case-mix model {s['spec']!r} ({s['method']}), outcome {s['outcome']!r}, "
+                 f"years {s['years'] or 'all'}",
+                 f"  births {s['n_analysed']:,} analysed of {s['n_input']:,} "
+                 f"({s['n_excluded']:,} excluded, see .exclusions); {s['n_cells']:,} "
+                 f"{'cells' if s['compressed'] else 'rows'}; national rate "
+                 f"{s['national_rate']:.4f}", ""]
+        table = self.coefficients[["term", "odds_ratio", "or_lower", "or_upper", "p_value"]]
+        lines.append(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        for level in self.spec.levels:
+            t = self.units.query("level == @level and stratum == 'all'")
+            flags = t["flag_95"].value_counts().reindex(["below", "within", "above"],
+                                                         fill_value=0)
+            lines.append(f"\n{level}: {len(t)} units; 95% intervals below/within/above 1: "
+                         f"{flags['below']}/{flags['within']}/{flags['above']}")
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
     def __repr__(self) -> str:
         flagged = self.units.query("stratum == 'all'")["flag_95"].value_counts().to_dict()
         return (f"<CaseMixResult {self.spec.name!r} method={self.method} "
