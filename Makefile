@@ -26,6 +26,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src/casemix
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

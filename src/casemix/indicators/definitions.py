@@ -106,7 +106,8 @@ class RuleResult:
 class Rule(Protocol):
     """A building block that evaluates an event on a births table."""
 
-    requires: tuple[str, ...]
+    @property
+    def requires(self) -> tuple[str, ...]: ...
 
     def evaluate(
         self, births: pd.DataFrame, done: dict[str, RuleResult], settings: DefinitionSettings

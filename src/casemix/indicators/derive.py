@@ -152,6 +152,7 @@ def derive_indicators(
     """
     settings = settings or DefinitionSettings()
     explicit = indicators is not None
+    chosen: tuple[Indicator, ...]
     if indicators is not None and all(isinstance(i, Indicator) for i in indicators):
         chosen = tuple(indicators)  # type: ignore[arg-type]
     else:

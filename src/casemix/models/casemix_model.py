@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -148,8 +149,11 @@ class CaseMixModel:
         unit_codes, uniques = pd.factorize(cells.keys[level])
         has_unit = unit_codes >= 0
         inverse, first = group_rows([cells.pattern[has_unit], unit_codes[has_unit]])
-        y = np.bincount(inverse, weights=cells.y[has_unit], minlength=len(first))
-        m = np.bincount(inverse, weights=cells.m[has_unit], minlength=len(first))
+        # bincount with float weights returns float64 (the stubs say intp)
+        y = cast("npt.NDArray[np.float64]",
+                 np.bincount(inverse, weights=cells.y[has_unit], minlength=len(first)))
+        m = cast("npt.NDArray[np.float64]",
+                 np.bincount(inverse, weights=cells.m[has_unit], minlength=len(first)))
         pattern = cells.pattern[has_unit][first]
         identity = len(pattern) == X.shape[0] and np.array_equal(pattern, np.arange(len(pattern)))
         X_fe = X[:, 1:] if identity else X[pattern, 1:]  # no copy of a million rows

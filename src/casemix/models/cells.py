@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -189,7 +190,8 @@ def compress_cells(
     if not compress:  # each row its own cell: no copies
         return Cells(frame[list(keys)], y * w, w.copy(), np.arange(len(frame)), False,
                      within)
-    yc = np.bincount(inverse, weights=y * w, minlength=len(first))
-    mc = np.bincount(inverse, weights=w, minlength=len(first))
+    # bincount with float weights returns float64 (the stubs say intp)
+    yc = cast("npt.NDArray[np.float64]", np.bincount(inverse, weights=y * w, minlength=len(first)))
+    mc = cast("npt.NDArray[np.float64]", np.bincount(inverse, weights=w, minlength=len(first)))
     return Cells(frame[list(keys)].iloc[first].reset_index(drop=True), yc, mc, inverse,
                  True, None if within is None else within[first])

@@ -10,6 +10,7 @@ there are cells.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -68,8 +69,9 @@ def compress(keys: pd.DataFrame, successes: FloatArray, trials: FloatArray) -> t
         index of its cell.
     """
     codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
-    y = np.bincount(codes, weights=successes, minlength=len(uniques))
-    m = np.bincount(codes, weights=trials, minlength=len(uniques))
+    # bincount with float weights returns float64 (the stubs say intp)
+    y = cast(FloatArray, np.bincount(codes, weights=successes, minlength=len(uniques)))
+    m = cast(FloatArray, np.bincount(codes, weights=trials, minlength=len(uniques)))
     cells = uniques.to_frame(index=False)
     cells.columns = keys.columns
     return cells, y, m, codes

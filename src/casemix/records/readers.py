@@ -11,7 +11,7 @@ import pandas as pd
 from casemix.exceptions import DataError
 from casemix.records.mapping import PRESETS, ColumnMapping
 from casemix.records.schema import COLUMNS
-from casemix.records.validation import InvalidPolicy, ValidationReport, validate_births
+from casemix.records.validation import InvalidPolicy, Problem, ValidationReport, validate_births
 
 __all__ = ["load_births", "read_table"]
 
@@ -108,7 +108,7 @@ def load_births(
     resolved = _resolve_mapping(mapping)
     raw = source if isinstance(source, pd.DataFrame) else read_table(
         source, text_columns=_text_columns(resolved))
-    notes = []
+    notes: list[Problem] = []
     if resolved is not None:
         raw, notes = resolved.apply(raw)
     report = validate_births(raw, invalid=invalid)

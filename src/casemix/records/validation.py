@@ -9,9 +9,10 @@ every affected row is counted in the exclusion log; nothing is dropped silently.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from casemix._params import check_one_of
@@ -174,7 +175,9 @@ def _coerce_bool(col: Column, raw: pd.Series, problems: list[Problem]) -> pd.Ser
             f"Column '{col.name}' must be boolean (true/false, 1/0, yes/no); "
             f"{int(bad.sum()):,} rows have other values: {_examples(raw[bad])}.",
             int(bad.sum())))
-    values = np.where(codes >= 0, mapped[np.clip(codes, 0, None)] if len(mapped) else None, None)
+    values = cast("npt.NDArray[Any]",  # the stubs take None for x/y as the 1-argument form
+                  np.where(codes >= 0, mapped[np.clip(codes, 0, None)] if len(mapped) else None,
+                           None))
     values = np.where(values == None, pd.NA, values)  # noqa: E711
     return pd.Series(values, index=raw.index, dtype="boolean")
 
@@ -225,7 +228,7 @@ def _derive_death_period(births: pd.DataFrame, problems: list[Problem]) -> None:
     day = births["neonatal_death_day"]
     derived = pd.Series(
         pd.Categorical(
-            np.select(
+            np.select(  # type: ignore[call-overload]  # stubs reject None as an object default
                 [day.lt(7).fillna(False), day.lt(28).fillna(False), day.notna()],
                 ["early", "late", "post_neonatal"],
                 default=None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -332,7 +333,7 @@ def _truth(
     rows = []
     p_pt0 = expit(a_pt + lp_pt)
     p_sga0 = expit(a_sga + lp_sga)
-    p_sga0_pre = expit(a_sga + lp_sga + _SGA["preterm"])
+    p_sga0_pre = expit(a_sga + lp_sga + cast(float, _SGA["preterm"]))
     without = pd.DataFrame({
         "preterm": p_pt0,
         "sga": p_pt0 * p_sga0_pre + (1 - p_pt0) * p_sga0,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
@@ -64,12 +66,16 @@ def direct_standardisation(result: CaseMixResult, level: str | None = None,
     level = level or result.spec.levels[0]
     conf = confidence_level or result.spec.confidence_level
     cells, patterns = result.cells, result.patterns
+    assert cells.pattern is not None  # checked above
     X = result.encoding.matrix(patterns.keys)[:, 1:]
     unit_codes, uniques = pd.factorize(cells.keys[level])
     has = unit_codes >= 0
     inverse, first = group_rows([cells.pattern[has], unit_codes[has]])
-    y = np.bincount(inverse, weights=cells.y[has], minlength=len(first))
-    m = np.bincount(inverse, weights=cells.m[has], minlength=len(first))
+    # bincount with float weights returns float64 (the stubs say intp)
+    y = cast("npt.NDArray[np.float64]",
+             np.bincount(inverse, weights=cells.y[has], minlength=len(first)))
+    m = cast("npt.NDArray[np.float64]",
+             np.bincount(inverse, weights=cells.m[has], minlength=len(first)))
     fit = fit_logistic_fixed_effects(X[cells.pattern[has][first]], unit_codes[has][first], y, m,
                                      n_units=len(uniques))
     lp = X @ fit.coef

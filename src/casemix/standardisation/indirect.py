@@ -90,7 +90,7 @@ def unit_comparison(
     check_one_of("interval_method", interval_method, ("auto", "exact", "byar"),
                  owner="unit_comparison")
     check_in_range("confidence_level", confidence_level, 0.5, 0.9999, owner="unit_comparison")
-    O = np.asarray(observed, dtype=float)  # noqa: E741 (the O of O/E)
+    O = np.asarray(observed, dtype=float)
     E = np.asarray(expected, dtype=float)
     N = np.asarray(n, dtype=float)
     if not (O.shape == E.shape == N.shape):
