@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import cast
 
 import numpy as np
@@ -17,10 +17,13 @@ from casemix._params import check_one_of
 from casemix.exceptions import MethodSwitchWarning, SpecError
 from casemix.models.cells import Cells, compress_cells, group_rows, prepare_model_data
 from casemix.models.design import Encoding, learn_encoding
+from casemix.models.glmm import fit_glmm_binomial
 from casemix.models.logistic import fit_logistic, fit_logistic_fixed_effects
 from casemix.models.result import CaseMixResult, coefficient_table
 from casemix.models.spec import METHODS, ModelSpec
 from casemix.records.exclusions import ExclusionLog
+from casemix.shrinkage.predicted_expected import predicted_expected
+from casemix.shrinkage.unit_table import SHRINKAGE_COLUMNS, UNIT_SHRINKAGE_METHODS, shrink_units
 from casemix.standardisation.indirect import unit_comparison
 
 __all__ = ["CaseMixModel"]
@@ -36,6 +39,9 @@ class _Expected:
     expected: npt.NDArray[np.float64]
     intercept: float
     pattern_risk: npt.NDArray[np.float64]
+    per_level: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    shrinkage: dict[str, pd.DataFrame] = field(default_factory=dict)
+    parameters: dict[str, float] = field(default_factory=dict)
 
 
 class CaseMixModel:
@@ -52,10 +58,19 @@ class CaseMixModel:
         - ``fixed``: the model includes a fixed intercept per unit (of each level in turn), so
           that case-mix coefficients are not biased by unit differences; E uses the case-mix
           coefficients only, with the intercept recalibrated so that national E equals O.
+        - ``glmm``: a random intercept per unit (one model per level, Laplace or adaptive
+          quadrature); E with the average intercept, and the shrinkage columns from the
+          predicted/expected ratio of national hospital profiling.
+        - ``eb``: pooled E, then Poisson-gamma empirical Bayes on each unit's (O, E).
+        - ``fay-herriot``: pooled E, then the Fay-Herriot model (REML) on log O/E.
     compress : bool, optional
         Force (True) or forbid (False) compression of births into covariate-pattern x unit
         cells; default: compress when it reduces the rows at least by half. Estimates are
         identical either way.
+    n_agq : int, default 1
+        Quadrature nodes of the GLMM (1 = Laplace).
+    seed : int
+        Seed of the posterior draws behind shrinkage intervals and rank intervals.
 
     Examples
     --------
@@ -67,10 +82,12 @@ class CaseMixModel:
     """
 
     def __init__(self, spec: ModelSpec, *, method: str | None = None,
-                 compress: bool | None = None) -> None:
+                 compress: bool | None = None, n_agq: int = 1, seed: int = 20261123) -> None:
         self.spec = spec
         self.method = method
         self.compress = compress
+        self.n_agq = n_agq
+        self.seed = seed
 
     def fit(self, births: pd.DataFrame) -> CaseMixResult:
         """Fit the risk model and compare units.
@@ -106,6 +123,7 @@ class CaseMixModel:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             units = self._compare(cells, expected, data.years, data.exclusions)
+            units = self._add_shrinkage(units, method, expected)
         notes = list(dict.fromkeys(str(w.message) for w in caught))
         for note in notes:  # once per fit, and recorded in the result
             warnings.warn(note, MethodSwitchWarning, stacklevel=2)
@@ -119,6 +137,7 @@ class CaseMixModel:
             n_input=data.n_input, n_analysed=len(data.frame), n_cells=len(patterns.y),
             compressed=patterns.compressed, years=data.years, timings=timings,
             cells=cells, patterns=patterns, pattern_risk=expected.pattern_risk, notes=notes,
+            parameters=expected.parameters,
         )
 
     # -- expected counts -------------------------------------------------------------------
@@ -144,21 +163,9 @@ class CaseMixModel:
     def _fixed(self, X: npt.NDArray[np.float64], patterns: Cells, cells: Cells,
                encoding: Encoding) -> _Expected:
         """Fixed unit intercepts of the first level; case-mix part recentred on the nation."""
-        assert cells.pattern is not None
-        level = self.spec.levels[0]
-        unit_codes, uniques = pd.factorize(cells.keys[level])
-        has_unit = unit_codes >= 0
-        inverse, first = group_rows([cells.pattern[has_unit], unit_codes[has_unit]])
-        # bincount with float weights returns float64 (the stubs say intp)
-        y = cast("npt.NDArray[np.float64]",
-                 np.bincount(inverse, weights=cells.y[has_unit], minlength=len(first)))
-        m = cast("npt.NDArray[np.float64]",
-                 np.bincount(inverse, weights=cells.m[has_unit], minlength=len(first)))
-        pattern = cells.pattern[has_unit][first]
-        identity = len(pattern) == X.shape[0] and np.array_equal(pattern, np.arange(len(pattern)))
-        X_fe = X[:, 1:] if identity else X[pattern, 1:]  # no copy of a million rows
-        fit = fit_logistic_fixed_effects(X_fe, unit_codes[has_unit][first], y, m,
-                                         n_units=len(uniques))
+        uc = _unit_cells(cells, self.spec.levels[0])
+        X_fe = X[:, 1:] if uc.identity else X[uc.pattern, 1:]  # no copy of a million rows
+        fit = fit_logistic_fixed_effects(X_fe, uc.unit, uc.y, uc.m, n_units=len(uc.uniques))
         lp = X[:, 1:] @ fit.coef
         total = patterns.y.sum()
         alpha = float(brentq(lambda a: (patterns.m * expit(a + lp)).sum() - total, -30, 30))
@@ -169,6 +176,53 @@ class CaseMixModel:
         return _Expected(encoding.names, np.r_[alpha, fit.coef], cov,
                          cells.m * risk[cells.pattern], alpha, risk)
 
+    def _glmm(self, X: npt.NDArray[np.float64], patterns: Cells, cells: Cells,
+              encoding: Encoding) -> _Expected:
+        """Random unit intercepts (Laplace), one model per unit level.
+
+        E uses the fixed effects with the average (zero) unit intercept; the shrinkage columns
+        compare predicted (own intercept) with expected, see
+        :func:`casemix.shrinkage.predicted_expected.predicted_expected`.
+        """
+        assert cells.pattern is not None
+        per_level, shrinkage, params = {}, {}, {}
+        first_fit = None
+        for level in self.spec.levels:
+            uc = _unit_cells(cells, level)
+            Xg = X if uc.identity else X[uc.pattern]
+            fit = fit_glmm_binomial(Xg, uc.unit, uc.y, uc.m, n_units=len(uc.uniques),
+                                    n_agq=self.n_agq)
+            first_fit = first_fit or fit
+            risk = expit(X @ fit.coef)
+            per_level[level] = cells.m * risk[cells.pattern]
+            table = predicted_expected(Xg @ fit.coef, uc.unit, uc.m, fit.modes, fit.mode_var,
+                                       level=self.spec.confidence_level, seed=self.seed)
+            shrinkage[level] = table.assign(unit=np.asarray(uc.uniques).astype(str))
+            params[f"sigma_{level}"] = fit.sigma
+            params[f"loglik_{level}"] = fit.loglik
+        assert first_fit is not None
+        risk = expit(X @ first_fit.coef)
+        return _Expected(encoding.names, first_fit.coef, first_fit.cov,
+                         per_level[self.spec.levels[0]], first_fit.coef[0], risk, per_level,
+                         shrinkage, params)
+
+    def _add_shrinkage(self, units: pd.DataFrame, method: str, expected: _Expected
+                       ) -> pd.DataFrame:
+        """Shrinkage columns: per comparison table for EB and Fay-Herriot; for the GLMM on the
+        pooled, unstratified rows (other rows get missing values)."""
+        if method in UNIT_SHRINKAGE_METHODS:
+            parts = [shrink_units(t, method, level=self.spec.confidence_level, seed=self.seed)
+                     for _, t in units.groupby(["level", "period", "stratum"], sort=False)]
+            return pd.concat(parts).loc[units.index]
+        if method != "glmm":
+            return units
+        tables = [t.assign(level=level) for level, t in expected.shrinkage.items()]
+        extra = pd.concat(tables)[["level", "unit", *SHRINKAGE_COLUMNS]]
+        main = units["stratum"].eq("all") & units["period"].eq(units["period"].iloc[0])
+        merged = units.loc[main].merge(extra, on=["level", "unit"], how="left")
+        merged.index = units.index[main]
+        return pd.concat([merged, units.loc[~main]]).loc[units.index]
+
     # -- unit comparison -------------------------------------------------------------------
     def _compare(self, cells: Cells, expected: _Expected, years: tuple[int, ...],
                  log: ExclusionLog) -> pd.DataFrame:
@@ -177,6 +231,7 @@ class CaseMixModel:
         frame = cells.keys.assign(_y=cells.y, _m=cells.m, _e=expected.expected)
         tables = []
         for level in self.spec.levels:
+            frame["_e"] = expected.per_level.get(level, expected.expected)
             log.add("comparison", level, f"{level} missing", int(
                 frame.loc[frame[level].isna(), "_m"].sum()))
             tables.append(self._compare_level(frame, level, national, period, "all"))
@@ -198,7 +253,36 @@ class CaseMixModel:
         return table.assign(period=period, stratum=stratum)
 
 
-_METHODS = {"pooled": "_pooled", "fixed": "_fixed"}
+_METHODS = {"pooled": "_pooled", "fixed": "_fixed", "glmm": "_glmm", "eb": "_pooled",
+            "fay-herriot": "_pooled"}
+
+
+@dataclass(frozen=True)
+class _UnitCells:
+    """Cells regrouped by covariate pattern x unit of one level (births without a unit code
+    left out)."""
+
+    unit: npt.NDArray[np.intp]
+    uniques: pd.Index
+    pattern: npt.NDArray[np.intp]
+    y: npt.NDArray[np.float64]
+    m: npt.NDArray[np.float64]
+    identity: bool  # pattern is 0..n-1: the pattern design can be used without copying
+
+
+def _unit_cells(cells: Cells, level: str) -> _UnitCells:
+    assert cells.pattern is not None
+    unit_codes, uniques = pd.factorize(cells.keys[level])
+    has_unit = unit_codes >= 0
+    inverse, first = group_rows([cells.pattern[has_unit], unit_codes[has_unit]])
+    # bincount with float weights returns float64 (the stubs say intp)
+    y = cast("npt.NDArray[np.float64]",
+             np.bincount(inverse, weights=cells.y[has_unit], minlength=len(first)))
+    m = cast("npt.NDArray[np.float64]",
+             np.bincount(inverse, weights=cells.m[has_unit], minlength=len(first)))
+    pattern = cells.pattern[has_unit][first]
+    identity = bool(np.array_equal(pattern, np.arange(len(pattern))))
+    return _UnitCells(unit_codes[has_unit][first], pd.Index(uniques), pattern, y, m, identity)
 
 
 def _check_separation(X: npt.NDArray[np.float64], patterns: Cells, encoding: Encoding) -> None:

@@ -26,7 +26,7 @@ __all__ = ["CaseMixResult", "coefficient_table"]
 #: Columns blanked together with a suppressed observed count (all computable from it).
 DERIVED_COLUMNS = ["crude_rate", "oe", "oe_lower", "oe_upper", "adjusted_rate",
                    "adjusted_rate_lower", "adjusted_rate_upper", "z", "p_value", "flag_95",
-                   "flag_998"]
+                   "flag_998", "shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above"]
 
 
 def coefficient_table(names: list[str], coef: npt.NDArray[np.float64],
@@ -83,6 +83,7 @@ class CaseMixResult:
     years: tuple[int, ...]
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    parameters: dict[str, float] = field(default_factory=dict)
     cells: Cells | None = field(default=None, repr=False)
     patterns: Cells | None = field(default=None, repr=False)
     pattern_risk: npt.NDArray[np.float64] | None = field(default=None, repr=False)
