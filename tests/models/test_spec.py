@@ -35,7 +35,8 @@ def test_without_ses_drops_ses_adjusters():
 @pytest.mark.parametrize(("change", "message"), [
     ({"colour": "red"}, r"unknown key\(s\) \['colour'\]"),
     ({"outcome": None}, r"required key 'outcome'"),
-    ({"method": "magic"}, r"'method' of spec 't' must be one of pooled, fixed, glmm, eb, fay-herriot. Got 'magic'"),
+    ({"method": "magic"},
+     r"'method' of spec 't' must be one of pooled, fixed, glmm, eb, fay-herriot. Got 'magic'"),
     ({"adjust": []}, r"has no adjusters"),
     ({"adjust": [{"column": "parity"}, {"column": "parity"}]}, r"\['parity'\] twice"),
     ({"adjust": [{"column": "parity", "knots": 3, "kind": "x"}]}, r"unknown key\(s\) \['kind'\]"),
