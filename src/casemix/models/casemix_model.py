@@ -23,7 +23,12 @@ from casemix.models.result import CaseMixResult, coefficient_table
 from casemix.models.spec import METHODS, ModelSpec
 from casemix.records.exclusions import ExclusionLog
 from casemix.shrinkage.predicted_expected import predicted_expected
-from casemix.shrinkage.unit_table import SHRINKAGE_COLUMNS, UNIT_SHRINKAGE_METHODS, shrink_units
+from casemix.shrinkage.unit_table import (
+    SHRINKAGE_COLUMNS,
+    UNIT_SHRINKAGE_METHODS,
+    shrink_units,
+    shrink_units_by_year,
+)
 from casemix.standardisation.indirect import unit_comparison
 
 __all__ = ["CaseMixModel"]
@@ -211,8 +216,14 @@ class CaseMixModel:
         """Shrinkage columns: per comparison table for EB and Fay-Herriot; for the GLMM on the
         pooled, unstratified rows (other rows get missing values)."""
         if method in UNIT_SHRINKAGE_METHODS:
+            pooled_period = units["period"].iloc[0]
+            yearly = units["period"].ne(pooled_period) & units["stratum"].eq("all")
             parts = [shrink_units(t, method, level=self.spec.confidence_level, seed=self.seed)
-                     for _, t in units.groupby(["level", "period", "stratum"], sort=False)]
+                     for _, t in units.loc[~yearly].groupby(["level", "period", "stratum"],
+                                                            sort=False)]
+            parts += [shrink_units_by_year(t, method, level=self.spec.confidence_level,
+                                           seed=self.seed)
+                      for _, t in units.loc[yearly].groupby("level", sort=False)]
             return pd.concat(parts).loc[units.index]
         if method != "glmm":
             return units

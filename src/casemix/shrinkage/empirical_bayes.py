@@ -48,8 +48,8 @@ class PoissonGammaFit:
         default) and their standard errors.
     units : pandas.DataFrame
         Per unit: ``observed``, ``expected``, ``prior_mean``, ``posterior_mean``,
-        ``posterior_median``, ``lower``, ``upper``, ``prob_above`` (P(theta > 1)), ``rank``,
-        ``rank_lower``, ``rank_upper``.
+        ``posterior_median``, ``lower``, ``upper``, ``prob_above`` (P(theta > 1)),
+        ``posterior_shape``, ``posterior_rate``, ``rank``, ``rank_lower``, ``rank_upper``.
     draws : ndarray, shape (n_draws, K)
         Posterior draws of the relative risks (for rank intervals and further summaries).
     """
@@ -62,20 +62,38 @@ class PoissonGammaFit:
     loglik: float
 
 
+def _nb_glm(O: FloatArray, E: FloatArray, Z: FloatArray, alpha: float) -> tuple[
+        FloatArray, FloatArray, float]:
+    """NB2 GLM with log link and offset log E at a fixed dispersion (statsmodels IRLS)."""
+    import statsmodels.api as sm
+
+    family = sm.families.NegativeBinomial(alpha=alpha) if alpha > 0 else sm.families.Poisson()
+    fit = sm.GLM(O, Z, family=family, offset=np.log(E)).fit(tol=1e-12, maxiter=200)
+    return np.asarray(fit.params), np.asarray(fit.bse), float(fit.llf)
+
+
 def _fit_negative_binomial(O: FloatArray, E: FloatArray, Z: FloatArray) -> tuple[
         FloatArray, FloatArray, float, float]:
-    """NB2 regression with offset log E by maximum likelihood (statsmodels)."""
-    from statsmodels.discrete.discrete_model import NegativeBinomial, Poisson
+    """Maximum likelihood NB2 regression with offset log E, as ``MASS::glm.nb``.
 
-    start = Poisson(O, Z, exposure=E).fit(disp=0).params
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # boundary alpha -> 0 is handled below
-        fit = NegativeBinomial(O, Z, exposure=E, loglike_method="nb2").fit(
-            start_params=np.r_[start, 0.1], method="bfgs", maxiter=2000, gtol=1e-10, disp=0)
-        fit = NegativeBinomial(O, Z, exposure=E, loglike_method="nb2").fit(
-            start_params=fit.params, method="newton", maxiter=200, tol=1e-12, disp=0)
-    alpha = float(fit.params[-1])
-    return np.asarray(fit.params[:-1]), np.asarray(fit.bse[:-1]), alpha, float(fit.llf)
+    The dispersion :math:`\alpha = 1/a` is found by maximising the profile log-likelihood
+    (Brent on :math:`\\log\alpha`; each evaluation is a statsmodels GLM fit), and compared with
+    the Poisson boundary :math:`\alpha = 0`. Returns coefficients, their standard errors,
+    :math:`\alpha` (0 on the boundary) and the log-likelihood.
+    """
+    from scipy.optimize import minimize_scalar
+
+    def negative_profile(log_alpha: float) -> float:
+        return -_nb_glm(O, E, Z, float(np.exp(log_alpha)))[2]
+
+    res = minimize_scalar(negative_profile, bounds=(-16.0, 4.0), method="bounded",
+                          options={"xatol": 1e-10})
+    alpha = float(np.exp(res.x))
+    poisson = _nb_glm(O, E, Z, 0.0)
+    if poisson[2] >= -float(res.fun) - 1e-9 or res.x < -15.5:
+        return poisson[0], poisson[1], 0.0, poisson[2]
+    coef, se, loglik = _nb_glm(O, E, Z, alpha)
+    return coef, se, alpha, loglik
 
 
 def poisson_gamma(
@@ -147,7 +165,7 @@ def poisson_gamma(
         "unit": np.arange(len(O)) if units is None else np.asarray(units),
         "observed": O, "expected": E, "prior_mean": mu, "posterior_mean": mean,
         "posterior_median": dist.median(), "lower": dist.ppf(q), "upper": dist.ppf(1 - q),
-        "prob_above": dist.sf(1.0),
+        "prob_above": dist.sf(1.0), "posterior_shape": post_a, "posterior_rate": post_rate,
     })
     table = pd.concat([table, rank_summary(mean, draws, level=level)], axis=1)
     return PoissonGammaFit(shape, coef, se, table, draws, loglik)
