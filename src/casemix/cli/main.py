@@ -199,8 +199,8 @@ def fit(
     data: Annotated[Path, typer.Option("--data", "-d", help="Births file (.csv, .parquet, "
                                        ".sav).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder to write (new).")],
-    method: Annotated[str | None, typer.Option(help="pooled or fixed (default: the spec's).")
-                      ] = None,
+    method: Annotated[str | None, typer.Option(
+        help="pooled, fixed, glmm, eb or fay-herriot (default: the spec's).")] = None,
     without_ses: Annotated[bool, typer.Option("--without-ses", help="Drop the spec's SES "
                                               "adjusters (the 'without SES' view).")] = False,
     mapping: MappingOpt = None,

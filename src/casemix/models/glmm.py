@@ -19,7 +19,12 @@ from scipy import linalg
 from scipy.special import expit, log_expit, roots_hermite
 
 from casemix.exceptions import ConvergenceError
-from casemix.models.logistic import _weighted_crossprod, fit_logistic
+from casemix.models.logistic import (
+    _SUBSAMPLE_ABOVE,
+    _SUBSAMPLE_SIZE,
+    _weighted_crossprod,
+    fit_logistic,
+)
 
 __all__ = ["GLMMFit", "fit_glmm_binomial"]
 
@@ -125,8 +130,11 @@ class _State:
     info_beta: FloatArray  # penalised-IRLS information of beta (u profiled out)
 
 
-def _laplace(d: _Data, beta: FloatArray, tau: float, u0: FloatArray) -> _State:
+def _laplace(d: _Data, beta: FloatArray, tau: float, u0: FloatArray, need: int = 2) -> _State:
     """Laplace approximation, its exact gradient, and the PIRLS information.
+
+    ``need``: 0 the log-likelihood only (line searches), 1 also the gradient, 2 also the
+    information (each level costs about as much as the previous ones together).
 
     Notes
     -----
@@ -144,6 +152,8 @@ def _laplace(d: _Data, beta: FloatArray, tau: float, u0: FloatArray) -> _State:
     p = expit(full)
     ll = float(_loglik_rows(d.y, d.m, full).sum() - (u**2).sum() / (2 * sigma2)
                - 0.5 * np.log(sigma2 * D).sum())
+    if need == 0:
+        return _State(beta, tau, u, D, ll, np.empty(0), np.empty((0, 0)))
     w = d.m * p * (1 - p)
     c = w * (1 - 2 * p)
     B = d.unit_sum(np.multiply(d.X, w[:, None], out=d.buffer))
@@ -152,11 +162,15 @@ def _laplace(d: _Data, beta: FloatArray, tau: float, u0: FloatArray) -> _State:
     g_beta = d.X.T @ (d.y - d.m * p) - 0.5 * (((S - (T / D)[:, None] * B) / D[:, None]).sum(0))
     dD_dsigma2 = -1 / sigma2**2 + T * u / (sigma2**2 * D)
     g_sigma2 = (u**2).sum() / (2 * sigma2**2) - 0.5 * (1 / sigma2 + dD_dsigma2 / D).sum()
+    grad = np.r_[g_beta, 2 * sigma2 * g_sigma2]
+    if need == 1:
+        return _State(beta, tau, u, D, ll, grad, np.empty((0, 0)))
     info = _weighted_crossprod(d.X, w, d.buffer) - (B / D[:, None]).T @ B
-    return _State(beta, tau, u, D, ll, np.r_[g_beta, 2 * sigma2 * g_sigma2], info)
+    return _State(beta, tau, u, D, ll, grad, info)
 
 
-def _agq(d: _Data, beta: FloatArray, tau: float, u0: FloatArray, n_agq: int) -> _State:
+def _agq(d: _Data, beta: FloatArray, tau: float, u0: FloatArray, n_agq: int, need: int = 2
+         ) -> _State:
     """Adaptive Gauss-Hermite quadrature around the conditional modes.
 
     Notes
@@ -169,7 +183,7 @@ def _agq(d: _Data, beta: FloatArray, tau: float, u0: FloatArray, n_agq: int) -> 
     score, computed with the same nodes (Louis' identity); at the optimum it vanishes up to the
     quadrature error.
     """
-    base = _laplace(d, beta, tau, u0)  # modes, curvature, PIRLS information
+    base = _laplace(d, beta, tau, u0, need=0 if need < 2 else 2)  # modes, curvature, info
     sigma2 = np.exp(2 * tau)
     z, wq = roots_hermite(n_agq)
     s = 1 / np.sqrt(base.D)
@@ -187,6 +201,9 @@ def _agq(d: _Data, beta: FloatArray, tau: float, u0: FloatArray, n_agq: int) -> 
     post = np.exp(log_terms - top)
     total = post.sum(axis=1, keepdims=True)
     ll_units = np.log(np.sqrt(2) * s) + top[:, 0] + np.log(total[:, 0])
+    if need == 0:
+        return _State(beta, tau, base.u, base.D, float(ll_units.sum()), np.empty(0),
+                      np.empty((0, 0)))
     post /= total  # posterior weight of each node
     resid = sum(post[d.units, k] * scores[k] for k in range(n_agq))
     g_beta = d.X.T @ resid
@@ -195,8 +212,11 @@ def _agq(d: _Data, beta: FloatArray, tau: float, u0: FloatArray, n_agq: int) -> 
                   base.info_beta)
 
 
-def _evaluate(d: _Data, beta: FloatArray, tau: float, u0: FloatArray, n_agq: int) -> _State:
-    return _laplace(d, beta, tau, u0) if n_agq == 1 else _agq(d, beta, tau, u0, n_agq)
+def _evaluate(d: _Data, beta: FloatArray, tau: float, u0: FloatArray, n_agq: int,
+              need: int = 2) -> _State:
+    if n_agq == 1:
+        return _laplace(d, beta, tau, u0, need)
+    return _agq(d, beta, tau, u0, n_agq, need)
 
 
 def _hessian(d: _Data, state: _State, n_agq: int, full: bool) -> FloatArray:
@@ -204,7 +224,8 @@ def _hessian(d: _Data, state: _State, n_agq: int, full: bool) -> FloatArray:
 
     ``full=True``: central differences of the analytic gradient in every direction (the
     observed information). Otherwise the beta block is the PIRLS information and only the tau
-    row/column is differenced (cheap; adequate for Newton steps).
+    row/column is differenced forward from the current gradient (cheap; adequate for Newton
+    steps).
     """
     k = len(state.beta) + 1
     H = np.zeros((k, k))
@@ -213,12 +234,16 @@ def _hessian(d: _Data, state: _State, n_agq: int, full: bool) -> FloatArray:
     theta = np.r_[state.beta, state.tau]
     for j in directions:
         h = 1e-5 * max(1.0, abs(theta[j]))
-        plus, minus = theta.copy(), theta.copy()
+        plus = theta.copy()
         plus[j] += h
-        minus[j] -= h
-        gp = _evaluate(d, plus[:-1], plus[-1], state.u, n_agq).grad
-        gm = _evaluate(d, minus[:-1], minus[-1], state.u, n_agq).grad
-        col = -(gp - gm) / (2 * h)
+        gp = _evaluate(d, plus[:-1], plus[-1], state.u, n_agq, need=1).grad
+        if full:
+            minus = theta.copy()
+            minus[j] -= h
+            gm = _evaluate(d, minus[:-1], minus[-1], state.u, n_agq, need=1).grad
+            col = -(gp - gm) / (2 * h)
+        else:
+            col = -(gp - state.grad) / h
         H[:, j] = col
         H[j, :] = col
     return (H + H.T) / 2
@@ -281,9 +306,19 @@ def fit_glmm_binomial(
     K = int(n_units if n_units is not None else units.max() + 1)
     d = _Data(np.asarray(X, dtype=float), np.asarray(units), np.asarray(y, dtype=float),
               np.asarray(m, dtype=float), K)
+    tau0 = np.log(0.3)
     if start is None:
         start = fit_logistic(d.X, d.y, d.m).coef
-    state = _evaluate(d, np.asarray(start, dtype=float), np.log(0.3), np.zeros(K), n_agq)
+        if len(d.y) > _SUBSAMPLE_ABOVE:  # warm start from a systematic subsample of cells
+            rows = np.arange(0, len(d.y), len(d.y) // _SUBSAMPLE_SIZE)
+            try:
+                sub = fit_glmm_binomial(d.X[rows], d.units[rows], d.y[rows], d.m[rows],
+                                        n_units=K, n_agq=1, hessian="approximate",
+                                        start=start, tol=1e-5)
+                start, tau0 = sub.coef, float(np.log(max(sub.sigma, 0.05)))
+            except ConvergenceError:
+                pass
+    state = _evaluate(d, np.asarray(start, dtype=float), tau0, np.zeros(K), n_agq)
     for it in range(1, max_iter + 1):  # noqa: B007 (reported as n_iter)
         H = _hessian(d, state, n_agq, full=False)
         try:
@@ -294,11 +329,12 @@ def fit_glmm_binomial(
             step = state.grad / np.maximum(np.abs(np.diag(H)), 1e-8)  # gradient ascent
         step[-1] = np.clip(step[-1], -2, 2)
         for _ in range(40):
-            trial = _evaluate(d, state.beta + step[:-1], state.tau + step[-1], state.u, n_agq)
+            trial = _evaluate(d, state.beta + step[:-1], state.tau + step[-1], state.u, n_agq,
+                              need=0)
             if trial.loglik >= state.loglik - 1e-10 * abs(state.loglik):
                 break
             step /= 2
-        state = trial
+        state = _evaluate(d, trial.beta, trial.tau, trial.u, n_agq)
         if np.max(np.abs(step)) < tol:
             break
         if state.tau < -12:  # variance on the boundary (sigma -> 0)

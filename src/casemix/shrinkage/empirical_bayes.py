@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, stats
-from scipy.special import betaln, expit
+from scipy.special import betaln, digamma, expit
 
 from casemix._params import check_in_range
 from casemix.exceptions import DataError, MethodSwitchWarning
@@ -68,7 +68,9 @@ def _nb_glm(O: FloatArray, E: FloatArray, Z: FloatArray, alpha: float) -> tuple[
     import statsmodels.api as sm
 
     family = sm.families.NegativeBinomial(alpha=alpha) if alpha > 0 else sm.families.Poisson()
-    fit = sm.GLM(O, Z, family=family, offset=np.log(E)).fit(tol=1e-12, maxiter=200)
+    with warnings.catch_warnings():  # a perfect fit (O == E) is legitimate here
+        warnings.simplefilter("ignore")
+        fit = sm.GLM(O, Z, family=family, offset=np.log(E)).fit(tol=1e-12, maxiter=200)
     return np.asarray(fit.params), np.asarray(fit.bse), float(fit.llf)
 
 
@@ -189,10 +191,17 @@ class BetaBinomialFit:
         return self.alpha / (self.alpha + self.beta)
 
 
-def _beta_binomial_nll(params: FloatArray, x: FloatArray, n: FloatArray) -> float:
+def _beta_binomial_nll(params: FloatArray, x: FloatArray, n: FloatArray) -> tuple[
+        float, FloatArray]:
+    """Negative log-likelihood kernel and its gradient in (logit mean, log(alpha + beta))."""
     mean, total = expit(params[0]), np.exp(params[1])
     a, b = mean * total, (1 - mean) * total
-    return -float(np.sum(betaln(x + a, n - x + b) - betaln(a, b)))
+    value = -float(np.sum(betaln(x + a, n - x + b) - betaln(a, b)))
+    common = digamma(n + a + b) - digamma(a + b)
+    da = -np.sum(digamma(x + a) - digamma(a) - common)
+    db = -np.sum(digamma(n - x + b) - digamma(b) - common)
+    dm = total * mean * (1 - mean)
+    return value, np.array([da * dm - db * dm, da * a + db * b])
 
 
 def beta_binomial(
@@ -222,8 +231,8 @@ def beta_binomial(
         raise DataError(f"'events' exceed 'n' for {int((x > N).sum())} unit(s).")
     rate = x.sum() / N.sum()
     start = np.array([np.log(rate / (1 - rate)), np.log(100.0)])
-    res = optimize.minimize(_beta_binomial_nll, start, args=(x, N), method="BFGS",
-                            options={"gtol": 1e-10, "maxiter": 1000})
+    res = optimize.minimize(_beta_binomial_nll, start, args=(x, N), method="BFGS", jac=True,
+                            options={"gtol": 1e-11, "maxiter": 1000})
     mean, total = expit(res.x[0]), np.exp(res.x[1])
     a, b = mean * total, (1 - mean) * total
     post = stats.beta(a + x, b + N - x)

@@ -114,7 +114,8 @@ def _mse(A: float, X: FloatArray, D: FloatArray, cov: FloatArray, method: str) -
     else:
         var_A = 2 / s2
         XV2X = (X / V[:, None] ** 2).T @ X
-        bias = float(np.trace(cov @ XV2X)) / s2 if method == "ml" else 0.0
+        # the ML estimator of A is biased downwards by tr[(X'V^-1 X)^-1 X'V^-2 X] / sum V^-2
+        bias = -float(np.trace(cov @ XV2X)) / s2 if method == "ml" else 0.0
     g3 = D**2 / V**3 * var_A
     mse = g1 + g2 + 2 * g3 - bias * (D / V) ** 2
     return {"g1": g1, "g2": g2, "g3": g3, "mse": mse, "var_A": var_A}
@@ -162,7 +163,7 @@ def fay_herriot(
     :math:`g_{3k} = D_k^2 (A + D_k)^{-3} \\bar V(\\hat A)`; for REML
     :math:`\\bar V(\\hat A) = 2/\\sum_j (A+D_j)^{-2}`; for ML the Datta-Lahiri (2000) bias term
     :math:`b_{ML}(\\hat A) (1-\\gamma_k)^2` is subtracted, with
-    :math:`b_{ML} = \\mathrm{tr}[(X^TV^{-1}X)^{-1} X^T V^{-2} X]/\\sum_j (A+D_j)^{-2}`; for the
+    :math:`b_{ML} = -\\mathrm{tr}[(X^TV^{-1}X)^{-1} X^T V^{-2} X]/\\sum_j (A+D_j)^{-2}`; for the
     FH moment estimator :math:`\\bar V(\\hat A) = 2m/(\\sum_j (A+D_j)^{-1})^2` and the bias term
     of Datta, Rao & Smith (2005).
     """
