@@ -112,3 +112,22 @@ def test_fit_without_ses_and_fixed(cohort_file, tmp_path):
     assert result.exit_code == 0, result.output
     coefs = pd.read_csv(tmp_path / "r" / "coefficients.csv")
     assert not coefs["term"].str.startswith(("income_quintile", "education")).any()
+
+
+@pytest.mark.parametrize("method", ["glmm", "eb", "fay-herriot"])
+def test_fit_shrinkage_methods(cohort_file, tmp_path, method):
+    from pathlib import Path
+
+    spec = Path(__file__).resolve().parents[2] / "models" / "big2.toml"
+    out = tmp_path / method
+    result = runner.invoke(app, ["fit", str(spec), "--data", str(cohort_file), "--out",
+                                 str(out), "--method", method])
+    assert result.exit_code == 0, result.output
+    units = pd.read_csv(out / "units.csv")
+    cols = ["shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above", "rank", "rank_lower",
+            "rank_upper"]
+    assert set(cols) <= set(units.columns)
+    shown = units[~units["suppressed"] & (units["level"] == "vsv")]
+    assert shown["shrunk_oe"].notna().all()
+    assert (shown["shrunk_lower"] <= shown["shrunk_upper"]).all()
+    assert units.loc[units["suppressed"], "shrunk_oe"].isna().all()

@@ -233,6 +233,8 @@ def fit(
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
     console.print(repr(result))
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}")
     level = model_spec.levels[0]
     units = result.units.query("level == @level and stratum == 'all'")
     counts = units["flag_95"].value_counts().to_dict()
