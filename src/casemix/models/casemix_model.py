@@ -142,7 +142,7 @@ class CaseMixModel:
             n_input=data.n_input, n_analysed=len(data.frame), n_cells=len(patterns.y),
             compressed=patterns.compressed, years=data.years, timings=timings,
             cells=cells, patterns=patterns, pattern_risk=expected.pattern_risk, notes=notes,
-            parameters=expected.parameters,
+            parameters=expected.parameters, outcome=data.y, rows=data.rows,
         )
 
     # -- expected counts -------------------------------------------------------------------

@@ -33,6 +33,7 @@ class ModelData:
     years: tuple[int, ...]
     exclusions: ExclusionLog
     n_input: int
+    rows: npt.NDArray[np.intp]  # positions of the analysed births in the input table
 
 
 @dataclass
@@ -123,7 +124,7 @@ def prepare_model_data(births: pd.DataFrame, spec: ModelSpec) -> ModelData:
     needed = [c for c in dict.fromkeys(needed) if c in births]
     frame = births.loc[keep, needed].reset_index(drop=True)
     y = outcome[keep].to_numpy(dtype=float)
-    return ModelData(frame, y, w[keep], terms, years, log, len(births))
+    return ModelData(frame, y, w[keep], terms, years, log, len(births), np.flatnonzero(keep))
 
 
 def _codes(column: pd.Series | npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.int64], int]:

@@ -19,6 +19,8 @@ from casemix.standardisation.indirect import UNIT_COLUMNS
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from casemix.calibration import CalibrationStatistics, GroupCalibration
+    from casemix.funnel import FunnelResult
     from casemix.models.cells import Cells
 
 __all__ = ["CaseMixResult", "coefficient_table"]
@@ -86,6 +88,8 @@ class CaseMixResult:
     parameters: dict[str, float] = field(default_factory=dict)
     cells: Cells | None = field(default=None, repr=False)
     patterns: Cells | None = field(default=None, repr=False)
+    outcome: npt.NDArray[np.float64] | None = field(default=None, repr=False)
+    rows: npt.NDArray[np.intp] | None = field(default=None, repr=False)
     pattern_risk: npt.NDArray[np.float64] | None = field(default=None, repr=False)
 
     @property
@@ -113,6 +117,46 @@ class CaseMixResult:
         from casemix.standardisation.direct import direct_standardisation
 
         return direct_standardisation(self, level)
+
+    def _observed(self) -> npt.NDArray[np.float64]:
+        if self.outcome is None:
+            raise ValueError("This result has no fitted data attached (it was loaded).")
+        return self.outcome
+
+    def calibration(self) -> CalibrationStatistics:
+        """Calibration and discrimination of the risk model on the analysed births, see
+        :func:`casemix.calibration.calibration_statistics`."""
+        from casemix.calibration import calibration_statistics
+
+        return calibration_statistics(self.fitted_risk, self._observed())
+
+    def calibration_curve(self, **options: Any) -> pd.DataFrame:
+        """Smoothed calibration curve with band, see
+        :func:`casemix.calibration.calibration_curve`."""
+        from casemix.calibration import calibration_curve
+
+        return calibration_curve(self.fitted_risk, self._observed(), **options)
+
+    def calibration_by(self, births: pd.DataFrame, column: str) -> GroupCalibration:
+        """O/E and calibration slope per value of ``column`` (a unit level or a subgroup such as
+        ``income_quintile``) for the births the model analysed; ``births`` is the table that
+        was fitted."""
+        from casemix.calibration import calibration_by_group
+
+        if self.rows is None:
+            raise ValueError("This result has no fitted data attached (it was loaded).")
+        if column not in births:
+            raise ValueError(f"Column {column!r} is not in the births table.")
+        groups = births[column].iloc[self.rows]
+        return calibration_by_group(self.fitted_risk, self._observed(), groups,
+                                    variable=column)
+
+    def funnel(self, level: str | None = None, **options: Any) -> FunnelResult:
+        """Funnel plot of O/E against E for one unit level, see
+        :func:`casemix.funnel.funnel`."""
+        from casemix.funnel import funnel_from_result
+
+        return funnel_from_result(self, level, **options)
 
     def plot(self, level: str | None = None, ax: Axes | None = None) -> Axes:
         """Caterpillar plot of O/E with intervals, units ordered by O/E (never a bare rank)."""

@@ -1,0 +1,129 @@
+"""Calibration per unit and per subgroup: is the comparison fair for every group?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from scipy.special import logit
+
+from casemix.calibration.metrics import _inputs
+from casemix.exceptions import ConvergenceError
+from casemix.models.logistic import fit_logistic
+from casemix.shrinkage.fay_herriot import fay_herriot
+from casemix.standardisation.intervals import poisson_ratio_interval
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = ["GroupCalibration", "calibration_by_group"]
+
+
+@dataclass(frozen=True)
+class GroupCalibration:
+    """Observed against expected per group, group calibration slopes and their spread.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        Per group: ``group``, ``n``, ``observed``, ``expected``, ``oe``, ``oe_lower``,
+        ``oe_upper`` (calibration-in-the-large of the group as O/E), ``slope``, ``slope_se``
+        (missing for groups with fewer than ``min_events`` events or non-events).
+    pooled_slope, pooled_slope_se : float
+        Random-effects (REML) mean of the group slopes.
+    slope_tau2 : float
+        Between-group variance of the slopes: 0 when the model fits every group alike.
+    variable : str
+        What the groups are (e.g. ``vsv``, ``income_quintile``).
+    """
+
+    table: pd.DataFrame
+    pooled_slope: float
+    pooled_slope_se: float
+    slope_tau2: float
+    variable: str
+
+    def plot(self, ax: Axes | None = None) -> Axes:
+        """O/E per group with intervals (groups in their order)."""
+        import matplotlib.pyplot as plt
+
+        t = self.table
+        if ax is None:
+            _, ax = plt.subplots(figsize=(5, max(2.5, 0.22 * len(t))))
+        y = np.arange(len(t))[::-1]
+        ax.errorbar(t["oe"], y, xerr=[t["oe"] - t["oe_lower"], t["oe_upper"] - t["oe"]],
+                    fmt="o", ms=3, color="C0", ecolor="0.6", lw=1)
+        ax.axvline(1.0, color="k", lw=0.8)
+        ax.set_yticks(y, t["group"].astype(str), fontsize=7)
+        ax.set_xlabel("observed / expected")
+        ax.set_title(f"Calibration by {self.variable}", fontsize=9)
+        return ax
+
+
+def _slope(lp: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> tuple[float, float]:
+    fit = fit_logistic(np.column_stack([np.ones(len(lp)), lp]), y, np.ones(len(lp)))
+    return float(fit.coef[1]), float(fit.std_error[1])
+
+
+def calibration_by_group(
+    predicted: npt.ArrayLike,
+    observed: npt.ArrayLike,
+    groups: npt.ArrayLike,
+    *,
+    variable: str = "group",
+    level: float = 0.95,
+    min_events: int = 10,
+) -> GroupCalibration:
+    """Calibration-in-the-large (O/E) and calibration slope per group.
+
+    Parameters
+    ----------
+    predicted, observed : array-like
+        Predicted probabilities and 0/1 outcomes.
+    groups : array-like
+        Group of each birth (unit code, income quintile, migration background, ...); missing
+        values form their own group ``missing``.
+    min_events : int
+        Slopes need at least this many events and non-events in a group.
+
+    Notes
+    -----
+    A model that is fair across groups has O/E near 1 and slope near 1 in every group. The
+    group slopes are pooled by a random-effects meta-analysis (REML, via the Fay-Herriot
+    model with an intercept); their between-group variance shows whether the model fits some
+    groups worse (Riley RD et al. BMJ 2016;353:i3140).
+    """
+    p, y = _inputs(predicted, observed)
+    g = pd.Series(groups).reset_index(drop=True)
+    if pd.api.types.is_float_dtype(g.dtype) and (g.dropna() % 1 == 0).all():
+        g = g.astype("Int64")  # codes such as income quintiles print as 1, not 1.0
+    g = g.astype("string").fillna("missing")
+    codes, labels = pd.factorize(g, sort=True)
+    lp = logit(p)
+    rows = []
+    for k, label in enumerate(labels):
+        idx = np.flatnonzero(codes == k)
+        o, e = float(y[idx].sum()), float(p[idx].sum())
+        slope = se = np.nan
+        if min(o, len(idx) - o) >= min_events:
+            try:
+                slope, se = _slope(lp[idx], y[idx])
+            except ConvergenceError:
+                pass
+        rows.append({"group": label, "n": len(idx), "observed": o, "expected": e,
+                     "slope": slope, "slope_se": se})
+    table = pd.DataFrame(rows)
+    lo, hi = poisson_ratio_interval(table["observed"], table["expected"], level=level,
+                                    method="auto")
+    table.insert(4, "oe", table["observed"] / table["expected"])
+    table.insert(5, "oe_lower", lo)
+    table.insert(6, "oe_upper", hi)
+    ok = table["slope_se"].notna().to_numpy()
+    pooled = pooled_se = tau2 = np.nan
+    if ok.sum() >= 2:
+        fit = fay_herriot(table.loc[ok, "slope"], table.loc[ok, "slope_se"] ** 2)
+        pooled, pooled_se, tau2 = float(fit.coef[0]), float(fit.std_error[0]), fit.variance
+    return GroupCalibration(table, pooled, pooled_se, tau2, variable)
