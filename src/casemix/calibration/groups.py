@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,8 @@ class GroupCalibration:
     table : pandas.DataFrame
         Per group: ``group``, ``n``, ``observed``, ``expected``, ``oe``, ``oe_lower``,
         ``oe_upper`` (calibration-in-the-large of the group as O/E), ``slope``, ``slope_se``
-        (missing for groups with fewer than ``min_events`` events or non-events).
+        (missing for groups with fewer than ``min_events`` events or non-events, or whose slope
+        does not converge).
     pooled_slope, pooled_slope_se : float
         Random-effects (REML) mean of the group slopes.
     slope_tau2 : float
@@ -109,10 +111,8 @@ def calibration_by_group(
         o, e = float(y[idx].sum()), float(p[idx].sum())
         slope = se = np.nan
         if min(o, len(idx) - o) >= min_events:
-            try:
+            with contextlib.suppress(ConvergenceError):
                 slope, se = _slope(lp[idx], y[idx])
-            except ConvergenceError:
-                pass
         rows.append({"group": label, "n": len(idx), "observed": o, "expected": e,
                      "slope": slope, "slope_se": se})
     table = pd.DataFrame(rows)
