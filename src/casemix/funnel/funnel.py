@@ -35,7 +35,8 @@ __all__ = ["PRESETS", "FunnelResult", "funnel", "funnel_from_result"]
 #: and the CQC method (square-root scale, 10% winsorisation, additive random effects), as in
 #: the R package FunnelPlotR (``sr_method = "SHMI"`` / ``"CQC"``).
 PRESETS: dict[str, dict[str, Any]] = {
-    "shmi": {"scale": "log", "trim": "truncate", "trim_by": 0.1, "overdispersion": "additive"},
+    "shmi": {"scale": "log", "trim": "truncate_rank", "trim_by": 0.1,
+             "overdispersion": "additive"},
     "cqc": {"scale": "sqrt", "trim": "winsorise", "trim_by": 0.1, "overdispersion": "additive"},
 }
 OVERDISPERSION = ("auto", "none", "multiplicative", "additive")
@@ -110,9 +111,11 @@ class FunnelResult:
     def _exact(self, d: npt.NDArray[np.float64], level: float) -> tuple[
             npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         a = (1 - level) / 2
-        if self.kind == "ratio":
-            return (poisson_limit(d, a, self.target), poisson_limit(d, 1 - a, self.target))
-        return binomial_limit(d, a, self.target), binomial_limit(d, 1 - a, self.target)
+        if self.kind == "ratio":  # the interpolated lower limit can dip below 0 for tiny E
+            return (np.clip(poisson_limit(d, a, self.target), 0, None),
+                    poisson_limit(d, 1 - a, self.target))
+        return (np.clip(binomial_limit(d, a, self.target), 0, 1),
+                np.clip(binomial_limit(d, 1 - a, self.target), 0, 1))
 
     def _limits_at(self, d: npt.NDArray[np.float64], level: float) -> tuple[
             npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -197,8 +200,9 @@ def funnel(
         ``overdispersion``.
     scale : {"log", "sqrt", "arcsine"}, optional
         Scale of the z-scores (default ``log`` for ratios, ``arcsine`` for proportions).
-    trim : {"winsorise", "truncate", "none"}
-        Handling of the outer ``trim_by`` of z-scores when estimating over-dispersion.
+    trim : {"winsorise", "truncate", "truncate_rank", "none"}
+        Handling of the outer ``trim_by`` of z-scores when estimating over-dispersion
+        (``truncate_rank``: FunnelPlotR's rank-group truncation of the SHMI method).
     overdispersion : {"auto", "none", "multiplicative", "additive"}
         ``auto`` applies the additive random-effects adjustment when the chi-square test of
         phi rejects at 5%, and otherwise keeps the exact limits (recorded in ``notes`` with a

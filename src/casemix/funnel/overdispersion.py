@@ -19,7 +19,7 @@ __all__ = ["SCALES", "TRIMS", "Dispersion", "estimate_dispersion", "transform"]
 
 FloatArray = npt.NDArray[np.float64]
 SCALES = ("log", "sqrt", "arcsine")
-TRIMS = ("winsorise", "truncate", "none")
+TRIMS = ("winsorise", "truncate", "truncate_rank", "none")
 
 
 def transform(numerator: npt.ArrayLike, denominator: npt.ArrayLike, scale: str,
@@ -94,9 +94,15 @@ class Dispersion:
 def _trimmed(z: FloatArray, trim: str, trim_by: float) -> tuple[FloatArray, npt.NDArray[
         np.bool_]]:
     """Winsorised z-scores (extremes set to the trim_by and 1 - trim_by quantiles, R's type 7),
-    or truncated (extreme units left out)."""
+    or truncated (extreme units left out): at the same quantiles, or by rank groups as
+    FunnelPlotR's SHMI method (``sp = floor(rank / (K + 1) / trim_by)``, keep
+    ``0 < sp < 1/trim_by - 1``)."""
     if trim == "none" or trim_by == 0:
         return z, np.ones(len(z), dtype=bool)
+    if trim == "truncate_rank":
+        groups = np.floor(stats.rankdata(z) / (len(z) + 1) / trim_by + 1e-12)
+        keep = (groups > 0) & (groups < round(1 / trim_by) - 1)
+        return z[keep], keep
     lo, hi = np.quantile(z, [trim_by, 1 - trim_by])
     if trim == "winsorise":
         return np.clip(z, lo, hi), np.ones(len(z), dtype=bool)
