@@ -203,6 +203,8 @@ def fit(
         help="pooled, fixed, glmm, eb or fay-herriot (default: the spec's).")] = None,
     without_ses: Annotated[bool, typer.Option("--without-ses", help="Drop the spec's SES "
                                               "adjusters (the 'without SES' view).")] = False,
+    n_boot: Annotated[int, typer.Option(help="glmm: parametric-bootstrap refits for the "
+                                        "intervals and ranks (0: conditional draws).")] = 0,
     mapping: MappingOpt = None,
     invalid: InvalidOpt = "exclude",
     threshold: Annotated[int, typer.Option(help="Disclosure control: counts below this are "
@@ -217,7 +219,7 @@ def fit(
         with _step(f"Reading and validating {data}"):
             report = load_births(data, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
         with _step(f"Fitting {model_spec.name} ({method or model_spec.method})"):
-            result = CaseMixModel(model_spec, method=method).fit(report.births)
+            result = CaseMixModel(model_spec, method=method, n_boot=n_boot).fit(report.births)
         with _step(f"Writing {out}"):
             result.exclusions.entries[:0] = report.exclusions.entries
             save_run(result, out, births=report.births, threshold=threshold,
