@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +14,7 @@ from scipy.special import expit
 
 from casemix._params import check_one_of
 from casemix.exceptions import MethodSwitchWarning, SpecError
-from casemix.models.cells import Cells, compress_cells, group_rows, prepare_model_data
+from casemix.models.cells import Cells, compress_cells, prepare_model_data, unit_cells
 from casemix.models.design import Encoding, learn_encoding
 from casemix.models.glmm import fit_glmm_binomial
 from casemix.models.logistic import fit_logistic, fit_logistic_fixed_effects
@@ -175,7 +174,7 @@ class CaseMixModel:
     def _fixed(self, X: npt.NDArray[np.float64], patterns: Cells, cells: Cells,
                encoding: Encoding) -> _Expected:
         """Fixed unit intercepts of the first level; case-mix part recentred on the nation."""
-        uc = _unit_cells(cells, self.spec.levels[0])
+        uc = unit_cells(cells, self.spec.levels[0])
         X_fe = X[:, 1:] if uc.identity else X[uc.pattern, 1:]  # no copy of a million rows
         fit = fit_logistic_fixed_effects(X_fe, uc.unit, uc.y, uc.m, n_units=len(uc.uniques))
         lp = X[:, 1:] @ fit.coef
@@ -200,7 +199,7 @@ class CaseMixModel:
         per_level, shrinkage, params = {}, {}, {}
         first_fit = None
         for level in self.spec.levels:
-            uc = _unit_cells(cells, level)
+            uc = unit_cells(cells, level)
             Xg = X if uc.identity else X[uc.pattern]
             fit = fit_glmm_binomial(Xg, uc.unit, uc.y, uc.m, n_units=len(uc.uniques),
                                     n_agq=self.n_agq)
@@ -279,34 +278,6 @@ class CaseMixModel:
 
 _METHODS = {"pooled": "_pooled", "fixed": "_fixed", "glmm": "_glmm", "eb": "_pooled",
             "fay-herriot": "_pooled"}
-
-
-@dataclass(frozen=True)
-class _UnitCells:
-    """Cells regrouped by covariate pattern x unit of one level (births without a unit code
-    left out)."""
-
-    unit: npt.NDArray[np.intp]
-    uniques: pd.Index
-    pattern: npt.NDArray[np.intp]
-    y: npt.NDArray[np.float64]
-    m: npt.NDArray[np.float64]
-    identity: bool  # pattern is 0..n-1: the pattern design can be used without copying
-
-
-def _unit_cells(cells: Cells, level: str) -> _UnitCells:
-    assert cells.pattern is not None
-    unit_codes, uniques = pd.factorize(cells.keys[level])
-    has_unit = unit_codes >= 0
-    inverse, first = group_rows([cells.pattern[has_unit], unit_codes[has_unit]])
-    # bincount with float weights returns float64 (the stubs say intp)
-    y = cast("npt.NDArray[np.float64]",
-             np.bincount(inverse, weights=cells.y[has_unit], minlength=len(first)))
-    m = cast("npt.NDArray[np.float64]",
-             np.bincount(inverse, weights=cells.m[has_unit], minlength=len(first)))
-    pattern = cells.pattern[has_unit][first]
-    identity = bool(np.array_equal(pattern, np.arange(len(pattern))))
-    return _UnitCells(unit_codes[has_unit][first], pd.Index(uniques), pattern, y, m, identity)
 
 
 def _check_separation(X: npt.NDArray[np.float64], patterns: Cells, encoding: Encoding) -> None:

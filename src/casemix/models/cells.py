@@ -16,7 +16,8 @@ from casemix.models.design import Term
 from casemix.models.spec import ModelSpec
 from casemix.records.exclusions import ExclusionLog
 
-__all__ = ["Cells", "ModelData", "compress_cells", "group_rows", "prepare_model_data"]
+__all__ = ["Cells", "ModelData", "UnitCells", "compress_cells", "group_rows", "prepare_model_data",
+           "unit_cells"]
 
 #: Compress only when the cells are fewer than this share of the rows.
 COMPRESSION_LIMIT = 0.5
@@ -196,3 +197,32 @@ def compress_cells(
     mc = cast("npt.NDArray[np.float64]", np.bincount(inverse, weights=w, minlength=len(first)))
     return Cells(frame[list(keys)].iloc[first].reset_index(drop=True), yc, mc, inverse,
                  True, None if within is None else within[first])
+
+
+@dataclass(frozen=True)
+class UnitCells:
+    """Cells regrouped by covariate pattern x unit of one level (births without a unit code
+    left out)."""
+
+    unit: npt.NDArray[np.intp]
+    uniques: pd.Index
+    pattern: npt.NDArray[np.intp]
+    y: npt.NDArray[np.float64]
+    m: npt.NDArray[np.float64]
+    identity: bool  # pattern is 0..n-1: the pattern design can be used without copying
+
+
+def unit_cells(cells: Cells, level: str) -> UnitCells:
+    """Regroup unit cells by covariate pattern x unit code of ``level``."""
+    assert cells.pattern is not None
+    unit_codes, uniques = pd.factorize(cells.keys[level])
+    has_unit = unit_codes >= 0
+    inverse, first = group_rows([cells.pattern[has_unit], unit_codes[has_unit]])
+    # bincount with float weights returns float64 (the stubs say intp)
+    y = cast("npt.NDArray[np.float64]",
+             np.bincount(inverse, weights=cells.y[has_unit], minlength=len(first)))
+    m = cast("npt.NDArray[np.float64]",
+             np.bincount(inverse, weights=cells.m[has_unit], minlength=len(first)))
+    pattern = cells.pattern[has_unit][first]
+    identity = bool(np.array_equal(pattern, np.arange(len(pattern))))
+    return UnitCells(unit_codes[has_unit][first], pd.Index(uniques), pattern, y, m, identity)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import cast
-
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy.special import expit, ndtri
 
-from casemix.models.cells import group_rows
+from casemix.models.cells import unit_cells
 from casemix.models.logistic import fit_logistic_fixed_effects
 from casemix.models.result import CaseMixResult
 
@@ -68,16 +66,9 @@ def direct_standardisation(result: CaseMixResult, level: str | None = None,
     cells, patterns = result.cells, result.patterns
     assert cells.pattern is not None  # checked above
     X = result.encoding.matrix(patterns.keys)[:, 1:]
-    unit_codes, uniques = pd.factorize(cells.keys[level])
-    has = unit_codes >= 0
-    inverse, first = group_rows([cells.pattern[has], unit_codes[has]])
-    # bincount with float weights returns float64 (the stubs say intp)
-    y = cast("npt.NDArray[np.float64]",
-             np.bincount(inverse, weights=cells.y[has], minlength=len(first)))
-    m = cast("npt.NDArray[np.float64]",
-             np.bincount(inverse, weights=cells.m[has], minlength=len(first)))
-    fit = fit_logistic_fixed_effects(X[cells.pattern[has][first]], unit_codes[has][first], y, m,
-                                     n_units=len(uniques))
+    uc = unit_cells(cells, level)
+    fit = fit_logistic_fixed_effects(X[uc.pattern], uc.unit, uc.y, uc.m,
+                                     n_units=len(uc.uniques))
     lp = X @ fit.coef
     q = ndtri(0.5 + conf / 2)
     rate = _standardise(fit.unit_intercepts, lp, patterns.m)
@@ -86,10 +77,10 @@ def direct_standardisation(result: CaseMixResult, level: str | None = None,
     upper = _standardise(fit.unit_intercepts + q * se, lp, patterns.m)
     finite = np.isfinite(fit.unit_intercepts)
     lower[~finite] = upper[~finite] = np.nan
-    n = np.bincount(unit_codes[has], weights=cells.m[has], minlength=len(uniques))
-    o = np.bincount(unit_codes[has], weights=cells.y[has], minlength=len(uniques))
+    n = np.bincount(uc.unit, weights=uc.m, minlength=len(uc.uniques))
+    o = np.bincount(uc.unit, weights=uc.y, minlength=len(uc.uniques))
     note = np.where(finite, "", np.where(o == 0, "no events: rate 0, no interval",
                                          "no non-events: rate 1, no interval"))
-    return pd.DataFrame({"level": level, "unit": np.asarray(uniques).astype(str), "n": n,
+    return pd.DataFrame({"level": level, "unit": np.asarray(uc.uniques).astype(str), "n": n,
                          "observed": o, "direct_rate": rate, "direct_rate_lower": lower,
                          "direct_rate_upper": upper, "direct_note": note})
