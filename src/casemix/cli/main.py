@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +15,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from casemix.exceptions import CasemixError
+from casemix.exceptions import CasemixError, MethodSwitchWarning
 from casemix.indicators import DEFAULT_INDICATORS, DefinitionSettings, indicator_rates
 from casemix.indicators.derive import derive_indicators
 from casemix.models import CaseMixModel, load_spec
@@ -218,7 +219,9 @@ def fit(
             model_spec = model_spec.without_ses()
         with _step(f"Reading and validating {data}"):
             report = load_births(data, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
-        with _step(f"Fitting {model_spec.name} ({method or model_spec.method})"):
+        with _step(f"Fitting {model_spec.name} ({method or model_spec.method})"), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore", MethodSwitchWarning)  # printed below as notes
             result = CaseMixModel(model_spec, method=method, n_boot=n_boot).fit(report.births)
         with _step(f"Writing {out}"):
             result.exclusions.entries[:0] = report.exclusions.entries
