@@ -87,7 +87,13 @@ def test_fit_and_score(cohort_file, tmp_path):
     assert result.exit_code == 0, result.output
     files = {p.name for p in run.iterdir()}
     assert files == {"model.json", "units.csv", "direct.csv", "coefficients.csv",
-                     "exclusions.csv", "manifest.json"}
+                     "exclusions.csv", "manifest.json", "calibration.csv", "funnel_vsv.csv",
+                     "funnel_municipality.csv", *(f"calibration_{c}.csv" for c in (
+                         "income_quintile", "migration_background", "education", "parity",
+                         "plurality"))}
+    funnel = pd.read_csv(run / "funnel_vsv.csv")
+    assert funnel.loc[~funnel["suppressed"], "observed"].ge(10).all()
+    assert funnel.loc[funnel["suppressed"], "value"].isna().all()
     units = pd.read_csv(run / "units.csv")
     shown = units[~units["suppressed"]]
     assert (shown["observed"] >= 10).all()

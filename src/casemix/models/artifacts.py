@@ -118,6 +118,46 @@ def _disclosed_log(log: pd.DataFrame, threshold: int) -> pd.DataFrame:
     return log.assign(n_rows=counts.where(log["n_rows"] >= threshold, f"<{threshold}"))
 
 
+#: Subgroups whose calibration is written to a run folder when the births are given.
+SUBGROUPS = ("income_quintile", "migration_background", "education", "parity", "plurality")
+
+
+def write_diagnostics(result: CaseMixResult, out: Path, *, births: pd.DataFrame | None,
+                      threshold: int = DEFAULT_THRESHOLD) -> None:
+    """Write ``calibration.csv`` (overall statistics), ``calibration_<subgroup>.csv`` and
+    ``funnel_<level>.csv``, the count tables disclosure-controlled."""
+    import warnings
+
+    from casemix.disclosure import suppress_counts
+    from casemix.exceptions import MethodSwitchWarning
+
+    result.calibration().to_frame().to_csv(out / "calibration.csv", index=False)
+    for column in SUBGROUPS if births is not None else ():
+        assert births is not None
+        if column in births:
+            table = result.calibration_by(births, column).table
+            safe, _ = suppress_counts(table, numerator="observed", denominator="n",
+                                      derived=["expected", "oe", "oe_lower", "oe_upper",
+                                               "slope", "slope_se"],
+                                      group_by=(), unit="group", threshold=threshold)
+            safe.to_csv(out / f"calibration_{column}.csv", index=False)
+    for level in result.spec.levels:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MethodSwitchWarning)
+            f = result.funnel(level)
+        units = result.units
+        births_per_unit = units[(units["level"] == level) & (units["stratum"] == "all") & (
+            units["period"] == units["period"].iloc[0])].set_index("unit")["n"]
+        table = f.units.rename(columns={"numerator": "observed", "denominator": "expected"})
+        table = table.assign(level=level, n=births_per_unit.reindex(table["unit"]).to_numpy(),
+                             adjustment=f.adjustment, phi=f.phi, tau2=f.tau2)
+        derived = [c for c in table.columns if c.startswith(("value", "z", "lower_", "upper_",
+                                                              "flag_"))]
+        safe, _ = suppress_counts(table, numerator="observed", denominator="n",
+                                  derived=derived, group_by=("level",), threshold=threshold)
+        safe.to_csv(out / f"funnel_{level}.csv", index=False)
+
+
 def save_run(
     result: CaseMixResult,
     out: str | Path,
@@ -156,6 +196,8 @@ def save_run(
     result.units_disclosed(threshold).to_csv(out / "units.csv", index=False)
     _disclosed_log(result.exclusions.to_frame(), threshold).to_csv(
         out / "exclusions.csv", index=False)
+    if result.outcome is not None:
+        write_diagnostics(result, out, births=births, threshold=threshold)
     manifest = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "spec_name": result.spec.name, "spec_sha256": result.spec.fingerprint(),
