@@ -206,6 +206,8 @@ def fit(
                                               "adjusters (the 'without SES' view).")] = False,
     n_boot: Annotated[int, typer.Option(help="glmm: parametric-bootstrap refits for the "
                                         "intervals and ranks (0: conditional draws).")] = 0,
+    diagnostics: Annotated[bool, typer.Option(help="Write calibration and funnel tables "
+                                              "to the run folder.")] = True,
     mapping: MappingOpt = None,
     invalid: InvalidOpt = "exclude",
     threshold: Annotated[int, typer.Option(help="Disclosure control: counts below this are "
@@ -226,6 +228,7 @@ def fit(
         with _step(f"Writing {out}"):
             result.exclusions.entries[:0] = report.exclusions.entries
             save_run(result, out, births=report.births, threshold=threshold,
+                     diagnostics=diagnostics,
                      extra={"command": "casemix fit", "data_file": str(data),
                             "mapping": mapping, "rows_read": report.n_input})
             from casemix.disclosure import suppress_counts

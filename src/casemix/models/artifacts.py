@@ -165,6 +165,7 @@ def save_run(
     births: pd.DataFrame | None = None,
     threshold: int = DEFAULT_THRESHOLD,
     extra: dict[str, Any] | None = None,
+    diagnostics: bool = True,
 ) -> Path:
     """Write a run folder: model, coefficients, unit table, exclusions, manifest.
 
@@ -180,6 +181,8 @@ def save_run(
         ``exclusions.csv``).
     extra : dict, optional
         More manifest fields (e.g. the command line).
+    diagnostics : bool, default True
+        Also write calibration and funnel tables (see :func:`write_diagnostics`).
 
     Returns
     -------
@@ -196,7 +199,7 @@ def save_run(
     result.units_disclosed(threshold).to_csv(out / "units.csv", index=False)
     _disclosed_log(result.exclusions.to_frame(), threshold).to_csv(
         out / "exclusions.csv", index=False)
-    if result.outcome is not None:
+    if diagnostics and result.outcome is not None:
         write_diagnostics(result, out, births=births, threshold=threshold)
     manifest = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
