@@ -137,3 +137,28 @@ def test_fit_shrinkage_methods(cohort_file, tmp_path, method):
     assert shown["shrunk_oe"].notna().all()
     assert (shown["shrunk_lower"] <= shown["shrunk_upper"]).all()
     assert units.loc[units["suppressed"], "shrunk_oe"].isna().all()
+
+
+def test_align_command(cohort_file, tmp_path):
+    from pathlib import Path
+
+    from casemix import load_births
+    from casemix.alignment.align import _crude
+
+    spec = Path(__file__).resolve().parents[2] / "models" / "big2.toml"
+    run = tmp_path / "run"
+    assert runner.invoke(app, ["fit", str(spec), "--data", str(cohort_file), "--out",
+                               str(run), "--no-diagnostics"]).exit_code == 0
+    births = load_births(cohort_file).births
+    from casemix import DefinitionSettings
+
+    ref = _crude(births, "vsv", ["preterm"], DefinitionSettings())
+    ref.loc[0, "numerator"] += 2
+    ref.to_csv(tmp_path / "ref.csv", index=False)
+    result = runner.invoke(app, ["align", str(run), "--reference", str(tmp_path / "ref.csv"),
+                                 "--out", str(tmp_path / "align.csv")])
+    assert result.exit_code == 0, result.output
+    assert f"{len(ref) - 1} of {len(ref)} reference rows agree" in result.output
+    assert "unexplained" in result.output
+    table = pd.read_csv(tmp_path / "align.csv")
+    assert {"explained_by", "agrees", "suppressed"} <= set(table.columns)

@@ -229,7 +229,7 @@ def fit(
             result.exclusions.entries[:0] = report.exclusions.entries
             save_run(result, out, births=report.births, threshold=threshold,
                      diagnostics=diagnostics,
-                     extra={"command": "casemix fit", "data_file": str(data),
+                     extra={"command": "casemix fit", "data_file": str(data.resolve()),
                             "mapping": mapping, "rows_read": report.n_input})
             from casemix.disclosure import suppress_counts
 
@@ -270,3 +270,54 @@ def score(
         raise _fail(exc) from exc
     console.print(f"Scored {len(scores):,} births with {model.spec.name} "
                   f"({model.method}); wrote [bold]{out}[/].")
+
+
+@app.command()
+def align(
+    run: Annotated[Path, typer.Argument(help="Run folder of `casemix fit` (its data file, "
+                                        "mapping and definitions are used).")],
+    reference: Annotated[Path, typer.Option(help="Published figures (CSV): unit, year, "
+                                            "indicator, numerator, denominator.")],
+    level: Annotated[str | None, typer.Option(help="Unit level of the reference (default: "
+                                              "the spec's first level; 'national').")] = None,
+    tolerance: Annotated[float, typer.Option(help="Relative tolerance on the counts.")] = 0.0,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the comparison to "
+                                             "this CSV (counts below the threshold "
+                                             "suppressed).")] = None,
+    threshold: Annotated[int, typer.Option(help="Disclosure threshold.")] = 10,
+) -> None:
+    """Compare crude numbers with the registry's published figures and name the definition
+    choices (22/24 weeks, 7/28 days, multiples, SGA source) that explain differences."""
+    from casemix.alignment import align as align_numbers
+    from casemix.disclosure import suppress_counts
+
+    try:
+        model = load_model(run)
+        manifest = json.loads((run / "manifest.json").read_text())
+        data_file = manifest.get("data_file")
+        if not data_file:
+            raise CasemixError(f"{run}/manifest.json does not name the data file.")
+        with _step(f"Reading {data_file}"):
+            report = load_births(data_file, mapping=manifest.get("mapping"))
+        ref = pd.read_csv(reference, dtype={"unit": str})
+        with _step("Recomputing under alternative definitions"):
+            result = align_numbers(report.births, ref, level=level or model.spec.levels[0],
+                                   settings=model.spec.definitions, tolerance=tolerance)
+    except (CasemixError, ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    table = result.table
+    console.print(f"{int(table['agrees'].sum())} of {len(table)} reference rows agree "
+                  f"(definitions {model.spec.definitions.version}).")
+    summary = result.summary()
+    if len(summary):
+        t = Table("indicator", "explained by", "rows", title="Differences")
+        for row in summary.itertuples():
+            t.add_row(row.indicator, row.explained_by, str(row.rows))
+        console.print(t)
+    if out is not None:
+        safe, _ = suppress_counts(
+            table, numerator="numerator", denominator="denominator",
+            derived=["rate", "numerator_difference", "denominator_difference"],
+            group_by=("year", "indicator"), threshold=threshold)
+        safe.to_csv(out, index=False)
+        console.print(f"Wrote [bold]{out}[/].")
