@@ -21,7 +21,8 @@ demo: $(STAMP)
 	$(BIN)/casemix indicators $(DEMO)/cohort.parquet --by vsv --out $(DEMO)/indicators_vsv.csv
 	rm -rf $(DEMO)/big2
 	$(BIN)/casemix fit models/big2.toml --data $(DEMO)/cohort.parquet --out $(DEMO)/big2
-	@echo "Demo outputs in $(DEMO)/ (the big2 run folder: $(DEMO)/big2/units.csv)"
+	$(BIN)/casemix report $(DEMO)/big2 --out $(DEMO)/report_big2.html
+	@echo "Demo outputs in $(DEMO)/; open the report: $(CURDIR)/$(DEMO)/report_big2.html"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

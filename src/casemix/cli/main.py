@@ -321,3 +321,38 @@ def align(
             group_by=("year", "indicator"), threshold=threshold)
         safe.to_csv(out, index=False)
         console.print(f"Wrote [bold]{out}[/].")
+
+
+@app.command()
+def report(
+    run: Annotated[Path, typer.Argument(help="Run folder of `casemix fit`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path(
+        "report.html"),
+    threshold: Annotated[int, typer.Option(help="Disclosure threshold of every table and "
+                                           "figure.")] = 10,
+) -> None:
+    """Write the diagnostic report of a run: one self-contained HTML file (works offline)."""
+    from casemix.models.artifacts import data_fingerprint
+    from casemix.report import build_report, write_report
+
+    try:
+        model = load_model(run)
+        manifest = json.loads((run / "manifest.json").read_text())
+        data_file = manifest.get("data_file")
+        if not data_file:
+            raise CasemixError(f"{run}/manifest.json does not name the data file.")
+        with _step(f"Reading {data_file}"):
+            validation = load_births(data_file, mapping=manifest.get("mapping"))
+        if manifest.get("data_sha256") not in (None, data_fingerprint(validation.births)):
+            raise CasemixError(f"{data_file} has changed since the run was fitted (data "
+                               "fingerprint differs); refit the run first.")
+        with _step("Refitting the run and its sensitivity analyses"), \
+                warnings.catch_warnings():
+            warnings.simplefilter("ignore", MethodSwitchWarning)
+            result = CaseMixModel(model.spec, method=model.method).fit(validation.births)
+            html = build_report(result, validation.births, validation=validation,
+                                threshold=threshold, manifest=manifest)
+        path = write_report(html, out)
+    except (CasemixError, ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    console.print(f"Report written to [bold]{path.resolve()}[/]")

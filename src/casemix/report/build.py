@@ -1,0 +1,201 @@
+"""The diagnostic report: one self-contained HTML file (figures embedded, no network)."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import io
+import warnings
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from casemix.disclosure import DEFAULT_THRESHOLD, suppress_counts
+from casemix.exceptions import MethodSwitchWarning
+from casemix.models import CaseMixModel, CaseMixResult
+from casemix.records import ValidationReport
+
+__all__ = ["build_report", "sensitivity_table"]
+
+SUBGROUPS = ("income_quintile", "migration_background", "education", "parity", "plurality")
+SHRINKAGE_METHODS = ("eb", "fay-herriot", "glmm")
+
+
+def _png(fig: Any) -> str:
+    """A matplotlib figure as a base64 data URI (closed afterwards)."""
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _html(table: pd.DataFrame, digits: int = 3) -> str:
+    return table.to_html(index=False, na_rep="", border=0, classes="tbl",
+                         float_format=lambda x: f"{x:.{digits}f}")
+
+
+def _fit_quiet(model: CaseMixModel, births: pd.DataFrame) -> CaseMixResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MethodSwitchWarning)
+        return model.fit(births)
+
+
+def sensitivity_table(base: CaseMixResult, births: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Flags and rank intervals per unit under several analyses.
+
+    Columns: ``unit``, ``n``, then per analysis ``flag_<analysis>`` (95% interval above, below
+    or within) and ``rank_<analysis>`` (``rank [lower-upper]`` for shrinkage methods), and
+    ``changes`` (how many analyses disagree with the main one) and ``why`` (which).
+    """
+    spec = dataclasses.replace(base.spec, levels=(level,))
+    runs = {"main": base,
+            "without_ses": _fit_quiet(CaseMixModel(spec.without_ses(), method=base.method),
+                                      births)}
+    for method in SHRINKAGE_METHODS:
+        runs[method] = _fit_quiet(CaseMixModel(spec, method=method), births)
+    out: pd.DataFrame | None = None
+    for name, result in runs.items():
+        u = result.units
+        u = u[(u["level"] == level) & (u["stratum"] == "all") & (
+            u["period"] == u["period"].iloc[0])].set_index("unit")
+        if "shrunk_oe" in u:
+            flag = np.where(u["shrunk_lower"] > 1, "above",
+                            np.where(u["shrunk_upper"] < 1, "below", "within"))
+            rank = [f"{r:.0f} [{lo:.0f}-{hi:.0f}]" for r, lo, hi in
+                    zip(u["rank"], u["rank_lower"], u["rank_upper"], strict=True)]
+        else:
+            flag, rank = u["flag_95"].to_numpy(), [""] * len(u)
+        part = pd.DataFrame({f"flag_{name}": flag, f"rank_{name}": rank}, index=u.index)
+        out = u[["n"]].join(part) if out is None else out.join(part)
+    assert out is not None
+    flags = out[[c for c in out.columns if c.startswith("flag_")]]
+    differ = flags.ne(flags["flag_main"], axis=0)
+    out["changes"] = differ.sum(axis=1)
+    out["why"] = [", ".join(c.removeprefix("flag_") for c in differ.columns[row])
+                  for row in differ.to_numpy()]
+    rank_cols = [c for c in out.columns if c.startswith("rank_") and out[c].ne("").any()]
+    return out.reset_index()[["unit", "n", *flags.columns, *rank_cols, "changes", "why"]]
+
+
+def _figures(result: CaseMixResult, births: pd.DataFrame, level: str, shrunk: pd.DataFrame,
+             safe_units: set[str]) -> dict[str, str]:
+    """Calibration, funnel and caterpillar plots; suppressed units are not drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from casemix.calibration import plot_calibration
+
+    figs: dict[str, str] = {}
+    fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    plot_calibration(result.calibration_curve(), ax, title="Calibration (spline, 95% band)")
+    figs["calibration"] = _png(fig)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MethodSwitchWarning)
+        funnel = result.funnel(level)
+    funnel.units = funnel.units[funnel.units["unit"].astype(str).isin(safe_units)]
+    s = shrunk[shrunk["unit"].isin(safe_units)].sort_values("shrunk_oe")
+    if funnel.units.empty or s.empty:  # everything suppressed: nothing may be drawn
+        return figs
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    funnel.plot(ax)
+    figs["funnel"] = _png(fig)
+    fig, ax = plt.subplots(figsize=(6.5, max(3.0, 0.13 * len(s))))
+    y = np.arange(len(s))
+    ax.errorbar(s["shrunk_oe"], y, xerr=[s["shrunk_oe"] - s["shrunk_lower"],
+                                         s["shrunk_upper"] - s["shrunk_oe"]],
+                fmt="o", ms=3, color="C0", ecolor="0.65", lw=1)
+    ax.axvline(1, color="k", lw=0.8)
+    ax.set_yticks(y, s["unit"], fontsize=6)
+    ax.set_xlabel("shrunken O/E (empirical Bayes) with 95% interval")
+    ax.set_title(f"{level}: shrunken O/E, ordered (every position has an interval)",
+                 fontsize=9)
+    figs["caterpillar"] = _png(fig)
+    groups = result.calibration_by(births, "income_quintile") if "income_quintile" in births \
+        else None
+    if groups is not None:
+        fig, ax = plt.subplots(figsize=(4.5, 3))
+        groups.plot(ax)
+        figs["income"] = _png(fig)
+    return figs
+
+
+def build_report(result: CaseMixResult, births: pd.DataFrame, *,
+                 validation: ValidationReport | None = None, threshold: int = DEFAULT_THRESHOLD,
+                 manifest: dict[str, Any] | None = None) -> str:
+    """Render the diagnostic report of a fitted run as one self-contained HTML document.
+
+    Parameters
+    ----------
+    result : CaseMixResult
+        The fitted model (pooled or fixed; the shrinkage methods are refitted for the
+        sensitivity view).
+    births : pandas.DataFrame
+        The births it was fitted on (validated).
+    validation : ValidationReport, optional
+        For the data and exclusions section.
+    threshold : int
+        Disclosure threshold: every table passes :func:`casemix.disclosure.suppress_counts`
+        and suppressed units are left out of the figures.
+
+    Returns
+    -------
+    str
+        HTML with embedded PNG figures and inline CSS; no external resources.
+    """
+    level = result.spec.levels[0]
+    units = result.units_disclosed(threshold)
+    main = units[(units["level"] == level) & (units["stratum"] == "all") & (
+        units["period"] == units["period"].iloc[0])]
+    safe_units = set(main.loc[~main["suppressed"], "unit"].astype(str))
+    eb = _fit_quiet(CaseMixModel(dataclasses.replace(result.spec, levels=(level,)),
+                                 method="eb"), births)
+    shrunk = eb.units_disclosed(threshold)
+    shrunk = shrunk[shrunk["stratum"].eq("all") & shrunk["period"].eq(
+        shrunk["period"].iloc[0])]
+    sens = sensitivity_table(result, births, level)
+    sens = sens[sens["unit"].isin(safe_units)]
+    stats = result.calibration().to_frame().T.reset_index()
+    stats.columns = ["statistic", "value"]
+    subgroup_tables = {}
+    for column in SUBGROUPS:
+        if column in births:
+            t = result.calibration_by(births, column).table
+            safe, _ = suppress_counts(t, numerator="observed", denominator="n",
+                                      derived=["expected", "oe", "oe_lower", "oe_upper",
+                                               "slope", "slope_se"], group_by=(),
+                                      unit="group", threshold=threshold)
+            subgroup_tables[column] = _html(safe)
+    small = main["n"].astype(float) < np.quantile(main["n"].astype(float), 0.25)
+    unit_view = main.assign(small_unit=np.where(small, "small", ""))
+    coef = result.coefficients[["term", "odds_ratio", "or_lower", "or_upper", "p_value"]]
+    exclusions = result.exclusions.to_frame()
+    exclusions["n_rows"] = exclusions["n_rows"].astype(object).where(
+        exclusions["n_rows"] >= threshold, f"<{threshold}")
+    env = Environment(loader=PackageLoader("casemix.report", "templates"),
+                      autoescape=select_autoescape(["html"]))
+    return env.get_template("report.html.j2").render(
+        spec=result.spec, result=result, level=level, created=datetime.now().isoformat(
+            timespec="seconds"), manifest=manifest or {}, threshold=threshold,
+        validation=validation, exclusions=_html(exclusions),
+        definitions=result.spec.definitions.to_dict(),
+        coefficients=_html(coef), statistics=_html(stats, 4),
+        subgroups=subgroup_tables, units=_html(unit_view.drop(columns=["level", "stratum"])),
+        sensitivity=_html(sens), n_changes=int((sens["changes"] > 0).sum()),
+        figures=_figures(result, births, level, shrunk, safe_units),
+        n_units=len(main), n_suppressed=int(main["suppressed"].sum()))
+
+
+def write_report(html: str, path: str | Path) -> Path:
+    """Write the report and return its path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path
