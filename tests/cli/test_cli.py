@@ -88,6 +88,7 @@ def test_fit_and_score(cohort_file, tmp_path):
     files = {p.name for p in run.iterdir()}
     assert files == {"model.json", "units.csv", "direct.csv", "coefficients.csv",
                      "exclusions.csv", "manifest.json", "calibration.csv", "funnel_vsv.csv",
+                     "suppression_log.csv",
                      "funnel_municipality.csv", *(f"calibration_{c}.csv" for c in (
                          "income_quintile", "migration_background", "education", "parity",
                          "plurality"))}
@@ -162,3 +163,22 @@ def test_align_command(cohort_file, tmp_path):
     assert "unexplained" in result.output
     table = pd.read_csv(tmp_path / "align.csv")
     assert {"explained_by", "agrees", "suppressed"} <= set(table.columns)
+
+
+def test_small_threshold_needs_explicit_override(cohort_file, tmp_path):
+    import json
+    from pathlib import Path
+
+    spec = Path(__file__).resolve().parents[2] / "models" / "big2.toml"
+    args = ["fit", str(spec), "--data", str(cohort_file), "--no-diagnostics", "--threshold",
+            "5"]
+    refused = runner.invoke(app, [*args, "--out", str(tmp_path / "a")])
+    assert refused.exit_code == 2 and "--allow-small-counts" in refused.output
+    ok = runner.invoke(app, [*args, "--out", str(tmp_path / "b"), "--allow-small-counts"])
+    assert ok.exit_code == 0, ok.output
+    manifest = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    assert manifest["disclosure"] == {"threshold": 5, "override": True, "suppression_log":
+                                      "suppression_log.csv (stays inside the secure "
+                                      "environment)"}
+    log = pd.read_csv(tmp_path / "b" / "suppression_log.csv")
+    assert {"group", "unit", "reason"} <= set(log.columns)

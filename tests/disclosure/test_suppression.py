@@ -145,3 +145,20 @@ def test_secondary_suppression_also_protects_a_small_denominator():
     assert pd.isna(u.loc["A", "denominator"])
     recoverable = 205 - u["denominator"].sum()  # NaN skipped
     assert recoverable != 5, "A's denominator can be recovered from the national total"
+
+
+def test_threshold_below_default_needs_override():
+    from casemix.disclosure import check_threshold
+
+    assert check_threshold(10) == {"threshold": 10, "override": False}
+    assert check_threshold(25) == {"threshold": 25, "override": False}
+    with pytest.raises(ValueError, match=r"threshold of 5 is below the default of 10"):
+        check_threshold(5)
+    assert check_threshold(5, override=True) == {"threshold": 5, "override": True}
+
+
+def test_mask_small_counts():
+    from casemix.disclosure import mask_small_counts
+
+    log = pd.DataFrame({"reason": ["a", "b", "c"], "n_rows": [3, 10, 250]})
+    assert mask_small_counts(log)["n_rows"].tolist() == ["<10", 10, 250]

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from casemix.disclosure import check_threshold, mask_small_counts
 from casemix.exceptions import CasemixError, MethodSwitchWarning
 from casemix.indicators import DEFAULT_INDICATORS, DefinitionSettings, indicator_rates
 from casemix.indicators.derive import derive_indicators
@@ -36,6 +37,11 @@ err_console = Console(stderr=True)
 MappingOpt = Annotated[
     str | None,
     typer.Option("--mapping", "-m", help="Column mapping: preset name ('perined') or a TOML file."),
+]
+AllowSmallOpt = Annotated[
+    bool,
+    typer.Option("--allow-small-counts", help="Permit a disclosure threshold below 10 "
+                 "(recorded in the manifest)."),
 ]
 InvalidOpt = Annotated[
     str,
@@ -86,13 +92,6 @@ def _print_report(report: ValidationReport) -> None:
             table.add_row(f"[{style[p.severity]}]{p.severity}[/]", p.column,
                           f"{p.n_rows:,}", p.message)
         console.print(table)
-
-
-def _disclosed_log(log: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """Exclusion counts below the disclosure threshold are shown as '<threshold'."""
-    counts = log["n_rows"].astype(object)
-    log["n_rows"] = counts.where(log["n_rows"] >= threshold, f"<{threshold}")
-    return log
 
 
 @app.command()
@@ -157,9 +156,11 @@ def indicators(
                                               "weeks (24 now; 22 in older publications).")] = 24,
     threshold: Annotated[int, typer.Option(help="Disclosure control: counts below this are "
                                            "suppressed.")] = 10,
+    allow_small_counts: AllowSmallOpt = False,
 ) -> None:
     """Crude counts and rates per unit and indicator (disclosure-safe)."""
     try:
+        check_threshold(threshold, override=allow_small_counts)
         settings = DefinitionSettings(min_gestational_age_days=7 * min_ga_weeks)
         with _step(f"Reading and validating {file}"):
             report = load_births(file, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
@@ -188,7 +189,7 @@ def indicators(
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(out, index=False)
-        _disclosed_log(log.to_frame(), threshold).to_csv(
+        mask_small_counts(log.to_frame(), threshold=threshold).to_csv(
             out.with_name(f"{out.stem}_exclusions.csv"), index=False)
         console.print(f"Wrote [bold]{out}[/] and its exclusion log.")
 
@@ -212,10 +213,12 @@ def fit(
     invalid: InvalidOpt = "exclude",
     threshold: Annotated[int, typer.Option(help="Disclosure control: counts below this are "
                                            "suppressed in the exported tables.")] = 10,
+    allow_small_counts: AllowSmallOpt = False,
 ) -> None:
     """Fit a case-mix model and write the run folder (model.json, units.csv, direct.csv,
     coefficients.csv, exclusions.csv, manifest.json)."""
     try:
+        check_threshold(threshold, override=allow_small_counts)
         model_spec = load_spec(spec)
         if without_ses:
             model_spec = model_spec.without_ses()
@@ -285,6 +288,7 @@ def align(
                                              "this CSV (counts below the threshold "
                                              "suppressed).")] = None,
     threshold: Annotated[int, typer.Option(help="Disclosure threshold.")] = 10,
+    allow_small_counts: AllowSmallOpt = False,
 ) -> None:
     """Compare crude numbers with the registry's published figures and name the definition
     choices (22/24 weeks, 7/28 days, multiples, SGA source) that explain differences."""
@@ -292,6 +296,7 @@ def align(
     from casemix.disclosure import suppress_counts
 
     try:
+        check_threshold(threshold, override=allow_small_counts)
         model = load_model(run)
         manifest = json.loads((run / "manifest.json").read_text())
         data_file = manifest.get("data_file")
@@ -330,12 +335,14 @@ def report(
         "report.html"),
     threshold: Annotated[int, typer.Option(help="Disclosure threshold of every table and "
                                            "figure.")] = 10,
+    allow_small_counts: AllowSmallOpt = False,
 ) -> None:
     """Write the diagnostic report of a run: one self-contained HTML file (works offline)."""
     from casemix.models.artifacts import data_fingerprint
     from casemix.report import build_report, write_report
 
     try:
+        check_threshold(threshold, override=allow_small_counts)
         model = load_model(run)
         manifest = json.loads((run / "manifest.json").read_text())
         data_file = manifest.get("data_file")

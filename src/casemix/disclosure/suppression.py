@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEFAULT_THRESHOLD", "SuppressionLog", "suppress_counts"]
+__all__ = ["DEFAULT_THRESHOLD", "SuppressionLog", "check_threshold", "mask_small_counts",
+           "suppress_counts"]
 
 DEFAULT_THRESHOLD = 10
 
@@ -106,3 +107,30 @@ def suppress_counts(
     out.loc[blank_den, denominator] = pd.NA
     out["suppressed"] = suppressed
     return out, log
+
+
+def mask_small_counts(table: pd.DataFrame, column: str = "n_rows",
+                      threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """Show counts below ``threshold`` as ``"<threshold"`` (for logs of counts, such as the
+    exclusion log, where no rate is computed from them)."""
+    out = table.copy()
+    counts = out[column].astype(object)
+    out[column] = counts.where(out[column] >= threshold, f"<{threshold}")
+    return out
+
+
+def check_threshold(threshold: int, *, override: bool = False) -> dict[str, object]:
+    """Validate a disclosure threshold and return the record for the manifest.
+
+    Thresholds below :data:`DEFAULT_THRESHOLD` lower the protection of exported tables and
+    need ``override=True`` (the CLI flag ``--allow-small-counts``); the override is recorded.
+    """
+    if threshold < 1:
+        raise ValueError(f"The disclosure threshold must be >= 1. Got {threshold!r} instead.")
+    if threshold < DEFAULT_THRESHOLD and not override:
+        raise ValueError(
+            f"A disclosure threshold of {threshold} is below the default of "
+            f"{DEFAULT_THRESHOLD}; outputs could identify births. Pass --allow-small-counts "
+            "(override=True) to do this deliberately; the override is recorded in the manifest."
+        )
+    return {"threshold": threshold, "override": bool(threshold < DEFAULT_THRESHOLD)}

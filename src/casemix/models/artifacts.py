@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from casemix.disclosure import DEFAULT_THRESHOLD
+from casemix.disclosure import DEFAULT_THRESHOLD, mask_small_counts, suppress_counts
 from casemix.exceptions import CasemixError
 from casemix.models.design import Encoding
 from casemix.models.result import CaseMixResult, predict_risk
@@ -113,11 +113,6 @@ def load_model(path: str | Path) -> FrozenModel:
                        d["coef_names"], float(d["national_rate"]), tuple(d["years"]))
 
 
-def _disclosed_log(log: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    counts = log["n_rows"].astype(object)
-    return log.assign(n_rows=counts.where(log["n_rows"] >= threshold, f"<{threshold}"))
-
-
 #: Subgroups whose calibration is written to a run folder when the births are given.
 SUBGROUPS = ("income_quintile", "migration_background", "education", "parity", "plurality")
 
@@ -128,7 +123,6 @@ def write_diagnostics(result: CaseMixResult, out: Path, *, births: pd.DataFrame 
     ``funnel_<level>.csv``, the count tables disclosure-controlled."""
     import warnings
 
-    from casemix.disclosure import suppress_counts
     from casemix.exceptions import MethodSwitchWarning
 
     result.calibration().to_frame().to_csv(out / "calibration.csv", index=False)
@@ -197,8 +191,12 @@ def save_run(
     (out / "model.json").write_text(json.dumps(model_to_dict(result), indent=1))
     result.coefficients.to_csv(out / "coefficients.csv", index=False)
     result.units_disclosed(threshold).to_csv(out / "units.csv", index=False)
-    _disclosed_log(result.exclusions.to_frame(), threshold).to_csv(
+    mask_small_counts(result.exclusions.to_frame(), threshold=threshold).to_csv(
         out / "exclusions.csv", index=False)
+    _, suppression = suppress_counts(
+        result.units, numerator="observed", denominator="n", derived=(),
+        group_by=("level", "period", "stratum"), unit="unit", threshold=threshold)
+    suppression.to_frame().to_csv(out / "suppression_log.csv", index=False)
     if diagnostics and result.outcome is not None:
         write_diagnostics(result, out, births=births, threshold=threshold)
     manifest = {
@@ -211,7 +209,11 @@ def save_run(
                  "compressed": result.compressed},
         "years": list(result.years), "national_rate": result.national_rate,
         "definitions": result.spec.definitions.to_dict(),
-        "disclosure_threshold": threshold, "versions": package_versions(),
+        "disclosure": {"threshold": threshold,
+                       "override": threshold < DEFAULT_THRESHOLD,
+                       "suppression_log": "suppression_log.csv (stays inside the secure "
+                                          "environment)"},
+        "versions": package_versions(),
         "seed": None, "notes": result.notes, "timings_s": result.timings, **(extra or {}),
     }
     (out / "manifest.json").write_text(json.dumps(_json_safe(manifest), indent=1))
