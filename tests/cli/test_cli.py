@@ -182,3 +182,25 @@ def test_small_threshold_needs_explicit_override(cohort_file, tmp_path):
                                       "environment)"}
     log = pd.read_csv(tmp_path / "b" / "suppression_log.csv")
     assert {"group", "unit", "reason"} <= set(log.columns)
+
+
+def test_report_command_with_alignment(cohort_file, tmp_path):
+    from pathlib import Path
+
+    from casemix import DefinitionSettings, load_births
+    from casemix.alignment.align import _crude
+
+    spec = Path(__file__).resolve().parents[2] / "models" / "big2.toml"
+    run = tmp_path / "run"
+    assert runner.invoke(app, ["fit", str(spec), "--data", str(cohort_file), "--out",
+                               str(run), "--no-diagnostics"]).exit_code == 0
+    ref = _crude(load_births(cohort_file).births, "vsv", ["big2"], DefinitionSettings())
+    ref.loc[0, "numerator"] += 5
+    ref.to_csv(tmp_path / "ref.csv", index=False)
+    out = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", str(run), "--out", str(out), "--reference",
+                                 str(tmp_path / "ref.csv")])
+    assert result.exit_code == 0, result.output
+    html = out.read_text()
+    assert 'id="alignment"' in html and "unexplained" in html
+    assert f"{len(ref) - 1} of {len(ref)} reference rows agree" in html

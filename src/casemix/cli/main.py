@@ -335,6 +335,10 @@ def report(
         "report.html"),
     threshold: Annotated[int, typer.Option(help="Disclosure threshold of every table and "
                                            "figure.")] = 10,
+    reference: Annotated[Path | None, typer.Option(help="Published figures (CSV: unit, "
+                                                   "year, indicator, numerator, "
+                                                   "denominator) for the alignment "
+                                                   "section.")] = None,
     allow_small_counts: AllowSmallOpt = False,
 ) -> None:
     """Write the diagnostic report of a run: one self-contained HTML file (works offline)."""
@@ -357,8 +361,16 @@ def report(
                 warnings.catch_warnings():
             warnings.simplefilter("ignore", MethodSwitchWarning)
             result = CaseMixModel(model.spec, method=model.method).fit(validation.births)
+            aligned = None
+            if reference is not None:
+                from casemix.alignment import align as align_numbers
+
+                aligned = align_numbers(validation.births,
+                                        pd.read_csv(reference, dtype={"unit": str}),
+                                        level=model.spec.levels[0],
+                                        settings=model.spec.definitions)
             html = build_report(result, validation.births, validation=validation,
-                                threshold=threshold, manifest=manifest)
+                                threshold=threshold, manifest=manifest, alignment=aligned)
         path = write_report(html, out)
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc

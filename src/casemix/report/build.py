@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from casemix.alignment import AlignmentResult
 from casemix.disclosure import DEFAULT_THRESHOLD, suppress_counts
 from casemix.exceptions import MethodSwitchWarning
 from casemix.models import CaseMixModel, CaseMixResult
@@ -127,9 +128,24 @@ def _figures(result: CaseMixResult, births: pd.DataFrame, level: str, shrunk: pd
     return figs
 
 
+def _alignment_html(alignment: AlignmentResult | None, threshold: int) -> dict[str, str]:
+    if alignment is None:
+        return {}
+    rows = alignment.disagreements
+    safe, _ = suppress_counts(rows, numerator="numerator", denominator="denominator",
+                              derived=["rate", "numerator_difference",
+                                       "denominator_difference"],
+                              group_by=("year", "indicator"), threshold=threshold)
+    agree = int(alignment.table["agrees"].sum())
+    return {"summary": f"{agree} of {len(alignment.table)} reference rows agree "
+                       f"(definitions {alignment.settings.version}).",
+            "explained": _html(alignment.summary()), "rows": _html(safe)}
+
+
 def build_report(result: CaseMixResult, births: pd.DataFrame, *,
                  validation: ValidationReport | None = None, threshold: int = DEFAULT_THRESHOLD,
-                 manifest: dict[str, Any] | None = None) -> str:
+                 manifest: dict[str, Any] | None = None,
+                 alignment: AlignmentResult | None = None) -> str:
     """Render the diagnostic report of a fitted run as one self-contained HTML document.
 
     Parameters
@@ -144,6 +160,8 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
     threshold : int
         Disclosure threshold: every table passes :func:`casemix.disclosure.suppress_counts`
         and suppressed units are left out of the figures.
+    alignment : AlignmentResult, optional
+        Comparison with the registry's published figures, shown as section 9.
 
     Returns
     -------
@@ -190,7 +208,8 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
         subgroups=subgroup_tables, units=_html(unit_view.drop(columns=["level", "stratum"])),
         sensitivity=_html(sens), n_changes=int((sens["changes"] > 0).sum()),
         figures=_figures(result, births, level, shrunk, safe_units),
-        n_units=len(main), n_suppressed=int(main["suppressed"].sum()))
+        n_units=len(main), n_suppressed=int(main["suppressed"].sum()),
+        alignment=_alignment_html(alignment, threshold))
 
 
 def write_report(html: str, path: str | Path) -> Path:
