@@ -181,7 +181,7 @@ def test_small_threshold_needs_explicit_override(cohort_file, tmp_path):
                                       "suppression_log.csv (stays inside the secure "
                                       "environment)"}
     log = pd.read_csv(tmp_path / "b" / "suppression_log.csv")
-    assert {"group", "unit", "reason"} <= set(log.columns)
+    assert list(log.columns) == ["table", "group", "unit", "reason"]
 
 
 def test_report_command_with_alignment(cohort_file, tmp_path):

@@ -118,9 +118,11 @@ SUBGROUPS = ("income_quintile", "migration_background", "education", "parity", "
 
 
 def write_diagnostics(result: CaseMixResult, out: Path, *, births: pd.DataFrame | None,
-                      threshold: int = DEFAULT_THRESHOLD) -> None:
+                      threshold: int = DEFAULT_THRESHOLD) -> list[pd.DataFrame]:
     """Write ``calibration.csv`` (overall statistics), ``calibration_<subgroup>.csv`` and
-    ``funnel_<level>.csv``, the count tables disclosure-controlled."""
+    ``funnel_<level>.csv``, the count tables disclosure-controlled; returns their suppression
+    logs (column ``table`` names the file)."""
+    logs: list[pd.DataFrame] = []
     import warnings
 
     from casemix.exceptions import MethodSwitchWarning
@@ -130,11 +132,12 @@ def write_diagnostics(result: CaseMixResult, out: Path, *, births: pd.DataFrame 
         assert births is not None
         if column in births:
             table = result.calibration_by(births, column).table
-            safe, _ = suppress_counts(table, numerator="observed", denominator="n",
+            safe, log = suppress_counts(table, numerator="observed", denominator="n",
                                       derived=["expected", "oe", "oe_lower", "oe_upper",
                                                "slope", "slope_se"],
                                       group_by=(), unit="group", threshold=threshold)
             safe.to_csv(out / f"calibration_{column}.csv", index=False)
+            logs.append(log.to_frame().assign(table=f"calibration_{column}.csv"))
     for level in result.spec.levels:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MethodSwitchWarning)
@@ -147,9 +150,11 @@ def write_diagnostics(result: CaseMixResult, out: Path, *, births: pd.DataFrame 
                              adjustment=f.adjustment, phi=f.phi, tau2=f.tau2)
         derived = [c for c in table.columns if c.startswith(("value", "z", "lower_", "upper_",
                                                               "flag_"))]
-        safe, _ = suppress_counts(table, numerator="observed", denominator="n",
-                                  derived=derived, group_by=("level",), threshold=threshold)
+        safe, log = suppress_counts(table, numerator="observed", denominator="n",
+                                    derived=derived, group_by=("level",), threshold=threshold)
         safe.to_csv(out / f"funnel_{level}.csv", index=False)
+        logs.append(log.to_frame().assign(table=f"funnel_{level}.csv"))
+    return logs
 
 
 def save_run(
@@ -196,9 +201,11 @@ def save_run(
     _, suppression = suppress_counts(
         result.units, numerator="observed", denominator="n", derived=(),
         group_by=("level", "period", "stratum"), unit="unit", threshold=threshold)
-    suppression.to_frame().to_csv(out / "suppression_log.csv", index=False)
+    logs = [suppression.to_frame().assign(table="units.csv")]
     if diagnostics and result.outcome is not None:
-        write_diagnostics(result, out, births=births, threshold=threshold)
+        logs += write_diagnostics(result, out, births=births, threshold=threshold)
+    pd.concat(logs, ignore_index=True)[["table", "group", "unit", "reason"]].to_csv(
+        out / "suppression_log.csv", index=False)
     manifest = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "spec_name": result.spec.name, "spec_sha256": result.spec.fingerprint(),
