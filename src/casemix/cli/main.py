@@ -7,7 +7,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -92,6 +92,23 @@ def _print_report(report: ValidationReport) -> None:
             table.add_row(f"[{style[p.severity]}]{p.severity}[/]", p.column,
                           f"{p.n_rows:,}", p.message)
         console.print(table)
+
+
+def _load_run(run: Path) -> tuple[Any, dict[str, Any], ValidationReport]:
+    """A run's saved model, its manifest and its births (checked against the fingerprint)."""
+    from casemix.models.artifacts import data_fingerprint
+
+    model = load_model(run)
+    manifest = json.loads((run / "manifest.json").read_text())
+    data_file = manifest.get("data_file")
+    if not data_file:
+        raise CasemixError(f"{run}/manifest.json does not name the data file.")
+    with _step(f"Reading {data_file}"):
+        births = load_births(data_file, mapping=manifest.get("mapping"))
+    if manifest.get("data_sha256") not in (None, data_fingerprint(births.births)):
+        raise CasemixError(f"{data_file} has changed since the run was fitted (data "
+                           "fingerprint differs); refit the run first.")
+    return model, manifest, births
 
 
 @app.command()
@@ -297,13 +314,7 @@ def align(
 
     try:
         check_threshold(threshold, override=allow_small_counts)
-        model = load_model(run)
-        manifest = json.loads((run / "manifest.json").read_text())
-        data_file = manifest.get("data_file")
-        if not data_file:
-            raise CasemixError(f"{run}/manifest.json does not name the data file.")
-        with _step(f"Reading {data_file}"):
-            report = load_births(data_file, mapping=manifest.get("mapping"))
+        model, _, report = _load_run(run)
         ref = pd.read_csv(reference, dtype={"unit": str})
         with _step("Recomputing under alternative definitions"):
             result = align_numbers(report.births, ref, level=level or model.spec.levels[0],
@@ -342,21 +353,11 @@ def report(
     allow_small_counts: AllowSmallOpt = False,
 ) -> None:
     """Write the diagnostic report of a run: one self-contained HTML file (works offline)."""
-    from casemix.models.artifacts import data_fingerprint
     from casemix.report import build_report, write_report
 
     try:
         check_threshold(threshold, override=allow_small_counts)
-        model = load_model(run)
-        manifest = json.loads((run / "manifest.json").read_text())
-        data_file = manifest.get("data_file")
-        if not data_file:
-            raise CasemixError(f"{run}/manifest.json does not name the data file.")
-        with _step(f"Reading {data_file}"):
-            validation = load_births(data_file, mapping=manifest.get("mapping"))
-        if manifest.get("data_sha256") not in (None, data_fingerprint(validation.births)):
-            raise CasemixError(f"{data_file} has changed since the run was fitted (data "
-                               "fingerprint differs); refit the run first.")
+        model, manifest, validation = _load_run(run)
         with _step("Refitting the run and its sensitivity analyses"), \
                 warnings.catch_warnings():
             warnings.simplefilter("ignore", MethodSwitchWarning)
