@@ -204,3 +204,28 @@ def test_report_command_with_alignment(cohort_file, tmp_path):
     html = out.read_text()
     assert 'id="alignment"' in html and "unexplained" in html
     assert f"{len(ref) - 1} of {len(ref)} reference rows agree" in html
+
+
+def test_refit_and_compare_runs_commands(tmp_path):
+    from pathlib import Path
+
+    from casemix import simulate_cohort
+
+    models = tmp_path / "models"
+    models.mkdir()
+    spec = (Path(__file__).resolve().parents[2] / "models" / "big2.toml").read_text()
+    (models / "big2.toml").write_text(spec.replace('levels = ["vsv", "municipality"]',
+                                                   'levels = ["vsv"]'))
+    data = tmp_path / "births.parquet"
+    simulate_cohort(12_000, years=(2023, 2024), seed=5).births.to_parquet(data)
+    for year in (2023, 2024):
+        result = runner.invoke(app, ["refit", "--year", str(year), "--data", str(data),
+                                     "--out", str(tmp_path / "runs"), "--models",
+                                     str(models)])
+        assert result.exit_code == 0, result.output
+    old, new = tmp_path / "runs" / "2023" / "big2", tmp_path / "runs" / "2024" / "big2"
+    result = runner.invoke(app, ["compare-runs", str(old), str(new), "--out",
+                                 str(tmp_path / "cmp.html")])
+    assert result.exit_code == 0, result.output
+    assert "coefficients drifted" in result.output and "Old model on new data" in result.output
+    assert "Coefficient drift" in (tmp_path / "cmp.html").read_text()

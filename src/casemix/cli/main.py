@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from casemix.disclosure import check_threshold, mask_small_counts
@@ -376,3 +376,69 @@ def report(
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     console.print(f"Report written to [bold]{path.resolve()}[/]")
+
+
+@app.command()
+def refit(
+    year: Annotated[int, typer.Option(help="The new registry year.")],
+    data: Annotated[Path, typer.Option("--data", "-d", help="Births file (.csv, .parquet, .sav).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Root of the run folders "
+                                      "(runs/YEAR/<spec>/, never overwritten).")] = Path("runs"),
+    models: Annotated[Path, typer.Option(help="Folder of model specifications.")] = Path(
+        "models"),
+    mapping: MappingOpt = None,
+    invalid: InvalidOpt = "exclude",
+) -> None:
+    """Refit every specification in models/ for a new year (one run folder per spec)."""
+    from casemix.workflow import refit_all
+
+    try:
+        with _step(f"Reading and validating {data}"):
+            report = load_births(data, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
+        specs = sorted(models.glob("*.toml"))
+        with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=err_console, transient=True) as bar:
+            task = bar.add_task("refitting", total=len(specs))
+
+            def advance(name: str) -> None:
+                bar.update(task, description=f"refitting {name}")
+                bar.advance(task)
+
+            written = refit_all(report.births, year, models=models, out=out,
+                                data_file=str(data.resolve()), progress=advance)
+    except (CasemixError, ValueError) as exc:
+        raise _fail(exc) from exc
+    for name, folder in written.items():
+        console.print(f"{name}: [bold]{folder}[/]")
+
+
+@app.command("compare-runs")
+def compare_runs_command(
+    old: Annotated[Path, typer.Argument(help="Earlier run folder.")],
+    new: Annotated[Path, typer.Argument(help="Later run folder (same specification).")],
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write an HTML summary.")
+                   ] = None,
+) -> None:
+    """Coefficient drift, calibration of the old model on the new data, changed unit flags."""
+    from casemix.workflow import compare_runs
+
+    try:
+        result = compare_runs(old, new)
+    except (CasemixError, ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    drift = result.coefficients[result.coefficients["drift"]]
+    console.print(f"{len(drift)} of {len(result.coefficients)} coefficients drifted "
+                  "(95% interval of the difference excludes 0).")
+    for row in drift.itertuples():
+        console.print(f"  {row.term}: {row.estimate_old:.3f} -> {row.estimate_new:.3f}")
+    changed = result.units[result.units["flag_changed"]]
+    console.print(f"{len(changed)} of {len(result.units)} units changed their 95% flag.")
+    for row in changed.itertuples():
+        console.print(f"  {row.level} {row.unit}: {row.flag_95_old} -> {row.flag_95_new}")
+    if result.calibration is not None:
+        c = result.calibration
+        console.print(f"Old model on new data: calibration-in-the-large {c.citl:.3f} "
+                      f"(SE {c.citl_se:.3f}), slope {c.slope:.3f} (SE {c.slope_se:.3f}).")
+    if out is not None:
+        out.write_text(result.to_html(), encoding="utf-8")
+        console.print(f"Wrote [bold]{out}[/].")

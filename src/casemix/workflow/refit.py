@@ -1,0 +1,90 @@
+"""Annual refit: every specification in ``models/`` refitted for a new registry year."""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from casemix.disclosure import DEFAULT_THRESHOLD
+from casemix.exceptions import CasemixError, DataError, MethodSwitchWarning
+from casemix.models import CaseMixModel, load_spec
+from casemix.models.artifacts import save_run
+
+__all__ = ["new_run_folder", "refit_all"]
+
+
+def new_run_folder(root: str | Path, year: int, name: str) -> Path:
+    """``root/YEAR/name``, or ``name_v2``, ``name_v3``, ... when earlier runs exist: a run
+    folder is never overwritten."""
+    base = Path(root) / str(year)
+    candidate, version = base / name, 1
+    while candidate.exists():
+        version += 1
+        candidate = base / f"{name}_v{version}"
+    return candidate
+
+
+def refit_all(
+    births: pd.DataFrame,
+    year: int,
+    *,
+    models: str | Path = "models",
+    out: str | Path = "runs",
+    specs: Sequence[str] | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+    data_file: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Path]:
+    """Refit every model specification for ``year`` and write one run folder per spec.
+
+    Parameters
+    ----------
+    births : pandas.DataFrame
+        Validated births; a spec without ``years`` is fitted on the births of ``year``, a spec
+        that pools years (``years = [...]`` in its file) on the pooled window ending in
+        ``year`` of the same length.
+    year : int
+        The new registry year.
+    models : path
+        Folder of ``*.toml`` specifications.
+    out : path
+        Root of the run folders: ``out/YEAR/<spec>/`` (never overwritten, see
+        :func:`new_run_folder`).
+    specs : sequence of str, optional
+        Spec names to refit (default all).
+    progress : callable, optional
+        Called with each spec name before it is fitted (the CLI drives a progress bar).
+
+    Returns
+    -------
+    dict
+        Spec name -> run folder.
+    """
+    paths = sorted(Path(models).glob("*.toml"))
+    if not paths:
+        raise CasemixError(f"No model specifications (*.toml) in {models}.")
+    if "year" not in births or not (births["year"] == year).any():
+        raise DataError(f"The data hold no births of year {year}.")
+    written: dict[str, Path] = {}
+    for path in paths:
+        spec = load_spec(path)
+        if specs is not None and spec.name not in specs:
+            continue
+        if progress is not None:
+            progress(spec.name)
+        span = len(spec.years) if spec.years else 1
+        window = tuple(range(year - span + 1, year + 1))
+        spec = dataclasses.replace(spec, years=window)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MethodSwitchWarning)
+            result = CaseMixModel(spec).fit(births)
+        folder = new_run_folder(out, year, spec.name)
+        save_run(result, folder, births=births, threshold=threshold,
+                 extra={"command": "casemix refit", "refit_year": year,
+                        "data_file": data_file, "spec_file": str(path.resolve())})
+        written[spec.name] = folder
+    return written
