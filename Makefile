@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := demo_output
 
-.PHONY: demo test lint bench clean venv
+.PHONY: demo test lint bench clean venv docs
 
 venv: $(STAMP)
 
@@ -28,6 +28,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/mypy src/casemix
+	$(BIN)/mkdocs build --strict --quiet
+
+docs: $(STAMP)
+	$(BIN)/typer casemix.cli.main utils docs --name casemix --output docs/cli.md
+	$(BIN)/mkdocs build --strict
+	@echo "Documentation site in site/ (open site/index.html)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
