@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from casemix.models import Term, compress, fit_logistic, learn_encoding, rcs_basis
+from casemix.models import Term, compress_cells, fit_logistic, learn_encoding, rcs_basis
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "glm_casemix"
 FACTORS = ["parity_group", "plurality_group", "infant_sex", "income_quintile",
@@ -75,9 +75,10 @@ def test_compressed_fit_equals_row_fit(data, ref, key):
     w = data[weight].to_numpy(float) if weight else np.ones(len(data))
     y = data["big2"].to_numpy(float) * w
     rows = fit_logistic(enc.matrix(data), y, w)
-    cells, yc, mc, _ = compress(data[[*FACTORS, "maternal_age"]], y, w)
-    assert len(cells) < len(data) / 2
-    fit = fit_logistic(enc.matrix(cells), yc, mc)
+    cells = compress_cells(data, [*FACTORS, "maternal_age"], data["big2"].to_numpy(float), w,
+                           force=True)
+    assert len(cells.y) < len(data) / 2
+    fit = fit_logistic(enc.matrix(cells.keys), cells.y, cells.m)
     np.testing.assert_allclose(fit.coef, rows.coef, rtol=0, atol=1e-8)
     np.testing.assert_allclose(fit.std_error, rows.std_error, rtol=1e-8)
     assert fit.deviance == pytest.approx(rows.deviance, rel=1e-12)

@@ -6,7 +6,6 @@ from casemix.models.design import Encoding, Term, TermEncoding, learn_encoding
 from casemix.models.logistic import (
     FixedEffectsFit,
     LogisticFit,
-    compress,
     fit_logistic,
     fit_logistic_fixed_effects,
 )
@@ -28,7 +27,6 @@ __all__ = [
     "Term",
     "TermEncoding",
     "coefficient_table",
-    "compress",
     "compress_cells",
     "default_knots",
     "fit_logistic",

@@ -10,17 +10,15 @@ there are cells.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from scipy import linalg, sparse
 from scipy.special import expit, xlogy
 
 from casemix.exceptions import ConvergenceError
 
-__all__ = ["FixedEffectsFit", "LogisticFit", "compress", "fit_logistic",
+__all__ = ["FixedEffectsFit", "LogisticFit", "fit_logistic",
            "fit_logistic_fixed_effects"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -56,25 +54,6 @@ class LogisticFit:
     def std_error(self) -> FloatArray:
         """Standard errors (square roots of the diagonal of ``cov``)."""
         return np.sqrt(np.diag(self.cov))
-
-
-def compress(keys: pd.DataFrame, successes: FloatArray, trials: FloatArray) -> tuple[
-        pd.DataFrame, FloatArray, FloatArray, npt.NDArray[np.intp]]:
-    """Collapse rows with identical ``keys`` into cells.
-
-    Returns
-    -------
-    (cells, y, m, inverse)
-        The unique key rows, summed successes and trials per cell, and for each input row the
-        index of its cell.
-    """
-    codes, uniques = pd.MultiIndex.from_frame(keys).factorize()
-    # bincount with float weights returns float64 (the stubs say intp)
-    y = cast(FloatArray, np.bincount(codes, weights=successes, minlength=len(uniques)))
-    m = cast(FloatArray, np.bincount(codes, weights=trials, minlength=len(uniques)))
-    cells = uniques.to_frame(index=False)
-    cells.columns = keys.columns
-    return cells, y, m, codes
 
 
 def _loglik(y: FloatArray, m: FloatArray, p: FloatArray) -> float:
