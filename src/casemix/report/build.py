@@ -20,7 +20,7 @@ from casemix.exceptions import MethodSwitchWarning
 from casemix.models import CaseMixModel, CaseMixResult
 from casemix.records import ValidationReport
 
-__all__ = ["build_report", "sensitivity_table"]
+__all__ = ["build_report", "sensitivity_runs", "sensitivity_table"]
 
 SUBGROUPS = ("income_quintile", "migration_background", "education", "parity", "plurality")
 SHRINKAGE_METHODS = ("eb", "fay-herriot", "glmm")
@@ -47,19 +47,28 @@ def _fit_quiet(model: CaseMixModel, births: pd.DataFrame) -> CaseMixResult:
         return model.fit(births)
 
 
-def sensitivity_table(base: CaseMixResult, births: pd.DataFrame, level: str) -> pd.DataFrame:
-    """Flags and rank intervals per unit under several analyses.
-
-    Columns: ``unit``, ``n``, then per analysis ``flag_<analysis>`` (95% interval above, below
-    or within) and ``rank_<analysis>`` (``rank [lower-upper]`` for shrinkage methods), and
-    ``changes`` (how many analyses disagree with the main one) and ``why`` (which).
-    """
+def sensitivity_runs(base: CaseMixResult, births: pd.DataFrame, level: str
+                     ) -> dict[str, CaseMixResult]:
+    """The main run, the run without SES adjusters, and each shrinkage method, for ``level``."""
     spec = dataclasses.replace(base.spec, levels=(level,))
     runs = {"main": base,
             "without_ses": _fit_quiet(CaseMixModel(spec.without_ses(), method=base.method),
                                       births)}
     for method in SHRINKAGE_METHODS:
         runs[method] = _fit_quiet(CaseMixModel(spec, method=method), births)
+    return runs
+
+
+def sensitivity_table(base: CaseMixResult, births: pd.DataFrame, level: str, *,
+                      runs: dict[str, CaseMixResult] | None = None) -> pd.DataFrame:
+    """Flags and rank intervals per unit under several analyses.
+
+    Columns: ``unit``, ``n``, then per analysis ``flag_<analysis>`` (95% interval above, below
+    or within) and ``rank_<analysis>`` (``rank [lower-upper]`` for shrinkage methods), and
+    ``changes`` (how many analyses disagree with the main one) and ``why`` (which). ``runs``
+    (from :func:`sensitivity_runs`) avoids refitting.
+    """
+    runs = runs or sensitivity_runs(base, births, level)
     out: pd.DataFrame | None = None
     for name, result in runs.items():
         u = result.units
@@ -173,12 +182,11 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
     main = units[(units["level"] == level) & (units["stratum"] == "all") & (
         units["period"] == units["period"].iloc[0])]
     safe_units = set(main.loc[~main["suppressed"], "unit"].astype(str))
-    eb = _fit_quiet(CaseMixModel(dataclasses.replace(result.spec, levels=(level,)),
-                                 method="eb"), births)
-    shrunk = eb.units_disclosed(threshold)
+    runs = sensitivity_runs(result, births, level)
+    shrunk = runs["eb"].units_disclosed(threshold)
     shrunk = shrunk[shrunk["stratum"].eq("all") & shrunk["period"].eq(
         shrunk["period"].iloc[0])]
-    sens = sensitivity_table(result, births, level)
+    sens = sensitivity_table(result, births, level, runs=runs)
     sens = sens[sens["unit"].isin(safe_units)]
     stats = result.calibration().to_frame().T.reset_index()
     stats.columns = ["statistic", "value"]
