@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_fit import SPEC
+from bench_fit import SPEC, _run
 
 MEASURE = r"""
 import dataclasses, json, resource, sys, time
@@ -56,11 +56,7 @@ def main() -> None:
         cohort = simulate_cohort(args.n_births, years=tuple(range(2019, 2025)))
         cohort.births.to_parquet(births_path, index=False)
         spec_path.write_text(SPEC)
-        out = subprocess.run([sys.executable, "-c", MEASURE, str(births_path), str(spec_path)],
-                             capture_output=True, text=True)
-        if out.returncode:
-            raise SystemExit(out.stderr)
-        r = json.loads(out.stdout.strip().splitlines()[-1])
+        r = _run(MEASURE, str(births_path), str(spec_path))
         parts = ", ".join(f"{k} {v:.2f}" for k, v in r["timings"].items())
         print(f"GLMM (Laplace), {args.n_births:,} births, 70 VSVs, {r['cells']:,} cells: "
               f"{r['wall_s']:.1f} s ({parts}), sigma_vsv {r['sigma']:.4f}, peak RSS "
