@@ -14,6 +14,7 @@ __all__ = [
     "DataWarning",
     "MappingError",
     "MethodSwitchWarning",
+    "SamplingWarning",
     "SpecError",
 ]
 
@@ -48,3 +49,8 @@ class DataWarning(CasemixWarning):
 
 class MethodSwitchWarning(CasemixWarning):
     """A statistical method switched (fallback); the switch is also recorded in the results."""
+
+
+class SamplingWarning(CasemixWarning):
+    """MCMC diagnostics (R-hat, effective sample size, divergences) fail their thresholds: the
+    posterior summaries may be unreliable. Also recorded in the results and the manifest."""
