@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from casemix.disclosure import check_threshold, mask_small_counts
-from casemix.exceptions import CasemixError, MethodSwitchWarning
+from casemix.exceptions import CasemixError, CasemixWarning, MethodSwitchWarning
 from casemix.indicators import DEFAULT_INDICATORS, DefinitionSettings, indicator_rates
 from casemix.indicators.derive import derive_indicators
 from casemix.models import CaseMixModel, load_spec
@@ -114,7 +115,8 @@ def _load_run(run: Path) -> tuple[Any, dict[str, Any], ValidationReport]:
 @app.command()
 def simulate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Births file to write "
-                                      "(.parquet, .csv or .sav); the truth is written beside it.")
+                                      "(.parquet, .csv or .sav); the truth and adjacency "
+                                      "lists are written beside it.")
                    ] = Path("cohort.parquet"),
     n_births: Annotated[int, typer.Option(help="Number of births.")] = 170_000,
     years: Annotated[list[int] | None, typer.Option("--year", help="Year(s) of birth; repeat "
@@ -128,6 +130,10 @@ def simulate(
         _write_table(cohort.births, out)
         truth_path = out.with_name(f"{out.stem}_truth.csv")
         cohort.truth.to_csv(truth_path, index=False)
+        if cohort.geography is not None:  # neighbour lists for `casemix fit --method bym2`
+            for level in ("vsv", "municipality"):
+                cohort.geography.neighbours(level).to_csv(
+                    out.with_name(f"{out.stem}_adjacency_{level}.csv"), index=False)
         out.with_name(f"{out.stem}_simulation.json").write_text(
             json.dumps(cohort.parameters, indent=2))
     console.print(f"Wrote {len(cohort.births):,} births to [bold]{out}[/] and the true unit "
@@ -219,13 +225,25 @@ def fit(
                                        ".sav).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder to write (new).")],
     method: Annotated[str | None, typer.Option(
-        help="pooled, fixed, glmm, eb or fay-herriot (default: the spec's).")] = None,
+        help="pooled, fixed, glmm, eb, fay-herriot, bayes, bayes-joint or bym2 (default: "
+             "the spec's).")] = None,
     without_ses: Annotated[bool, typer.Option("--without-ses", help="Drop the spec's SES "
                                               "adjusters (the 'without SES' view).")] = False,
     n_boot: Annotated[int, typer.Option(help="glmm: parametric-bootstrap refits for the "
                                         "intervals and ranks (0: conditional draws).")] = 0,
     diagnostics: Annotated[bool, typer.Option(help="Write calibration and funnel tables "
                                               "to the run folder.")] = True,
+    adjacency: Annotated[Path | None, typer.Option(
+        help="bym2: neighbour pairs of the regions (CSV: region,neighbour; or JSON "
+             "{region: [neighbours]}).")] = None,
+    draws: Annotated[int, typer.Option(help="Bayesian methods: kept draws per chain.")] = 1000,
+    tune: Annotated[int, typer.Option(help="Bayesian methods: warm-up iterations per "
+                                      "chain.")] = 1000,
+    chains: Annotated[int, typer.Option(help="Bayesian methods: chains.")] = 2,
+    trend: Annotated[str, typer.Option(help="Bayesian per-year rows: rw1 (random walk) or "
+                                       "shared (year effects + unit level).")] = "rw1",
+    seed: Annotated[int, typer.Option(help="Seed of all random draws (sampler, "
+                                      "intervals).")] = 20261123,
     mapping: MappingOpt = None,
     invalid: InvalidOpt = "exclude",
     threshold: Annotated[int, typer.Option(help="Disclosure control: counts below this are "
@@ -233,7 +251,7 @@ def fit(
     allow_small_counts: AllowSmallOpt = False,
 ) -> None:
     """Fit a case-mix model and write the run folder (model.json, units.csv, direct.csv,
-    coefficients.csv, exclusions.csv, manifest.json)."""
+    coefficients.csv, exclusions.csv, manifest.json; posterior/ for Bayesian methods)."""
     try:
         check_threshold(threshold, override=allow_small_counts)
         model_spec = load_spec(spec)
@@ -241,10 +259,22 @@ def fit(
             model_spec = model_spec.without_ses()
         with _step(f"Reading and validating {data}"):
             report = load_births(data, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
-        with _step(f"Fitting {model_spec.name} ({method or model_spec.method})"), \
-                warnings.catch_warnings():
-            warnings.simplefilter("ignore", MethodSwitchWarning)  # printed below as notes
-            result = CaseMixModel(model_spec, method=method, n_boot=n_boot).fit(report.births)
+        chosen = method or model_spec.method
+        bayesian = chosen in ("bayes", "bayes-joint", "bym2")
+        if bayesian or adjacency is not None:  # PyMC is imported only when needed
+            from casemix.bayes import SamplerSettings, read_adjacency
+        model = CaseMixModel(
+            model_spec, method=method, n_boot=n_boot, seed=seed, trend=trend,
+            adjacency=read_adjacency(adjacency) if adjacency is not None else None,
+            sampler=SamplerSettings(draws=draws, tune=tune, chains=chains, seed=seed,
+                                    progressbar=True) if bayesian else None)
+        if bayesian:  # the sampler shows its own progress bars
+            err_console.print(f"Fitting {model_spec.name} ({chosen}; NUTS, {chains} chains x "
+                              f"{tune} warm-up + {draws} draws)")
+        with (contextlib.nullcontext() if bayesian else
+              _step(f"Fitting {model_spec.name} ({chosen})")), warnings.catch_warnings():
+            warnings.simplefilter("ignore", CasemixWarning)  # printed below as notes
+            result = model.fit(report.births)
         with _step(f"Writing {out}"):
             result.exclusions.entries[:0] = report.exclusions.entries
             save_run(result, out, births=report.births, threshold=threshold,

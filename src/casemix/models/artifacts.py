@@ -221,7 +221,22 @@ def save_run(
                        "suppression_log": "suppression_log.csv (stays inside the secure "
                                           "environment)"},
         "versions": package_versions(),
-        "seed": None, "notes": result.notes, "timings_s": result.timings, **(extra or {}),
+        "seed": None, "notes": result.notes, "timings_s": result.timings,
+        "convergence": result.convergence, **(extra or {}),
     }
+    _write_posteriors(result, out)
     (out / "manifest.json").write_text(json.dumps(_json_safe(manifest), indent=1))
     return out
+
+
+def _write_posteriors(result: CaseMixResult, out: Path) -> None:
+    """Bayesian methods: each model's InferenceData as ``posterior/<name>.nc`` (netCDF, read
+    back with ``arviz.from_netcdf``) and its parameter summary as CSV."""
+    if not result.bayes:
+        return
+    folder = out / "posterior"
+    folder.mkdir(exist_ok=True)
+    for name, fit in result.bayes.items():
+        stem = name.replace(" ", "_")
+        fit.idata.to_netcdf(str(folder / f"{stem}.nc"))
+        fit.parameters.to_csv(folder / f"{stem}_parameters.csv")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -13,7 +15,7 @@ from scipy.optimize import brentq
 from scipy.special import expit
 
 from casemix._params import check_one_of
-from casemix.exceptions import MethodSwitchWarning, SpecError
+from casemix.exceptions import CasemixWarning, MethodSwitchWarning, SpecError
 from casemix.models.cells import Cells, compress_cells, prepare_model_data, unit_cells
 from casemix.models.design import Encoding, learn_encoding
 from casemix.models.glmm import fit_glmm_binomial
@@ -29,6 +31,9 @@ from casemix.shrinkage.unit_table import (
     shrink_units_by_year,
 )
 from casemix.standardisation.indirect import unit_comparison
+
+if TYPE_CHECKING:
+    from casemix.bayes import Adjacency, Priors, SamplerSettings
 
 __all__ = ["CaseMixModel"]
 
@@ -67,6 +72,12 @@ class CaseMixModel:
           predicted/expected ratio of national hospital profiling.
         - ``eb``: pooled E, then Poisson-gamma empirical Bayes on each unit's (O, E).
         - ``fay-herriot``: pooled E, then the Fay-Herriot model (REML) on log O/E.
+        - ``bayes``: pooled E, then the two-stage Bayesian model (PyMC) on each unit's (O, E);
+          per-year rows from the unit x year model (``trend``).
+        - ``bayes-joint``: one-stage Bayesian logistic model with case mix and unit effects
+          together (one per level); E from the posterior mean coefficients.
+        - ``bym2``: pooled E, then BYM2 spatial smoothing on ``adjacency`` for the level whose
+          units it lists (other levels: the two-stage model, with a note).
     compress : bool, optional
         Force (True) or forbid (False) compression of births into covariate-pattern x unit
         cells; default: compress when it reduces the rows at least by half. Estimates are
@@ -79,7 +90,17 @@ class CaseMixModel:
         the unit intercepts from their conditional distribution with the fixed effects held at
         their estimates (fast, slightly narrow: 92% coverage in the simulation study).
     seed : int
-        Seed of the posterior draws behind shrinkage intervals and rank intervals.
+        Seed of the posterior draws behind shrinkage intervals and rank intervals (and of
+        the MCMC sampler unless ``sampler`` sets its own).
+    adjacency : Adjacency or path, optional
+        ``bym2``: neighbour graph of the regions (see :func:`casemix.bayes.read_adjacency`).
+    sampler : SamplerSettings, optional
+        Bayesian methods: draws, warm-up, chains, sampler, progress bar.
+    priors : Priors, optional
+        Bayesian methods: priors (default :class:`casemix.bayes.Priors`).
+    trend : {"rw1", "shared"}
+        Bayesian per-year rows: random walk or shared year effects
+        (:func:`casemix.bayes.fit_unit_year`).
 
     Examples
     --------
@@ -92,13 +113,20 @@ class CaseMixModel:
 
     def __init__(self, spec: ModelSpec, *, method: str | None = None,
                  compress: bool | None = None, n_agq: int = 1, n_boot: int = 0,
-                 seed: int = 20261123) -> None:
+                 seed: int = 20261123, adjacency: Adjacency | str | Path | None = None,
+                 sampler: SamplerSettings | None = None, priors: Priors | None = None,
+                 trend: str = "rw1") -> None:
         self.spec = spec
         self.method = method
         self.compress = compress
         self.n_agq = n_agq
         self.n_boot = n_boot
         self.seed = seed
+        self.adjacency = adjacency
+        self.sampler = sampler
+        self.priors = priors
+        self.trend = trend
+        self._bayes_fits: dict[str, Any] = {}
 
     def fit(self, births: pd.DataFrame) -> CaseMixResult:
         """Fit the risk model and compare units.
@@ -114,6 +142,10 @@ class CaseMixModel:
         """
         method = self.method or self.spec.method
         check_one_of("method", method, METHODS, owner="CaseMixModel")
+        if method == "bym2" and self.adjacency is None:
+            raise SpecError("method 'bym2' needs an adjacency file of the regions "
+                            "(adjacency=..., or --adjacency FILE on the command line).")
+        self._bayes_fits = {}
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         data = prepare_model_data(births, self.spec)
@@ -127,17 +159,19 @@ class CaseMixModel:
                                force=None if patterns.compressed else False)
         X = encoding.matrix(patterns.keys)
         timings["prepare_s"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        expected = self._expected(method, X, patterns, cells, encoding)
-        timings["fit_s"] = time.perf_counter() - t1
-        t2 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            t1 = time.perf_counter()
+            expected = self._expected(method, X, patterns, cells, encoding)
+            timings["fit_s"] = time.perf_counter() - t1
+            t2 = time.perf_counter()
             units = self._compare(cells, expected, data.years, data.exclusions)
             units = self._add_shrinkage(units, method, expected)
-        notes = list(dict.fromkeys(str(w.message) for w in caught))
-        for note in notes:  # once per fit, and recorded in the result
-            warnings.warn(note, MethodSwitchWarning, stacklevel=2)
+        kinds = dict.fromkeys((str(w.message), w.category) for w in caught)
+        notes = list(dict.fromkeys(message for message, _ in kinds))
+        for message, category in kinds:  # once per fit, and recorded in the result
+            warnings.warn(message, category if issubclass(category, CasemixWarning)
+                          else MethodSwitchWarning, stacklevel=2)
         timings["compare_s"] = time.perf_counter() - t2
         national = float(cells.y.sum() / cells.m.sum())
         return CaseMixResult(
@@ -149,6 +183,7 @@ class CaseMixModel:
             compressed=patterns.compressed, years=data.years, timings=timings,
             cells=cells, patterns=patterns, pattern_risk=expected.pattern_risk, notes=notes,
             parameters=expected.parameters, outcome=data.y, rows=data.rows,
+            bayes=dict(self._bayes_fits),
         )
 
     # -- expected counts -------------------------------------------------------------------
@@ -223,6 +258,45 @@ class CaseMixModel:
                          per_level[self.spec.levels[0]], first_fit.coef[0], risk, per_level,
                          shrinkage, params)
 
+    def _bayes_joint(self, X: npt.NDArray[np.float64], patterns: Cells, cells: Cells,
+                     encoding: Encoding) -> _Expected:
+        """One-stage Bayesian model per unit level; E from the posterior mean coefficients."""
+        from casemix.bayes.joint import fit_joint
+
+        assert cells.pattern is not None
+        per_level, shrinkage, params = {}, {}, {}
+        first = None
+        for level in self.spec.levels:
+            uc = unit_cells(cells, level)
+            fit = fit_joint(X, uc.pattern, uc.unit, uc.y, uc.m,
+                            units=[str(u) for u in uc.uniques], names=encoding.names,
+                            priors=self.priors, settings=self._sampler_settings(),
+                            level=self.spec.confidence_level)
+            self._bayes_fits[level] = fit
+            first = first or fit
+            per_level[level] = cells.m * expit(X @ fit.extra["coef"])[cells.pattern]
+            shrinkage[level] = fit.units
+            params[f"tau_{level}"] = float(np.median(fit.idata["posterior"]["tau"]))
+        assert first is not None
+        coef, cov = first.extra["coef"], first.extra["cov"]
+        risk = expit(X @ coef)
+        return _Expected(encoding.names, coef, cov, per_level[self.spec.levels[0]], coef[0],
+                         risk, per_level, shrinkage, params)
+
+    def _sampler_settings(self) -> SamplerSettings:
+        from casemix.bayes import SamplerSettings
+
+        return self.sampler or SamplerSettings(seed=self.seed)
+
+    def _bayes_shrinkage(self, units: pd.DataFrame, method: str) -> pd.DataFrame:
+        from casemix.bayes.profiling import bayes_unit_shrinkage
+
+        out, fits = bayes_unit_shrinkage(units, method, settings=self._sampler_settings(),
+                                         priors=self.priors, adjacency=self.adjacency,
+                                         trend=self.trend, level=self.spec.confidence_level)
+        self._bayes_fits.update(fits)
+        return out
+
     def _add_shrinkage(self, units: pd.DataFrame, method: str, expected: _Expected
                        ) -> pd.DataFrame:
         """Shrinkage columns: per comparison table for EB and Fay-Herriot; for the GLMM on the
@@ -237,7 +311,9 @@ class CaseMixModel:
                                            seed=self.seed)
                       for _, t in units.loc[yearly].groupby("level", sort=False)]
             return pd.concat(parts).loc[units.index]
-        if method != "glmm":
+        if method in ("bayes", "bym2"):
+            return self._bayes_shrinkage(units, method)
+        if method not in ("glmm", "bayes-joint"):
             return units
         tables = [t.assign(level=level) for level, t in expected.shrinkage.items()]
         extra = pd.concat(tables)[["level", "unit", *SHRINKAGE_COLUMNS]]
@@ -277,7 +353,8 @@ class CaseMixModel:
 
 
 _METHODS = {"pooled": "_pooled", "fixed": "_fixed", "glmm": "_glmm", "eb": "_pooled",
-            "fay-herriot": "_pooled"}
+            "fay-herriot": "_pooled", "bayes": "_pooled", "bayes-joint": "_bayes_joint",
+            "bym2": "_pooled"}
 
 
 def _check_separation(X: npt.NDArray[np.float64], patterns: Cells, encoding: Encoding) -> None:

@@ -66,6 +66,9 @@ class CaseMixResult:
         Weighted crude rate of the analysed births.
     notes : list of str
         Method switches and other remarks made during the fit (also issued as warnings).
+    bayes : dict of str to casemix.bayes.BayesFit
+        Bayesian methods: the fitted models by level (``idata`` holds the ArviZ
+        InferenceData); see also :attr:`convergence`.
     """
 
     spec: ModelSpec
@@ -91,6 +94,13 @@ class CaseMixResult:
     outcome: npt.NDArray[np.float64] | None = field(default=None, repr=False)
     rows: npt.NDArray[np.intp] | None = field(default=None, repr=False)
     pattern_risk: npt.NDArray[np.float64] | None = field(default=None, repr=False)
+    bayes: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def convergence(self) -> dict[str, dict[str, Any]]:
+        """MCMC diagnostics of each Bayesian model of the fit (empty for other methods):
+        R-hat, bulk/tail ESS, divergences and the failed checks, keyed by level."""
+        return {name: fit.convergence.to_dict() for name, fit in self.bayes.items()}
 
     @property
     def fitted_risk(self) -> npt.NDArray[np.float64]:

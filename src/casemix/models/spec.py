@@ -38,7 +38,8 @@ from casemix.records.schema import UNIT_LEVELS
 __all__ = ["METHODS", "MediatorWarning", "ModelSpec", "load_spec"]
 
 #: Methods of obtaining expected counts available to ``casemix fit``.
-METHODS: tuple[str, ...] = ("pooled", "fixed", "glmm", "eb", "fay-herriot")
+METHODS: tuple[str, ...] = ("pooled", "fixed", "glmm", "eb", "fay-herriot", "bayes",
+                            "bayes-joint", "bym2")
 
 _INDICATORS = {i.name for i in DEFAULT_INDICATORS}
 _MORTALITY = {"fetal_death", "neonatal_death_7d", "neonatal_death_28d", "perinatal_mortality"}

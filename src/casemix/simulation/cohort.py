@@ -19,7 +19,7 @@ from scipy.special import expit
 
 from casemix.indicators.growth_charts import birthweight_at_percentile, birthweight_threshold
 from casemix.records.schema import MIGRATION_BACKGROUNDS
-from casemix.simulation.geography import make_geography
+from casemix.simulation.geography import Geography, make_geography
 
 __all__ = ["NATIONAL_TARGETS", "SimulatedCohort", "simulate_cohort"]
 
@@ -70,12 +70,16 @@ class SimulatedCohort:
         The true per-birth probabilities of preterm, SGA and Big2.
     parameters : dict
         Settings of the simulation (seed, sizes, targets).
+    geography : Geography, optional
+        The synthetic municipalities (with coordinates) behind the cohort; its
+        :meth:`~casemix.simulation.Geography.neighbours` gives adjacency lists for BYM2.
     """
 
     births: pd.DataFrame
     truth: pd.DataFrame
     probabilities: pd.DataFrame
     parameters: dict[str, object] = field(default_factory=dict)
+    geography: Geography | None = None
 
 
 def _calibrate(lp: FloatArray, target: float) -> float:
@@ -316,7 +320,7 @@ def simulate_cohort(
               "n_municipalities": n_municipalities, "vsv_sd": vsv_sd,
               "municipality_sd": municipality_sd, "outlier_log_odds": outlier_log_odds,
               "seed": seed, "targets": NATIONAL_TARGETS}
-    return SimulatedCohort(births, truth, probabilities, params)
+    return SimulatedCohort(births, truth, probabilities, params, geo)
 
 
 def _truth(

@@ -27,6 +27,30 @@ class Geography:
     municipalities: pd.DataFrame
     vsvs: list[str]
 
+    def neighbours(self, level: str = "vsv") -> pd.DataFrame:
+        """Adjacency of the units of ``level``: two units are neighbours when any of their
+        municipalities are (Delaunay triangulation of the municipality points, a standard
+        stand-in for shared borders).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``unit, neighbour``, each pair once (the format of
+            :func:`casemix.bayes.read_adjacency`).
+        """
+        from scipy.spatial import Delaunay
+
+        mun = self.municipalities
+        unit = mun[level].to_numpy()
+        tri = Delaunay(mun[["x", "y"]].to_numpy()).simplices
+        a = np.concatenate([tri[:, 0], tri[:, 1], tri[:, 2]])
+        b = np.concatenate([tri[:, 1], tri[:, 2], tri[:, 0]])
+        pairs = pd.DataFrame({"unit": unit[a], "neighbour": unit[b]})
+        pairs = pairs[pairs["unit"] != pairs["neighbour"]]
+        ordered = np.sort(pairs.to_numpy(dtype=str), axis=1)
+        return pd.DataFrame(ordered, columns=["unit", "neighbour"]).drop_duplicates(
+            ignore_index=True)
+
 
 def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Index of the nearest centre, and of the second nearest, per point."""
