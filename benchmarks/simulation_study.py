@@ -12,7 +12,10 @@ planted outliers flagged in the right direction (95% interval excludes 1), and f
 (units whose 95% interval excludes 1 on the wrong side of the truth, or, in the null
 scenario, any flagged unit that is not a planted outlier).
 
-Usage: ``python benchmarks/simulation_study.py [--reps R] [--n-births N]``
+Bayesian methods (``bayes``, ``bayes-joint``, ``bym2`` on the VSV neighbour graph of the
+synthetic geography) sample 2 chains x (500 warm-up + 500 draws).
+
+Usage: ``python benchmarks/simulation_study.py [--reps R] [--n-births N] [--methods a,b]``
 """
 
 from __future__ import annotations
@@ -27,9 +30,10 @@ import numpy as np
 import pandas as pd
 
 from casemix import CaseMixModel, load_spec, simulate_cohort
+from casemix.bayes import Adjacency, SamplerSettings
 
 SPEC = Path(__file__).resolve().parents[1] / "models" / "big2.toml"
-METHODS = ("pooled", "fixed", "glmm", "eb", "fay-herriot")
+METHODS = ("pooled", "fixed", "glmm", "eb", "fay-herriot", "bayes", "bayes-joint", "bym2")
 SCENARIOS = {"realistic": {}, "null+outliers": {"vsv_sd": 0.0, "municipality_sd": 0.0,
                                                "n_municipality_outliers": 0}}
 
@@ -63,7 +67,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reps", type=int, default=10)
     parser.add_argument("--n-births", type=int, default=170_000)
+    parser.add_argument("--methods", default=",".join(METHODS))
     args = parser.parse_args()
+    methods = args.methods.split(",")
     spec = dataclasses.replace(load_spec(SPEC), levels=("vsv",))
     rows = []
     started = time.perf_counter()
@@ -72,10 +78,16 @@ def main() -> None:
             cohort = simulate_cohort(args.n_births, seed=1000 + rep, **options)
             truth = cohort.truth.query("level == 'vsv' and indicator == 'big2'")[
                 ["unit", "true_oe", "outlier"]]
-            for method in METHODS:
+            assert cohort.geography is not None
+            adjacency = Adjacency.from_pairs(
+                cohort.geography.neighbours("vsv").itertuples(index=False))
+            for method in methods:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    result = CaseMixModel(spec, method=method, seed=rep).fit(cohort.births)
+                    result = CaseMixModel(
+                        spec, method=method, seed=rep, adjacency=adjacency,
+                        sampler=SamplerSettings(draws=500, tune=500, seed=rep)).fit(
+                        cohort.births)
                 units = result.units.query("level == 'vsv' and stratum == 'all'")
                 score = _score(_estimates(units, method), truth, scenario != "realistic")
                 rows.append({"scenario": scenario, "method": method, "rep": rep, **score})
