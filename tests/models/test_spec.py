@@ -36,7 +36,8 @@ def test_without_ses_drops_ses_adjusters():
     ({"colour": "red"}, r"unknown key\(s\) \['colour'\]"),
     ({"outcome": None}, r"required key 'outcome'"),
     ({"method": "magic"},
-     r"'method' of spec 't' must be one of pooled, fixed, glmm, eb, fay-herriot, bayes, bayes-joint, bym2. Got 'magic'"),
+     r"'method' of spec 't' must be one of pooled, fixed, glmm, eb, fay-herriot, bayes, "
+     r"bayes-joint, bym2. Got 'magic'"),
     ({"adjust": []}, r"has no adjusters"),
     ({"adjust": [{"column": "parity"}, {"column": "parity"}]}, r"\['parity'\] twice"),
     ({"adjust": [{"column": "parity", "knots": 3, "kind": "x"}]}, r"unknown key\(s\) \['kind'\]"),
