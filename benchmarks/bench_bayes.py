@@ -11,12 +11,11 @@ Usage: ``python benchmarks/bench_bayes.py [--n-births N] [--joint-draws D]``
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bench_fit import _run
 
 TWO_STAGE = r"""
 import json, resource, sys, time
@@ -55,13 +54,6 @@ print(json.dumps({"wall_s": time.perf_counter() - t, "prepare_s": prep, "cells":
                   "coefs": X.shape[1], "convergence": fit.convergence.to_dict(),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
-
-
-def _run(code: str, *args: str) -> dict:
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
-    if out.returncode:
-        raise SystemExit(out.stderr)
-    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def _conv(c: dict) -> str:
