@@ -33,8 +33,9 @@ JOINT = r"""
 import json, resource, sys, time
 import pandas as pd
 from casemix import load_spec
-from casemix.models.cells import compress_cells, prepare_model_data, unit_cells
-from casemix.models.design import learn_encoding
+from casemix.core.cells import compress_cells, unit_cells
+from casemix.models import prepare_model_data
+from casemix.core.design import learn_encoding
 births = pd.read_parquet(sys.argv[1])
 spec = load_spec(sys.argv[2])
 t = time.perf_counter()

@@ -65,7 +65,8 @@ STATSMODELS = r"""
 import json, sys, time
 import numpy as np, pandas as pd, statsmodels.api as sm
 from casemix import load_spec
-from casemix.models import learn_encoding, prepare_model_data
+from casemix.core import learn_encoding
+from casemix.models import prepare_model_data
 births = pd.read_parquet(sys.argv[1])
 spec = load_spec(sys.argv[2])
 data = prepare_model_data(births, spec)

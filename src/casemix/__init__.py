@@ -1,5 +1,6 @@
 """casemix: case-mix adjustment and fair comparison of Dutch birth-outcome indicators."""
 
+from casemix.core import Term
 from casemix.exceptions import (
     CasemixError,
     CasemixWarning,
@@ -8,6 +9,8 @@ from casemix.exceptions import (
     DataWarning,
     MappingError,
     MethodSwitchWarning,
+    ParameterError,
+    SamplingWarning,
     SpecError,
 )
 from casemix.indicators import (
@@ -18,7 +21,15 @@ from casemix.indicators import (
     derive_indicators,
     indicator_rates,
 )
-from casemix.models import CaseMixModel, CaseMixResult, ModelSpec, Term, load_spec
+from casemix.models import (
+    CaseMixModel,
+    CaseMixResult,
+    ModelSpec,
+    UnitTable,
+    load_run,
+    load_spec,
+    save_run,
+)
 from casemix.records import ColumnMapping, ValidationReport, load_births, validate_births
 from casemix.simulation import simulate_cohort
 from casemix.standardisation import unit_comparison
@@ -40,15 +51,20 @@ __all__ = [
     "MappingError",
     "MethodSwitchWarning",
     "ModelSpec",
+    "ParameterError",
+    "SamplingWarning",
     "SpecError",
     "Term",
+    "UnitTable",
     "ValidationReport",
     "__version__",
     "birthweight_threshold",
     "derive_indicators",
     "indicator_rates",
     "load_births",
+    "load_run",
     "load_spec",
+    "save_run",
     "simulate_cohort",
     "unit_comparison",
     "validate_births",

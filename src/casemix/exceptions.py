@@ -14,6 +14,7 @@ __all__ = [
     "DataWarning",
     "MappingError",
     "MethodSwitchWarning",
+    "ParameterError",
     "SamplingWarning",
     "SpecError",
 ]
@@ -29,6 +30,11 @@ class DataError(CasemixError, ValueError):
 
 class MappingError(DataError):
     """A column mapping cannot translate an extract to canonical columns."""
+
+
+class ParameterError(CasemixError, ValueError):
+    """A function or class parameter has a value outside its allowed set or range (the
+    message names the parameter, the owner, what is allowed and what was given)."""
 
 
 class SpecError(CasemixError, ValueError):

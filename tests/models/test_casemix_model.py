@@ -18,7 +18,7 @@ import pytest
 from scipy.stats import chi2
 
 from casemix import CaseMixModel, MethodSwitchWarning, ModelSpec, Term
-from casemix.models.artifacts import load_model, save_run
+from casemix.models.runs import load_model, save_run
 from casemix.standardisation import UNIT_COLUMNS
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "glm_casemix"

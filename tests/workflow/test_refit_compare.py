@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from casemix import simulate_cohort, validate_births
-from casemix.models.artifacts import load_model
+from casemix.models.runs import load_model
 from casemix.workflow import compare_runs, new_run_folder, refit_all
 
 MODELS = Path(__file__).resolve().parents[2] / "models"

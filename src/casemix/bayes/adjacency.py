@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,7 +20,7 @@ from casemix.exceptions import DataError
 __all__ = ["Adjacency", "icar_scaling_factor", "read_adjacency"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Adjacency:
     """An undirected graph of regions.
 
@@ -61,6 +63,30 @@ class Adjacency:
                             f"e.g. {frame['a'][loops].iloc[0]!r}.")
         edges = np.unique(np.sort(np.column_stack([i, j]), axis=1), axis=0)
         return cls(labels, edges.astype(np.intp).reshape(-1, 2))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON): ``units`` and ``pairs`` of labels; :meth:`from_dict` reads it."""
+        return {"units": list(self.units),
+                "pairs": [[self.units[a], self.units[b]] for a, b in self.edges]}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Adjacency:
+        """Graph from :meth:`to_dict` output."""
+        return cls.from_pairs([tuple(p) for p in d["pairs"]], d["units"])
+
+    def __eq__(self, other: object) -> bool:
+        """Same regions in the same order with the same neighbour pairs."""
+        if not isinstance(other, Adjacency):
+            return NotImplemented
+        return self.units == other.units and np.array_equal(self.edges, other.edges)
+
+    def __hash__(self) -> int:
+        return hash((self.units, self.edges.tobytes()))
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the canonical JSON of :meth:`to_dict` (recorded in run manifests)."""
+        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
 
     @property
     def n(self) -> int:

@@ -11,8 +11,8 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from casemix.bayes.adjacency import Adjacency
-from casemix.bayes.priors import Priors
-from casemix.bayes.sampling import SamplerSettings, check_convergence, sample
+from casemix.bayes.sampling import check_convergence, sample
+from casemix.bayes.settings import Priors, SamplerSettings
 from casemix.bayes.summary import BayesFit, posterior_draws, summarise_units
 from casemix.bayes.two_stage import _check_inputs
 

@@ -12,10 +12,10 @@ import pytensor.tensor as pt
 from scipy import sparse
 from scipy.special import expit
 
-from casemix.bayes.priors import Priors
-from casemix.bayes.sampling import SamplerSettings, check_convergence, sample
+from casemix.bayes.sampling import check_convergence, sample
+from casemix.bayes.settings import Priors, SamplerSettings
 from casemix.bayes.summary import BayesFit, posterior_draws, summarise_units
-from casemix.models.glmm import fit_glmm_binomial
+from casemix.core.glmm import fit_glmm_binomial
 
 __all__ = ["fit_joint", "joint_model", "laplace_start"]
 

@@ -10,8 +10,7 @@ import pandas as pd
 
 from casemix.bayes.adjacency import Adjacency, read_adjacency
 from casemix.bayes.bym2 import fit_bym2
-from casemix.bayes.priors import Priors
-from casemix.bayes.sampling import SamplerSettings
+from casemix.bayes.settings import Priors, SamplerSettings
 from casemix.bayes.summary import BayesFit
 from casemix.bayes.trend import fit_unit_year
 from casemix.bayes.two_stage import fit_two_stage
@@ -24,7 +23,8 @@ __all__ = ["bayes_unit_shrinkage"]
 def bayes_unit_shrinkage(units: pd.DataFrame, method: str, *, settings: SamplerSettings,
                          priors: Priors | None = None,
                          adjacency: Adjacency | str | Path | None = None,
-                         trend: str = "rw1", level: float = 0.95
+                         trend: str = "rw1", level: float = 0.95,
+                         main: pd.Series | None = None, yearly: pd.Series | None = None
                          ) -> tuple[pd.DataFrame, dict[str, BayesFit]]:
     """Add the shrinkage columns from Bayesian models to a unit comparison table.
 
@@ -35,7 +35,11 @@ def bayes_unit_shrinkage(units: pd.DataFrame, method: str, *, settings: SamplerS
     method : {"bayes", "bym2"}
         Two-stage model, or BYM2 on ``adjacency`` for the level whose units it lists.
     settings, priors, adjacency, trend, level
-        See :class:`casemix.CaseMixModel`.
+        See :class:`casemix.models.shrinkers.TwoStageBayes` and
+        :class:`casemix.models.shrinkers.BYM2`.
+    main, yearly : pandas.Series of bool, optional
+        Masks of the pooled-period rows and of the per-year rows (stratum ``all``); default:
+        the period of the first row is the pooled one.
 
     Returns
     -------
@@ -47,10 +51,10 @@ def bayes_unit_shrinkage(units: pd.DataFrame, method: str, *, settings: SamplerS
         Keyed ``"<level>"`` and ``"<level> by year"``.
     """
     graph = read_adjacency(adjacency) if isinstance(adjacency, str | Path) else adjacency
-    pooled_period = units["period"].iloc[0]
-    overall = units["stratum"].eq("all")
-    main, yearly = overall & units["period"].eq(pooled_period), overall & ~units["period"].eq(
-        pooled_period)
+    if main is None or yearly is None:
+        overall = units["stratum"].eq("all")
+        pooled = units["period"].eq(units["period"].iloc[0])
+        main, yearly = overall & pooled, overall & ~pooled
     out = units.copy()
     for column in SHRINKAGE_COLUMNS:
         out[column] = np.nan

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -12,7 +11,7 @@ import arviz as az
 import numpy as np
 import pymc as pm
 
-from casemix._params import check_one_of
+from casemix.bayes.settings import SamplerSettings, default_sampler
 from casemix.exceptions import SamplingWarning
 
 __all__ = ["Convergence", "SamplerSettings", "check_convergence", "default_sampler", "sample"]
@@ -21,54 +20,6 @@ __all__ = ["Convergence", "SamplerSettings", "check_convergence", "default_sampl
 #: tail effective sample sizes of at least 100 per chain.
 RHAT_MAX = 1.01
 ESS_PER_CHAIN_MIN = 100
-SAMPLERS = ("auto", "nutpie", "pymc")
-
-
-def default_sampler() -> str:
-    """``nutpie`` when it is installed (Rust NUTS, chains in threads, faster adaptation),
-    otherwise PyMC's own NUTS."""
-    return "nutpie" if importlib.util.find_spec("nutpie") else "pymc"
-
-
-@dataclass(frozen=True)
-class SamplerSettings:
-    """How to run NUTS.
-
-    Parameters
-    ----------
-    draws, tune : int
-        Kept draws and warm-up (adaptation) iterations per chain.
-    chains : int
-        Independent chains; R-hat needs at least 2. They run in parallel on the cores.
-    seed : int
-        Seed of everything random in the sampler: the same seed gives the same draws.
-    sampler : {"auto", "nutpie", "pymc"}
-        NUTS implementation; ``auto`` takes :func:`default_sampler`.
-    target_accept : float
-        Target acceptance rate of the step-size adaptation; raise it (0.95, 0.99) when
-        divergences are reported.
-    progressbar : bool
-        Show sampling progress.
-    """
-
-    draws: int = 1000
-    tune: int = 1000
-    chains: int = 2
-    seed: int = 20261123
-    sampler: str = "auto"
-    target_accept: float = 0.9
-    progressbar: bool = False
-
-    def __post_init__(self) -> None:
-        check_one_of("sampler", self.sampler, SAMPLERS, owner="SamplerSettings")
-        if self.chains < 1 or self.draws < 1 or self.tune < 0:
-            raise ValueError(f"SamplerSettings needs chains >= 1, draws >= 1 and tune >= 0; "
-                             f"got chains={self.chains}, draws={self.draws}, tune={self.tune}.")
-
-    @property
-    def backend(self) -> str:
-        """The sampler actually used."""
-        return default_sampler() if self.sampler == "auto" else self.sampler
 
 
 @dataclass(frozen=True)

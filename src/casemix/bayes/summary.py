@@ -11,7 +11,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from casemix.bayes.sampling import Convergence
-from casemix.shrinkage.ranks import rank_summary
+from casemix.core.ranks import rank_summary
 
 __all__ = ["BayesFit", "posterior_draws", "summarise_units"]
 

@@ -12,8 +12,8 @@ import pytensor.tensor as pt
 from scipy.special import logit
 
 from casemix._params import check_one_of
-from casemix.bayes.priors import Priors
-from casemix.bayes.sampling import SamplerSettings, check_convergence, sample
+from casemix.bayes.sampling import check_convergence, sample
+from casemix.bayes.settings import Priors, SamplerSettings
 from casemix.bayes.summary import BayesFit, posterior_draws, summarise_units
 from casemix.exceptions import DataError
 

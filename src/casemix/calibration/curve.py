@@ -11,8 +11,8 @@ from scipy.special import expit, logit, ndtri
 
 from casemix._params import check_one_of
 from casemix.calibration.metrics import _inputs, lowess_curve
-from casemix.models.logistic import fit_logistic
-from casemix.models.splines import default_knots, rcs_basis
+from casemix.core.logistic import fit_logistic
+from casemix.core.splines import default_knots, rcs_basis
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

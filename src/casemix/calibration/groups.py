@@ -12,8 +12,8 @@ import pandas as pd
 from scipy.special import logit
 
 from casemix.calibration.metrics import _inputs
+from casemix.core.logistic import fit_logistic
 from casemix.exceptions import ConvergenceError
-from casemix.models.logistic import fit_logistic
 from casemix.shrinkage.fay_herriot import fay_herriot
 from casemix.standardisation.intervals import poisson_ratio_interval
 

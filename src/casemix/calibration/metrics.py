@@ -15,8 +15,8 @@ from scipy.special import logit, ndtr, ndtri
 from scipy.stats import rankdata
 
 from casemix._params import check_in_range
+from casemix.core.logistic import fit_logistic
 from casemix.exceptions import DataError
-from casemix.models.logistic import fit_logistic
 
 __all__ = ["CalibrationStatistics", "c_statistic", "calibration_statistics", "lowess_curve"]
 

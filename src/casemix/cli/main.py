@@ -17,11 +17,11 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from casemix.disclosure import check_threshold, mask_small_counts
-from casemix.exceptions import CasemixError, CasemixWarning, MethodSwitchWarning
+from casemix.exceptions import CasemixError, CasemixWarning
 from casemix.indicators import DEFAULT_INDICATORS, DefinitionSettings, indicator_rates
 from casemix.indicators.derive import derive_indicators
 from casemix.models import CaseMixModel, load_spec
-from casemix.models.artifacts import load_model, save_run
+from casemix.models.runs import Run, load_model, load_run, reproduce_run, save_run
 from casemix.records import UNIT_LEVELS, ValidationReport, load_births
 from casemix.simulation import simulate_cohort
 
@@ -95,21 +95,11 @@ def _print_report(report: ValidationReport) -> None:
         console.print(table)
 
 
-def _load_run(run: Path) -> tuple[Any, dict[str, Any], ValidationReport]:
-    """A run's saved model, its manifest and its births (checked against the fingerprint)."""
-    from casemix.models.artifacts import data_fingerprint
-
-    model = load_model(run)
-    manifest = json.loads((run / "manifest.json").read_text())
-    data_file = manifest.get("data_file")
-    if not data_file:
-        raise CasemixError(f"{run}/manifest.json does not name the data file.")
-    with _step(f"Reading {data_file}"):
-        births = load_births(data_file, mapping=manifest.get("mapping"))
-    if manifest.get("data_sha256") not in (None, data_fingerprint(births.births)):
-        raise CasemixError(f"{data_file} has changed since the run was fitted (data "
-                           "fingerprint differs); refit the run first.")
-    return model, manifest, births
+def _load_run(run: Path) -> tuple[Run, ValidationReport]:
+    """A run folder and its births (read as recorded, checked against the fingerprint)."""
+    loaded = load_run(run)
+    with _step(f"Reading {loaded.manifest.get('data_file')}"):
+        return loaded, loaded.read_births()
 
 
 @app.command()
@@ -229,19 +219,28 @@ def fit(
              "the spec's).")] = None,
     without_ses: Annotated[bool, typer.Option("--without-ses", help="Drop the spec's SES "
                                               "adjusters (the 'without SES' view).")] = False,
-    n_boot: Annotated[int, typer.Option(help="glmm: parametric-bootstrap refits for the "
-                                        "intervals and ranks (0: conditional draws).")] = 0,
+    n_agq: Annotated[int | None, typer.Option(help="glmm: quadrature nodes (1 = Laplace, "
+                                              "the default).")] = None,
+    n_boot: Annotated[int | None, typer.Option(help="glmm: parametric-bootstrap refits for "
+                                               "the intervals and ranks (default 0: "
+                                               "conditional draws).")] = None,
     diagnostics: Annotated[bool, typer.Option(help="Write calibration and funnel tables "
                                               "to the run folder.")] = True,
     adjacency: Annotated[Path | None, typer.Option(
         help="bym2: neighbour pairs of the regions (CSV: region,neighbour; or JSON "
              "{region: [neighbours]}).")] = None,
-    draws: Annotated[int, typer.Option(help="Bayesian methods: kept draws per chain.")] = 1000,
-    tune: Annotated[int, typer.Option(help="Bayesian methods: warm-up iterations per "
-                                      "chain.")] = 1000,
-    chains: Annotated[int, typer.Option(help="Bayesian methods: chains.")] = 2,
-    trend: Annotated[str, typer.Option(help="Bayesian per-year rows: rw1 (random walk) or "
-                                       "shared (year effects + unit level).")] = "rw1",
+    draws: Annotated[int | None, typer.Option(help="Bayesian methods: kept draws per chain "
+                                              "(default 1000).")] = None,
+    tune: Annotated[int | None, typer.Option(help="Bayesian methods: warm-up iterations per "
+                                             "chain (default 1000).")] = None,
+    chains: Annotated[int | None, typer.Option(help="Bayesian methods: chains (default 2)."
+                                               )] = None,
+    target_accept: Annotated[float | None, typer.Option(
+        help="Bayesian methods: target acceptance rate of NUTS (default 0.9; raise to 0.95 "
+             "or 0.99 when divergences are reported).")] = None,
+    trend: Annotated[str | None, typer.Option(help="bayes, bym2: per-year rows from rw1 "
+                                              "(random walk, the default) or shared (year "
+                                              "effects + unit level).")] = None,
     seed: Annotated[int, typer.Option(help="Seed of all random draws (sampler, "
                                       "intervals).")] = 20261123,
     mapping: MappingOpt = None,
@@ -257,46 +256,48 @@ def fit(
         model_spec = load_spec(spec)
         if without_ses:
             model_spec = model_spec.without_ses()
+        chosen = method or model_spec.method
+        sampler = _sampler(chosen, draws=draws, tune=tune, chains=chains,
+                           target_accept=target_accept, seed=seed)
+        model = CaseMixModel(model_spec, method=method, n_agq=n_agq, n_boot=n_boot, seed=seed,
+                             trend=trend, adjacency=adjacency, sampler=sampler)
+        model.strategies()  # option errors before the data are read
         with _step(f"Reading and validating {data}"):
             report = load_births(data, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
-        chosen = method or model_spec.method
-        bayesian = chosen in ("bayes", "bayes-joint", "bym2")
-        if bayesian or adjacency is not None:  # PyMC is imported only when needed
-            from casemix.bayes import SamplerSettings, read_adjacency
-        model = CaseMixModel(
-            model_spec, method=method, n_boot=n_boot, seed=seed, trend=trend,
-            adjacency=read_adjacency(adjacency) if adjacency is not None else None,
-            sampler=SamplerSettings(draws=draws, tune=tune, chains=chains, seed=seed,
-                                    progressbar=True) if bayesian else None)
-        if bayesian:  # the sampler shows its own progress bars
-            err_console.print(f"Fitting {model_spec.name} ({chosen}; NUTS, {chains} chains x "
-                              f"{tune} warm-up + {draws} draws)")
-        with (contextlib.nullcontext() if bayesian else
+        if sampler is not None:  # the sampler shows its own progress bars
+            err_console.print(f"Fitting {model_spec.name} ({chosen}; NUTS, {sampler.chains} "
+                              f"chains x {sampler.tune} warm-up + {sampler.draws} draws)")
+        with (contextlib.nullcontext() if sampler is not None else
               _step(f"Fitting {model_spec.name} ({chosen})")), warnings.catch_warnings():
             warnings.simplefilter("ignore", CasemixWarning)  # printed below as notes
             result = model.fit(report.births)
         with _step(f"Writing {out}"):
-            result.exclusions.entries[:0] = report.exclusions.entries
-            save_run(result, out, births=report.births, threshold=threshold,
-                     diagnostics=diagnostics,
-                     extra={"command": "casemix fit", "data_file": str(data.resolve()),
-                            "mapping": mapping, "rows_read": report.n_input})
-            from casemix.disclosure import suppress_counts
-
-            direct, _ = suppress_counts(
-                result.direct_standardisation(), numerator="observed", denominator="n",
-                derived=["direct_rate", "direct_rate_lower", "direct_rate_upper"],
-                group_by=("level",), threshold=threshold)
-            direct.to_csv(out / "direct.csv", index=False)
+            save_run(result, out, validation=report, threshold=threshold,
+                     diagnostics=diagnostics, data_file=data, mapping=mapping,
+                     invalid=invalid, extra={"command": "casemix fit"})
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
     console.print(repr(result))
     for note in result.notes:
         console.print(f"[yellow]note:[/] {note}")
     level = model_spec.levels[0]
-    units = result.units.query("level == @level and stratum == 'all'")
+    units = result.unit_table.main(level)
     counts = units["flag_95"].value_counts().to_dict()
     console.print(f"{level}: {len(units)} units; 95% flags {counts}. Wrote [bold]{out}[/].")
+
+
+def _sampler(method: str, *, draws: int | None, tune: int | None, chains: int | None,
+             target_accept: float | None, seed: int) -> Any:
+    """Sampler settings for a Bayesian method, or when any sampler option is given (a
+    non-Bayesian method then refuses them); otherwise None."""
+    options: dict[str, Any] = {"draws": draws, "tune": tune, "chains": chains,
+                               "target_accept": target_accept}
+    given = {k: v for k, v in options.items() if v is not None}
+    if method not in ("bayes", "bayes-joint", "bym2") and not given:
+        return None
+    from casemix.bayes.settings import SamplerSettings
+
+    return SamplerSettings(seed=seed, progressbar=True, **given)
 
 
 @app.command()
@@ -344,16 +345,16 @@ def align(
 
     try:
         check_threshold(threshold, override=allow_small_counts)
-        model, _, report = _load_run(run)
+        loaded, report = _load_run(run)
         ref = pd.read_csv(reference, dtype={"unit": str})
         with _step("Recomputing under alternative definitions"):
-            result = align_numbers(report.births, ref, level=level or model.spec.levels[0],
-                                   settings=model.spec.definitions, tolerance=tolerance)
+            result = align_numbers(report.births, ref, level=level or loaded.spec.levels[0],
+                                   settings=loaded.spec.definitions, tolerance=tolerance)
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     table = result.table
     console.print(f"{int(table['agrees'].sum())} of {len(table)} reference rows agree "
-                  f"(definitions {model.spec.definitions.version}).")
+                  f"(definitions {loaded.spec.definitions.version}).")
     summary = result.summary()
     if len(summary):
         t = Table("indicator", "explained by", "rows", title="Differences")
@@ -387,21 +388,22 @@ def report(
 
     try:
         check_threshold(threshold, override=allow_small_counts)
-        model, manifest, validation = _load_run(run)
-        with _step("Refitting the run and its sensitivity analyses"), \
-                warnings.catch_warnings():
-            warnings.simplefilter("ignore", MethodSwitchWarning)
-            result = CaseMixModel(model.spec, method=model.method).fit(validation.births)
+        loaded, validation = _load_run(run)
+        with _step("Refitting the run with its recorded settings, and its sensitivity "
+                   "analyses"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", CasemixWarning)
+            result = reproduce_run(loaded, validation.births)
             aligned = None
             if reference is not None:
                 from casemix.alignment import align as align_numbers
 
                 aligned = align_numbers(validation.births,
                                         pd.read_csv(reference, dtype={"unit": str}),
-                                        level=model.spec.levels[0],
-                                        settings=model.spec.definitions)
+                                        level=loaded.spec.levels[0],
+                                        settings=loaded.spec.definitions)
             html = build_report(result, validation.births, validation=validation,
-                                threshold=threshold, manifest=manifest, alignment=aligned)
+                                threshold=threshold, manifest=loaded.manifest,
+                                alignment=aligned)
         path = write_report(html, out)
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
@@ -434,8 +436,8 @@ def refit(
                 bar.update(task, description=f"refitting {name}")
                 bar.advance(task)
 
-            written = refit_all(report.births, year, models=models, out=out,
-                                data_file=str(data.resolve()), progress=advance)
+            written = refit_all(report, year, models=models, out=out, data_file=data,
+                                mapping=mapping, invalid=invalid, progress=advance)
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
     for name, folder in written.items():

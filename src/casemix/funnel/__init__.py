@@ -1,6 +1,6 @@
 """Funnel plots with exact limits and over-dispersion (Spiegelhalter 2005)."""
 
-from casemix.funnel.funnel import PRESETS, FunnelResult, funnel, funnel_from_result
+from casemix.funnel.funnel import PRESETS, FunnelResult, funnel
 from casemix.funnel.limits import binomial_limit, poisson_limit
 from casemix.funnel.overdispersion import Dispersion, estimate_dispersion, transform
 
@@ -11,7 +11,6 @@ __all__ = [
     "binomial_limit",
     "estimate_dispersion",
     "funnel",
-    "funnel_from_result",
     "poisson_limit",
     "transform",
 ]

@@ -27,9 +27,8 @@ from casemix.funnel.overdispersion import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from casemix.models.result import CaseMixResult
 
-__all__ = ["PRESETS", "FunnelResult", "funnel", "funnel_from_result"]
+__all__ = ["PRESETS", "FunnelResult", "funnel"]
 
 #: Published methods: NHS Digital's SHMI (log scale, 10% truncation, additive random effects)
 #: and the CQC method (square-root scale, 10% winsorisation, additive random effects), as in
@@ -278,13 +277,3 @@ def funnel(
                                                                      "within"))
     result.units = table
     return result
-
-
-def funnel_from_result(result: CaseMixResult, level: str | None = None, **options: Any
-                       ) -> FunnelResult:
-    """Funnel plot of O/E against E for one unit level of a fitted case-mix model."""
-    level = level or result.spec.levels[0]
-    u = result.units
-    u = u[(u["level"] == level) & (u["stratum"] == "all") & (u["period"] == u["period"].iloc[0])]
-    return funnel(u["observed"].to_numpy(dtype=float), u["expected"].to_numpy(dtype=float),
-                  units=list(u["unit"]), kind="ratio", **options)

@@ -1,39 +1,71 @@
-"""Patient-level risk models: specs, design encoding, splines, logistic fits, case-mix model."""
+"""Orchestration: the case-mix model (a risk model plus a shrinker), its frozen result and the
+run folder.
+
+This package sits on top of the numerical core (:mod:`casemix.core`) and the statistical
+packages (standardisation, shrinkage, bayes, funnel, calibration, disclosure); report,
+workflow and CLI are built on it. See ``docs/architecture.md``.
+"""
 
 from casemix.models.casemix_model import CaseMixModel
-from casemix.models.cells import Cells, ModelData, compress_cells, prepare_model_data
-from casemix.models.design import Encoding, Term, TermEncoding, learn_encoding
-from casemix.models.logistic import (
-    FixedEffectsFit,
-    LogisticFit,
-    fit_logistic,
-    fit_logistic_fixed_effects,
-)
+from casemix.models.data import ModelData, prepare_model_data
+from casemix.models.methods import METHOD_NAMES, METHODS, build_method, method_name
 from casemix.models.result import CaseMixResult, coefficient_table, predict_risk
-from casemix.models.spec import METHODS, MediatorWarning, ModelSpec, load_spec
-from casemix.models.splines import default_knots, rcs_basis
+from casemix.models.risk import (
+    BayesJoint,
+    ExpectedCounts,
+    FixedUnits,
+    Pooled,
+    RandomUnits,
+    RiskModel,
+    RiskProblem,
+)
+from casemix.models.runs import FrozenModel, Run, load_model, load_run, save_run
+from casemix.models.shrinkers import (
+    BYM2,
+    EmpiricalBayes,
+    FayHerriot,
+    NoShrinkage,
+    PredictedExpected,
+    Shrinkage,
+    Shrinker,
+    TwoStageBayes,
+)
+from casemix.models.spec import MediatorWarning, ModelSpec, load_spec
+from casemix.models.units import UnitTable
 
 __all__ = [
+    "BYM2",
     "METHODS",
+    "METHOD_NAMES",
+    "BayesJoint",
     "CaseMixModel",
     "CaseMixResult",
-    "Cells",
-    "Encoding",
-    "FixedEffectsFit",
-    "LogisticFit",
+    "EmpiricalBayes",
+    "ExpectedCounts",
+    "FayHerriot",
+    "FixedUnits",
+    "FrozenModel",
     "MediatorWarning",
     "ModelData",
     "ModelSpec",
-    "Term",
-    "TermEncoding",
+    "NoShrinkage",
+    "Pooled",
+    "PredictedExpected",
+    "RandomUnits",
+    "RiskModel",
+    "RiskProblem",
+    "Run",
+    "Shrinkage",
+    "Shrinker",
+    "TwoStageBayes",
+    "UnitTable",
+    "build_method",
     "coefficient_table",
-    "compress_cells",
-    "default_knots",
-    "fit_logistic",
-    "fit_logistic_fixed_effects",
-    "learn_encoding",
+    "load_model",
+    "load_run",
     "load_spec",
+    "method_name",
     "predict_risk",
     "prepare_model_data",
-    "rcs_basis",
+    "save_run",
 ]

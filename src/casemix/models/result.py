@@ -10,9 +10,13 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.special import expit, ndtr, ndtri
 
+from casemix.core.cells import Cells
+from casemix.core.design import Encoding
 from casemix.disclosure import DEFAULT_THRESHOLD, suppress_counts
-from casemix.models.design import Encoding
+from casemix.models.risk import RiskModel
+from casemix.models.shrinkers import Shrinker
 from casemix.models.spec import ModelSpec
+from casemix.models.units import DERIVED_COLUMNS, UnitTable
 from casemix.records.exclusions import ExclusionLog
 from casemix.standardisation.indirect import UNIT_COLUMNS
 
@@ -21,15 +25,8 @@ if TYPE_CHECKING:
 
     from casemix.calibration import CalibrationStatistics, GroupCalibration
     from casemix.funnel import FunnelResult
-    from casemix.models.cells import Cells
 
 __all__ = ["CaseMixResult", "coefficient_table"]
-
-#: Columns blanked together with a suppressed observed count (all computable from it).
-DERIVED_COLUMNS = ["crude_rate", "oe", "oe_lower", "oe_upper", "adjusted_rate",
-                   "adjusted_rate_lower", "adjusted_rate_upper", "z", "p_value", "flag_95",
-                   "flag_998", "shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above"]
-
 
 def coefficient_table(names: list[str], coef: npt.NDArray[np.float64],
                       cov: npt.NDArray[np.float64], level: float = 0.95) -> pd.DataFrame:
@@ -45,20 +42,31 @@ def coefficient_table(names: list[str], coef: npt.NDArray[np.float64],
     })
 
 
-@dataclass
+@dataclass(frozen=True)
 class CaseMixResult:
-    """Result of :meth:`casemix.CaseMixModel.fit`.
+    """Result of :meth:`casemix.CaseMixModel.fit`: frozen, with the strategies and settings
+    that produced it (a run folder rebuilds the same fit from them).
 
     Attributes
     ----------
     spec : ModelSpec
     method : str
+        Name of the method (:data:`casemix.models.methods.METHODS`), or
+        ``"<risk kind>+<shrinker kind>"`` for a combination without a name.
+    risk_model : RiskModel
+        How expected counts were computed, with all settings resolved.
+    shrinker : Shrinker
+        How unit ratios were shrunk, with all settings resolved (sampler, priors, adjacency).
+    seed : int
+        Seed of every random draw of the fit.
+    unit_table : UnitTable
+        The unit comparison with its selections (``main``, ``yearly``, ``strata``).
     encoding : Encoding
         Learned design encoding (rebuilds the same design on new data).
     coefficients : pandas.DataFrame
         ``term, estimate, std_error, z, p_value, odds_ratio, or_lower, or_upper``.
     units : pandas.DataFrame
-        Unit comparison with the columns of
+        ``unit_table.frame``: the unit comparison with the columns of
         :data:`casemix.standardisation.indirect.UNIT_COLUMNS` plus ``period`` and ``stratum``;
         not disclosure-controlled (use :meth:`units_disclosed` for anything exported).
     exclusions : ExclusionLog
@@ -73,12 +81,15 @@ class CaseMixResult:
 
     spec: ModelSpec
     method: str
+    risk_model: RiskModel
+    shrinker: Shrinker
+    seed: int
     encoding: Encoding
     coefficients: pd.DataFrame
     coef: npt.NDArray[np.float64]
     cov: npt.NDArray[np.float64]
     intercept: float
-    units: pd.DataFrame
+    unit_table: UnitTable
     exclusions: ExclusionLog
     national_rate: float
     n_input: int
@@ -95,6 +106,16 @@ class CaseMixResult:
     rows: npt.NDArray[np.intp] | None = field(default=None, repr=False)
     pattern_risk: npt.NDArray[np.float64] | None = field(default=None, repr=False)
     bayes: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def units(self) -> pd.DataFrame:
+        """The unit table (all rows); see :attr:`unit_table` for its selections."""
+        return self.unit_table.frame
+
+    def strategies(self) -> dict[str, Any]:
+        """The risk model, shrinker, seed and compression as plain data (``model.json``)."""
+        return {"method": self.method, "risk_model": self.risk_model.to_dict(),
+                "shrinker": self.shrinker.to_dict(), "seed": self.seed}
 
     @property
     def convergence(self) -> dict[str, dict[str, Any]]:
@@ -126,7 +147,12 @@ class CaseMixResult:
         :func:`casemix.standardisation.direct.direct_standardisation`."""
         from casemix.standardisation.direct import direct_standardisation
 
-        return direct_standardisation(self, level)
+        if self.cells is None or self.patterns is None:
+            raise ValueError("Direct standardisation needs a result with its data attached "
+                             "(a fitted result, not a loaded model).")
+        return direct_standardisation(self.encoding.matrix(self.patterns.keys), self.patterns,
+                                      self.cells, level or self.spec.levels[0],
+                                      confidence_level=self.spec.confidence_level)
 
     def _observed(self) -> npt.NDArray[np.float64]:
         if self.outcome is None:
@@ -164,17 +190,18 @@ class CaseMixResult:
     def funnel(self, level: str | None = None, **options: Any) -> FunnelResult:
         """Funnel plot of O/E against E for one unit level, see
         :func:`casemix.funnel.funnel`."""
-        from casemix.funnel import funnel_from_result
+        from casemix.funnel import funnel
 
-        return funnel_from_result(self, level, **options)
+        u = self.unit_table.main(level or self.spec.levels[0])
+        return funnel(u["observed"].to_numpy(dtype=float), u["expected"].to_numpy(dtype=float),
+                      units=list(u["unit"]), kind="ratio", **options)
 
     def plot(self, level: str | None = None, ax: Axes | None = None) -> Axes:
         """Caterpillar plot of O/E with intervals, units ordered by O/E (never a bare rank)."""
         import matplotlib.pyplot as plt
 
         level = level or self.spec.levels[0]
-        t = self.units.query("level == @level and stratum == 'all'").sort_values("oe")
-        t = t[t["period"] == t["period"].iloc[0]]
+        t = self.unit_table.main(level).sort_values("oe")
         if ax is None:
             _, ax = plt.subplots(figsize=(6, max(3, 0.12 * len(t))))
         y = np.arange(len(t))
@@ -197,7 +224,9 @@ class CaseMixResult:
 
     def summary(self) -> dict[str, Any]:
         """Key figures of the fit."""
-        return {"spec": self.spec.name, "method": self.method, "outcome": self.spec.outcome,
+        return {"spec": self.spec.name, "method": self.method,
+                "risk_model": self.risk_model.describe(), "shrinker": self.shrinker.describe(),
+                "seed": self.seed, "outcome": self.spec.outcome,
                 "years": list(self.years), "n_input": self.n_input,
                 "n_analysed": self.n_analysed, "n_cells": self.n_cells,
                 "compressed": self.compressed, "national_rate": self.national_rate,
@@ -206,8 +235,8 @@ class CaseMixResult:
     def __str__(self) -> str:
         """Readable summary: the fit, odds ratios with CIs, and flags per level."""
         s = self.summary()
-        lines = [f"Case-mix model {s['spec']!r} ({s['method']}), outcome {s['outcome']!r}, "
-                 f"years {s['years'] or 'all'}",
+        lines = [f"Case-mix model {s['spec']!r} ({s['method']}: {s['risk_model']} + "
+                 f"{s['shrinker']}), outcome {s['outcome']!r}, years {s['years'] or 'all'}",
                  f"  births {s['n_analysed']:,} analysed of {s['n_input']:,} "
                  f"({s['n_excluded']:,} excluded, see .exclusions); {s['n_cells']:,} "
                  f"{'cells' if s['compressed'] else 'rows'}; national rate "
@@ -215,7 +244,7 @@ class CaseMixResult:
         table = self.coefficients[["term", "odds_ratio", "or_lower", "or_upper", "p_value"]]
         lines.append(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
         for level in self.spec.levels:
-            t = self.units.query("level == @level and stratum == 'all'")
+            t = self.unit_table.main(level)
             flags = t["flag_95"].value_counts().reindex(["below", "within", "above"],
                                                          fill_value=0)
             lines.append(f"\n{level}: {len(t)} units; 95% intervals below/within/above 1: "
@@ -224,7 +253,7 @@ class CaseMixResult:
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        flagged = self.units.query("stratum == 'all'")["flag_95"].value_counts().to_dict()
+        flagged = self.unit_table.main()["flag_95"].value_counts().to_dict()
         return (f"<CaseMixResult {self.spec.name!r} method={self.method} "
                 f"births={self.n_analysed:,} (of {self.n_input:,}) cells={self.n_cells:,} "
                 f"national_rate={self.national_rate:.4f} levels={list(self.spec.levels)} "
@@ -237,4 +266,4 @@ def predict_risk(encoding: Encoding, coef: npt.NDArray[np.float64],
     return expit(encoding.matrix(births) @ coef)
 
 
-__all__ += ["UNIT_COLUMNS", "predict_risk"]
+__all__ += ["DERIVED_COLUMNS", "UNIT_COLUMNS", "predict_risk"]

@@ -30,16 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from casemix._params import check_in_range
+from casemix.core.design import Term
 from casemix.exceptions import CasemixWarning, SpecError
 from casemix.indicators import DEFAULT_INDICATORS, DefinitionSettings
-from casemix.models.design import Term
+from casemix.models.methods import METHOD_NAMES
 from casemix.records.schema import UNIT_LEVELS
 
-__all__ = ["METHODS", "MediatorWarning", "ModelSpec", "load_spec"]
-
-#: Methods of obtaining expected counts available to ``casemix fit``.
-METHODS: tuple[str, ...] = ("pooled", "fixed", "glmm", "eb", "fay-herriot", "bayes",
-                            "bayes-joint", "bym2")
+__all__ = ["MediatorWarning", "ModelSpec", "load_spec"]
 
 _INDICATORS = {i.name for i in DEFAULT_INDICATORS}
 _MORTALITY = {"fetal_death", "neonatal_death_7d", "neonatal_death_28d", "perinatal_mortality"}
@@ -94,8 +91,9 @@ class ModelSpec:
         Years pooled in the fit (default: all years in the data).
     by_year : bool
         Also report the unit comparison per year.
-    method : {"pooled", "fixed"}
-        How expected counts are obtained (see :class:`casemix.CaseMixModel`).
+    method : str
+        Default case-mix method of the spec, one of
+        :data:`casemix.models.methods.METHOD_NAMES` (see :class:`casemix.CaseMixModel`).
     weights : str, optional
         Column of case weights (fractional assignment, non-response weights).
     definitions : DefinitionSettings
@@ -122,9 +120,9 @@ class ModelSpec:
     def __post_init__(self) -> None:
         if not self.adjusters:
             raise SpecError(f"Spec {self.name!r} has no adjusters; add [[adjust]] tables.")
-        if self.method not in METHODS:
+        if self.method not in METHOD_NAMES:
             raise SpecError(f"The 'method' of spec {self.name!r} must be one of "
-                            f"{', '.join(METHODS)}. Got {self.method!r} instead.")
+                            f"{', '.join(METHOD_NAMES)}. Got {self.method!r} instead.")
         columns = [t.column for t in self.adjusters]
         dup = {c for c in columns if columns.count(c) > 1}
         if dup:

@@ -18,11 +18,11 @@ from casemix.alignment import AlignmentResult
 from casemix.disclosure import DEFAULT_THRESHOLD, suppress_counts
 from casemix.exceptions import MethodSwitchWarning
 from casemix.models import CaseMixModel, CaseMixResult
+from casemix.models.runs import SUBGROUPS
 from casemix.records import ValidationReport
 
 __all__ = ["build_report", "sensitivity_runs", "sensitivity_table"]
 
-SUBGROUPS = ("income_quintile", "migration_background", "education", "parity", "plurality")
 SHRINKAGE_METHODS = ("eb", "fay-herriot", "glmm")
 
 
@@ -49,13 +49,18 @@ def _fit_quiet(model: CaseMixModel, births: pd.DataFrame) -> CaseMixResult:
 
 def sensitivity_runs(base: CaseMixResult, births: pd.DataFrame, level: str
                      ) -> dict[str, CaseMixResult]:
-    """The main run, the run without SES adjusters, and each shrinkage method, for ``level``."""
+    """The main run, the run without SES adjusters, and each shrinkage method, for ``level``.
+
+    Every extra fit uses the main run's seed; the run without SES also its strategies with
+    all their settings (sampler, priors, adjacency), so that nothing falls back to defaults.
+    """
     spec = dataclasses.replace(base.spec, levels=(level,))
     runs = {"main": base,
-            "without_ses": _fit_quiet(CaseMixModel(spec.without_ses(), method=base.method),
-                                      births)}
+            "without_ses": _fit_quiet(CaseMixModel(
+                spec.without_ses(), risk_model=base.risk_model, shrinker=base.shrinker,
+                seed=base.seed), births)}
     for method in SHRINKAGE_METHODS:
-        runs[method] = _fit_quiet(CaseMixModel(spec, method=method), births)
+        runs[method] = _fit_quiet(CaseMixModel(spec, method=method, seed=base.seed), births)
     return runs
 
 
@@ -71,9 +76,7 @@ def sensitivity_table(base: CaseMixResult, births: pd.DataFrame, level: str, *,
     runs = runs or sensitivity_runs(base, births, level)
     out: pd.DataFrame | None = None
     for name, result in runs.items():
-        u = result.units
-        u = u[(u["level"] == level) & (u["stratum"] == "all") & (
-            u["period"] == u["period"].iloc[0])].set_index("unit")
+        u = result.unit_table.main(level).set_index("unit")
         if "shrunk_oe" in u:
             flag = np.where(u["shrunk_lower"] > 1, "above",
                             np.where(u["shrunk_upper"] < 1, "below", "within"))
@@ -160,8 +163,8 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
     Parameters
     ----------
     result : CaseMixResult
-        The fitted model (pooled or fixed; the shrinkage methods are refitted for the
-        sensitivity view).
+        The fitted model, any method (the run's own numbers are shown; the sensitivity view
+        adds the fit without SES and the shrinkage methods, with the run's seed).
     births : pandas.DataFrame
         The births it was fitted on (validated).
     validation : ValidationReport, optional
@@ -178,14 +181,11 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
         HTML with embedded PNG figures and inline CSS; no external resources.
     """
     level = result.spec.levels[0]
-    units = result.units_disclosed(threshold)
-    main = units[(units["level"] == level) & (units["stratum"] == "all") & (
-        units["period"] == units["period"].iloc[0])]
+    main = result.unit_table.replace(result.units_disclosed(threshold)).main(level)
     safe_units = set(main.loc[~main["suppressed"], "unit"].astype(str))
     runs = sensitivity_runs(result, births, level)
-    shrunk = runs["eb"].units_disclosed(threshold)
-    shrunk = shrunk[shrunk["stratum"].eq("all") & shrunk["period"].eq(
-        shrunk["period"].iloc[0])]
+    eb = runs["eb"]
+    shrunk = eb.unit_table.replace(eb.units_disclosed(threshold)).main()
     sens = sensitivity_table(result, births, level, runs=runs)
     sens = sens[sens["unit"].isin(safe_units)]
     stats = result.calibration().to_frame().T.reset_index()

@@ -16,8 +16,8 @@ from scipy import optimize, stats
 from scipy.special import betaln, digamma, expit
 
 from casemix._params import check_in_range
+from casemix.core.ranks import rank_summary
 from casemix.exceptions import DataError, MethodSwitchWarning
-from casemix.shrinkage.ranks import rank_summary
 
 __all__ = ["BetaBinomialFit", "PoissonGammaFit", "beta_binomial", "poisson_gamma"]
 

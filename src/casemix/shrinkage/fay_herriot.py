@@ -15,8 +15,8 @@ from scipy import linalg, optimize
 from scipy.special import ndtr, ndtri
 
 from casemix._params import check_in_range, check_one_of
+from casemix.core.ranks import rank_summary
 from casemix.exceptions import DataError
-from casemix.shrinkage.ranks import rank_summary
 
 __all__ = ["FH_METHODS", "FayHerriotFit", "fay_herriot"]
 

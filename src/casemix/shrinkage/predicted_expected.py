@@ -7,7 +7,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.special import expit
 
-from casemix.shrinkage.ranks import rank_summary
+from casemix.core.ranks import rank_summary
 
 __all__ = ["parametric_bootstrap", "predicted_expected"]
 
@@ -122,7 +122,7 @@ def parametric_bootstrap(
     mixed models. Ann Stat 2008;36:1221-1245). Weighted trials are rounded for the binomial
     draws. Costs ``n_boot`` GLMM fits.
     """
-    from casemix.models.glmm import fit_glmm_binomial
+    from casemix.core.glmm import fit_glmm_binomial
 
     rng = np.random.default_rng(seed)
     K = len(modes)

@@ -7,9 +7,9 @@ import pandas as pd
 from scipy.special import ndtr, ndtri
 
 from casemix._params import check_one_of
+from casemix.core.ranks import rank_summary
 from casemix.shrinkage.empirical_bayes import poisson_gamma
 from casemix.shrinkage.fay_herriot import fay_herriot
-from casemix.shrinkage.ranks import rank_summary
 
 __all__ = ["SHRINKAGE_COLUMNS", "UNIT_SHRINKAGE_METHODS", "log_ratio_direct", "shrink_units",
            "shrink_units_by_year"]

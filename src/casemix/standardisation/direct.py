@@ -7,9 +7,8 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.special import expit, ndtri
 
-from casemix.models.cells import unit_cells
-from casemix.models.logistic import fit_logistic_fixed_effects
-from casemix.models.result import CaseMixResult
+from casemix.core.cells import Cells, unit_cells
+from casemix.core.logistic import fit_logistic_fixed_effects
 
 __all__ = ["DIRECT_COLUMNS", "direct_standardisation"]
 
@@ -26,18 +25,22 @@ def _standardise(alpha: npt.NDArray[np.float64], lp: npt.NDArray[np.float64],
     return out
 
 
-def direct_standardisation(result: CaseMixResult, level: str | None = None,
-                           *, confidence_level: float | None = None) -> pd.DataFrame:
+def direct_standardisation(X: npt.NDArray[np.float64], patterns: Cells, cells: Cells,
+                           level: str, *, confidence_level: float = 0.95) -> pd.DataFrame:
     """Directly standardised rate per unit: the unit's rates on the national case-mix.
 
     Parameters
     ----------
-    result : CaseMixResult
-        A fitted result (with its data attached, i.e. not loaded from disk).
-    level : str, optional
-        Unit level (default: the spec's first level).
-    confidence_level : float, optional
-        Interval level (default: the spec's).
+    X : ndarray
+        Design matrix of the covariate patterns, intercept first.
+    patterns : Cells
+        Covariate patterns with their births ``m`` (the standard population).
+    cells : Cells
+        Pattern x unit cells (``cells.pattern`` indexes ``patterns``; keys include ``level``).
+    level : str
+        Unit level.
+    confidence_level : float
+        Interval level.
 
     Returns
     -------
@@ -58,19 +61,15 @@ def direct_standardisation(result: CaseMixResult, level: str | None = None,
     Units without events (or without non-events) have no finite intercept: their rate is 0
     (or 1) with no interval, marked in ``direct_note``.
     """
-    if result.cells is None or result.patterns is None or result.cells.pattern is None:
-        raise ValueError("Direct standardisation needs a result with its data attached "
-                         "(a fitted result, not a loaded model).")
-    level = level or result.spec.levels[0]
-    conf = confidence_level or result.spec.confidence_level
-    cells, patterns = result.cells, result.patterns
-    assert cells.pattern is not None  # checked above
-    X = result.encoding.matrix(patterns.keys)[:, 1:]
+    if cells.pattern is None:
+        raise ValueError("Direct standardisation needs unit cells that index the covariate "
+                         "patterns (Cells.pattern).")
+    X = X[:, 1:]
     uc = unit_cells(cells, level)
     fit = fit_logistic_fixed_effects(X[uc.pattern], uc.unit, uc.y, uc.m,
                                      n_units=len(uc.uniques))
     lp = X @ fit.coef
-    q = ndtri(0.5 + conf / 2)
+    q = ndtri(0.5 + confidence_level / 2)
     rate = _standardise(fit.unit_intercepts, lp, patterns.m)
     se = fit.unit_intercept_se_conditional
     lower = _standardise(fit.unit_intercepts - q * se, lp, patterns.m)

@@ -14,8 +14,8 @@ import pandas as pd
 from scipy.special import ndtr
 
 from casemix.calibration import CalibrationStatistics, calibration_statistics
-from casemix.models.artifacts import load_model
-from casemix.models.cells import prepare_model_data
+from casemix.models.data import prepare_model_data
+from casemix.models.runs import load_model, load_run
 
 __all__ = ["RunComparison", "compare_runs"]
 
@@ -66,18 +66,16 @@ class RunComparison:
 
 
 def _main_units(path: Path) -> pd.DataFrame:
-    units = pd.read_csv(path / "units.csv", dtype={"unit": str})
-    return units[(units["stratum"] == "all") & (units["period"] == units["period"].iloc[0])]
+    return load_run(path).units().main()
 
 
 def _births_of(run: Path) -> pd.DataFrame | None:
-    from casemix.records import load_births
-
-    manifest = json.loads((run / "manifest.json").read_text())
-    data_file = manifest.get("data_file")
+    """The run's births (fingerprint-checked), or None when its data file is gone."""
+    loaded = load_run(run)
+    data_file = loaded.manifest.get("data_file")
     if not data_file or not Path(data_file).exists():
         return None
-    return load_births(data_file, mapping=manifest.get("mapping")).births
+    return loaded.read_births().births
 
 
 def compare_runs(old: str | Path, new: str | Path, *,

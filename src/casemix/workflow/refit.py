@@ -12,7 +12,8 @@ import pandas as pd
 from casemix.disclosure import DEFAULT_THRESHOLD
 from casemix.exceptions import CasemixError, DataError, MethodSwitchWarning
 from casemix.models import CaseMixModel, load_spec
-from casemix.models.artifacts import save_run
+from casemix.models.runs import save_run
+from casemix.records import ValidationReport
 
 __all__ = ["new_run_folder", "refit_all"]
 
@@ -29,24 +30,27 @@ def new_run_folder(root: str | Path, year: int, name: str) -> Path:
 
 
 def refit_all(
-    births: pd.DataFrame,
+    births: pd.DataFrame | ValidationReport,
     year: int,
     *,
     models: str | Path = "models",
     out: str | Path = "runs",
     specs: Sequence[str] | None = None,
     threshold: int = DEFAULT_THRESHOLD,
-    data_file: str | None = None,
+    data_file: str | Path | None = None,
+    mapping: str | None = None,
+    invalid: str = "exclude",
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Path]:
     """Refit every model specification for ``year`` and write one run folder per spec.
 
     Parameters
     ----------
-    births : pandas.DataFrame
-        Validated births; a spec without ``years`` is fitted on the births of ``year``, a spec
-        that pools years (``years = [...]`` in its file) on the pooled window ending in
-        ``year`` of the same length.
+    births : pandas.DataFrame or ValidationReport
+        Validated births (a :class:`ValidationReport` also brings its exclusions into each
+        run's ``exclusions.csv``); a spec without ``years`` is fitted on the births of
+        ``year``, a spec that pools years (``years = [...]`` in its file) on the pooled window
+        ending in ``year`` of the same length.
     year : int
         The new registry year.
     models : path
@@ -56,6 +60,8 @@ def refit_all(
         :func:`new_run_folder`).
     specs : sequence of str, optional
         Spec names to refit (default all).
+    data_file, mapping, invalid
+        How the births were read, recorded so that each run folder can be refitted.
     progress : callable, optional
         Called with each spec name before it is fitted (the CLI drives a progress bar).
 
@@ -64,6 +70,8 @@ def refit_all(
     dict
         Spec name -> run folder.
     """
+    validation = births if isinstance(births, ValidationReport) else None
+    births = births.births if isinstance(births, ValidationReport) else births
     paths = sorted(Path(models).glob("*.toml"))
     if not paths:
         raise CasemixError(f"No model specifications (*.toml) in {models}.")
@@ -83,8 +91,9 @@ def refit_all(
             warnings.simplefilter("ignore", MethodSwitchWarning)
             result = CaseMixModel(spec).fit(births)
         folder = new_run_folder(out, year, spec.name)
-        save_run(result, folder, births=births, threshold=threshold,
+        save_run(result, folder, births=births, validation=validation, threshold=threshold,
+                 data_file=data_file, mapping=mapping, invalid=invalid,
                  extra={"command": "casemix refit", "refit_year": year,
-                        "data_file": data_file, "spec_file": str(path.resolve())})
+                        "spec_file": str(path.resolve())})
         written[spec.name] = folder
     return written

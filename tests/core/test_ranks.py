@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from casemix.shrinkage import rank_summary
+from casemix.core import rank_summary
 
 
 def test_rank_intervals_by_hand():

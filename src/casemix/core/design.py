@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from casemix.core.splines import default_knots, rcs_basis
 from casemix.exceptions import DataError, SpecError
-from casemix.models.splines import default_knots, rcs_basis
 
 __all__ = ["Encoding", "Term", "TermEncoding", "learn_encoding"]
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from casemix.models import Term, compress_cells, fit_logistic, learn_encoding, rcs_basis
+from casemix.core import Term, compress_cells, fit_logistic, learn_encoding, rcs_basis
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "glm_casemix"
 FACTORS = ["parity_group", "plurality_group", "infant_sex", "income_quintile",
@@ -86,7 +86,7 @@ def test_compressed_fit_equals_row_fit(data, ref, key):
 
 def test_encoding_roundtrip_and_unseen_level(data, ref):
     enc = learn_encoding(data, _terms(ref))
-    from casemix.models import Encoding
+    from casemix.core import Encoding
 
     again = Encoding.from_dict(json.loads(json.dumps(enc.to_dict())))
     np.testing.assert_array_equal(again.matrix(data), enc.matrix(data))

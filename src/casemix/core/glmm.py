@@ -18,13 +18,13 @@ import numpy.typing as npt
 from scipy import linalg
 from scipy.special import expit, log_expit, roots_hermite
 
-from casemix.exceptions import ConvergenceError
-from casemix.models.logistic import (
+from casemix.core.logistic import (
     _SUBSAMPLE_ABOVE,
     _SUBSAMPLE_SIZE,
     _weighted_crossprod,
     fit_logistic,
 )
+from casemix.exceptions import ConvergenceError, ParameterError
 
 __all__ = ["GLMMFit", "fit_glmm_binomial"]
 
@@ -302,7 +302,8 @@ def fit_glmm_binomial(
     J Stat Softw 2015;67(1).
     """
     if n_agq < 1:
-        raise ValueError(f"The 'n_agq' parameter must be >= 1. Got {n_agq!r} instead.")
+        raise ParameterError(f"The 'n_agq' parameter of fit_glmm_binomial must be >= 1. Got "
+                             f"{n_agq!r} instead.")
     K = int(n_units if n_units is not None else units.max() + 1)
     d = _Data(np.asarray(X, dtype=float), np.asarray(units), np.asarray(y, dtype=float),
               np.asarray(m, dtype=float), K)

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 from scipy.special import gammaln
 
-from casemix.models.glmm import fit_glmm_binomial
+from casemix.core.glmm import fit_glmm_binomial
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "glmer_cbpp"
 

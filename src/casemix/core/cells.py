@@ -1,4 +1,4 @@
-"""Preparing births for a risk model: outcome, weights, exclusions, and compression to cells."""
+"""Compression of rows into cells: unique key combinations with summed events and weights."""
 
 from __future__ import annotations
 
@@ -10,31 +10,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from casemix.exceptions import DataError
-from casemix.indicators import derive_indicators
-from casemix.models.design import Term
-from casemix.models.spec import ModelSpec
-from casemix.records.exclusions import ExclusionLog
-
-__all__ = ["Cells", "ModelData", "UnitCells", "compress_cells", "group_rows", "prepare_model_data",
-           "unit_cells"]
+__all__ = ["Cells", "UnitCells", "compress_cells", "group_rows", "unit_cells"]
 
 #: Compress only when the cells are fewer than this share of the rows.
 COMPRESSION_LIMIT = 0.5
-
-
-@dataclass
-class ModelData:
-    """Births analysed by a model, with outcome ``y`` (0/1) and weight ``w`` per row."""
-
-    frame: pd.DataFrame
-    y: npt.NDArray[np.float64]
-    w: npt.NDArray[np.float64]
-    terms: tuple[Term, ...]
-    years: tuple[int, ...]
-    exclusions: ExclusionLog
-    n_input: int
-    rows: npt.NDArray[np.intp]  # positions of the analysed births in the input table
 
 
 @dataclass
@@ -61,71 +40,6 @@ class Cells:
     inverse: npt.NDArray[np.intp]
     compressed: bool
     pattern: npt.NDArray[np.intp] | None = None
-
-
-def _outcome(births: pd.DataFrame, spec: ModelSpec, log: ExclusionLog) -> pd.Series:
-    """The 0/1 outcome as nullable boolean (NA = not in the denominator, counted)."""
-    if spec.is_indicator:
-        flags = derive_indicators(births, [spec.outcome], settings=spec.definitions)
-        log.extend(ExclusionLog([e for e in flags.exclusions.entries
-                                 if e["scope"] == spec.outcome]))
-        return flags.flags[spec.outcome]
-    if spec.outcome not in births:
-        raise DataError(f"Outcome {spec.outcome!r} is neither an indicator nor a column of the "
-                        "data.")
-    raw = births[spec.outcome]
-    num = pd.to_numeric(raw.astype("object"), errors="coerce")
-    bad = raw.notna() & ~num.isin([0, 1])
-    if bad.any():
-        values = raw[bad].astype(str).value_counts().head(5).to_dict()
-        raise DataError(f"Outcome column {spec.outcome!r} must be 0/1 or boolean; "
-                        f"{int(bad.sum()):,} rows have other values: {values}.")
-    log.add("model", spec.outcome, f"{spec.outcome} missing", int(raw.isna().sum()))
-    return num.astype("boolean")
-
-
-def _weights(births: pd.DataFrame, spec: ModelSpec) -> npt.NDArray[np.float64]:
-    if spec.weights is None:
-        return np.ones(len(births))
-    if spec.weights not in births:
-        raise DataError(f"Weights column {spec.weights!r} is not in the data.")
-    w = pd.to_numeric(births[spec.weights], errors="coerce").to_numpy(float, na_value=np.nan)
-    bad = ~(w >= 0)
-    if bad.any():
-        raise DataError(f"Weights column {spec.weights!r} must be >= 0 and not missing; "
-                        f"{int(bad.sum()):,} rows are not (e.g. "
-                        f"{births.loc[bad, spec.weights].head(3).tolist()}).")
-    return w
-
-
-def prepare_model_data(births: pd.DataFrame, spec: ModelSpec) -> ModelData:
-    """Select the births a model analyses; every exclusion is counted by reason.
-
-    Rows leave when the outcome is undefined (indicator denominators), the year is not one of
-    the spec's years, or the case weight is zero. Terms get ``year`` added as a categorical
-    adjuster when several years are pooled.
-    """
-    log = ExclusionLog()
-    outcome = _outcome(births, spec, log)
-    keep = outcome.notna().to_numpy().copy()
-    years_present = births.loc[keep, "year"] if "year" in births else pd.Series(dtype=int)
-    if spec.years is not None:
-        in_years = births["year"].isin(spec.years).to_numpy()
-        log.add("model", "all", f"year not in {list(spec.years)}", int((keep & ~in_years).sum()))
-        keep &= in_years
-        years_present = births.loc[keep, "year"]
-    w = _weights(births, spec)
-    log.add("model", "all", "case weight 0", int((keep & (w == 0)).sum()))
-    keep &= w > 0
-    years = tuple(sorted(int(y) for y in pd.unique(years_present)))
-    terms = spec.adjusters
-    if len(years) > 1 and "year" not in {t.column for t in terms}:
-        terms = (*terms, Term("year"))
-    needed = [t.column for t in terms] + [*spec.levels, *spec.stratify, "year"]
-    needed = [c for c in dict.fromkeys(needed) if c in births]
-    frame = births.loc[keep, needed].reset_index(drop=True)
-    y = outcome[keep].to_numpy(dtype=float)
-    return ModelData(frame, y, w[keep], terms, years, log, len(births), np.flatnonzero(keep))
 
 
 def _codes(column: pd.Series | npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.int64], int]:

@@ -1,0 +1,38 @@
+"""The numerical core: design matrices, splines, cells, logistic and GLMM fitters, ranks.
+
+Imports nothing of casemix but the exception tree; every statistical package and the
+orchestration layer build on it.
+"""
+
+from casemix.core.cells import Cells, UnitCells, compress_cells, group_rows, unit_cells
+from casemix.core.design import Encoding, Term, TermEncoding, learn_encoding
+from casemix.core.glmm import GLMMFit, fit_glmm_binomial
+from casemix.core.logistic import (
+    FixedEffectsFit,
+    LogisticFit,
+    fit_logistic,
+    fit_logistic_fixed_effects,
+)
+from casemix.core.ranks import rank_summary
+from casemix.core.splines import default_knots, rcs_basis
+
+__all__ = [
+    "Cells",
+    "Encoding",
+    "FixedEffectsFit",
+    "GLMMFit",
+    "LogisticFit",
+    "Term",
+    "TermEncoding",
+    "UnitCells",
+    "compress_cells",
+    "default_knots",
+    "fit_glmm_binomial",
+    "fit_logistic",
+    "fit_logistic_fixed_effects",
+    "group_rows",
+    "learn_encoding",
+    "rank_summary",
+    "rcs_basis",
+    "unit_cells",
+]

@@ -1,0 +1,435 @@
+"""Run folders: writing a fit with everything needed to reproduce it, and reading it back.
+
+Everything is data (JSON, CSV, netCDF), never pickles.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import platform
+import time
+import warnings
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from casemix.core.design import Encoding
+from casemix.disclosure import DEFAULT_THRESHOLD, mask_small_counts, suppress_counts
+from casemix.exceptions import CasemixError, MethodSwitchWarning
+from casemix.models.casemix_model import DEFAULT_SEED, CaseMixModel
+from casemix.models.methods import build_method
+from casemix.models.result import CaseMixResult, predict_risk
+from casemix.models.risk import RiskModel, risk_model_from_dict
+from casemix.models.shrinkers import Shrinker, shrinker_from_dict
+from casemix.models.spec import ModelSpec
+from casemix.models.units import UnitTable
+from casemix.records import ValidationReport, load_births
+
+__all__ = ["MODEL_FORMAT", "SUBGROUPS", "FrozenModel", "Run", "data_fingerprint", "load_model",
+           "load_run", "reproduce_run", "save_run", "write_diagnostics"]
+
+MODEL_FORMAT = "casemix-model/2"
+#: Earlier formats that :func:`load_model` still reads (no strategies recorded).
+_OLDER_FORMATS = ("casemix-model/1",)
+_PACKAGES = ("casemix", "numpy", "pandas", "scipy", "statsmodels", "pyarrow", "pymc", "nutpie")
+#: Where a run is marked complete: written last.
+MANIFEST = "manifest.json"
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN and infinities become ``null`` (JSON has no such numbers)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    return value
+
+
+def data_fingerprint(births: pd.DataFrame) -> str:
+    """SHA-256 over the row hashes of a table (column order and dtypes included)."""
+    h = hashlib.sha256()
+    h.update(",".join(f"{c}:{births[c].dtype}" for c in births.columns).encode())
+    h.update(pd.util.hash_pandas_object(births, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages that determine the numbers."""
+    out = {"python": platform.python_version()}
+    for name in _PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:  # pragma: no cover - all are dependencies
+            out[name] = "not installed"
+    return out
+
+
+@dataclass(frozen=True)
+class FrozenModel:
+    """A saved model: applies the learned encoding and coefficients to new births.
+
+    Predictions are identical to those of the fitted result (floats are stored in JSON with
+    their shortest exact representation).
+    """
+
+    spec: ModelSpec
+    method: str
+    encoding: Encoding
+    coef: npt.NDArray[np.float64]
+    names: list[str]
+    national_rate: float
+    years: tuple[int, ...]
+
+    def predict(self, births: pd.DataFrame) -> npt.NDArray[np.float64]:
+        """Expected risk per birth."""
+        return predict_risk(self.encoding, self.coef, births)
+
+    def score(self, births: pd.DataFrame) -> pd.DataFrame:
+        """``birth_id`` and ``expected_risk`` per birth."""
+        ids = births["birth_id"] if "birth_id" in births else pd.RangeIndex(len(births))
+        return pd.DataFrame({"birth_id": np.asarray(ids), "expected_risk": self.predict(births)})
+
+
+def model_to_dict(result: CaseMixResult) -> dict[str, Any]:
+    """The fitted model as plain JSON data: spec, strategies with all their settings, seed,
+    encoding and coefficients."""
+    return _json_safe({
+        "format": MODEL_FORMAT, "spec": result.spec.to_dict(), **result.strategies(),
+        "compress": result.compressed,
+        "encoding": result.encoding.to_dict(), "coef_names": result.encoding.names,
+        "coef": result.coef.tolist(), "cov": result.cov.tolist(),
+        "national_rate": result.national_rate, "years": list(result.years),
+        "versions": package_versions(),
+    })
+
+
+def load_model(path: str | Path) -> FrozenModel:
+    """Load ``model.json`` (or a run folder containing it)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "model.json"
+    if not path.is_file():
+        raise CasemixError(f"No saved model at {path}.")
+    d = json.loads(path.read_text("utf-8"))
+    if d.get("format") not in (MODEL_FORMAT, *_OLDER_FORMATS):
+        raise CasemixError(f"{path} is not a {MODEL_FORMAT} file (format {d.get('format')!r}).")
+    spec = ModelSpec.from_dict(d["spec"], source=str(path))
+    encoding = Encoding.from_dict(d["encoding"])
+    if encoding.names != d["coef_names"]:
+        raise CasemixError(f"{path}: coefficient names do not match the stored encoding.")
+    return FrozenModel(spec, d["method"], encoding, np.asarray(d["coef"], dtype=float),
+                       d["coef_names"], float(d["national_rate"]), tuple(d["years"]))
+
+
+#: Subgroups whose calibration is written to a run folder when the births are given.
+SUBGROUPS = ("income_quintile", "migration_background", "education", "parity", "plurality")
+
+
+def write_diagnostics(result: CaseMixResult, out: Path, *, births: pd.DataFrame | None,
+                      threshold: int = DEFAULT_THRESHOLD) -> list[pd.DataFrame]:
+    """Write ``calibration.csv`` (overall statistics), ``calibration_<subgroup>.csv`` and
+    ``funnel_<level>.csv``, the count tables disclosure-controlled; returns their suppression
+    logs (column ``table`` names the file)."""
+    logs: list[pd.DataFrame] = []
+    result.calibration().to_frame().to_csv(out / "calibration.csv", index=False)
+    for column in SUBGROUPS:
+        if births is not None and column in births:
+            table = result.calibration_by(births, column).table
+            safe, log = suppress_counts(table, numerator="observed", denominator="n",
+                                      derived=["expected", "oe", "oe_lower", "oe_upper",
+                                               "slope", "slope_se"],
+                                      group_by=(), unit="group", threshold=threshold)
+            safe.to_csv(out / f"calibration_{column}.csv", index=False)
+            logs.append(log.to_frame().assign(table=f"calibration_{column}.csv"))
+    for level in result.spec.levels:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MethodSwitchWarning)
+            f = result.funnel(level)
+        births_per_unit = result.unit_table.main(level).set_index("unit")["n"]
+        table = f.units.rename(columns={"numerator": "observed", "denominator": "expected"})
+        table = table.assign(level=level, n=births_per_unit.reindex(table["unit"]).to_numpy(),
+                             adjustment=f.adjustment, phi=f.phi, tau2=f.tau2)
+        derived = [c for c in table.columns if c.startswith(("value", "z", "lower_", "upper_",
+                                                              "flag_"))]
+        safe, log = suppress_counts(table, numerator="observed", denominator="n",
+                                    derived=derived, group_by=("level",), threshold=threshold)
+        safe.to_csv(out / f"funnel_{level}.csv", index=False)
+        logs.append(log.to_frame().assign(table=f"funnel_{level}.csv"))
+    return logs
+
+
+def save_run(
+    result: CaseMixResult,
+    out: str | Path,
+    *,
+    births: pd.DataFrame | None = None,
+    validation: ValidationReport | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+    data_file: str | Path | None = None,
+    mapping: str | None = None,
+    invalid: str = "exclude",
+    extra: dict[str, Any] | None = None,
+    diagnostics: bool = True,
+) -> Path:
+    """Write a run folder: everything a run exports, and everything needed to reproduce it.
+
+    The one writer of run folders: ``casemix fit``, ``casemix refit`` and the Python API all
+    call it, so that the same inputs give the same folder.
+
+    Parameters
+    ----------
+    result : CaseMixResult
+    out : path
+        Folder to write (created; existing files of a run are an error).
+    births : pandas.DataFrame, optional
+        The births the model was fitted on: for the data fingerprint and the calibration by
+        subgroup (default: ``validation.births``).
+    validation : ValidationReport, optional
+        The validation of the data file: its exclusions go into ``exclusions.csv`` before the
+        model's, and its row count into the manifest.
+    threshold : int, default 10
+        Disclosure threshold of the exported tables.
+    data_file, mapping, invalid
+        How the births were read (:func:`casemix.load_births`), so that :func:`load_run`
+        can read them again.
+    extra : dict, optional
+        More manifest fields (e.g. the command).
+    diagnostics : bool, default True
+        Also write calibration and funnel tables (see :func:`write_diagnostics`).
+
+    Returns
+    -------
+    pathlib.Path
+        The folder.
+
+    Notes
+    -----
+    Files: ``model.json`` (spec, risk model and shrinker with all settings, seed, encoding,
+    coefficients; no pickles), ``coefficients.csv``, ``units.csv``, ``direct.csv`` (every
+    level), ``exclusions.csv`` (validation, indicator and model exclusions), the diagnostics,
+    ``posterior/`` for Bayesian fits, ``suppression_log.csv`` and ``manifest.json`` (written
+    last).
+    """
+    out = Path(out)
+    if (out / "model.json").exists() or (out / MANIFEST).exists():
+        raise CasemixError(f"{out} already holds a run; choose a new folder (runs are never "
+                           "overwritten).")
+    births = births if births is not None else (validation.births if validation else None)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "model.json").write_text(json.dumps(model_to_dict(result), indent=1))
+    result.coefficients.to_csv(out / "coefficients.csv", index=False)
+    result.units_disclosed(threshold).to_csv(out / "units.csv", index=False)
+    exclusions = result.exclusions.to_frame()
+    if validation is not None:
+        exclusions = pd.concat([validation.exclusions.to_frame(), exclusions],
+                               ignore_index=True)
+    mask_small_counts(exclusions, threshold=threshold).to_csv(out / "exclusions.csv",
+                                                              index=False)
+    _, suppression = suppress_counts(
+        result.units, numerator="observed", denominator="n", derived=(),
+        group_by=("level", "period", "stratum"), unit="unit", threshold=threshold)
+    logs = [suppression.to_frame().assign(table="units.csv")]
+    if result.outcome is not None:
+        logs.append(_write_direct(result, out, threshold))
+    if diagnostics and result.outcome is not None:
+        logs += write_diagnostics(result, out, births=births, threshold=threshold)
+    pd.concat(logs, ignore_index=True)[["table", "group", "unit", "reason"]].to_csv(
+        out / "suppression_log.csv", index=False)
+    _write_posteriors(result, out)
+    manifest = _manifest(result, births=births, validation=validation, threshold=threshold,
+                         data_file=data_file, mapping=mapping, invalid=invalid,
+                         diagnostics=diagnostics)
+    (out / MANIFEST).write_text(json.dumps(_json_safe({**manifest, **(extra or {})}),
+                                           indent=1))
+    return out
+
+
+def _write_direct(result: CaseMixResult, out: Path, threshold: int) -> pd.DataFrame:
+    """``direct.csv``: directly standardised rates of every level, disclosure-controlled."""
+    table = pd.concat([result.direct_standardisation(level) for level in result.spec.levels],
+                      ignore_index=True)
+    safe, log = suppress_counts(
+        table, numerator="observed", denominator="n",
+        derived=["direct_rate", "direct_rate_lower", "direct_rate_upper", "direct_note"],
+        group_by=("level",), threshold=threshold)
+    safe.to_csv(out / "direct.csv", index=False)
+    return log.to_frame().assign(table="direct.csv")
+
+
+def _manifest(result: CaseMixResult, *, births: pd.DataFrame | None,
+              validation: ValidationReport | None, threshold: int,
+              data_file: str | Path | None, mapping: str | None, invalid: str,
+              diagnostics: bool) -> dict[str, Any]:
+    """What the run is and how to reproduce it."""
+    adjacency = getattr(result.shrinker, "adjacency", None)
+    sampler = (getattr(result.shrinker, "sampler", None)
+               or getattr(result.risk_model, "sampler", None))
+    return {
+        "format": "casemix-run/2",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "spec_name": result.spec.name, "spec_sha256": result.spec.fingerprint(),
+        **result.strategies(),
+        "sampler": None if sampler is None else sampler.to_dict(),
+        "adjacency_sha256": None if adjacency is None else adjacency.fingerprint(),
+        "data_file": None if data_file is None else str(Path(data_file).resolve()),
+        "mapping": mapping, "invalid": invalid,
+        "data_sha256": None if births is None else data_fingerprint(births),
+        "rows_read": None if validation is None else validation.n_input,
+        "rows": {"input": result.n_input, "analysed": result.n_analysed,
+                 "excluded": result.n_input - result.n_analysed, "cells": result.n_cells,
+                 "compressed": result.compressed},
+        "years": list(result.years), "period": result.unit_table.period,
+        "national_rate": result.national_rate,
+        "definitions": result.spec.definitions.to_dict(),
+        "diagnostics": diagnostics,
+        "disclosure": {"threshold": threshold,
+                       "override": threshold < DEFAULT_THRESHOLD,
+                       "suppression_log": "suppression_log.csv (stays inside the secure "
+                                          "environment)"},
+        "versions": package_versions(),
+        "notes": result.notes, "timings_s": result.timings,
+        "convergence": result.convergence,
+    }
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run folder read back: what was fitted, how, and on which data.
+
+    Attributes
+    ----------
+    folder : pathlib.Path
+    manifest : dict
+    spec : ModelSpec
+    risk_model : RiskModel
+    shrinker : Shrinker
+    seed : int
+    compress : bool or None
+    """
+
+    folder: Path
+    manifest: dict[str, Any]
+    spec: ModelSpec
+    risk_model: RiskModel
+    shrinker: Shrinker
+    seed: int
+    compress: bool | None
+
+    @property
+    def threshold(self) -> int:
+        """Disclosure threshold the run's tables were written with."""
+        return int(self.manifest.get("disclosure", {}).get("threshold", DEFAULT_THRESHOLD))
+
+    def model(self) -> CaseMixModel:
+        """A :class:`CaseMixModel` with the run's recorded strategies, settings and seed."""
+        return CaseMixModel(self.spec, risk_model=self.risk_model, shrinker=self.shrinker,
+                            seed=self.seed, compress=self.compress)
+
+    def read_births(self) -> ValidationReport:
+        """The run's births, read as they were (data file, mapping, invalid-value policy) and
+        checked against the data fingerprint."""
+        data_file = self.manifest.get("data_file")
+        if not data_file:
+            raise CasemixError(f"{self.folder}/{MANIFEST} does not name the data file; pass "
+                               "the births to refit() yourself.")
+        report = load_births(data_file, mapping=self.manifest.get("mapping"),
+                             invalid=self.manifest.get("invalid", "exclude"))
+        if self.manifest.get("data_sha256") not in (None, data_fingerprint(report.births)):
+            raise CasemixError(f"{data_file} has changed since the run was fitted (data "
+                               "fingerprint differs); refit the run first.")
+        return report
+
+    def refit(self, births: pd.DataFrame | None = None) -> CaseMixResult:
+        """Fit the run again with its recorded settings: the same data give the same numbers
+        (the same ``units.csv``)."""
+        if births is None:
+            births = self.read_births().births
+        return self.model().fit(births)
+
+    def units(self) -> UnitTable:
+        """The exported (disclosure-controlled) unit table of the run."""
+        frame = pd.read_csv(self.folder / "units.csv", dtype={"unit": str, "period": str})
+        return UnitTable.from_frame(frame, self.manifest.get("years"))
+
+
+def load_run(folder: str | Path) -> Run:
+    """Read a run folder written by :func:`save_run` (``casemix fit`` or ``refit``).
+
+    Raises
+    ------
+    CasemixError
+        No complete run in ``folder`` (no manifest, or a model file without strategies).
+    """
+    folder = Path(folder)
+    if not (folder / MANIFEST).is_file() or not (folder / "model.json").is_file():
+        raise CasemixError(f"{folder} is not a complete run folder (model.json and "
+                           f"{MANIFEST} are needed); fit it again with `casemix fit`.")
+    manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
+    d = json.loads((folder / "model.json").read_text("utf-8"))
+    spec = ModelSpec.from_dict(d["spec"], source=str(folder / "model.json"))
+    if "risk_model" in d:
+        risk, shrinker = risk_model_from_dict(d["risk_model"]), shrinker_from_dict(
+            d["shrinker"])
+    else:  # casemix-model/1: only the method name and default settings
+        risk, shrinker = build_method(d["method"])
+    return Run(folder, manifest, spec, risk, shrinker, int(d.get("seed") or DEFAULT_SEED),
+               d.get("compress"))
+
+
+def reproduce_run(run: Run | str | Path, births: pd.DataFrame | None = None) -> CaseMixResult:
+    """Refit a run with its recorded settings and check that it gives the run's numbers.
+
+    Parameters
+    ----------
+    run : Run or path
+    births : pandas.DataFrame, optional
+        The run's births (default: read them as recorded, fingerprint-checked).
+
+    Returns
+    -------
+    CaseMixResult
+        Whose disclosure-controlled unit table is, to the last digit, the run's ``units.csv``.
+
+    Raises
+    ------
+    CasemixError
+        The refit differs from the run (other data, package versions or platform): a report
+        made from it would not show the run's numbers.
+    """
+    run = run if isinstance(run, Run) else load_run(run)
+    result = run.refit(births)
+    written = (run.folder / "units.csv").read_text("utf-8")
+    again = result.units_disclosed(run.threshold).to_csv(index=False)
+    if again != written:
+        old = pd.read_csv(run.folder / "units.csv", dtype=str, keep_default_na=False)
+        new = pd.read_csv(io.StringIO(again), dtype=str, keep_default_na=False)
+        detail = (f"{int((old != new).to_numpy().sum())} cells differ" if old.shape ==
+                  new.shape else f"{old.shape} rows x columns, refit {new.shape}")
+        raise CasemixError(
+            f"Refitting {run.folder} with its recorded settings does not reproduce its "
+            f"units.csv ({detail}). The data, package versions ({run.manifest.get('versions')})"
+            " or platform differ from the run's; fit the run again instead.")
+    return result
+
+
+def _write_posteriors(result: CaseMixResult, out: Path) -> None:
+    """Bayesian methods: each model's InferenceData as ``posterior/<name>.nc`` (netCDF, read
+    back with ``arviz.from_netcdf``) and its parameter summary as CSV."""
+    if not result.bayes:
+        return
+    folder = out / "posterior"
+    folder.mkdir(exist_ok=True)
+    for name, fit in result.bayes.items():
+        stem = name.replace(" ", "_")
+        fit.idata.to_netcdf(str(folder / f"{stem}.nc"))
+        fit.parameters.to_csv(folder / f"{stem}_parameters.csv")

@@ -1,0 +1,142 @@
+"""The unit table: per unit O, E and O/E, for the pooled period, each year and each stratum."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from casemix.core.cells import Cells
+from casemix.records.exclusions import ExclusionLog
+from casemix.standardisation.indirect import unit_comparison
+
+__all__ = ["DERIVED_COLUMNS", "UnitTable", "compare_units", "period_label"]
+
+#: Columns blanked together with a suppressed observed count (all computable from it).
+DERIVED_COLUMNS = ["crude_rate", "oe", "oe_lower", "oe_upper", "adjusted_rate",
+                   "adjusted_rate_lower", "adjusted_rate_upper", "z", "p_value", "flag_95",
+                   "flag_998", "shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above"]
+
+#: Stratum label of the rows over all births of a unit.
+ALL = "all"
+
+
+def period_label(years: Sequence[int]) -> str:
+    """Label of the pooled period: ``"2024"``, ``"2020-2024"``, or ``"all"`` without years."""
+    if not years:
+        return ALL
+    return str(years[0]) if len(years) == 1 else f"{years[0]}-{years[-1]}"
+
+
+@dataclass(frozen=True)
+class UnitTable:
+    """The long unit-comparison table and the selections every consumer needs.
+
+    A row is one unit of one level in one period and stratum. The *main* rows cover the
+    pooled period and all births; *yearly* rows (``by_year``) one year each; *strata* rows
+    (``stratify``) one value of a stratifying variable each, over the pooled period.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Columns ``level, unit, ..., period, stratum`` (see
+        :data:`casemix.standardisation.indirect.UNIT_COLUMNS`).
+    period : str
+        Label of the pooled period (:func:`period_label` of the analysed years).
+    """
+
+    frame: pd.DataFrame
+    period: str
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame, years: Sequence[int] | None = None) -> UnitTable:
+        """Wrap a unit table read from ``units.csv``; the pooled period comes from ``years``
+        (the run's manifest) or, without them, is the one label that is not a single year."""
+        if years:
+            return cls(frame, period_label(sorted(years)))
+        labels = pd.unique(frame["period"].astype(str))
+        pooled = [p for p in labels if not p.isdigit()]
+        return cls(frame, str(pooled[0] if pooled else labels[0]))
+
+    def _select(self, level: str | None, mask: pd.Series) -> pd.DataFrame:
+        if level is not None:
+            mask = mask & self.frame["level"].eq(level)
+        return self.frame.loc[mask]
+
+    def is_main(self) -> pd.Series:
+        """Boolean mask of the main rows (pooled period, stratum ``all``)."""
+        return (self.frame["period"].astype(str).eq(self.period)
+                & self.frame["stratum"].eq(ALL))
+
+    def is_yearly(self) -> pd.Series:
+        """Boolean mask of the per-year rows (stratum ``all``, one year)."""
+        return (~self.frame["period"].astype(str).eq(self.period)
+                & self.frame["stratum"].eq(ALL))
+
+    def main(self, level: str | None = None) -> pd.DataFrame:
+        """Rows of the pooled period over all births (one per unit of each level)."""
+        return self._select(level, self.is_main())
+
+    def yearly(self, level: str | None = None) -> pd.DataFrame:
+        """Rows of single years (``by_year``)."""
+        return self._select(level, self.is_yearly())
+
+    def strata(self, level: str | None = None) -> pd.DataFrame:
+        """Rows of single strata (``stratify``) over the pooled period."""
+        return self._select(level, ~self.frame["stratum"].eq(ALL))
+
+    def groups(self) -> list[pd.DataFrame]:
+        """One table per comparison (level x period x stratum), in table order."""
+        return [t for _, t in self.frame.groupby(["level", "period", "stratum"], sort=False)]
+
+    def replace(self, frame: pd.DataFrame) -> UnitTable:
+        """The same selections on a new frame (e.g. with shrinkage columns added)."""
+        return UnitTable(frame, self.period)
+
+
+def compare_units(cells: Cells, expected: npt.NDArray[np.float64],
+                  per_level: dict[str, npt.NDArray[np.float64]], *, levels: Sequence[str],
+                  stratify: Sequence[str], by_year: bool, years: tuple[int, ...],
+                  confidence_level: float, log: ExclusionLog) -> UnitTable:
+    """O, E and O/E per unit for each level, the pooled period, each year and each stratum.
+
+    Parameters
+    ----------
+    cells : Cells
+        Unit cells (keys: the levels, stratifying variables and ``year``).
+    expected : ndarray
+        Expected count of each cell; ``per_level`` overrides it for levels with their own
+        model (random or Bayesian unit effects).
+    log : ExclusionLog
+        Receives the births without a unit code, per level.
+    """
+    period = period_label(years)
+    national = float(cells.y.sum() / cells.m.sum())
+    frame = cells.keys.assign(_y=cells.y, _m=cells.m, _e=expected)
+    tables = []
+    for level in levels:
+        frame["_e"] = per_level.get(level, expected)
+        log.add("comparison", level, f"{level} missing",
+                int(frame.loc[frame[level].isna(), "_m"].sum()))
+        tables.append(_compare_level(frame, level, national, period, ALL, confidence_level))
+        if by_year and len(years) > 1:
+            for year, sub in frame.groupby("year"):
+                tables.append(_compare_level(sub, level, national, str(year), ALL,
+                                             confidence_level))
+        for column in stratify:
+            for value, sub in frame.groupby(column, dropna=False):
+                tables.append(_compare_level(sub, level, national, period,
+                                             f"{column}={value}", confidence_level))
+    return UnitTable(pd.concat(tables, ignore_index=True), period)
+
+
+def _compare_level(frame: pd.DataFrame, level: str, national: float, period: str,
+                   stratum: str, confidence_level: float) -> pd.DataFrame:
+    agg = frame.groupby(level, observed=True)[["_y", "_m", "_e"]].sum()
+    table = unit_comparison(agg["_y"], agg["_e"], agg["_m"], units=agg.index.astype(str),
+                            level=level, national_rate=national,
+                            confidence_level=confidence_level)
+    return table.assign(period=period, stratum=stratum)
