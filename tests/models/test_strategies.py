@@ -89,7 +89,7 @@ def test_bym2_needs_an_adjacency():
 
 
 def test_unknown_method_is_a_spec_error():
-    with pytest.raises(SpecError, match="must be one of 'pooled'.*Got 'ebb' instead"):
+    with pytest.raises(SpecError, match=r"must be one of 'pooled'.*Got 'ebb' instead"):
         CaseMixModel(SPEC, method="ebb").strategies()
 
 

@@ -23,9 +23,8 @@ __all__ = ["bayes_unit_shrinkage"]
 def bayes_unit_shrinkage(units: pd.DataFrame, method: str, *, settings: SamplerSettings,
                          priors: Priors | None = None,
                          adjacency: Adjacency | str | Path | None = None,
-                         trend: str = "rw1", level: float = 0.95,
-                         main: pd.Series | None = None, yearly: pd.Series | None = None
-                         ) -> tuple[pd.DataFrame, dict[str, BayesFit]]:
+                         main: pd.Series, yearly: pd.Series, trend: str = "rw1",
+                         level: float = 0.95) -> tuple[pd.DataFrame, dict[str, BayesFit]]:
     """Add the shrinkage columns from Bayesian models to a unit comparison table.
 
     Parameters
@@ -37,9 +36,9 @@ def bayes_unit_shrinkage(units: pd.DataFrame, method: str, *, settings: SamplerS
     settings, priors, adjacency, trend, level
         See :class:`casemix.models.shrinkers.TwoStageBayes` and
         :class:`casemix.models.shrinkers.BYM2`.
-    main, yearly : pandas.Series of bool, optional
-        Masks of the pooled-period rows and of the per-year rows (stratum ``all``); default:
-        the period of the first row is the pooled one.
+    main, yearly : pandas.Series of bool
+        Masks of the pooled-period rows and of the per-year rows (stratum ``all``), see
+        :class:`casemix.models.UnitTable`.
 
     Returns
     -------
@@ -51,10 +50,6 @@ def bayes_unit_shrinkage(units: pd.DataFrame, method: str, *, settings: SamplerS
         Keyed ``"<level>"`` and ``"<level> by year"``.
     """
     graph = read_adjacency(adjacency) if isinstance(adjacency, str | Path) else adjacency
-    if main is None or yearly is None:
-        overall = units["stratum"].eq("all")
-        pooled = units["period"].eq(units["period"].iloc[0])
-        main, yearly = overall & pooled, overall & ~pooled
     out = units.copy()
     for column in SHRINKAGE_COLUMNS:
         out[column] = np.nan

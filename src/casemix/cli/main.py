@@ -22,7 +22,7 @@ from casemix.indicators import DEFAULT_INDICATORS, DefinitionSettings, indicator
 from casemix.indicators.derive import derive_indicators
 from casemix.models import CaseMixModel, load_spec
 from casemix.models.runs import Run, load_model, load_run, reproduce_run, save_run
-from casemix.records import UNIT_LEVELS, ValidationReport, load_births
+from casemix.records import UNIT_LEVELS, ValidationReport, load_births, write_table
 from casemix.simulation import simulate_cohort
 
 app = typer.Typer(
@@ -64,23 +64,6 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def _write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Write a table by extension (.csv, .parquet, .sav)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    elif suffix in (".parquet", ".pq"):
-        frame.to_parquet(path, index=False)
-    elif suffix == ".sav":
-        import pyreadstat
-
-        text = frame.select_dtypes(["string", "str"]).columns
-        pyreadstat.write_sav(frame.astype(dict.fromkeys(text, "object")), str(path))
-    else:
-        raise CasemixError(f"Cannot write {path.name!r}: use .csv, .parquet or .sav.")
-
-
 def _print_report(report: ValidationReport) -> None:
     colour = "green" if report.ok else "red"
     console.print(f"[bold {colour}]{'Valid' if report.ok else 'Invalid'}[/]: "
@@ -117,7 +100,7 @@ def simulate(
     with _step(f"Simulating {n_births:,} births"):
         cohort = simulate_cohort(n_births, years=tuple(years or (2024,)), seed=seed)
     with _step(f"Writing {out}"):
-        _write_table(cohort.births, out)
+        write_table(cohort.births, out)
         truth_path = out.with_name(f"{out.stem}_truth.csv")
         cohort.truth.to_csv(truth_path, index=False)
         if cohort.geography is not None:  # neighbour lists for `casemix fit --method bym2`
@@ -316,7 +299,7 @@ def score(
             report = load_births(data, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
         with _step("Scoring"):
             scores = model.score(report.births)
-        _write_table(scores, out)
+        write_table(scores, out)
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
     console.print(f"Scored {len(scores):,} births with {model.spec.name} "

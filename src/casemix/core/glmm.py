@@ -302,7 +302,7 @@ def fit_glmm_binomial(
     J Stat Softw 2015;67(1).
     """
     if n_agq < 1:
-        raise ParameterError(f"The 'n_agq' parameter of fit_glmm_binomial must be >= 1. Got "
+        raise ParameterError(f"The 'n_agq' parameter must be >= 1 (fit_glmm_binomial). Got "
                              f"{n_agq!r} instead.")
     K = int(n_units if n_units is not None else units.max() + 1)
     d = _Data(np.asarray(X, dtype=float), np.asarray(units), np.asarray(y, dtype=float),

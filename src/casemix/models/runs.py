@@ -11,7 +11,6 @@ import json
 import math
 import platform
 import time
-import warnings
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -23,8 +22,9 @@ import pandas as pd
 
 from casemix.core.design import Encoding
 from casemix.disclosure import DEFAULT_THRESHOLD, mask_small_counts, suppress_counts
-from casemix.exceptions import CasemixError, MethodSwitchWarning
+from casemix.exceptions import CasemixError
 from casemix.models.casemix_model import DEFAULT_SEED, CaseMixModel
+from casemix.models.diagnostics import SUBGROUPS, write_diagnostics
 from casemix.models.methods import build_method
 from casemix.models.result import CaseMixResult, predict_risk
 from casemix.models.risk import RiskModel, risk_model_from_dict
@@ -129,43 +129,6 @@ def load_model(path: str | Path) -> FrozenModel:
         raise CasemixError(f"{path}: coefficient names do not match the stored encoding.")
     return FrozenModel(spec, d["method"], encoding, np.asarray(d["coef"], dtype=float),
                        d["coef_names"], float(d["national_rate"]), tuple(d["years"]))
-
-
-#: Subgroups whose calibration is written to a run folder when the births are given.
-SUBGROUPS = ("income_quintile", "migration_background", "education", "parity", "plurality")
-
-
-def write_diagnostics(result: CaseMixResult, out: Path, *, births: pd.DataFrame | None,
-                      threshold: int = DEFAULT_THRESHOLD) -> list[pd.DataFrame]:
-    """Write ``calibration.csv`` (overall statistics), ``calibration_<subgroup>.csv`` and
-    ``funnel_<level>.csv``, the count tables disclosure-controlled; returns their suppression
-    logs (column ``table`` names the file)."""
-    logs: list[pd.DataFrame] = []
-    result.calibration().to_frame().to_csv(out / "calibration.csv", index=False)
-    for column in SUBGROUPS:
-        if births is not None and column in births:
-            table = result.calibration_by(births, column).table
-            safe, log = suppress_counts(table, numerator="observed", denominator="n",
-                                      derived=["expected", "oe", "oe_lower", "oe_upper",
-                                               "slope", "slope_se"],
-                                      group_by=(), unit="group", threshold=threshold)
-            safe.to_csv(out / f"calibration_{column}.csv", index=False)
-            logs.append(log.to_frame().assign(table=f"calibration_{column}.csv"))
-    for level in result.spec.levels:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", MethodSwitchWarning)
-            f = result.funnel(level)
-        births_per_unit = result.unit_table.main(level).set_index("unit")["n"]
-        table = f.units.rename(columns={"numerator": "observed", "denominator": "expected"})
-        table = table.assign(level=level, n=births_per_unit.reindex(table["unit"]).to_numpy(),
-                             adjustment=f.adjustment, phi=f.phi, tau2=f.tau2)
-        derived = [c for c in table.columns if c.startswith(("value", "z", "lower_", "upper_",
-                                                              "flag_"))]
-        safe, log = suppress_counts(table, numerator="observed", denominator="n",
-                                    derived=derived, group_by=("level",), threshold=threshold)
-        safe.to_csv(out / f"funnel_{level}.csv", index=False)
-        logs.append(log.to_frame().assign(table=f"funnel_{level}.csv"))
-    return logs
 
 
 def save_run(

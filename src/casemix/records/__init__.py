@@ -5,6 +5,7 @@ from casemix.records.mapping import PRESETS, ColumnMapping
 from casemix.records.readers import load_births, read_table
 from casemix.records.schema import COLUMNS, REQUIRED_COLUMNS, UNIT_LEVELS, Column
 from casemix.records.validation import Problem, ValidationReport, validate_births
+from casemix.records.writers import write_table
 
 __all__ = [
     "COLUMNS",
@@ -19,4 +20,5 @@ __all__ = [
     "load_births",
     "read_table",
     "validate_births",
+    "write_table",
 ]

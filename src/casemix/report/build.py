@@ -18,7 +18,7 @@ from casemix.alignment import AlignmentResult
 from casemix.disclosure import DEFAULT_THRESHOLD, suppress_counts
 from casemix.exceptions import MethodSwitchWarning
 from casemix.models import CaseMixModel, CaseMixResult
-from casemix.models.runs import SUBGROUPS
+from casemix.models.diagnostics import subgroup_calibration
 from casemix.records import ValidationReport
 
 __all__ = ["build_report", "sensitivity_runs", "sensitivity_table"]
@@ -37,6 +37,10 @@ def _png(fig: Any) -> str:
 
 
 def _html(table: pd.DataFrame, digits: int = 3) -> str:
+    """An HTML table; missing values (suppressed cells, nullable integers too) are blank."""
+    nullable = table.select_dtypes(["Int64", "boolean"]).columns
+    table = table.astype(dict.fromkeys(nullable, object))
+    table[nullable] = table[nullable].where(table[nullable].notna(), "")
     return table.to_html(index=False, na_rep="", border=0, classes="tbl",
                          float_format=lambda x: f"{x:.{digits}f}")
 
@@ -96,8 +100,13 @@ def sensitivity_table(base: CaseMixResult, births: pd.DataFrame, level: str, *,
     return out.reset_index()[["unit", "n", *flags.columns, *rank_cols, "changes", "why"]]
 
 
+def _has_shrinkage(result: CaseMixResult, level: str) -> bool:
+    main = result.unit_table.main(level)
+    return "shrunk_oe" in main and bool(main["shrunk_oe"].notna().any())
+
+
 def _figures(result: CaseMixResult, births: pd.DataFrame, level: str, shrunk: pd.DataFrame,
-             safe_units: set[str]) -> dict[str, str]:
+             safe_units: set[str], shrinkage: str) -> dict[str, str]:
     """Calibration, funnel and caterpillar plots; suppressed units are not drawn."""
     import matplotlib
 
@@ -127,7 +136,7 @@ def _figures(result: CaseMixResult, births: pd.DataFrame, level: str, shrunk: pd
                 fmt="o", ms=3, color="C0", ecolor="0.65", lw=1)
     ax.axvline(1, color="k", lw=0.8)
     ax.set_yticks(y, s["unit"], fontsize=6)
-    ax.set_xlabel("shrunken O/E (empirical Bayes) with 95% interval")
+    ax.set_xlabel(f"shrunken O/E ({shrinkage}) with 95% interval")
     ax.set_title(f"{level}: shrunken O/E, ordered (every position has an interval)",
                  fontsize=9)
     figs["caterpillar"] = _png(fig)
@@ -184,21 +193,15 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
     main = result.unit_table.replace(result.units_disclosed(threshold)).main(level)
     safe_units = set(main.loc[~main["suppressed"], "unit"].astype(str))
     runs = sensitivity_runs(result, births, level)
-    eb = runs["eb"]
-    shrunk = eb.unit_table.replace(eb.units_disclosed(threshold)).main()
+    # the caterpillar shows the run's own shrinkage; a run without one shows empirical Bayes
+    shrinker = result if _has_shrinkage(result, level) else runs["eb"]
+    shrunk = shrinker.unit_table.replace(shrinker.units_disclosed(threshold)).main(level)
     sens = sensitivity_table(result, births, level, runs=runs)
     sens = sens[sens["unit"].isin(safe_units)]
     stats = result.calibration().to_frame().T.reset_index()
     stats.columns = ["statistic", "value"]
-    subgroup_tables = {}
-    for column in SUBGROUPS:
-        if column in births:
-            t = result.calibration_by(births, column).table
-            safe, _ = suppress_counts(t, numerator="observed", denominator="n",
-                                      derived=["expected", "oe", "oe_lower", "oe_upper",
-                                               "slope", "slope_se"], group_by=(),
-                                      unit="group", threshold=threshold)
-            subgroup_tables[column] = _html(safe)
+    subgroup_tables = {column: _html(safe) for column, (safe, _) in
+                       subgroup_calibration(result, births, threshold).items()}
     small = main["n"].astype(float) < np.quantile(main["n"].astype(float), 0.25)
     unit_view = main.assign(small_unit=np.where(small, "small", ""))
     coef = result.coefficients[["term", "odds_ratio", "or_lower", "or_upper", "p_value"]]
@@ -215,7 +218,9 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
         coefficients=_html(coef), statistics=_html(stats, 4),
         subgroups=subgroup_tables, units=_html(unit_view.drop(columns=["level", "stratum"])),
         sensitivity=_html(sens), n_changes=int((sens["changes"] > 0).sum()),
-        figures=_figures(result, births, level, shrunk, safe_units),
+        figures=_figures(result, births, level, shrunk, safe_units,
+                         shrinker.shrinker.describe()),
+        shrinkage_method=shrinker.method,
         n_units=len(main), n_suppressed=int(main["suppressed"].sum()),
         alignment=_alignment_html(alignment, threshold))
 
