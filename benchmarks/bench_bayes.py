@@ -78,10 +78,9 @@ def main() -> None:
         births.to_parquet(births_path, index=False)
         spec_path = Path("models/big2.toml")
         t = time.perf_counter()
-        units = CaseMixModel(load_spec(spec_path)).fit(births).units
+        units = CaseMixModel(load_spec(spec_path)).fit(births).unit_table.main("vsv")
         pooled_s = time.perf_counter() - t
-        units.query("level == 'vsv' and stratum == 'all'").groupby("unit")[
-            ["observed", "expected"]].sum().reset_index().to_csv(units_path, index=False)
+        units[["unit", "observed", "expected"]].to_csv(units_path, index=False)
         del births
         print(f"{args.n_births:,} births, 70 VSVs, big2 spec; sampler {default_sampler()}, "
               "2 chains")

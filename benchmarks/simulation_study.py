@@ -84,11 +84,14 @@ def main() -> None:
             for method in methods:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
-                    result = CaseMixModel(
-                        spec, method=method, seed=rep, adjacency=adjacency,
-                        sampler=SamplerSettings(draws=500, tune=500, seed=rep)).fit(
+                    bayesian = method in ("bayes", "bayes-joint", "bym2")
+                    options = {
+                        **({"adjacency": adjacency} if method == "bym2" else {}),
+                        **({"sampler": SamplerSettings(draws=500, tune=500, seed=rep)}
+                           if bayesian else {})}
+                    result = CaseMixModel(spec, method=method, seed=rep, **options).fit(
                         cohort.births)
-                units = result.units.query("level == 'vsv' and stratum == 'all'")
+                units = result.unit_table.main("vsv")
                 score = _score(_estimates(units, method), truth, scenario != "realistic")
                 rows.append({"scenario": scenario, "method": method, "rep": rep, **score})
     table = pd.DataFrame(rows).groupby(["scenario", "method"], sort=False).mean(

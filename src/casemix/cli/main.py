@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -254,15 +255,16 @@ def fit(
               _step(f"Fitting {model_spec.name} ({chosen})")), warnings.catch_warnings():
             warnings.simplefilter("ignore", CasemixWarning)  # printed below as notes
             result = model.fit(report.births)
-        with _step(f"Writing {out}"):
+        with _step(f"Writing {out}"), warnings.catch_warnings(record=True) as written:
+            warnings.simplefilter("always", CasemixWarning)
             save_run(result, out, validation=report, threshold=threshold,
                      diagnostics=diagnostics, data_file=data, mapping=mapping,
                      invalid=invalid, extra={"command": "casemix fit"})
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
     console.print(repr(result))
-    for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}")
+    for note in [*result.notes, *(str(w.message) for w in written)]:
+        console.print(f"[yellow]note:[/] {escape(note)}")
     level = model_spec.levels[0]
     units = result.unit_table.main(level)
     counts = units["flag_95"].value_counts().to_dict()

@@ -11,6 +11,7 @@ import json
 import math
 import platform
 import time
+import warnings
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,7 +23,7 @@ import pandas as pd
 
 from casemix.core.design import Encoding
 from casemix.disclosure import DEFAULT_THRESHOLD, mask_small_counts, suppress_counts
-from casemix.exceptions import CasemixError
+from casemix.exceptions import CasemixError, ConvergenceError, MethodSwitchWarning
 from casemix.models.casemix_model import DEFAULT_SEED, CaseMixModel
 from casemix.models.diagnostics import SUBGROUPS, write_diagnostics
 from casemix.models.methods import build_method
@@ -32,6 +33,7 @@ from casemix.models.shrinkers import Shrinker, shrinker_from_dict
 from casemix.models.spec import ModelSpec
 from casemix.models.units import UnitTable
 from casemix.records import ValidationReport, load_births
+from casemix.standardisation.direct import DIRECT_COLUMNS
 
 __all__ = ["MODEL_FORMAT", "SUBGROUPS", "FrozenModel", "Run", "data_fingerprint", "load_model",
            "load_run", "reproduce_run", "save_run", "write_diagnostics"]
@@ -202,8 +204,10 @@ def save_run(
         result.units, numerator="observed", denominator="n", derived=(),
         group_by=("level", "period", "stratum"), unit="unit", threshold=threshold)
     logs = [suppression.to_frame().assign(table="units.csv")]
+    notes: list[str] = []
     if result.outcome is not None:
-        logs.append(_write_direct(result, out, threshold))
+        direct_log, notes = _write_direct(result, out, threshold)
+        logs.append(direct_log)
     if diagnostics and result.outcome is not None:
         logs += write_diagnostics(result, out, births=births, threshold=threshold)
     pd.concat(logs, ignore_index=True)[["table", "group", "unit", "reason"]].to_csv(
@@ -212,21 +216,34 @@ def save_run(
     manifest = _manifest(result, births=births, validation=validation, threshold=threshold,
                          data_file=data_file, mapping=mapping, invalid=invalid,
                          diagnostics=diagnostics)
+    manifest["notes"] = [*manifest["notes"], *notes]
     (out / MANIFEST).write_text(json.dumps(_json_safe({**manifest, **(extra or {})}),
                                            indent=1))
     return out
 
 
-def _write_direct(result: CaseMixResult, out: Path, threshold: int) -> pd.DataFrame:
-    """``direct.csv``: directly standardised rates of every level, disclosure-controlled."""
-    table = pd.concat([result.direct_standardisation(level) for level in result.spec.levels],
-                      ignore_index=True)
+def _write_direct(result: CaseMixResult, out: Path, threshold: int) -> tuple[pd.DataFrame,
+                                                                             list[str]]:
+    """``direct.csv``: directly standardised rates of every level, disclosure-controlled.
+
+    A level whose fixed-effects design is singular within units (an adjuster constant within
+    each unit, e.g. urbanisation within municipalities) has no direct standardisation: it is
+    left out with a note (returned, and recorded in the manifest)."""
+    tables, notes = [], []
+    for level in result.spec.levels:
+        try:
+            tables.append(result.direct_standardisation(level))
+        except ConvergenceError as exc:
+            notes.append(f"direct.csv: no direct standardisation for level {level}: {exc}")
+            warnings.warn(notes[-1], MethodSwitchWarning, stacklevel=3)
+    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
+        columns=DIRECT_COLUMNS)
     safe, log = suppress_counts(
         table, numerator="observed", denominator="n",
         derived=["direct_rate", "direct_rate_lower", "direct_rate_upper", "direct_note"],
         group_by=("level",), threshold=threshold)
     safe.to_csv(out / "direct.csv", index=False)
-    return log.to_frame().assign(table="direct.csv")
+    return log.to_frame().assign(table="direct.csv"), notes
 
 
 def _manifest(result: CaseMixResult, *, births: pd.DataFrame | None,
