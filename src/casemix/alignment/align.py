@@ -9,6 +9,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
+from casemix.alignment.disclosure import disclosed_alignment
+from casemix.disclosure import DEFAULT_THRESHOLD
 from casemix.exceptions import DataError
 from casemix.indicators import DefinitionSettings, indicator_rates
 
@@ -59,6 +61,11 @@ class AlignmentResult:
         """Count of differing rows per indicator and explanation."""
         d = self.disagreements
         return d.groupby(["indicator", "explained_by"]).size().rename("rows").reset_index()
+
+    def disclosed(self, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
+        """The table as it may leave the secure environment: small counts suppressed and
+        differences below ``threshold`` shown as a band (see :func:`disclosed_alignment`)."""
+        return disclosed_alignment(self.table, threshold)
 
 
 def _crude(births: pd.DataFrame, level: str, indicators: Sequence[str],

@@ -326,7 +326,6 @@ def align(
     """Compare crude numbers with the registry's published figures and name the definition
     choices (22/24 weeks, 7/28 days, multiples, SGA source) that explain differences."""
     from casemix.alignment import align as align_numbers
-    from casemix.disclosure import suppress_counts
 
     try:
         check_threshold(threshold, override=allow_small_counts)
@@ -347,11 +346,7 @@ def align(
             t.add_row(row.indicator, row.explained_by, str(row.rows))
         console.print(t)
     if out is not None:
-        safe, _ = suppress_counts(
-            table, numerator="numerator", denominator="denominator",
-            derived=["rate", "numerator_difference", "denominator_difference"],
-            group_by=("year", "indicator"), threshold=threshold)
-        safe.to_csv(out, index=False)
+        result.disclosed(threshold).to_csv(out, index=False)
         console.print(f"Wrote [bold]{out}[/].")
 
 

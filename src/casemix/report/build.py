@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from casemix.alignment import AlignmentResult
-from casemix.disclosure import DEFAULT_THRESHOLD, suppress_counts
+from casemix.alignment import AlignmentResult, disclosed_alignment
+from casemix.disclosure import DEFAULT_THRESHOLD
 from casemix.exceptions import MethodSwitchWarning
 from casemix.models import CaseMixModel, CaseMixResult
 from casemix.models.diagnostics import subgroup_calibration
@@ -152,11 +152,7 @@ def _figures(result: CaseMixResult, births: pd.DataFrame, level: str, shrunk: pd
 def _alignment_html(alignment: AlignmentResult | None, threshold: int) -> dict[str, str]:
     if alignment is None:
         return {}
-    rows = alignment.disagreements
-    safe, _ = suppress_counts(rows, numerator="numerator", denominator="denominator",
-                              derived=["rate", "numerator_difference",
-                                       "denominator_difference"],
-                              group_by=("year", "indicator"), threshold=threshold)
+    safe = disclosed_alignment(alignment.disagreements, threshold)
     agree = int(alignment.table["agrees"].sum())
     return {"summary": f"{agree} of {len(alignment.table)} reference rows agree "
                        f"(definitions {alignment.settings.version}).",
