@@ -18,8 +18,9 @@ from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 from casemix.disclosure.linked import LinkedCells
+from casemix.exceptions import CasemixError
 
-__all__ = ["Protection", "feasible_intervals", "unprotected"]
+__all__ = ["Protection", "complete", "feasible_intervals", "unprotected"]
 
 
 @dataclass(frozen=True)
@@ -38,11 +39,27 @@ class Protection:
     threshold: int = 10
     width: float = 10.0
 
-    def fails(self, lower: npt.NDArray[np.float64], upper: npt.NDArray[np.float64]
-              ) -> npt.NDArray[np.bool_]:
-        """True where an interval does not protect its cell."""
+    def fails(self, lower: npt.ArrayLike, upper: npt.ArrayLike, kind: npt.ArrayLike,
+              shown_upper: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """True where a hidden cell's interval does not protect it.
+
+        - ``shown`` (a suppressed count): the interval must reach ``threshold`` and be at
+          least ``width`` wide, unless it is pinned to exactly 0 (no births: not a count of
+          1 to ``threshold - 1``);
+        - ``masked`` (shown as ``<threshold``): the relations must not narrow
+          ``[0, shown_upper]`` at all;
+        - ``implied`` (shown nowhere): the interval must not show the count to be small,
+          i.e. its upper end must reach ``threshold`` unless it is 0.
+        """
         tol = 1e-6
-        return (upper < self.threshold - tol) | (upper - lower < self.width - tol)
+        lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        kind, shown = np.asarray(kind), np.asarray(shown_upper, dtype=float)
+        zero = hi <= tol
+        small = hi < self.threshold - tol
+        exposed = (small | (hi - lo < self.width - tol)) & ~zero
+        narrowed = (lo > tol) | (hi < shown - tol)
+        return np.select([kind == "masked", kind == "implied"], [narrowed, small & ~zero],
+                         exposed)
 
 
 def _pin(A: sparse.csr_matrix, rhs: npt.NDArray[np.float64]
@@ -80,31 +97,59 @@ def _pin(A: sparse.csr_matrix, rhs: npt.NDArray[np.float64]
     return value, known
 
 
+def _solve(A: sparse.csr_matrix, b: npt.NDArray[np.float64],
+           bounds: list[tuple[float, float | None]], c: npt.NDArray[np.float64]
+           ) -> tuple[int, npt.NDArray[np.float64] | None, float]:
+    """``min c x`` subject to ``A x = b`` and the bounds (HiGHS): status, x, objective."""
+    res = linprog(c, A_eq=A, b_eq=b, bounds=bounds, method="highs")
+    return res.status, (res.x if res.status == 0 else None), float(res.fun or 0.0)
+
+
 def _bounds_lp(A: sparse.csr_matrix, b: npt.NDArray[np.float64],
-               lower: npt.NDArray[np.float64], upper: npt.NDArray[np.float64],
-               cells: npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.float64],
-                                                     npt.NDArray[np.float64]]:
-    """Min and max of each of ``cells`` subject to ``A x = b``, ``lower <= x <= upper``."""
-    bounds = list(zip(lower, np.where(np.isinf(upper), None, upper), strict=True))
+               bounds: list[tuple[float, float | None]], cells: npt.NDArray[np.intp]
+               ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Min and max of each of ``cells`` subject to ``A x = b`` and the bounds."""
     lo, hi = np.full(len(cells), np.nan), np.full(len(cells), np.nan)
     n = A.shape[1]
     for k, j in enumerate(cells):
         c = np.zeros(n)
         for sign, out in ((1.0, lo), (-1.0, hi)):
             c[j] = sign
-            res = linprog(c, A_eq=A, b_eq=b, bounds=bounds, method="highs")
-            if res.status == 3:  # unbounded
+            status, _, fun = _solve(A, b, bounds, c)
+            if status == 3:  # unbounded
                 out[k] = -sign * np.inf
-            elif res.status == 0:
-                out[k] = sign * res.fun
-            else:  # infeasible: the published values contradict the relations
-                out[k] = np.nan
+            elif status == 0:
+                out[k] = sign * fun
+            # else infeasible: the published values contradict the relations (NaN)
     return lo, hi
 
 
+def _witnesses(A: sparse.csr_matrix, b: npt.NDArray[np.float64],
+               bounds: list[tuple[float, float | None]], wanted: npt.NDArray[np.intp],
+               reference: npt.NDArray[np.float64] | None, rng: np.random.Generator
+               ) -> npt.NDArray[np.float64]:
+    """Feasible points of the hidden cells: the true values (when known) and the optima of
+    a few objectives over all wanted cells at once. Every cell's feasible interval contains
+    the range of its values over these points."""
+    points = [] if reference is None else [reference]
+    n = A.shape[1]
+    objectives = [np.zeros(n), np.zeros(n)]
+    objectives[0][wanted], objectives[1][wanted] = 1.0, -1.0
+    objectives += [np.where(np.isin(np.arange(n), wanted), rng.standard_normal(n), 0.0)
+                   for _ in range(2)]
+    for c in objectives:
+        _, x, _ = _solve(A, b, bounds, c)
+        if x is not None:
+            points.append(x)
+    return np.asarray(points).reshape(len(points), n)
+
+
 def feasible_intervals(cells: LinkedCells, hidden: npt.NDArray[np.bool_] | None = None,
-                       *, only: npt.NDArray[np.bool_] | None = None) -> pd.DataFrame:
-    """The interval an attacker can derive for each hidden cell.
+                       *, only: npt.NDArray[np.bool_] | None = None,
+                       certify: Protection | None = None,
+                       reference: npt.NDArray[np.float64] | None = None,
+                       exact: bool = True, seed: int = 20261130) -> pd.DataFrame:
+    r"""The interval an attacker can derive for each hidden cell.
 
     Parameters
     ----------
@@ -114,13 +159,23 @@ def feasible_intervals(cells: LinkedCells, hidden: npt.NDArray[np.bool_] | None 
         Which cells are hidden (default: those not published); lets a suppression pattern be
         tried without changing ``cells``.
     only : ndarray of bool, optional
-        Compute intervals for these hidden cells only (default: the hidden targets).
+        Compute intervals for these hidden cells only (default: every hidden cell).
+    certify : Protection, optional
+        Only decide whether each cell passes: a cell that feasible witness points already show
+        to be protected gets no linear programs of its own (its ``lower``/``upper`` are then
+        inner bounds, ``certified`` is True). Without it every interval is exact.
+    reference : ndarray, optional
+        A complete feasible point (every cell's value, e.g. the true counts; see
+        :func:`complete`): a witness too, and the best one (the writer's case).
+    exact : bool, default True
+        With ``certify``: compute exact intervals for the cells the witnesses do not certify
+        (False leaves them as inner bounds with ``certified`` False; a quick first pass).
 
     Returns
     -------
     pandas.DataFrame
         One row per computed cell: ``cell`` (index), ``key``, ``lower``, ``upper``,
-        ``exact`` (fixed by differencing alone).
+        ``exact`` (fixed by differencing alone), ``certified``.
 
     Notes
     -----
@@ -128,12 +183,16 @@ def feasible_intervals(cells: LinkedCells, hidden: npt.NDArray[np.bool_] | None 
     :math:`A_H x_H = -A_P v_P` and their bounds. Hidden cells are split into connected
     components (cells linked by a relation); within each, cells fixed by elimination (a
     relation with one unknown) are exact, and for the others two linear programs give
-    :math:`\\min x_i` and :math:`\\max x_i` (de Wolf et al., tau-ARGUS manual; Meindl, sdcTable
-    ``attack()``).
+    :math:`\min x_i` and :math:`\max x_i` (de Wolf et al., tau-ARGUS manual; Meindl, sdcTable
+    ``attack()``). With ``certify``, a few feasible points (the true values, and the optima of
+    the sum of the cells and of random directions) bound every interval from inside; cells
+    that these inner bounds already protect need no programs of their own, which is sound
+    because the exact interval can only be wider.
     """
-    values, published, lower, upper, target = cells.arrays()
+    values, published, lower, upper, kind = cells.arrays()
     hidden = ~published if hidden is None else np.asarray(hidden, dtype=bool)
-    want = (hidden & target) if only is None else (np.asarray(only, dtype=bool) & hidden)
+    want = hidden if only is None else (np.asarray(only, dtype=bool) & hidden)
+    rng = np.random.default_rng(seed)
     A = cells.matrix()
     H = np.flatnonzero(hidden)
     P = np.flatnonzero(~hidden)
@@ -153,38 +212,106 @@ def feasible_intervals(cells: LinkedCells, hidden: npt.NDArray[np.bool_] | None 
             sub_rows = np.flatnonzero(np.asarray(abs(AH[:, members]).sum(axis=1)).ravel())
             if not len(sub_rows):  # in no relation: the attacker knows only its bounds
                 continue
-            sub = AH[sub_rows][:, members]
-            b = rhs[sub_rows]
-            pinned, known = _pin(sub, b)
-            local = np.searchsorted(members, wanted)
-            lo = np.where(known[local], pinned[local], np.nan)
-            hi = lo.copy()
-            todo = local[~known[local]]
-            if len(todo):
-                free = ~known
-                sub_free = sub[:, free]
-                b_free = b - sub[:, known] @ pinned[known]
-                keep = np.diff(sub_free.tocsr().indptr) > 0
-                position = np.cumsum(free) - 1
-                l2, h2 = _bounds_lp(sub_free.tocsr()[keep], b_free[keep],
-                                    lower[H[members]][free], upper[H[members]][free],
-                                    position[todo])
-                lo[~known[local]], hi[~known[local]] = l2, h2
-            for k, j in enumerate(H[members[local]]):
-                rows.append((j, cells.keys[j], lo[k], hi[k], bool(known[local[k]])))
-    # hidden targets in no relation: only their own bounds
+            rows += _component(cells, AH[sub_rows][:, members].tocsr(), rhs[sub_rows],
+                               H[members], np.searchsorted(members, wanted),
+                               (values, lower, upper, kind), certify, reference, exact,
+                               rng)
     seen = {r[0] for r in rows}
     for j in np.flatnonzero(want):
-        if j not in seen:
-            rows.append((j, cells.keys[j], lower[j], upper[j], False))
-    frame = pd.DataFrame(rows, columns=["cell", "key", "lower", "upper", "exact"])
+        if j not in seen:  # hidden cells in no relation: only their own bounds
+            rows.append((j, cells.keys[j], lower[j], upper[j], False, False))
+    frame = pd.DataFrame(rows, columns=["cell", "key", "lower", "upper", "exact",
+                                        "certified"])
     return frame.sort_values("cell", ignore_index=True)
+
+
+def _component(cells: LinkedCells, sub: sparse.csr_matrix, b: npt.NDArray[np.float64],
+               index: npt.NDArray[np.intp], local: npt.NDArray[np.intp],
+               arrays: tuple[npt.NDArray, ...], certify: Protection | None,
+               reference: npt.NDArray[np.float64] | None, exact: bool,
+               rng: np.random.Generator) -> list[tuple]:
+    """Intervals of the wanted cells (``local`` positions) of one component."""
+    _, lower, upper, kind = arrays
+    pinned, is_pinned = _pin(sub, b)
+    lo = np.where(is_pinned[local], pinned[local], np.nan)
+    hi = lo.copy()
+    certified = np.zeros(len(local), dtype=bool)
+    todo = np.flatnonzero(~is_pinned[local])
+    if len(todo):
+        free = ~is_pinned
+        position = np.cumsum(free) - 1
+        sub_free = sub[:, free].tocsr()
+        b_free = b - sub[:, is_pinned] @ pinned[is_pinned]
+        keep = np.diff(sub_free.indptr) > 0
+        A2, b2 = sub_free[keep], b_free[keep]
+        cols = index[free]
+        bounds = [(lo_, None if np.isinf(hi_) else hi_)
+                  for lo_, hi_ in zip(lower[cols], upper[cols], strict=True)]
+        targets = position[local[todo]]
+        if certify is not None:
+            point = None if reference is None else reference[cols]
+            points = _witnesses(A2, b2, bounds, targets, point, rng)
+            if len(points):
+                inner_lo, inner_hi = points[:, targets].min(0), points[:, targets].max(0)
+                ok = ~certify.fails(inner_lo, inner_hi, kind[index[local[todo]]],
+                                    upper[index[local[todo]]])
+                ok &= inner_hi > 1e-6  # "pinned at 0" needs the exact interval
+                lo[todo], hi[todo] = inner_lo, inner_hi
+                certified[todo[ok]] = True
+                todo = todo[~ok]
+        if len(todo) and exact:
+            l2, h2 = _bounds_lp(A2, b2, bounds, position[local[todo]])
+            lo[todo], hi[todo] = l2, h2
+    return [(int(j), cells.keys[j], lo[k], hi[k], bool(is_pinned[local[k]]),
+             bool(certified[k])) for k, j in enumerate(index[local])]
+
+
+def complete(cells: LinkedCells) -> npt.NDArray[np.float64]:
+    """Every cell's value: the known values, and for cells without one (totals that no table
+    shows) a value that satisfies every relation (elimination, else one linear program).
+
+    Raises
+    ------
+    CasemixError
+        The known values contradict the relations.
+    """
+    values, _, lower, upper, _ = cells.arrays()
+    unknown = np.isnan(values)
+    if not unknown.any():
+        return values
+    out = values.copy()
+    A = cells.matrix()
+    K, U = np.flatnonzero(~unknown), np.flatnonzero(unknown)
+    b = -(A[:, K] @ values[K])
+    AU = A[:, U].tocsr()
+    pinned, is_pinned = _pin(AU, b)
+    out[U[is_pinned]] = pinned[is_pinned]
+    if not is_pinned.all():
+        rest = ~is_pinned
+        b2 = b - AU[:, is_pinned] @ pinned[is_pinned]
+        A2 = AU[:, rest].tocsr()
+        keep = np.diff(A2.indptr) > 0
+        bounds = [(lo, None if np.isinf(hi) else hi)
+                  for lo, hi in zip(lower[U[rest]], upper[U[rest]], strict=True)]
+        _, x, _ = _solve(A2[keep], b2[keep], bounds, np.zeros(int(rest.sum())))
+        if x is None:
+            raise CasemixError("The counts of the linked tables contradict their relations "
+                               "(a total is not the sum of its parts).")
+        out[U[rest]] = x
+    return out
 
 
 def unprotected(cells: LinkedCells, protection: Protection,
                 hidden: npt.NDArray[np.bool_] | None = None) -> pd.DataFrame:
-    """The hidden targets whose feasible interval fails ``protection`` (see
+    """The hidden cells whose feasible interval fails ``protection`` (see
     :func:`feasible_intervals` for the columns)."""
-    intervals = feasible_intervals(cells, hidden)
-    return intervals[protection.fails(intervals["lower"].to_numpy(),
-                                      intervals["upper"].to_numpy())]
+    intervals = feasible_intervals(cells, hidden, certify=protection)
+    return intervals[_failing(cells, intervals, protection)]
+
+
+def _failing(cells: LinkedCells, intervals: pd.DataFrame, protection: Protection
+             ) -> npt.NDArray[np.bool_]:
+    """Rows of ``intervals`` that fail ``protection``."""
+    index = intervals["cell"].to_numpy(dtype=np.intp)
+    return protection.fails(intervals["lower"].to_numpy(), intervals["upper"].to_numpy(),
+                            np.asarray(cells.kind)[index], np.asarray(cells.upper)[index])

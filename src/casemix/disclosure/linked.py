@@ -44,10 +44,12 @@ class LinkedCells:
     lower, upper : list of float
         What is known of a hidden cell without any relation: counts are >= 0; a count shown
         as ``<10`` lies in [0, 9].
-    target : list of bool
-        Hidden counts that must stay protected (suppressed numerators, denominators and
-        complements, small counts shown as ``<10``); auxiliary cells (totals that no file
-        shows) are hidden but need no protection of their own.
+    kind : list of str
+        ``shown``: a count that a file shows (or would show, were it not suppressed);
+        ``masked``: a count a file shows as ``<10``; ``implied``: a count no file shows but
+        that follows from those that do (complements n - O, totals of years or strata,
+        births without a unit code). :class:`~casemix.disclosure.attack.Protection` judges
+        each kind by its own rule.
     """
 
     keys: list[str] = field(default_factory=list)
@@ -56,7 +58,7 @@ class LinkedCells:
     published: list[bool] = field(default_factory=list)
     lower: list[float] = field(default_factory=list)
     upper: list[float] = field(default_factory=list)
-    target: list[bool] = field(default_factory=list)
+    kind: list[str] = field(default_factory=list)
     _index: dict[str, int] = field(default_factory=dict, repr=False)
     _rows: list[int] = field(default_factory=list, repr=False)
     _cols: list[int] = field(default_factory=list, repr=False)
@@ -65,9 +67,9 @@ class LinkedCells:
 
     def cell(self, key: str, value: float = np.nan, *, published: bool = False,
              where: Cell | None = None, lower: float = 0.0, upper: float = np.inf,
-             target: bool = False) -> int:
-        """The index of cell ``key``, created on first use; later calls may publish it, mark
-        it as a target or narrow its bounds (never widen them)."""
+             kind: str = "shown") -> int:
+        """The index of cell ``key``, created on first use; later calls may publish it, make
+        an implied cell a shown one, or narrow its bounds (never widen them)."""
         i = self._index.get(key)
         if i is None:
             i = len(self.keys)
@@ -78,14 +80,15 @@ class LinkedCells:
             self.published.append(bool(published))
             self.lower.append(float(lower))
             self.upper.append(float(upper))
-            self.target.append(bool(target))
+            self.kind.append(kind)
             return i
         if np.isnan(self.values[i]) and not np.isnan(value):
             self.values[i] = float(value)
         if published and not self.published[i]:
             self.published[i] = True
             self.where[i] = where or self.where[i]
-        self.target[i] = self.target[i] or target
+        if self.kind[i] == "implied" or kind == "masked":
+            self.kind[i] = kind
         self.lower[i] = max(self.lower[i], lower)
         self.upper[i] = min(self.upper[i], upper)
         return i
@@ -124,16 +127,17 @@ class LinkedCells:
 
     def arrays(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_],
                               npt.NDArray[np.float64], npt.NDArray[np.float64],
-                              npt.NDArray[np.bool_]]:
-        """``values, published, lower, upper, target`` as arrays."""
-        return (np.asarray(self.values), np.asarray(self.published),
-                np.asarray(self.lower), np.asarray(self.upper), np.asarray(self.target))
+                              npt.NDArray[np.str_]]:
+        """``values, published, lower, upper, kind`` as arrays."""
+        return (np.asarray(self.values, dtype=float), np.asarray(self.published, dtype=bool),
+                np.asarray(self.lower, dtype=float), np.asarray(self.upper, dtype=float),
+                np.asarray(self.kind, dtype=str))
 
     def to_frame(self) -> pd.DataFrame:
         """One row per cell: ``key, file, row, column, value, published, lower, upper,
-        target``."""
+        kind``."""
         return pd.DataFrame({
             "key": self.keys, "file": [w.file for w in self.where],
             "row": [w.row for w in self.where], "column": [w.column for w in self.where],
             "value": self.values, "published": self.published, "lower": self.lower,
-            "upper": self.upper, "target": self.target})
+            "upper": self.upper, "kind": self.kind})

@@ -1,0 +1,200 @@
+"""The cells and relations of casemix's count tables, from the tables themselves.
+
+One builder serves both sides: the writer, which knows every count and chooses what to hide,
+and the audit, which reads the exported files (a blank count is hidden) and rebuilds what an
+attacker knows. Tables are long frames with the columns casemix writes: ``level, unit, period,
+stratum, observed, n`` for unit comparisons (``units.csv``, ``funnel_<level>.csv``,
+``direct.csv``) and ``group, observed, n`` for subgroups (``calibration_<variable>.csv``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from casemix.disclosure.linked import Cell, LinkedCells
+
+__all__ = ["NATIONAL", "TableLinks", "link_groups", "link_unit_table", "publish_national",
+           "unit_key"]
+
+#: Level and unit label of national totals.
+NATIONAL = ("national", "NL")
+#: Unit label of the births without a unit code of a level.
+MISSING = "<missing>"
+ALL = "all"
+
+
+def unit_key(level: str, unit: str, period: str, stratum: str) -> str:
+    """Identifier of a unit comparison row, the same in every file that shows it."""
+    return f"{level}|{unit}|{period}|{stratum}"
+
+
+@dataclass
+class TableLinks:
+    """Which cells hold each row's counts: ``observed[key]`` and ``n[key]`` are cell indices
+    of the numerator and denominator of row ``key``."""
+
+    observed: dict[str, int] = field(default_factory=dict)
+    n: dict[str, int] = field(default_factory=dict)
+
+
+def _value(x: object) -> float:
+    return float("nan") if x is None or pd.isna(x) else float(x)  # type: ignore[arg-type]
+
+
+def _row(cells: LinkedCells, links: TableLinks, key: str, observed: object, n: object,
+         file: str, label: str) -> None:
+    """Cells ``O``, ``N`` and the complement ``C = N - O`` of one row."""
+    o, m = _value(observed), _value(n)
+    io = cells.cell(f"O:{key}", o, published=not np.isnan(o), where=Cell(file, label,
+                                                                          "observed"))
+    im = cells.cell(f"N:{key}", m, published=not np.isnan(m), where=Cell(file, label, "n"))
+    ic = cells.cell(f"C:{key}", m - o, kind="implied", where=Cell(file, label, "n - observed"))
+    if key not in links.observed:
+        cells.add_sum(im, [io, ic])
+    links.observed[key], links.n[key] = io, im
+
+
+def _national(cells: LinkedCells, period: str, stratum: str, measure: str) -> int:
+    return cells.cell(f"{measure}:{unit_key(*NATIONAL, period, stratum)}", kind="implied",
+                      where=Cell("", f"national {period} {stratum}", measure))
+
+
+def link_unit_table(cells: LinkedCells, units: pd.DataFrame, *, file: str, main_period: str,
+                    links: TableLinks | None = None,
+                    missing: Mapping[str, float | None] | None = None,
+                    nesting: Mapping[tuple[str, str], Mapping[str, str]] | None = None
+                    ) -> TableLinks:
+    """Add the rows of a unit comparison table and every relation between them.
+
+    Parameters
+    ----------
+    cells : LinkedCells
+    units : pandas.DataFrame
+        ``level, unit, period, stratum, observed, n``; a missing count is hidden.
+    file : str
+        Name of the file that shows the rows (for findings).
+    main_period : str
+        Label of the pooled period; other periods are single years.
+    links : TableLinks, optional
+        Rows already added (from another file showing the same units).
+    missing : mapping of str to float or None, optional
+        Births without a unit code per level as the exclusion log shows them: a number
+        (published; a level absent from the log has 0), or None for ``<10``. Levels not in
+        the mapping: not shown anywhere.
+    nesting : mapping, optional
+        ``{(child level, parent level): {child unit: parent unit}}`` for levels that nest
+        (municipalities in GGD regions): public knowledge an attacker has.
+
+    Returns
+    -------
+    TableLinks
+
+    Notes
+    -----
+    Relations: ``N = O + C`` per row; per level, period and stratum the units plus the births
+    without a unit code add up to the national total (shared by every level, hence levels are
+    linked too); per unit the years add up to the pooled period and the strata of a variable
+    to ``all``, and so do the national totals; nested units add up to their parent (plus the
+    births of the parent without a child code). Sums are on O and N; C follows.
+    """
+    links = links or TableLinks()
+    frame = units.assign(period=units["period"].astype(str), unit=units["unit"].astype(str))
+    for row in frame.itertuples(index=False):
+        key = unit_key(row.level, row.unit, row.period, row.stratum)
+        _row(cells, links, key, row.observed, row.n, file,
+             f"{row.level} {row.unit} {row.period} {row.stratum}")
+    for measure, index in (("O", links.observed), ("N", links.n)):
+        _sums(cells, frame, measure, index, main_period, missing or {})
+        _nesting(cells, frame, measure, index, nesting or {})
+    return links
+
+
+def _sums(cells: LinkedCells, frame: pd.DataFrame, measure: str, index: dict[str, int],
+          main_period: str, missing: Mapping[str, float | None]) -> None:
+    def key(r: tuple) -> int:
+        return index[unit_key(*r)]
+
+    for (level, period, stratum), t in frame.groupby(["level", "period", "stratum"],
+                                                     sort=False):
+        absent = cells.cell(f"{measure}:{unit_key(level, MISSING, period, stratum)}",
+                            kind="implied", where=Cell("exclusions.csv", f"{level} missing",
+                                                       "n_rows"))
+        if measure == "N" and period == main_period and stratum == ALL and level in missing:
+            shown = missing[level]
+            if shown is None:  # "<10"
+                cells.cell(cells.keys[absent], kind="masked", upper=9)
+            else:
+                cells.cell(cells.keys[absent], shown, published=True)
+        parts = [key((level, u, period, stratum)) for u in t["unit"]]
+        cells.add_sum(_national(cells, period, stratum, measure), [*parts, absent])
+    periods = sorted(set(frame["period"]) - {main_period})
+    strata = frame.loc[frame["stratum"] != ALL, "stratum"]
+    variables = sorted({s.split("=", 1)[0] for s in strata})
+    pooled = frame[(frame["period"] == main_period) & (frame["stratum"] == ALL)]
+    for level, unit in zip(pooled["level"], pooled["unit"], strict=True):
+        total = key((level, unit, main_period, ALL))
+        years = [index.get(unit_key(level, unit, p, ALL)) for p in periods]
+        if periods:  # a unit without births in a year has no row: that part is 0
+            cells.add_sum(total, [y for y in years if y is not None])
+        for variable in variables:
+            values = sorted(s for s in set(strata) if s.split("=", 1)[0] == variable)
+            # a unit without births in a stratum has no row: that part is 0
+            present = [index[k] for s in values
+                       if (k := unit_key(level, unit, main_period, s)) in index]
+            cells.add_sum(total, present)
+    if periods:
+        cells.add_sum(_national(cells, main_period, ALL, measure),
+                      [_national(cells, p, ALL, measure) for p in periods])
+    for variable in variables:
+        values = sorted(s for s in set(strata) if s.split("=", 1)[0] == variable)
+        cells.add_sum(_national(cells, main_period, ALL, measure),
+                      [_national(cells, main_period, s, measure) for s in values])
+
+
+def _nesting(cells: LinkedCells, frame: pd.DataFrame, measure: str, index: dict[str, int],
+             nesting: Mapping[tuple[str, str], Mapping[str, str]]) -> None:
+    for (child, parent), parent_of in nesting.items():
+        kids = frame[frame["level"] == child]
+        for (period, stratum), t in kids.groupby(["period", "stratum"], sort=False):
+            groups: dict[str, list[int]] = {}
+            for unit in t["unit"]:
+                if unit in parent_of:
+                    groups.setdefault(str(parent_of[unit]), []).append(
+                        index[unit_key(child, unit, period, stratum)])
+            for parent_unit, parts in groups.items():
+                total = index.get(unit_key(parent, parent_unit, period, stratum))
+                if total is None:
+                    continue
+                slack = cells.cell(
+                    f"{measure}:{unit_key(child, MISSING + parent_unit, period, stratum)}",
+                    kind="implied", where=Cell("", f"{parent} {parent_unit} without {child}",
+                                               measure))
+                cells.add_sum(total, [*parts, slack])
+
+
+def link_groups(cells: LinkedCells, groups: pd.DataFrame, *, variable: str, file: str,
+                main_period: str, links: TableLinks | None = None) -> TableLinks:
+    """Add a subgroup table (``group, observed, n``; every birth in exactly one group) whose
+    groups add up to the national total of the pooled period."""
+    links = links or TableLinks()
+    for row in groups.itertuples(index=False):
+        key = unit_key(f"group:{variable}", str(row.group), main_period, ALL)
+        _row(cells, links, key, row.observed, row.n, file, f"{variable} = {row.group}")
+    for measure, index in (("O", links.observed), ("N", links.n)):
+        parts = [index[unit_key(f"group:{variable}", str(g), main_period, ALL)]
+                 for g in groups["group"]]
+        cells.add_sum(_national(cells, main_period, ALL, measure), parts)
+    return links
+
+
+def publish_national(cells: LinkedCells, main_period: str, observed: float, n: float, *,
+                     file: str) -> None:
+    """The national total of the pooled period as a file shows it (``calibration.csv``)."""
+    cells.cell(f"O:{unit_key(*NATIONAL, main_period, ALL)}", observed, published=True,
+               where=Cell(file, "national", "events"))
+    cells.cell(f"N:{unit_key(*NATIONAL, main_period, ALL)}", n, published=True,
+               where=Cell(file, "national", "n"))
