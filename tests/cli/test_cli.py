@@ -88,7 +88,7 @@ def test_fit_and_score(cohort_file, tmp_path):
     files = {p.name for p in run.iterdir()}
     assert files == {"model.json", "units.csv", "direct.csv", "coefficients.csv",
                      "exclusions.csv", "manifest.json", "calibration.csv", "funnel_vsv.csv",
-                     "suppression_log.csv",
+                     "suppression_log.csv", "geography.csv",
                      "funnel_municipality.csv", *(f"calibration_{c}.csv" for c in (
                          "income_quintile", "migration_background", "education", "parity",
                          "plurality"))}

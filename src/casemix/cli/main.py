@@ -454,3 +454,38 @@ def compare_runs_command(
     if out is not None:
         out.write_text(result.to_html(), encoding="utf-8")
         console.print(f"Wrote [bold]{out}[/].")
+
+
+@app.command()
+def audit(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders written by casemix "
+                                                "(a run folder, an export folder, tables).")],
+    threshold: Annotated[int, typer.Option(help="Every hidden count's derivable interval "
+                                           "must reach this.")] = 10,
+    width: Annotated[float | None, typer.Option(help="...and be this wide where it reaches "
+                                                "below the threshold (default: the "
+                                                "threshold).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")
+                       ] = False,
+) -> None:
+    """What an attacker can derive from these files together; exit code 1 when a hidden
+    count can be shown to be small."""
+    from casemix.workflow.audit import audit_files
+
+    try:
+        result = audit_files(list(paths), threshold=threshold, width=width)
+    except (CasemixError, ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    if as_json:
+        print(result.to_json())
+    else:
+        for f in result.findings.itertuples():
+            interval = ("" if pd.isna(f.lower) else
+                        f" derivable interval [{f.lower:g}, {f.upper:g}]")
+            console.print(escape(f"{f.file} | {f.row} | {f.column}:{interval} ({f.route})"))
+        verdict = ("[green]passes[/]" if result.ok else
+                   f"[red]fails[/] ({len(result.findings)} findings)")
+        console.print(f"Audit {verdict}: {result.n_hidden} hidden counts checked; threshold "
+                      f"{result.protection.threshold}, width {result.protection.width:g}.")
+    if not result.ok:
+        raise typer.Exit(code=1)

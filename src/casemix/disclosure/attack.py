@@ -20,7 +20,7 @@ from scipy.sparse.csgraph import connected_components
 from casemix.disclosure.linked import LinkedCells
 from casemix.exceptions import CasemixError
 
-__all__ = ["Protection", "complete", "feasible_intervals", "unprotected"]
+__all__ = ["Protection", "complete", "feasible_intervals", "max_sum", "unprotected"]
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,10 @@ class Protection:
               shown_upper: npt.ArrayLike) -> npt.NDArray[np.bool_]:
         """True where a hidden cell's interval does not protect it.
 
-        - ``shown`` (a suppressed count): the interval must reach ``threshold`` and be at
-          least ``width`` wide, unless it is pinned to exactly 0 (no births: not a count of
-          1 to ``threshold - 1``);
+        - ``shown`` (a suppressed count): the interval must reach ``threshold``, and where it
+          reaches below the threshold (the count may be small) it must be at least ``width``
+          wide; an interval pinned to exactly 0 (no births) or lying wholly at or above the
+          threshold reveals no count of 1 to ``threshold - 1``;
         - ``masked`` (shown as ``<threshold``): the relations must not narrow
           ``[0, shown_upper]`` at all;
         - ``implied`` (shown nowhere): the interval must not show the count to be small,
@@ -56,10 +57,24 @@ class Protection:
         kind, shown = np.asarray(kind), np.asarray(shown_upper, dtype=float)
         zero = hi <= tol
         small = hi < self.threshold - tol
-        exposed = (small | (hi - lo < self.width - tol)) & ~zero
+        may_be_small = lo < self.threshold - tol
+        exposed = (small | (may_be_small & (hi - lo < self.width - tol))) & ~zero
         narrowed = (lo > tol) | (hi < shown - tol)
         return np.select([kind == "masked", kind == "implied"], [narrowed, small & ~zero],
                          exposed)
+
+
+    def certifies(self, lower: npt.ArrayLike, upper: npt.ArrayLike, kind: npt.ArrayLike,
+                  shown_upper: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+        """True where inner bounds (a sub-interval of the feasible interval) already prove
+        protection: a condition that stays true when the interval widens."""
+        tol = 1e-6
+        lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+        kind, shown = np.asarray(kind), np.asarray(shown_upper, dtype=float)
+        wide = (hi >= self.threshold - tol) & (hi - lo >= self.width - tol)
+        whole = (lo <= tol) & (hi >= shown - tol)
+        return np.select([kind == "masked", kind == "implied"],
+                         [whole, hi >= self.threshold - tol], wide)
 
 
 def _pin(A: sparse.csr_matrix, rhs: npt.NDArray[np.float64]
@@ -142,6 +157,22 @@ def _witnesses(A: sparse.csr_matrix, b: npt.NDArray[np.float64],
         if x is not None:
             points.append(x)
     return np.asarray(points).reshape(len(points), n)
+
+
+def _extremes(A: sparse.csr_matrix, b: npt.NDArray[np.float64],
+              bounds: list[tuple[float, float | None]], cells: npt.NDArray[np.intp],
+              rng: np.random.Generator) -> npt.NDArray[np.float64]:
+    """Two feasible points that push ``cells`` apart: a random half of them up and the other
+    half down, and the reverse (a total that is fixed cannot push all of them one way)."""
+    points = []
+    signs = rng.choice([-1.0, 1.0], size=len(cells))
+    for direction in (signs, -signs):
+        c = np.zeros(A.shape[1])
+        c[cells] = direction
+        _, x, _ = _solve(A, b, bounds, c)
+        if x is not None:
+            points.append(x)
+    return np.asarray(points).reshape(len(points), A.shape[1])
 
 
 def feasible_intervals(cells: LinkedCells, hidden: npt.NDArray[np.bool_] | None = None,
@@ -251,19 +282,45 @@ def _component(cells: LinkedCells, sub: sparse.csr_matrix, b: npt.NDArray[np.flo
         if certify is not None:
             point = None if reference is None else reference[cols]
             points = _witnesses(A2, b2, bounds, targets, point, rng)
-            if len(points):
-                inner_lo, inner_hi = points[:, targets].min(0), points[:, targets].max(0)
-                ok = ~certify.fails(inner_lo, inner_hi, kind[index[local[todo]]],
-                                    upper[index[local[todo]]])
-                ok &= inner_hi > 1e-6  # "pinned at 0" needs the exact interval
+            for _ in range(8):  # targeted witnesses: push the undecided cells together
+                if not len(points) or not len(todo):
+                    break
+                t_idx = position[local[todo]]
+                inner_lo, inner_hi = points[:, t_idx].min(0), points[:, t_idx].max(0)
+                ok = certify.certifies(inner_lo, inner_hi, kind[index[local[todo]]],
+                                       upper[index[local[todo]]])
                 lo[todo], hi[todo] = inner_lo, inner_hi
                 certified[todo[ok]] = True
                 todo = todo[~ok]
+                if not ok.any() and _ > 3:
+                    break
+                more = _extremes(A2, b2, bounds, position[local[todo]], rng)
+                if not len(more):
+                    break
+                points = np.vstack([points, more])
         if len(todo) and exact:
             l2, h2 = _bounds_lp(A2, b2, bounds, position[local[todo]])
             lo[todo], hi[todo] = l2, h2
     return [(int(j), cells.keys[j], lo[k], hi[k], bool(is_pinned[local[k]]),
              bool(certified[k])) for k, j in enumerate(index[local])]
+
+
+def max_sum(cells: LinkedCells, hidden: npt.NDArray[np.bool_],
+            which: npt.NDArray[np.intp]) -> float:
+    """The largest value the sum of the hidden cells ``which`` can take (one linear program
+    over the whole system; 0 means every one of them is pinned at 0)."""
+    values, _, lower, upper, _ = cells.arrays()
+    A = cells.matrix()
+    H, P = np.flatnonzero(hidden), np.flatnonzero(~hidden)
+    b = -(A[:, P] @ values[P]) if len(P) else np.zeros(A.shape[0])
+    AH = A[:, H].tocsr()
+    keep = np.diff(AH.indptr) > 0
+    c = np.zeros(len(H))
+    c[np.searchsorted(H, which)] = -1.0
+    bounds = [(lo, None if np.isinf(hi) else hi)
+              for lo, hi in zip(lower[H], upper[H], strict=True)]
+    status, _, fun = _solve(AH[keep], b[keep], bounds, c)
+    return np.inf if status == 3 else -fun
 
 
 def complete(cells: LinkedCells) -> npt.NDArray[np.float64]:

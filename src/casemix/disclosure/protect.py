@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from casemix.disclosure.attack import Protection, _failing, complete, feasible_intervals
+from casemix.disclosure.attack import (
+    Protection,
+    _failing,
+    complete,
+    feasible_intervals,
+    max_sum,
+)
 from casemix.disclosure.linked import LinkedCells
 from casemix.exceptions import CasemixError
 
@@ -26,8 +32,9 @@ def protect(cells: LinkedCells, hidden: npt.NDArray[np.bool_], protection: Prote
     protection : Protection
         When an attacker's interval is wide enough.
     cost : ndarray of float, optional
-        Cost of hiding each cell (default: its value, so that small cells go first; ``inf``
-        for cells that no file shows, and for cells that must stay published).
+        Cost of hiding each cell (default: its value, so that small cells go first, but cells
+        below twice the threshold last, since their own intervals would need protection too;
+        ``inf`` for cells that no file shows, and for cells that must stay published).
 
     Returns
     -------
@@ -42,16 +49,20 @@ def protect(cells: LinkedCells, hidden: npt.NDArray[np.bool_], protection: Prote
     Notes
     -----
     A greedy audit-and-repair heuristic in the spirit of sdcTable's ``SIMPLEHEURISTIC`` and
-    tau-ARGUS's modular method: compute every hidden target's feasible interval by linear
-    programming (:func:`casemix.disclosure.feasible_intervals`); for each target whose interval
-    fails, take the relation through it with the fewest hidden cells and hide that relation's
-    cheapest published cell; repeat until every interval holds. The result is safe by
-    construction (it is the audit's own criterion), not necessarily the minimal pattern.
+    tau-ARGUS's modular method. First every protected hidden cell that is alone in a relation
+    gets a partner (no linear programs). Then, in rounds: every hidden cell's interval is
+    bounded from inside by feasible points (the true counts and linear-programming optima,
+    :func:`casemix.disclosure.feasible_intervals`); a cell these points do not show to be
+    protected counts as failing (settled exactly when there are few); for each failing cell
+    the relation through it with the fewest hidden cells gets its cheapest published cell
+    hidden. The result is safe by construction (every hidden cell is certified by the audit's
+    own criterion), not necessarily the minimal pattern.
     """
     values, _, _, _, kind = cells.arrays()
     hidden = np.asarray(hidden, dtype=bool).copy()
-    if cost is None:
-        cost = np.where(np.isnan(values) | (kind != "shown"), np.inf, values)
+    if cost is None:  # the smallest cells that will not need protection of their own first
+        cost = np.where(values < 2 * protection.threshold, values + 1e6, values)
+        cost = np.where(np.isnan(values) | (kind != "shown"), np.inf, cost)
     A = cells.matrix().tocsc()
     At = A.T.tocsc()  # column j of At: the cells of relation j
     # protected cells: hidden counts a file would show, and hidden implied counts that are
@@ -60,23 +71,56 @@ def protect(cells: LinkedCells, hidden: npt.NDArray[np.bool_], protection: Prote
     sensitive = (kind != "implied") | ((truth > 0) & (truth < protection.threshold))
     hidden = _singletons(A, At, hidden, sensitive, cost)
     for _ in range(max_rounds):
-        intervals = feasible_intervals(cells, hidden, certify=protection, reference=truth)
-        failing = intervals[_failing(cells, intervals, protection)]
+        intervals = feasible_intervals(cells, hidden, certify=protection, reference=truth,
+                                       exact=False)
+        undecided = ~(intervals["certified"] | intervals["exact"])
+        if 0 < undecided.sum() <= 400:  # settle them exactly before hiding more
+            only = np.zeros(cells.n, dtype=bool)
+            only[intervals.loc[undecided, "cell"].to_numpy(dtype=np.intp)] = True
+            settled = feasible_intervals(cells, hidden, only=only).set_index("cell")
+            rows = intervals.loc[undecided, "cell"]
+            intervals.loc[undecided, ["lower", "upper"]] = settled.loc[
+                rows, ["lower", "upper"]].to_numpy()
+            intervals.loc[undecided, "exact"] = True
+        undecided = ~(intervals["certified"] | intervals["exact"])
+        failing = intervals[_failing(cells, intervals, protection) | undecided]
         if failing.empty:
             return hidden
-        chosen: set[int] = set()
+        chosen = np.zeros(cells.n, dtype=bool)
+        stuck = []
         for cell in failing["cell"]:
             choice = _repair(int(cell), A, At, hidden, cost, chosen)
             if choice is None:
-                key = cells.keys[int(cell)]
-                raise CasemixError(
-                    f"Disclosure control cannot protect the hidden count {key!r}: every cell "
-                    "linked to it is hidden or must stay published. Merge small units or "
-                    "strata, or publish fewer linked tables.")
-            chosen.add(choice)
-        hidden[list(chosen)] = True
+                stuck.append(int(cell))
+            else:
+                chosen[choice] = True
+        if not chosen.any():  # nothing left to hide: what is still open must pass exactly
+            _check_stuck(cells, hidden, protection, stuck)
+            return hidden
+        hidden |= chosen
         hidden = _singletons(A, At, hidden, sensitive, cost)
     raise CasemixError(f"Disclosure control found no safe pattern in {max_rounds} rounds.")
+
+
+def _check_stuck(cells: LinkedCells, hidden: npt.NDArray[np.bool_], protection: Protection,
+                 stuck: list[int]) -> None:
+    """Cells with nothing left to hide around them must pass exactly (typically counts
+    pinned at 0, which witnesses cannot certify); otherwise no pattern protects them."""
+    if not stuck:
+        return
+    kind = np.asarray(cells.kind)[stuck]
+    if (kind != "masked").all() and max_sum(cells, hidden, np.asarray(sorted(stuck))) <= 1e-6:
+        return  # all pinned at 0: no count of 1 or more to protect (one linear program)
+    only = np.zeros(cells.n, dtype=bool)
+    only[stuck] = True
+    exact = feasible_intervals(cells, hidden, only=only)
+    bad = exact[_failing(cells, exact, protection)]
+    if len(bad):
+        key = str(bad["key"].iloc[0])
+        raise CasemixError(
+            f"Disclosure control cannot protect the hidden count {key!r}: every cell linked "
+            "to it is hidden or must stay published. Merge small units or strata, or publish "
+            "fewer linked tables.")
 
 
 def _singletons(A, At, hidden: npt.NDArray[np.bool_], sensitive: npt.NDArray[np.bool_],
@@ -106,33 +150,37 @@ def _singletons(A, At, hidden: npt.NDArray[np.bool_], sensitive: npt.NDArray[np.
 
 
 def _repair(cell: int, A, At, hidden: npt.NDArray[np.bool_], cost: npt.NDArray[np.float64],
-            chosen: set[int]) -> int | None:
+            chosen: npt.NDArray[np.bool_], depth: int = 12) -> int | None:
     """A published cell to hide next to ``cell``: the cheapest one of the relation through
     ``cell`` with the fewest hidden cells (a cell already chosen this round counts as hidden).
     When every relation through ``cell`` is fully hidden, the search moves outwards through
-    the hidden cells of those relations (breadth first)."""
-    seen_cells, seen_relations = {cell}, set()
-    frontier = [cell]
-    while frontier:
+    the hidden cells of those relations (breadth first, ``depth`` steps)."""
+    seen_relations: set[int] = set()
+    seen_cells = np.zeros(len(hidden), dtype=bool)
+    seen_cells[cell] = True
+    frontier = np.array([cell])
+    for _ in range(depth):
         best: tuple[int, float, int] | None = None
-        next_frontier: list[int] = []
+        reached: list[npt.NDArray[np.intp]] = []
         for c in frontier:
             for relation in A.indices[A.indptr[c]:A.indptr[c + 1]]:
                 if relation in seen_relations:
                     continue
-                seen_relations.add(relation)
+                seen_relations.add(int(relation))
                 members = At.indices[At.indptr[relation]:At.indptr[relation + 1]]
-                is_hidden = [bool(hidden[m]) or m in chosen for m in members]
-                open_ = [m for m, h in zip(members, is_hidden, strict=True)
-                         if not h and np.isfinite(cost[m])]
-                next_frontier += [m for m, h in zip(members, is_hidden, strict=True)
-                                  if h and m not in seen_cells]
-                if open_:
-                    m = min(open_, key=lambda j: (cost[j], j))
-                    candidate = (sum(is_hidden), float(cost[m]), int(m))
+                is_hidden = hidden[members] | chosen[members]
+                open_ = members[~is_hidden & np.isfinite(cost[members])]
+                reached.append(members[is_hidden & ~seen_cells[members]])
+                if len(open_):
+                    m = int(open_[np.lexsort((open_, cost[open_]))[0]])
+                    candidate = (int(is_hidden.sum()), float(cost[m]), m)
                     best = candidate if best is None or candidate < best else best
         if best is not None:
             return best[2]
-        seen_cells.update(next_frontier)
-        frontier = next_frontier
+        if not reached:
+            return None
+        frontier = np.unique(np.concatenate(reached))
+        seen_cells[frontier] = True
+        if not len(frontier):
+            return None
     return None

@@ -83,8 +83,8 @@ def link_unit_table(cells: LinkedCells, units: pd.DataFrame, *, file: str, main_
         Rows already added (from another file showing the same units).
     missing : mapping of str to float or None, optional
         Births without a unit code per level as the exclusion log shows them: a number
-        (published; a level absent from the log has 0), or None for ``<10``. Levels not in
-        the mapping: not shown anywhere.
+        (published; a level absent from the log has 0, and then every part of it is 0 too),
+        or None for ``<10``. Levels not in the mapping: not shown anywhere.
     nesting : mapping, optional
         ``{(child level, parent level): {child unit: parent unit}}`` for levels that nest
         (municipalities in GGD regions): public knowledge an attacker has.
@@ -109,7 +109,7 @@ def link_unit_table(cells: LinkedCells, units: pd.DataFrame, *, file: str, main_
              f"{row.level} {row.unit} {row.period} {row.stratum}")
     for measure, index in (("O", links.observed), ("N", links.n)):
         _sums(cells, frame, measure, index, main_period, missing or {})
-        _nesting(cells, frame, measure, index, nesting or {})
+        _nesting(cells, frame, measure, index, nesting or {}, missing or {})
     return links
 
 
@@ -120,17 +120,19 @@ def _sums(cells: LinkedCells, frame: pd.DataFrame, measure: str, index: dict[str
 
     for (level, period, stratum), t in frame.groupby(["level", "period", "stratum"],
                                                      sort=False):
-        absent = cells.cell(f"{measure}:{unit_key(level, MISSING, period, stratum)}",
-                            kind="implied", where=Cell("exclusions.csv", f"{level} missing",
-                                                       "n_rows"))
-        if measure == "N" and period == main_period and stratum == ALL and level in missing:
-            shown = missing[level]
-            if shown is None:  # "<10"
-                cells.cell(cells.keys[absent], kind="masked", upper=9)
-            else:
-                cells.cell(cells.keys[absent], shown, published=True)
         parts = [key((level, u, period, stratum)) for u in t["unit"]]
-        cells.add_sum(_national(cells, period, stratum, measure), [*parts, absent])
+        if missing.get(level, None) != 0:  # births without a code of this level: a count
+            absent = cells.cell(f"{measure}:{unit_key(level, MISSING, period, stratum)}",
+                                kind="implied", where=Cell("exclusions.csv",
+                                                           f"{level} missing", "n_rows"))
+            if measure == "N" and period == main_period and stratum == ALL and level in missing:
+                shown = missing[level]
+                if shown is None:  # "<10"
+                    cells.cell(cells.keys[absent], kind="masked", upper=9)
+                else:
+                    cells.cell(cells.keys[absent], shown, published=True)
+            parts.append(absent)
+        cells.add_sum(_national(cells, period, stratum, measure), parts)
     periods = sorted(set(frame["period"]) - {main_period})
     strata = frame.loc[frame["stratum"] != ALL, "stratum"]
     variables = sorted({s.split("=", 1)[0] for s in strata})
@@ -156,7 +158,8 @@ def _sums(cells: LinkedCells, frame: pd.DataFrame, measure: str, index: dict[str
 
 
 def _nesting(cells: LinkedCells, frame: pd.DataFrame, measure: str, index: dict[str, int],
-             nesting: Mapping[tuple[str, str], Mapping[str, str]]) -> None:
+             nesting: Mapping[tuple[str, str], Mapping[str, str]],
+             missing: Mapping[str, float | None]) -> None:
     for (child, parent), parent_of in nesting.items():
         kids = frame[frame["level"] == child]
         for (period, stratum), t in kids.groupby(["period", "stratum"], sort=False):
@@ -169,11 +172,12 @@ def _nesting(cells: LinkedCells, frame: pd.DataFrame, measure: str, index: dict[
                 total = index.get(unit_key(parent, parent_unit, period, stratum))
                 if total is None:
                     continue
-                slack = cells.cell(
-                    f"{measure}:{unit_key(child, MISSING + parent_unit, period, stratum)}",
-                    kind="implied", where=Cell("", f"{parent} {parent_unit} without {child}",
-                                               measure))
-                cells.add_sum(total, [*parts, slack])
+                if missing.get(child, None) != 0:  # births of the parent without a child code
+                    parts = [*parts, cells.cell(
+                        f"{measure}:{unit_key(child, MISSING + parent_unit, period, stratum)}",
+                        kind="implied", where=Cell("", f"{parent} {parent_unit} without "
+                                                   f"{child}", measure))]
+                cells.add_sum(total, parts)
 
 
 def link_groups(cells: LinkedCells, groups: pd.DataFrame, *, variable: str, file: str,

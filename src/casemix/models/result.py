@@ -12,7 +12,7 @@ from scipy.special import expit, ndtr, ndtri
 
 from casemix.core.cells import Cells
 from casemix.core.design import Encoding
-from casemix.disclosure import DEFAULT_THRESHOLD, suppress_counts
+from casemix.disclosure import DEFAULT_THRESHOLD
 from casemix.models.risk import RiskModel
 from casemix.models.shrinkers import Shrinker
 from casemix.models.spec import ModelSpec
@@ -134,13 +134,15 @@ class CaseMixResult:
         """Expected risk per birth (case-mix part only for ``method="fixed"``)."""
         return predict_risk(self.encoding, self.coef, births)
 
-    def units_disclosed(self, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
-        """The unit table with counts below ``threshold`` (and what they can be recomputed
-        from) suppressed, see :func:`casemix.disclosure.suppress_counts`."""
-        table, _ = suppress_counts(
-            self.units, numerator="observed", denominator="n", derived=DERIVED_COLUMNS,
-            group_by=("level", "period", "stratum"), unit="unit", threshold=threshold)
-        return table
+    def units_disclosed(self, threshold: int = DEFAULT_THRESHOLD,
+                        births: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The unit table as it may be exported: counts below ``threshold`` and what they can
+        be recomputed from suppressed, across all of the run's linked tables, see
+        :func:`casemix.models.disclosed.disclose_run` (pass ``births`` for the run folder's
+        exact pattern: calibration by subgroup and the nesting of levels take part too)."""
+        from casemix.models.disclosed import disclose_run
+
+        return disclose_run(self, births, threshold=threshold).units
 
     def direct_standardisation(self, level: str | None = None) -> pd.DataFrame:
         """Directly standardised rates per unit, see

@@ -11,7 +11,6 @@ import json
 import math
 import platform
 import time
-import warnings
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,10 +21,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from casemix.core.design import Encoding
-from casemix.disclosure import DEFAULT_THRESHOLD, mask_small_counts, suppress_counts
-from casemix.exceptions import CasemixError, ConvergenceError, MethodSwitchWarning
+from casemix.disclosure import DEFAULT_THRESHOLD, mask_small_counts
+from casemix.exceptions import CasemixError
 from casemix.models.casemix_model import DEFAULT_SEED, CaseMixModel
-from casemix.models.diagnostics import SUBGROUPS, write_diagnostics
+from casemix.models.diagnostics import SUBGROUPS
+from casemix.models.disclosed import disclose_run
 from casemix.models.methods import build_method
 from casemix.models.result import CaseMixResult, predict_risk
 from casemix.models.risk import RiskModel, risk_model_from_dict
@@ -33,10 +33,9 @@ from casemix.models.shrinkers import Shrinker, shrinker_from_dict
 from casemix.models.spec import ModelSpec
 from casemix.models.units import UnitTable
 from casemix.records import ValidationReport, load_births
-from casemix.standardisation.direct import DIRECT_COLUMNS
 
 __all__ = ["MODEL_FORMAT", "SUBGROUPS", "FrozenModel", "Run", "data_fingerprint", "load_model",
-           "load_run", "reproduce_run", "save_run", "write_diagnostics"]
+           "load_run", "reproduce_run", "save_run"]
 
 MODEL_FORMAT = "casemix-model/2"
 #: Earlier formats that :func:`load_model` still reads (no strategies recorded).
@@ -170,7 +169,7 @@ def save_run(
     extra : dict, optional
         More manifest fields (e.g. the command).
     diagnostics : bool, default True
-        Also write calibration and funnel tables (see :func:`write_diagnostics`).
+        Also write calibration (overall and by subgroup) and funnel tables.
 
     Returns
     -------
@@ -183,67 +182,44 @@ def save_run(
     coefficients; no pickles), ``coefficients.csv``, ``units.csv``, ``direct.csv`` (every
     level), ``exclusions.csv`` (validation, indicator and model exclusions), the diagnostics,
     ``posterior/`` for Bayesian fits, ``suppression_log.csv`` and ``manifest.json`` (written
-    last).
+    last). Every count table is suppressed together with the others
+    (:func:`casemix.models.disclosed.disclose_run`).
     """
     out = Path(out)
     if (out / "model.json").exists() or (out / MANIFEST).exists():
         raise CasemixError(f"{out} already holds a run; choose a new folder (runs are never "
                            "overwritten).")
+    if result.outcome is None:
+        raise CasemixError("save_run needs a fitted result with its data attached.")
     births = births if births is not None else (validation.births if validation else None)
+    disclosed = disclose_run(result, births, threshold=threshold)
     out.mkdir(parents=True, exist_ok=True)
     (out / "model.json").write_text(json.dumps(model_to_dict(result), indent=1))
-    result.coefficients.to_csv(out / "coefficients.csv", index=False)
-    result.units_disclosed(threshold).to_csv(out / "units.csv", index=False)
+    disclosed.coefficients.to_csv(out / "coefficients.csv", index=False)
+    disclosed.units.to_csv(out / "units.csv", index=False)
+    disclosed.direct.to_csv(out / "direct.csv", index=False)
+    disclosed.geography.to_csv(out / "geography.csv", index=False)
     exclusions = result.exclusions.to_frame()
     if validation is not None:
         exclusions = pd.concat([validation.exclusions.to_frame(), exclusions],
                                ignore_index=True)
     mask_small_counts(exclusions, threshold=threshold).to_csv(out / "exclusions.csv",
                                                               index=False)
-    _, suppression = suppress_counts(
-        result.units, numerator="observed", denominator="n", derived=(),
-        group_by=("level", "period", "stratum"), unit="unit", threshold=threshold)
-    logs = [suppression.to_frame().assign(table="units.csv")]
-    notes: list[str] = []
-    if result.outcome is not None:
-        direct_log, notes = _write_direct(result, out, threshold)
-        logs.append(direct_log)
-    if diagnostics and result.outcome is not None:
-        logs += write_diagnostics(result, out, births=births, threshold=threshold)
-    pd.concat(logs, ignore_index=True)[["table", "group", "unit", "reason"]].to_csv(
-        out / "suppression_log.csv", index=False)
+    if diagnostics:
+        result.calibration().to_frame().to_csv(out / "calibration.csv", index=False)
+        for variable, table in disclosed.subgroups.items():
+            table.to_csv(out / f"calibration_{variable}.csv", index=False)
+        for level, table in disclosed.funnels.items():
+            table.to_csv(out / f"funnel_{level}.csv", index=False)
+    disclosed.log.to_csv(out / "suppression_log.csv", index=False)
     _write_posteriors(result, out)
     manifest = _manifest(result, births=births, validation=validation, threshold=threshold,
                          data_file=data_file, mapping=mapping, invalid=invalid,
                          diagnostics=diagnostics)
-    manifest["notes"] = [*manifest["notes"], *notes]
+    manifest["notes"] = [*manifest["notes"], *disclosed.notes]
     (out / MANIFEST).write_text(json.dumps(_json_safe({**manifest, **(extra or {})}),
                                            indent=1))
     return out
-
-
-def _write_direct(result: CaseMixResult, out: Path, threshold: int) -> tuple[pd.DataFrame,
-                                                                             list[str]]:
-    """``direct.csv``: directly standardised rates of every level, disclosure-controlled.
-
-    A level whose fixed-effects design is singular within units (an adjuster constant within
-    each unit, e.g. urbanisation within municipalities) has no direct standardisation: it is
-    left out with a note (returned, and recorded in the manifest)."""
-    tables, notes = [], []
-    for level in result.spec.levels:
-        try:
-            tables.append(result.direct_standardisation(level))
-        except ConvergenceError as exc:
-            notes.append(f"direct.csv: no direct standardisation for level {level}: {exc}")
-            warnings.warn(notes[-1], MethodSwitchWarning, stacklevel=3)
-    table = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(
-        columns=DIRECT_COLUMNS)
-    safe, log = suppress_counts(
-        table, numerator="observed", denominator="n",
-        derived=["direct_rate", "direct_rate_lower", "direct_rate_upper", "direct_note"],
-        group_by=("level",), threshold=threshold)
-    safe.to_csv(out / "direct.csv", index=False)
-    return log.to_frame().assign(table="direct.csv"), notes
 
 
 def _manifest(result: CaseMixResult, *, births: pd.DataFrame | None,
@@ -387,9 +363,11 @@ def reproduce_run(run: Run | str | Path, births: pd.DataFrame | None = None) -> 
         made from it would not show the run's numbers.
     """
     run = run if isinstance(run, Run) else load_run(run)
+    if births is None:
+        births = run.read_births().births
     result = run.refit(births)
     written = (run.folder / "units.csv").read_text("utf-8")
-    again = result.units_disclosed(run.threshold).to_csv(index=False)
+    again = disclose_run(result, births, threshold=run.threshold).units.to_csv(index=False)
     if again != written:
         old = pd.read_csv(run.folder / "units.csv", dtype=str, keep_default_na=False)
         new = pd.read_csv(io.StringIO(again), dtype=str, keep_default_na=False)

@@ -15,10 +15,12 @@ import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from casemix.alignment import AlignmentResult, disclosed_alignment
+from casemix.calibration import GroupCalibration
 from casemix.disclosure import DEFAULT_THRESHOLD
 from casemix.exceptions import MethodSwitchWarning
+from casemix.funnel import funnel as funnel_plot
 from casemix.models import CaseMixModel, CaseMixResult
-from casemix.models.diagnostics import subgroup_calibration
+from casemix.models.disclosed import DisclosedRun, disclose_run
 from casemix.records import ValidationReport
 
 __all__ = ["build_report", "sensitivity_runs", "sensitivity_table"]
@@ -105,9 +107,11 @@ def _has_shrinkage(result: CaseMixResult, level: str) -> bool:
     return "shrunk_oe" in main and bool(main["shrunk_oe"].notna().any())
 
 
-def _figures(result: CaseMixResult, births: pd.DataFrame, level: str, shrunk: pd.DataFrame,
-             safe_units: set[str], shrinkage: str) -> dict[str, str]:
-    """Calibration, funnel and caterpillar plots; suppressed units are not drawn."""
+def _figures(result: CaseMixResult, disclosed: DisclosedRun, level: str,
+             shrunk: pd.DataFrame, safe_units: set[str], shrinkage: str) -> dict[str, str]:
+    """Calibration, funnel and caterpillar plots of the published units and groups only:
+    suppressed ones are not drawn, and the funnel's limits and over-dispersion come from the
+    published units (as in ``funnel_<level>.csv``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -119,13 +123,16 @@ def _figures(result: CaseMixResult, births: pd.DataFrame, level: str, shrunk: pd
     fig, ax = plt.subplots(figsize=(4.2, 4.2))
     plot_calibration(result.calibration_curve(), ax, title="Calibration (spline, 95% band)")
     figs["calibration"] = _png(fig)
+    s = shrunk[shrunk["unit"].isin(safe_units)].sort_values("shrunk_oe")
+    shown = result.unit_table.main(level)
+    shown = shown[shown["unit"].astype(str).isin(safe_units)]
+    if len(shown) < 2 or s.empty:  # (nearly) everything suppressed: nothing may be drawn
+        return figs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MethodSwitchWarning)
-        funnel = result.funnel(level)
-    funnel.units = funnel.units[funnel.units["unit"].astype(str).isin(safe_units)]
-    s = shrunk[shrunk["unit"].isin(safe_units)].sort_values("shrunk_oe")
-    if funnel.units.empty or s.empty:  # everything suppressed: nothing may be drawn
-        return figs
+        funnel = funnel_plot(shown["observed"].to_numpy(dtype=float),
+                             shown["expected"].to_numpy(dtype=float),
+                             units=list(shown["unit"]), kind="ratio")
     fig, ax = plt.subplots(figsize=(7, 4.2))
     funnel.plot(ax)
     figs["funnel"] = _png(fig)
@@ -140,11 +147,11 @@ def _figures(result: CaseMixResult, births: pd.DataFrame, level: str, shrunk: pd
     ax.set_title(f"{level}: shrunken O/E, ordered (every position has an interval)",
                  fontsize=9)
     figs["caterpillar"] = _png(fig)
-    groups = result.calibration_by(births, "income_quintile") if "income_quintile" in births \
-        else None
-    if groups is not None:
+    income = disclosed.subgroups.get("income_quintile")
+    if income is not None:  # suppressed groups are not drawn
         fig, ax = plt.subplots(figsize=(4.5, 3))
-        groups.plot(ax)
+        GroupCalibration(income[~income["suppressed"]], np.nan, np.nan, np.nan,
+                         "income_quintile").plot(ax)
         figs["income"] = _png(fig)
     return figs
 
@@ -186,21 +193,23 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
         HTML with embedded PNG figures and inline CSS; no external resources.
     """
     level = result.spec.levels[0]
-    main = result.unit_table.replace(result.units_disclosed(threshold)).main(level)
+    disclosed = disclose_run(result, births, threshold=threshold)
+    main = result.unit_table.replace(disclosed.units).main(level)
     safe_units = set(main.loc[~main["suppressed"], "unit"].astype(str))
     runs = sensitivity_runs(result, births, level)
     # the caterpillar shows the run's own shrinkage; a run without one shows empirical Bayes
     shrinker = result if _has_shrinkage(result, level) else runs["eb"]
-    shrunk = shrinker.unit_table.replace(shrinker.units_disclosed(threshold)).main(level)
+    shown = disclosed if shrinker is result else disclose_run(shrinker, births,
+                                                              threshold=threshold)
+    shrunk = shrinker.unit_table.replace(shown.units).main(level)
     sens = sensitivity_table(result, births, level, runs=runs)
     sens = sens[sens["unit"].isin(safe_units)]
     stats = result.calibration().to_frame().T.reset_index()
     stats.columns = ["statistic", "value"]
-    subgroup_tables = {column: _html(safe) for column, (safe, _) in
-                       subgroup_calibration(result, births, threshold).items()}
+    subgroup_tables = {column: _html(safe) for column, safe in disclosed.subgroups.items()}
     small = main["n"].astype(float) < np.quantile(main["n"].astype(float), 0.25)
     unit_view = main.assign(small_unit=np.where(small, "small", ""))
-    coef = result.coefficients[["term", "odds_ratio", "or_lower", "or_upper", "p_value"]]
+    coef = disclosed.coefficients[["term", "odds_ratio", "or_lower", "or_upper", "p_value"]]
     exclusions = result.exclusions.to_frame()
     exclusions["n_rows"] = exclusions["n_rows"].astype(object).where(
         exclusions["n_rows"] >= threshold, f"<{threshold}")
@@ -214,7 +223,7 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
         coefficients=_html(coef), statistics=_html(stats, 4),
         subgroups=subgroup_tables, units=_html(unit_view.drop(columns=["level", "stratum"])),
         sensitivity=_html(sens), n_changes=int((sens["changes"] > 0).sum()),
-        figures=_figures(result, births, level, shrunk, safe_units,
+        figures=_figures(result, disclosed, level, shrunk, safe_units,
                          shrinker.shrinker.describe()),
         shrinkage_method=shrinker.method,
         n_units=len(main), n_suppressed=int(main["suppressed"].sum()),

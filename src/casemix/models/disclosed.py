@@ -1,0 +1,372 @@
+"""What a run may export: every table of the run, suppressed together as linked tables.
+
+One function, :func:`disclose_run`, decides for the run folder and the report alike: the unit
+table (pooled period, years, strata, every level), the funnel and direct-standardisation tables,
+calibration by subgroup, and the coefficients. Counts below the threshold are hidden with
+everything computed from them; secondary suppression holds against differencing across all
+files at once (:func:`casemix.disclosure.protect`); statistics that pool over units (funnel
+phi and tau^2, empirical Bayes and Fay-Herriot priors, ranks) are computed from the published
+units only; published precision is limited.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from casemix.disclosure import DEFAULT_THRESHOLD, LinkedCells, Protection, protect
+from casemix.disclosure.tables import (
+    TableLinks,
+    link_groups,
+    link_unit_table,
+    publish_national,
+    unit_key,
+)
+from casemix.exceptions import ConvergenceError, MethodSwitchWarning
+from casemix.models.diagnostics import SUBGROUPS
+from casemix.models.result import CaseMixResult
+from casemix.models.shrinkers import EmpiricalBayes, FayHerriot
+from casemix.models.units import DERIVED_COLUMNS
+from casemix.standardisation.direct import DIRECT_COLUMNS
+
+__all__ = ["PRECISION", "DisclosedRun", "disclose_run"]
+
+#: Decimals of published non-count values: enough to read, too few to recover counts from
+#: products such as O = O/E x E.
+PRECISION: dict[str, int] = {
+    "expected": 1, "crude_rate": 4, "adjusted_rate": 4, "adjusted_rate_lower": 4,
+    "adjusted_rate_upper": 4, "direct_rate": 4, "direct_rate_lower": 4,
+    "direct_rate_upper": 4, "oe": 3, "oe_lower": 3, "oe_upper": 3, "shrunk_oe": 3,
+    "shrunk_lower": 3, "shrunk_upper": 3, "prob_above": 3, "z": 2, "z_adjusted": 2,
+    "p_value": 4, "value": 3, "phi": 3, "tau2": 4, "slope": 3, "slope_se": 3,
+    "estimate": 4, "std_error": 4, "odds_ratio": 3, "or_lower": 3, "or_upper": 3,
+}
+#: Unit-table columns blanked with a suppressed numerator (besides :data:`DERIVED_COLUMNS`).
+HIDDEN_WITH_OBSERVED = [*DERIVED_COLUMNS, "expected", "rank", "rank_lower", "rank_upper"]
+GROUP_DERIVED = ["expected", "oe", "oe_lower", "oe_upper", "slope", "slope_se"]
+
+
+@dataclass(frozen=True)
+class DisclosedRun:
+    """The tables of a run as they may leave the secure environment.
+
+    Attributes
+    ----------
+    units : pandas.DataFrame
+        ``units.csv``.
+    funnels : dict of str to pandas.DataFrame
+        ``funnel_<level>.csv`` per level: limits, phi and tau^2 from the published units.
+    direct : pandas.DataFrame
+        ``direct.csv``.
+    subgroups : dict of str to pandas.DataFrame
+        ``calibration_<variable>.csv``.
+    coefficients : pandas.DataFrame
+        ``coefficients.csv``: terms of categories with fewer than ``threshold`` births, events
+        or non-events are blanked (their standard errors give the counts away).
+    log : pandas.DataFrame
+        Every hidden count: ``table, group, unit, reason`` (stays inside).
+    notes : list of str
+        What could not be published (e.g. a level without direct standardisation).
+    geography : pandas.DataFrame
+        ``geography.csv``: ``child_level, child, parent_level, parent`` for unit levels that
+        nest (public knowledge, which the audit needs to rebuild the relations).
+    """
+
+    units: pd.DataFrame
+    funnels: dict[str, pd.DataFrame]
+    direct: pd.DataFrame
+    subgroups: dict[str, pd.DataFrame]
+    coefficients: pd.DataFrame
+    log: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    geography: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
+                 threshold: int = DEFAULT_THRESHOLD, width: float | None = None
+                 ) -> DisclosedRun:
+    """Suppress the tables of a run together.
+
+    Parameters
+    ----------
+    result : CaseMixResult
+        A fitted result (with its data attached).
+    births : pandas.DataFrame, optional
+        The births it was fitted on: needed for calibration by subgroup and for the nesting
+        of unit levels (municipalities in regions), which an attacker knows.
+    threshold : int, default 10
+        Counts below this are suppressed (primary suppression), and every hidden count's
+        feasible interval must reach it.
+    width : float, optional
+        Minimum width of a hidden count's feasible interval (default: ``threshold``).
+
+    Returns
+    -------
+    DisclosedRun
+
+    Notes
+    -----
+    Primary suppression: a row whose numerator, complement (n - O) or denominator is below
+    the threshold loses its numerator and everything computed from it (and its denominator
+    when that is small). Secondary suppression and its audit run on the linked cells of every
+    table at once (see :mod:`casemix.disclosure.tables` for the relations); a hidden count
+    passes when the interval an attacker can derive by linear programming reaches the
+    threshold and is at least ``width`` wide.
+    """
+    protection = Protection(threshold, float(threshold if width is None else width))
+    table = result.unit_table
+    frame = table.frame.assign(period=table.frame["period"].astype(str))
+    groups = _subgroups(result, births)
+    direct, notes = _direct(result)
+    cells = LinkedCells()
+    nesting = _nesting(result, births)
+    links = link_unit_table(cells, frame, file="units.csv", main_period=table.period,
+                            missing=_missing(result, threshold), nesting=nesting)
+    group_links = {v: link_groups(cells, g, variable=v, file=f"calibration_{v}.csv",
+                                  main_period=table.period) for v, g in groups.items()}
+    calibration = result.calibration()
+    publish_national(cells, table.period, calibration.events, calibration.n,
+                     file="calibration.csv")
+    hidden = ~np.asarray(cells.published)
+    rows = [(frame, links, lambda r: unit_key(r.level, str(r.unit), r.period, r.stratum))]
+    rows += [(g, group_links[v], _group_key(v, table.period)) for v, g in groups.items()]
+    for t, lk, key in rows:
+        for r in t.itertuples(index=False):
+            o, m = float(r.observed), float(r.n)
+            if min(o, m - o, m) < threshold:
+                hidden[lk.observed[key(r)]] = True
+            if m < threshold:
+                hidden[lk.n[key(r)]] = True
+    hidden = protect(cells, hidden, protection)
+    units = _apply(frame, links, hidden, lambda r: unit_key(r.level, str(r.unit), r.period,
+                                                            r.stratum), HIDDEN_WITH_OBSERVED)
+    units = _published_shrinkage(result, units, table.is_yearly().to_numpy())
+    units = _rank_published(units)
+    main = units[table.is_main().to_numpy()]
+    funnels = {level: _funnel(main[main["level"] == level], level)
+               for level in result.spec.levels}
+    direct = _apply(direct.assign(period=table.period, stratum="all"), links, hidden,
+                    lambda r: unit_key(r.level, str(r.unit), r.period, r.stratum),
+                    ["direct_rate", "direct_rate_lower", "direct_rate_upper", "direct_note"],
+                    ).drop(columns=["period", "stratum"])
+    subgroups = {v: _apply(g, group_links[v], hidden, _group_key(v, table.period),
+                           GROUP_DERIVED) for v, g in groups.items()}
+    log = _log(cells, hidden, threshold)
+    return DisclosedRun(_round(units), {k: _round(v) for k, v in funnels.items()},
+                        _round(direct), {k: _round(v) for k, v in subgroups.items()},
+                        _round(_coefficients(result, threshold)), log, notes,
+                        _geography_table(nesting))
+
+
+def _geography_table(nesting: dict[tuple[str, str], dict[str, str]]) -> pd.DataFrame:
+    rows = [(c, child, p, parent) for (c, p), mapping in nesting.items()
+            for child, parent in mapping.items()]
+    return pd.DataFrame(rows, columns=["child_level", "child", "parent_level", "parent"])
+
+
+def _group_key(variable: str, period: str):  # type: ignore[no-untyped-def]
+    return lambda r: unit_key(f"group:{variable}", str(r.group), period, "all")
+
+
+def _subgroups(result: CaseMixResult, births: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    if births is None or result.outcome is None:
+        return {}
+    return {column: result.calibration_by(births, column).table
+            for column in SUBGROUPS if column in births}
+
+
+def _direct(result: CaseMixResult) -> tuple[pd.DataFrame, list[str]]:
+    """Direct standardisation of every level; a level whose fixed-effects design is singular
+    within units (an adjuster constant within each unit) is left out with a note."""
+    tables, notes = [], []
+    for level in result.spec.levels:
+        try:
+            tables.append(result.direct_standardisation(level))
+        except ConvergenceError as exc:
+            notes.append(f"direct.csv: no direct standardisation for level {level}: {exc}")
+            warnings.warn(notes[-1], MethodSwitchWarning, stacklevel=3)
+    if not tables:
+        return pd.DataFrame(columns=DIRECT_COLUMNS), notes
+    return pd.concat(tables, ignore_index=True), notes
+
+
+def _missing(result: CaseMixResult, threshold: int) -> dict[str, float | None]:
+    """Births without a unit code per level as ``exclusions.csv`` shows them (absent: 0)."""
+    shown: dict[str, float | None] = dict.fromkeys(result.spec.levels, 0.0)
+    for entry in result.exclusions.entries:
+        if entry["stage"] == "comparison" and entry["scope"] in shown:
+            n = float(str(entry["n_rows"]))
+            shown[str(entry["scope"])] = n if n >= threshold else None
+    return shown
+
+
+def _nesting(result: CaseMixResult, births: pd.DataFrame | None
+             ) -> dict[tuple[str, str], dict[str, str]]:
+    """Pairs of levels where every unit of one lies within one unit of the other."""
+    if births is None or result.rows is None:
+        return {}
+    analysed = births.iloc[result.rows]
+    out = {}
+    for child in result.spec.levels:
+        for parent in result.spec.levels:
+            if child == parent:
+                continue
+            pairs = analysed[[child, parent]].dropna().astype(str).drop_duplicates()
+            if len(pairs) and pairs[child].is_unique and pairs[parent].nunique() < len(pairs):
+                out[(child, parent)] = dict(zip(pairs[child], pairs[parent], strict=True))
+    return out
+
+
+def _apply(frame: pd.DataFrame, links: TableLinks, hidden: np.ndarray, key, derived: list[str]
+           ) -> pd.DataFrame:
+    """Blank hidden numerators (with ``derived``) and denominators; add ``suppressed``."""
+    keys = [key(r) for r in frame.itertuples(index=False)]
+    no_o = np.array([hidden[links.observed[k]] for k in keys], dtype=bool)
+    no_n = np.array([hidden[links.n[k]] for k in keys], dtype=bool)
+    out = frame.copy()
+    for column in ("observed", "n"):
+        if column in out:
+            out[column] = _counts(out[column])
+    present = [c for c in derived if c in out]
+    numeric = [c for c in present if pd.api.types.is_numeric_dtype(out[c])]
+    text = [c for c in present if c not in numeric]
+    out[numeric] = out[numeric].astype(float)
+    out[text] = out[text].astype(object)
+    out.loc[no_o, ["observed", *numeric]] = pd.NA
+    out.loc[no_o, text] = None
+    out.loc[no_n, "n"] = pd.NA
+    out["suppressed"] = no_o | no_n
+    return out
+
+
+def _counts(column: pd.Series) -> pd.Series:
+    """Whole-number counts as nullable integers; weighted counts stay float."""
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    finite = values[~np.isnan(values)]
+    if np.all(finite % 1 == 0):
+        return pd.Series(pd.array([pd.NA if np.isnan(v) else int(v) for v in values],
+                                  dtype="Int64"), index=column.index)
+    return pd.Series(values, index=column.index)
+
+
+def _published_shrinkage(result: CaseMixResult, units: pd.DataFrame,
+                         yearly: np.ndarray) -> pd.DataFrame:
+    """Empirical Bayes and Fay-Herriot estimated again from the published units only, so that
+    their prior cannot be solved for the hidden units' counts (other shrinkers estimate one
+    variance component, which cannot pin two or more hidden counts)."""
+    if not isinstance(result.shrinker, EmpiricalBayes | FayHerriot):
+        return units
+    from casemix.shrinkage.unit_table import shrink_units, shrink_units_by_year
+
+    level = result.spec.confidence_level
+    shown = units["observed"].notna().to_numpy()
+    parts = []
+    for is_year in (False, True):
+        mask = (yearly == is_year) & shown
+        sub = units[mask].astype({"observed": float})
+        if sub.empty:
+            continue
+        if is_year:
+            parts += [shrink_units_by_year(t, result.shrinker.kind, level=level,
+                                           seed=result.seed)
+                      for _, t in sub.groupby("level", sort=False)]
+        else:
+            parts += [shrink_units(t, result.shrinker.kind, level=level, seed=result.seed)
+                      for _, t in sub.groupby(["level", "period", "stratum"], sort=False)]
+    if not parts:
+        return units
+    out = units.copy()
+    redone = pd.concat(parts)
+    columns = ["shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above", "rank",
+               "rank_lower", "rank_upper"]
+    out.loc[redone.index, columns] = redone[columns].to_numpy()
+    return out
+
+
+def _rank_published(units: pd.DataFrame) -> pd.DataFrame:
+    """Ranks among the published units of each comparison: the point rank by shrunken O/E,
+    and the interval ``[max(1, lower - S), min(K, upper)]`` with S hidden units, which holds
+    every draw's rank among the K published units (hiding S units lowers a rank by 0 to S)."""
+    if "rank" not in units:
+        return units
+    out = units.copy()
+    for _, t in out.groupby(["level", "period", "stratum"], sort=False):
+        shown = t.index[t["observed"].notna() & t["shrunk_oe"].notna()]
+        hidden = len(t) - len(shown)
+        if not len(shown):
+            continue
+        out.loc[shown, "rank"] = t.loc[shown, "shrunk_oe"].rank().to_numpy()
+        out.loc[shown, "rank_lower"] = np.maximum(1, t.loc[shown, "rank_lower"] - hidden)
+        out.loc[shown, "rank_upper"] = np.minimum(len(shown), t.loc[shown, "rank_upper"])
+    return out
+
+
+def _funnel(main: pd.DataFrame, level: str) -> pd.DataFrame:
+    """Funnel limits, flags, phi and tau^2 of the published units of a level."""
+    from casemix.funnel import funnel
+
+    shown = main[~main["suppressed"]]
+    columns = ["unit", "observed", "expected", "value", "z", "z_adjusted", "lower_95",
+               "upper_95", "flag_95", "lower_998", "upper_998", "flag_998", "level", "n",
+               "adjustment", "phi", "tau2", "suppressed"]
+    rows = main[["unit", "n", "suppressed"]].assign(level=level)
+    if len(shown) < 2:
+        return rows.reindex(columns=columns)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MethodSwitchWarning)
+        f = funnel(shown["observed"].to_numpy(dtype=float),
+                   shown["expected"].to_numpy(dtype=float), units=list(shown["unit"]),
+                   kind="ratio")
+    table = f.units.rename(columns={"numerator": "observed", "denominator": "expected"})
+    table = table.assign(adjustment=f.adjustment, phi=f.phi, tau2=f.tau2)
+    merged = rows.merge(table, on="unit", how="left")
+    merged["observed"] = _counts(merged["observed"])
+    return merged.reindex(columns=columns)
+
+
+def _coefficients(result: CaseMixResult, threshold: int) -> pd.DataFrame:
+    """Coefficients with the terms of sparse categories blanked: for a 0/1 column of the
+    design, the births, events and non-events with the category are counts, and its standard
+    error is about ``1/sqrt(events) + 1/sqrt(non-events)``-sized, so they must reach the
+    threshold."""
+    out = result.coefficients.copy()
+    out["suppressed"] = False
+    if result.patterns is None:
+        return out
+    X = result.encoding.matrix(result.patterns.keys)
+    indicator = np.all((X == 0) | (X == 1), axis=0)
+    indicator[0] = False
+    births = X.T @ result.patterns.m
+    events = X.T @ result.patterns.y
+    sparse = indicator & (np.minimum(events, births - events) < threshold)
+    blank = [c for c in out.columns if c not in ("term", "suppressed")]
+    out[blank] = out[blank].astype(float)
+    out.loc[sparse, blank] = np.nan
+    out.loc[sparse, "suppressed"] = True
+    return out
+
+
+def _round(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    for column, digits in PRECISION.items():
+        if column in out and pd.api.types.is_float_dtype(out[column]):
+            out[column] = out[column].round(digits)
+    return out
+
+
+def _log(cells: LinkedCells, hidden: np.ndarray, threshold: int) -> pd.DataFrame:
+    """``table, group, unit, reason`` of every hidden count that a file would show (``group``
+    is ``level|period|stratum`` and the count, e.g. ``vsv|2024|all|observed``)."""
+    values, published, _, _, kind = cells.arrays()
+    rows = []
+    for i in np.flatnonzero(hidden & published & (kind == "shown")):
+        level, unit, period, stratum = cells.keys[i].split(":", 1)[1].split("|")
+        rows.append({"table": cells.where[i].file,
+                     "group": f"{level}|{period}|{stratum}|{cells.where[i].column}",
+                     "unit": unit,
+                     "reason": f"count below {threshold}" if values[i] < threshold
+                     else "secondary: protects a linked suppressed count"})
+    return pd.DataFrame(rows, columns=["table", "group", "unit", "reason"])
