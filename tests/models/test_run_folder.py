@@ -205,3 +205,18 @@ def test_report_shows_the_runs_numbers(cohort, tmp_path, method, options):
         assert shown[column].tolist() == expected, column
     assert shown["observed"].tolist() == [
         "" if pd.isna(v) else str(int(v)) for v in units["observed"]]
+
+
+def test_posterior_files_carry_no_observed_counts(cohort, tmp_path):
+    """Disclosure route 13: posterior/<level>.nc kept observed_data.O (counts 1..9 of small
+    units); the data groups are dropped, the posterior kept."""
+    import arviz as az
+
+    run = _fit(_spec_file(tmp_path, levels='["vsv"]'), cohort, tmp_path / "run", "--method",
+               "bayes", "--draws", "100", "--tune", "100")
+    files = sorted((run / "posterior").glob("*.nc"))
+    assert files
+    for path in files:
+        groups = az.from_netcdf(str(path)).groups()
+        assert "posterior" in groups
+        assert "observed_data" not in groups and "constant_data" not in groups

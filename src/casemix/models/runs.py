@@ -380,14 +380,26 @@ def reproduce_run(run: Run | str | Path, births: pd.DataFrame | None = None) -> 
     return result
 
 
+#: Groups of an InferenceData that hold the data (counts per unit), not the posterior.
+DATA_GROUPS = ("observed_data", "constant_data")
+
+
 def _write_posteriors(result: CaseMixResult, out: Path) -> None:
     """Bayesian methods: each model's InferenceData as ``posterior/<name>.nc`` (netCDF, read
-    back with ``arviz.from_netcdf``) and its parameter summary as CSV."""
+    back with ``arviz.from_netcdf``) and its parameter summary as CSV.
+
+    The posterior files stay inside the secure environment (``casemix export`` never copies
+    them), and they do not carry the observed counts either: the data groups
+    (:data:`DATA_GROUPS`) are dropped before writing."""
     if not result.bayes:
         return
     folder = out / "posterior"
     folder.mkdir(exist_ok=True)
     for name, fit in result.bayes.items():
         stem = name.replace(" ", "_")
-        fit.idata.to_netcdf(str(folder / f"{stem}.nc"))
+        from arviz import InferenceData
+
+        idata = InferenceData(**{g: getattr(fit.idata, g) for g in fit.idata.groups()
+                                 if g not in DATA_GROUPS})
+        idata.to_netcdf(str(folder / f"{stem}.nc"))
         fit.parameters.to_csv(folder / f"{stem}_parameters.csv")
