@@ -172,5 +172,6 @@ def test_cli_audit_exit_codes(run, tmp_path):
     row = units.index[units["observed"].isna()][0]
     units.loc[row, "oe"] = 0.5
     units.to_csv(copy / "units.csv", index=False)
-    bad = runner.invoke(app, ["audit", str(copy / "units.csv"), "--json"])
+    bad = runner.invoke(app, ["audit", *(str(copy / Path(f).name) for f in exported),
+                              "--json"])
     assert bad.exit_code == 1 and '"ok": false' in bad.output
