@@ -489,3 +489,34 @@ def audit(
                       f"{result.protection.threshold}, width {result.protection.width:g}.")
     if not result.ok:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def export(
+    run: Annotated[Path, typer.Argument(help="Run folder of `casemix fit` or `refit`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Export folder to create (new).")],
+    indicators: Annotated[list[Path] | None, typer.Option(
+        "--indicators", help="Indicator tables to export as well; repeat for several.")
+                          ] = None,
+    threshold: Annotated[int, typer.Option(help="Audit: every hidden count's derivable "
+                                           "interval must reach this.")] = 10,
+    width: Annotated[float | None, typer.Option(help="Audit: ...and be this wide where it "
+                                                "reaches below the threshold.")] = None,
+) -> None:
+    """Copy only the files that may leave the secure environment, audit them together, and
+    refuse (exit 1, nothing written) when the audit finds a derivable small count."""
+    from casemix.workflow.export import export_run
+
+    try:
+        result = export_run(run, out, indicators=indicators or [], threshold=threshold,
+                            width=width)
+    except (CasemixError, ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    if not result.ok:
+        for f in result.findings.itertuples():
+            console.print(escape(f"{f.file} | {f.row} | {f.column} ({f.route})"))
+        console.print(f"[red]Export refused[/]: {len(result.findings)} findings; nothing "
+                      f"written to {out}.")
+        raise typer.Exit(code=1)
+    console.print(f"Exported to [bold]{out}[/]; audit passed ({result.n_hidden} hidden "
+                  "counts checked). See README.md and audit.json there.")

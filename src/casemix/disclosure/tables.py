@@ -148,7 +148,7 @@ def _sums(cells: LinkedCells, frame: pd.DataFrame, measure: str, index: dict[str
             present = [index[k] for s in values
                        if (k := unit_key(level, unit, main_period, s)) in index]
             cells.add_sum(total, present)
-    if periods:
+    if periods and len(pooled):  # years of a pooled period (not, e.g., indicators)
         cells.add_sum(_national(cells, main_period, ALL, measure),
                       [_national(cells, p, ALL, measure) for p in periods])
     for variable in variables:

@@ -13,6 +13,7 @@ hidden units, and published precision.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,14 +69,15 @@ def _finding(file: str, row: str, column: str, route: str, lower: float = np.nan
             "route": route}
 
 
-def audit_files(paths: list[str | Path], *, threshold: int = DEFAULT_THRESHOLD,
+def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHOLD,
                 width: float | None = None) -> AuditResult:
     """Audit every casemix file in ``paths`` (files or folders) together.
 
     Parameters
     ----------
-    paths : list of path
-        Run folders, export folders or single files.
+    paths : sequence of path
+        Run folders, export folders or single files; indicator tables
+        (``casemix indicators --out``) are recognised by their columns.
     threshold, width : number
         The protection rule (:class:`casemix.disclosure.Protection`): every hidden count's
         feasible interval must reach ``threshold``, and be ``width`` wide where it reaches
@@ -118,6 +120,11 @@ def audit_files(paths: list[str | Path], *, threshold: int = DEFAULT_THRESHOLD,
             findings += _row_checks(frame, name)
             link_groups(cells, frame, variable=name[len("calibration_"):-4], file=name,
                         main_period=main)
+        elif path.suffix == ".csv" and _is_indicator_table(path):
+            frame = _indicator_frame(_read(path))
+            findings += _row_checks(frame, name)
+            link_unit_table(cells, frame, file=name, main_period="", links=TableLinks(),
+                            nesting=_geography(files))
         elif name == "calibration.csv":
             total = _read(path).iloc[0]
             publish_national(cells, main, float(total["events"]), float(total["n"]),
@@ -135,12 +142,28 @@ def audit_files(paths: list[str | Path], *, threshold: int = DEFAULT_THRESHOLD,
     return AuditResult(frame, int((~np.asarray(cells.published)).sum()), protection)
 
 
+def _is_indicator_table(path: Path) -> bool:
+    header = set(pd.read_csv(path, nrows=0).columns)
+    return {"level", "unit", "indicator", "numerator", "denominator"} <= header
+
+
+def _indicator_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """An indicator table (``casemix indicators``) as unit rows: one "period" per indicator,
+    so that per indicator the units of a level add up to the national row."""
+    national = table["level"].eq("national")
+    return pd.DataFrame({
+        "level": table["level"], "unit": table["unit"].astype(str).where(~national, "NL"),
+        "period": table["indicator"].astype(str), "stratum": "all",
+        "observed": table["numerator"], "n": table["denominator"],
+        "crude_rate": table.get("rate")})
+
+
 def files_named(files: list[Path], name: str) -> list[Path]:
     """The files called ``name``."""
     return [p for p in files if p.name == name]
 
 
-def _collect(paths: list[str | Path]) -> list[Path]:
+def _collect(paths: Sequence[str | Path]) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         out += sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]

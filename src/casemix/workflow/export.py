@@ -1,0 +1,122 @@
+"""``casemix export``: copy only what may leave the secure environment, after the audit."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from casemix.disclosure import DEFAULT_THRESHOLD
+from casemix.exceptions import CasemixError
+from casemix.workflow.audit import AuditResult, audit_files
+
+__all__ = ["EXPORTED", "INTERNAL", "export_run"]
+
+#: Files of a run folder that may leave (after the audit), with what they are.
+EXPORTED = {
+    "units.csv": "O, E and O/E per unit (pooled period, years, strata), shrunken estimates",
+    "direct.csv": "directly standardised rates per unit",
+    "coefficients.csv": "odds ratios of the case-mix model (sparse categories blanked)",
+    "exclusions.csv": "excluded births by stage and reason (counts below the threshold as <T)",
+    "geography.csv": "which units lie within which (public geography)",
+    "calibration.csv": "calibration and discrimination of the risk model",
+    "calibration_*.csv": "O/E and calibration slope per subgroup",
+    "funnel_*.csv": "funnel-plot limits and flags per level",
+}
+#: Files that stay inside, and why.
+INTERNAL = {
+    "model.json": "full-precision coefficients and covariance",
+    "manifest.json": "exact row counts and file paths",
+    "suppression_log.csv": "which cells were suppressed",
+    "posterior/": "posterior draws of the Bayesian models",
+}
+
+
+def export_run(run: str | Path, out: str | Path, *, indicators: Sequence[str | Path] = (),
+               threshold: int = DEFAULT_THRESHOLD, width: float | None = None
+               ) -> AuditResult:
+    """Copy the exportable files of a run (and indicator tables) to ``out`` and audit them.
+
+    Parameters
+    ----------
+    run : path
+        A run folder (``casemix fit`` or ``refit``).
+    out : path
+        The export folder to create; it must not exist.
+    indicators : sequence of path
+        Indicator tables (``casemix indicators --out``) to export as well.
+    threshold, width
+        The audit's protection rule (see :func:`casemix.workflow.audit.audit_files`).
+
+    Returns
+    -------
+    AuditResult
+        When it fails nothing is left in ``out`` (the caller reports the findings).
+
+    Notes
+    -----
+    The files are written to a temporary sibling folder, audited together, and the folder is
+    renamed to ``out`` only when the audit passes; it then also holds ``audit.json`` and a
+    ``README.md`` for the output checker (what each file is, the thresholds, how many cells
+    were suppressed and why, never their values).
+    """
+    run, out = Path(run), Path(out)
+    if out.exists():
+        raise CasemixError(f"{out} exists; choose a new export folder.")
+    if not (run / "manifest.json").is_file():
+        raise CasemixError(f"{run} is not a complete run folder (no manifest.json).")
+    staging = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        copied = _copy(run, staging, indicators)
+        result = audit_files(copied, threshold=threshold, width=width)
+        if not result.ok:
+            return result
+        (staging / "audit.json").write_text(result.to_json(), encoding="utf-8")
+        (staging / "README.md").write_text(_readme(run, copied, result), encoding="utf-8")
+        staging.rename(out)
+        return result
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _copy(run: Path, staging: Path, indicators: Sequence[str | Path]) -> list[Path]:
+    copied = []
+    for pattern in EXPORTED:
+        for path in sorted(run.glob(pattern)):
+            shutil.copy2(path, staging / path.name)
+            copied.append(staging / path.name)
+    for path in map(Path, indicators):
+        target = staging / f"indicators_{path.name}"
+        shutil.copy2(path, target)
+        copied.append(target)
+    return copied
+
+
+def _readme(run: Path, copied: list[Path], result: AuditResult) -> str:
+    manifest = json.loads((run / "manifest.json").read_text())
+    lines = [f"# Export of {manifest.get('spec_name', run.name)} "
+             f"({manifest.get('method', '')}), casemix "
+             f"{manifest.get('versions', {}).get('casemix', '')}", "",
+             f"Disclosure threshold {result.protection.threshold} (protection width "
+             f"{result.protection.width:g}); the audit (`audit.json`) passed: "
+             f"{result.n_hidden} hidden counts checked against every relation between these "
+             "files.", "", "## Files", ""]
+    descriptions = {**EXPORTED}
+    for path in copied:
+        what = next((d for p, d in descriptions.items()
+                     if Path(path.name).match(p)), "indicator counts and rates per unit")
+        lines.append(f"- `{path.name}`: {what}")
+    lines += ["", "## Suppressed cells (counts only, never values)", ""]
+    log_path = run / "suppression_log.csv"
+    if log_path.is_file():
+        log = pd.read_csv(log_path)
+        counts = log.groupby(["table", "reason"]).size()
+        lines += [f"- `{table}`: {n} cells, {reason}" for (table, reason), n in counts.items()]
+    lines += ["", "## Not exported (stay inside the secure environment)", ""]
+    lines += [f"- `{name}`: {why}" for name, why in INTERNAL.items()]
+    return "\n".join(lines) + "\n"

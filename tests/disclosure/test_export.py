@@ -1,0 +1,69 @@
+"""``casemix export``: only what may leave, audited together; refused when the audit fails."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from casemix.cli import app
+from casemix.workflow.audit import audit_files
+
+ROOT = Path(__file__).resolve().parents[2]
+runner = CliRunner()
+
+
+def _run(tmp_path: Path) -> tuple[Path, Path]:
+    cohort = tmp_path / "cohort.parquet"
+    assert runner.invoke(app, ["simulate", "--out", str(cohort), "--n-births", "30000",
+                               "--seed", "5"]).exit_code == 0
+    spec = (ROOT / "models" / "big2.toml").read_text().replace(
+        'levels = ["vsv", "municipality"]', 'levels = ["vsv"]')
+    (tmp_path / "big2.toml").write_text(spec)
+    run = tmp_path / "run"
+    result = runner.invoke(app, ["fit", str(tmp_path / "big2.toml"), "--data", str(cohort),
+                                 "--out", str(run), "--method", "eb"])
+    assert result.exit_code == 0, result.output
+    return run, cohort
+
+
+def test_export_copies_only_what_may_leave_and_passes(tmp_path):
+    run, _ = _run(tmp_path)
+    out = tmp_path / "export"
+    result = runner.invoke(app, ["export", str(run), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in out.iterdir()}
+    assert {"units.csv", "direct.csv", "audit.json", "README.md", "funnel_vsv.csv"} <= names
+    assert not names & {"model.json", "manifest.json", "suppression_log.csv", "posterior"}
+    assert "Not exported" in (out / "README.md").read_text()
+    assert audit_files([out]).ok
+
+
+def test_export_refuses_a_leak_and_writes_nothing(tmp_path):
+    run, _ = _run(tmp_path)
+    units = pd.read_csv(run / "units.csv", dtype={"unit": str, "period": str})
+    row = units.index[units["observed"].isna()][0]
+    units.loc[row, "oe"] = 0.42  # a value computed from the suppressed count, put back
+    units.to_csv(run / "units.csv", index=False)
+    out = tmp_path / "export"
+    result = runner.invoke(app, ["export", str(run), "--out", str(out)])
+    assert result.exit_code == 1 and "refused" in result.output
+    assert not out.exists() and not list(tmp_path.glob(".export*"))
+
+
+def test_indicator_tables_are_audited(tmp_path):
+    """Routes 4 and 6 on an indicator table: a unit count that equals the national row minus
+    the published units is found."""
+    table = pd.DataFrame({
+        "level": ["national", "vsv", "vsv", "vsv"], "unit": ["national", "A", "B", "C"],
+        "indicator": "big2", "numerator": [130, 60, 66, None],
+        "denominator": [1000, 400, 400, 200], "rate": [0.13, 0.15, 0.165, None],
+        "suppressed": [False, False, False, True]})
+    path = tmp_path / "indicators.csv"
+    table.to_csv(path, index=False)
+    findings = audit_files([path]).findings
+    assert findings["route"].str.contains("differencing").any()  # C = 130 - 60 - 66 = 4
+    table.loc[1, ["numerator", "rate", "suppressed"]] = [None, None, True]
+    table.to_csv(path, index=False)
+    assert audit_files([path]).ok  # A and C hidden together: 64 split between them
