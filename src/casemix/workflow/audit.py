@@ -5,9 +5,9 @@ Reads the count tables that casemix writes (``units.csv``, ``funnel_<level>.csv`
 ``geography.csv``), rebuilds the linear relations between all their cells, and computes the
 feasible interval of every hidden count by linear programming
 (:func:`casemix.disclosure.feasible_intervals`). Further checks cover the routes that are not
-linear: values computed from a suppressed count left on its row, a count shown in one file and
-hidden in another, pooled statistics computed with hidden units (funnel phi), ranks that count
-hidden units, and published precision.
+linear: values computed from a suppressed count left on its row, pooled statistics computed
+with hidden units (funnel phi), ranks that count hidden units, and published precision. A count
+that one file shows and another blanks is simply published (cells are merged by key).
 """
 
 from __future__ import annotations
@@ -129,7 +129,6 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
             total = _read(path).iloc[0]
             publish_national(cells, main, float(total["events"]), float(total["n"]),
                              file=name)
-    findings += _conflicts(cells)
     intervals = feasible_intervals(cells, certify=protection)
     failing = intervals[_failing(cells, intervals, protection)]
     for row in failing.itertuples():
@@ -258,11 +257,4 @@ def _phi_check(frame: pd.DataFrame, file: str) -> list[dict[str, object]]:
     if abs(f.phi - phi) > 0.02 * max(1.0, abs(phi)):  # E is published to 1 decimal
         return [_finding(file, "", "phi", "pooled statistic uses suppressed units",
                          f.phi, phi)]
-    return []
-
-
-def _conflicts(cells: LinkedCells) -> list[dict[str, object]]:
-    """A count shown in one file is not hidden by blanking it in another: cells are merged
-    by key, so such a count is simply published. (Kept as a hook; the builder publishes a
-    cell as soon as any file shows it.)"""
     return []
