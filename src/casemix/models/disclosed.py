@@ -26,13 +26,12 @@ from casemix.disclosure.tables import (
     unit_key,
 )
 from casemix.exceptions import ConvergenceError, MethodSwitchWarning
-from casemix.models.diagnostics import SUBGROUPS
 from casemix.models.result import CaseMixResult
 from casemix.models.shrinkers import EmpiricalBayes, FayHerriot
 from casemix.models.units import DERIVED_COLUMNS
 from casemix.standardisation.direct import DIRECT_COLUMNS
 
-__all__ = ["PRECISION", "DisclosedRun", "disclose_run"]
+__all__ = ["PRECISION", "SUBGROUPS", "DisclosedRun", "disclose_run"]
 
 #: Decimals of published non-count values: enough to read, too few to recover counts from
 #: products such as O = O/E x E.
@@ -44,6 +43,8 @@ PRECISION: dict[str, int] = {
     "p_value": 4, "value": 3, "phi": 3, "tau2": 4, "slope": 3, "slope_se": 3,
     "estimate": 4, "std_error": 4, "odds_ratio": 3, "or_lower": 3, "or_upper": 3,
 }
+#: Subgroups whose calibration a run writes and the report shows.
+SUBGROUPS = ("income_quintile", "migration_background", "education", "parity", "plurality")
 #: Unit-table columns blanked with a suppressed numerator (besides :data:`DERIVED_COLUMNS`).
 HIDDEN_WITH_OBSERVED = [*DERIVED_COLUMNS, "expected", "rank", "rank_lower", "rank_upper"]
 GROUP_DERIVED = ["expected", "oe", "oe_lower", "oe_upper", "slope", "slope_se"]
@@ -143,7 +144,7 @@ def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
     hidden = protect(cells, hidden, protection)
     units = _apply(frame, links, hidden, lambda r: unit_key(r.level, str(r.unit), r.period,
                                                             r.stratum), HIDDEN_WITH_OBSERVED)
-    units = _published_shrinkage(result, units, table.is_yearly().to_numpy())
+    units = _published_shrinkage(result, units)
     units = _rank_published(units)
     main = units[table.is_main().to_numpy()]
     funnels = {level: _funnel(main[main["level"] == level], level)
@@ -252,34 +253,17 @@ def _counts(column: pd.Series) -> pd.Series:
     return pd.Series(values, index=column.index)
 
 
-def _published_shrinkage(result: CaseMixResult, units: pd.DataFrame,
-                         yearly: np.ndarray) -> pd.DataFrame:
+def _published_shrinkage(result: CaseMixResult, units: pd.DataFrame) -> pd.DataFrame:
     """Empirical Bayes and Fay-Herriot estimated again from the published units only, so that
     their prior cannot be solved for the hidden units' counts (other shrinkers estimate one
     variance component, which cannot pin two or more hidden counts)."""
     if not isinstance(result.shrinker, EmpiricalBayes | FayHerriot):
         return units
-    from casemix.shrinkage.unit_table import shrink_units, shrink_units_by_year
-
-    level = result.spec.confidence_level
-    shown = units["observed"].notna().to_numpy()
-    parts = []
-    for is_year in (False, True):
-        mask = (yearly == is_year) & shown
-        sub = units[mask].astype({"observed": float})
-        if sub.empty:
-            continue
-        if is_year:
-            parts += [shrink_units_by_year(t, result.shrinker.kind, level=level,
-                                           seed=result.seed)
-                      for _, t in sub.groupby("level", sort=False)]
-        else:
-            parts += [shrink_units(t, result.shrinker.kind, level=level, seed=result.seed)
-                      for _, t in sub.groupby(["level", "period", "stratum"], sort=False)]
-    if not parts:
-        return units
+    shown = units[units["observed"].notna()].astype({"observed": float})
+    redone = result.shrinker.shrink(result.unit_table.replace(shown),
+                                    level=result.spec.confidence_level,
+                                    seed=result.seed).frame
     out = units.copy()
-    redone = pd.concat(parts)
     columns = ["shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above", "rank",
                "rank_lower", "rank_upper"]
     out.loc[redone.index, columns] = redone[columns].to_numpy()

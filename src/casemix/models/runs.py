@@ -24,7 +24,6 @@ from casemix.core.design import Encoding
 from casemix.disclosure import DEFAULT_THRESHOLD, mask_small_counts
 from casemix.exceptions import CasemixError
 from casemix.models.casemix_model import DEFAULT_SEED, CaseMixModel
-from casemix.models.diagnostics import SUBGROUPS
 from casemix.models.disclosed import disclose_run
 from casemix.models.methods import build_method
 from casemix.models.result import CaseMixResult, predict_risk
@@ -34,7 +33,7 @@ from casemix.models.spec import ModelSpec
 from casemix.models.units import UnitTable
 from casemix.records import ValidationReport, load_births
 
-__all__ = ["MODEL_FORMAT", "SUBGROUPS", "FrozenModel", "Run", "data_fingerprint", "load_model",
+__all__ = ["MODEL_FORMAT", "FrozenModel", "Run", "data_fingerprint", "load_model",
            "load_run", "reproduce_run", "save_run"]
 
 MODEL_FORMAT = "casemix-model/2"

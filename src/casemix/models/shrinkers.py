@@ -85,6 +85,11 @@ class _OnCounts(Shrinker):
 
     def apply(self, units: UnitTable, expected: ExpectedCounts, *, level: float,
               seed: int) -> Shrinkage:
+        return Shrinkage(self.shrink(units, level=level, seed=seed))
+
+    def shrink(self, units: UnitTable, *, level: float, seed: int) -> UnitTable:
+        """The shrinkage columns from the rows' O and E alone (the export calls this on the
+        published rows, so that the prior is estimated from them only)."""
         frame = units.frame
         yearly = units.is_yearly()
         parts = [shrink_units(t, self.method, level=level, seed=seed)
@@ -92,7 +97,9 @@ class _OnCounts(Shrinker):
                                                         sort=False)]
         parts += [shrink_units_by_year(t, self.method, level=level, seed=seed)
                   for _, t in frame.loc[yearly].groupby("level", sort=False)]
-        return Shrinkage(units.replace(pd.concat(parts).loc[frame.index]))
+        if not parts:
+            return units
+        return units.replace(pd.concat(parts).loc[frame.index])
 
 
 @dataclass(frozen=True)

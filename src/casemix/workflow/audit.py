@@ -93,8 +93,8 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
     cells = LinkedCells()
     manifest: dict[str, object] = next(
         (json.loads(p.read_text()) for p in files if p.name == "manifest.json"), {})
-    units = _read(files_named(files, "units.csv")[0]) if files_named(files, "units.csv") \
-        else None
+    found = _named(files, "units.csv")
+    units = _read(found[0]) if found else None
     main = str(manifest.get("period") or _main_period(units))
     links = TableLinks()
     if units is not None:
@@ -157,7 +157,7 @@ def _indicator_frame(table: pd.DataFrame) -> pd.DataFrame:
         "crude_rate": table.get("rate")})
 
 
-def files_named(files: list[Path], name: str) -> list[Path]:
+def _named(files: list[Path], name: str) -> list[Path]:
     """The files called ``name``."""
     return [p for p in files if p.name == name]
 
@@ -181,7 +181,7 @@ def _missing(files: list[Path], levels: list[str]) -> dict[str, float | None] | 
     """Births without a unit code per level as ``exclusions.csv`` shows them: a number,
     None for ``<10``, and 0 for a level the log does not mention (zero rows are not
     logged)."""
-    found = files_named(files, "exclusions.csv")
+    found = _named(files, "exclusions.csv")
     if not found:
         return None
     log = pd.read_csv(found[0], dtype=str)
@@ -194,7 +194,7 @@ def _missing(files: list[Path], levels: list[str]) -> dict[str, float | None] | 
 def _geography(files: list[Path]) -> dict[tuple[str, str], dict[str, str]]:
     """Public nesting of unit levels from ``geography.csv`` (child_level, child,
     parent_level, parent)."""
-    found = files_named(files, "geography.csv")
+    found = _named(files, "geography.csv")
     if not found:
         return {}
     g = pd.read_csv(found[0], dtype=str)
