@@ -67,3 +67,20 @@ def test_indicator_tables_are_audited(tmp_path):
     table.loc[1, ["numerator", "rate", "suppressed"]] = [None, None, True]
     table.to_csv(path, index=False)
     assert audit_files([path]).ok  # A and C hidden together: 64 split between them
+
+
+def test_export_takes_indicator_tables_with_their_logs(tmp_path):
+    """Indicator tables leave with their exclusion log and geography, audited with the run."""
+    run, cohort = _run(tmp_path)
+    rates = tmp_path / "rates.csv"
+    result = runner.invoke(app, ["indicators", str(cohort), "--by", "municipality", "--by",
+                                 "ggd_region", "--out", str(rates)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "export"
+    result = runner.invoke(app, ["export", str(run), "--out", str(out), "--indicators",
+                                 str(rates)])
+    assert result.exit_code == 0, result.output
+    names = {p.name for p in out.iterdir()}
+    assert {"indicators_rates.csv", "indicators_rates_exclusions.csv",
+            "indicators_rates_geography.csv"} <= names
+    assert audit_files([out]).ok

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 
 from casemix.disclosure import check_threshold, mask_small_counts
+from casemix.disclosure.tables import geography_table, nesting_of
 from casemix.exceptions import CasemixError, CasemixWarning
 from casemix.indicators import DEFAULT_INDICATORS, DefinitionSettings, indicator_rates
 from casemix.indicators.derive import derive_indicators
@@ -188,7 +189,11 @@ def indicators(
         table.to_csv(out, index=False)
         mask_small_counts(log.to_frame(), threshold=threshold).to_csv(
             out.with_name(f"{out.stem}_exclusions.csv"), index=False)
-        console.print(f"Wrote [bold]{out}[/] and its exclusion log.")
+        geography = geography_table(nesting_of(report.births, by or []))
+        if len(geography):  # public nesting of the levels, which the audit needs
+            geography.to_csv(out.with_name(f"{out.stem}_geography.csv"), index=False)
+        console.print(f"Wrote [bold]{out}[/], its exclusion log"
+                      f"{' and geography' if len(geography) else ''}.")
 
 
 @app.command()

@@ -49,8 +49,11 @@ class Protection:
           threshold reveals no count of 1 to ``threshold - 1``;
         - ``masked`` (shown as ``<threshold``): the relations must not narrow
           ``[0, shown_upper]`` at all;
-        - ``implied`` (shown nowhere): the interval must not show the count to be small,
-          i.e. its upper end must reach ``threshold`` unless it is 0.
+        - ``implied`` (shown nowhere, e.g. a complement n - O): the interval must not show
+          the count to be small, i.e. its upper end must reach ``threshold`` unless it is 0;
+        - ``total`` (shown nowhere, a sum such as the births without a unit code in one year,
+          bounded by a count shown as ``<threshold``): it must not be shown to lie in
+          ``1..threshold-1``, i.e. its interval reaches 0 or ``threshold``.
         """
         tol = 1e-6
         lo, hi = np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
@@ -60,8 +63,8 @@ class Protection:
         may_be_small = lo < self.threshold - tol
         exposed = (small | (may_be_small & (hi - lo < self.width - tol))) & ~zero
         narrowed = (lo > tol) | (hi < shown - tol)
-        return np.select([kind == "masked", kind == "implied"], [narrowed, small & ~zero],
-                         exposed)
+        return np.select([kind == "masked", kind == "implied", kind == "total"],
+                         [narrowed, small & ~zero, small & (lo > tol)], exposed)
 
 
     def certifies(self, lower: npt.ArrayLike, upper: npt.ArrayLike, kind: npt.ArrayLike,
@@ -73,8 +76,9 @@ class Protection:
         kind, shown = np.asarray(kind), np.asarray(shown_upper, dtype=float)
         wide = (hi >= self.threshold - tol) & (hi - lo >= self.width - tol)
         whole = (lo <= tol) & (hi >= shown - tol)
-        return np.select([kind == "masked", kind == "implied"],
-                         [whole, hi >= self.threshold - tol], wide)
+        reaches = hi >= self.threshold - tol
+        return np.select([kind == "masked", kind == "implied", kind == "total"],
+                         [whole, reaches, reaches | (lo <= tol)], wide)
 
 
 def _pin(A: sparse.csr_matrix, rhs: npt.NDArray[np.float64]
@@ -298,11 +302,69 @@ def _component(cells: LinkedCells, sub: sparse.csr_matrix, b: npt.NDArray[np.flo
                 if not len(more):
                     break
                 points = np.vstack([points, more])
+            if len(todo) and len(points):
+                gains = _needed_gain(certify, points, position[local[todo]],
+                                     kind[index[local[todo]]], upper[index[local[todo]]])
+                for batch in (32, 4, 1):
+                    if not len(todo):
+                        break
+                    reached = _capped_push(A2, b2, bounds, points[0],
+                                           position[local[todo]], gains, batch, rng)
+                    points = np.vstack([points, reached])
+                    t_idx = position[local[todo]]
+                    inner_lo, inner_hi = points[:, t_idx].min(0), points[:, t_idx].max(0)
+                    ok = certify.certifies(inner_lo, inner_hi, kind[index[local[todo]]],
+                                           upper[index[local[todo]]])
+                    lo[todo], hi[todo] = inner_lo, inner_hi
+                    certified[todo[ok]] = True
+                    todo, gains = todo[~ok], gains[~ok]
         if len(todo) and exact:
             l2, h2 = _bounds_lp(A2, b2, bounds, position[local[todo]])
             lo[todo], hi[todo] = l2, h2
     return [(int(j), cells.keys[j], lo[k], hi[k], bool(is_pinned[local[k]]),
              bool(certified[k])) for k, j in enumerate(index[local])]
+
+
+def _needed_gain(certify: Protection, points: npt.NDArray[np.float64],
+                 targets: npt.NDArray[np.intp], kind: npt.NDArray[np.str_],
+                 shown_upper: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """How far above the first witness point each target must go to be certified from
+    above: to ``max(threshold, lowest + width)`` for a suppressed count, to the threshold for
+    an implied count or total, to the shown bound for a masked one."""
+    base = points[0, targets]
+    lowest = points[:, targets].min(0)
+    goal = np.select([kind == "masked", np.isin(kind, ["implied", "total"])],
+                     [shown_upper, np.full(len(targets), certify.threshold)],
+                     np.maximum(certify.threshold, lowest + certify.width))
+    return np.maximum(goal - base, 0.0) + 1e-6
+
+
+def _capped_push(A: sparse.csr_matrix, b: npt.NDArray[np.float64],
+                 bounds: list[tuple[float, float | None]], base: npt.NDArray[np.float64],
+                 targets: npt.NDArray[np.intp], gains: npt.NDArray[np.float64], batch: int,
+                 rng: np.random.Generator) -> npt.NDArray[np.float64]:
+    """Feasible points that raise batches of targets together, each by at most its gain.
+
+    One linear program per batch: maximise ``sum_i z_i`` with ``z_i <= x_i - base_i`` and
+    ``z_i <= gain_i``. Capping the gains spreads the push over the batch (an uncapped sum
+    piles everything onto one cell), so one program certifies up to ``batch`` cells where
+    exact intervals need two programs per cell. Cells a batch cannot raise enough are left to
+    smaller batches and finally to exact programs."""
+    n, order = A.shape[1], rng.permutation(len(targets))
+    points = []
+    for start in range(0, len(order), batch):
+        chosen = order[start:start + batch]
+        k = len(chosen)
+        cols = targets[chosen]
+        A_eq = sparse.hstack([A, sparse.csr_matrix((A.shape[0], k))]).tocsr()
+        A_ub = sparse.hstack([sparse.csr_matrix((-np.ones(k), (np.arange(k), cols)),
+                                                shape=(k, n)), sparse.eye(k)]).tocsr()
+        c = np.concatenate([np.zeros(n), -np.ones(k)])
+        res = linprog(c, A_ub=A_ub, b_ub=-base[cols], A_eq=A_eq, b_eq=b,
+                      bounds=[*bounds, *[(None, g) for g in gains[chosen]]], method="highs")
+        if res.status == 0:
+            points.append(res.x[:n])
+    return np.asarray(points).reshape(len(points), n)
 
 
 def max_sum(cells: LinkedCells, hidden: npt.NDArray[np.bool_],

@@ -47,9 +47,9 @@ class LinkedCells:
     kind : list of str
         ``shown``: a count that a file shows (or would show, were it not suppressed);
         ``masked``: a count a file shows as ``<10``; ``implied``: a count no file shows but
-        that follows from those that do (complements n - O, totals of years or strata,
-        births without a unit code). :class:`~casemix.disclosure.attack.Protection` judges
-        each kind by its own rule.
+        that follows from those that do (complements n - O); ``total``: a sum no file shows
+        (national totals of years or strata, births without a unit code).
+        :class:`~casemix.disclosure.attack.Protection` judges each kind by its own rule.
     """
 
     keys: list[str] = field(default_factory=list)
@@ -87,7 +87,7 @@ class LinkedCells:
         if published and not self.published[i]:
             self.published[i] = True
             self.where[i] = where or self.where[i]
-        if self.kind[i] == "implied" or kind == "masked":
+        if self.kind[i] in ("implied", "total") or kind == "masked":
             self.kind[i] = kind
         self.lower[i] = max(self.lower[i], lower)
         self.upper[i] = min(self.upper[i], upper)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import numpy.typing as npt
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 from casemix.disclosure.attack import (
     Protection,
@@ -17,9 +19,13 @@ from casemix.exceptions import CasemixError
 
 __all__ = ["protect"]
 
+#: Cost added to cells hidden only as a last resort.
+LAST_RESORT = 1e12
+
 
 def protect(cells: LinkedCells, hidden: npt.NDArray[np.bool_], protection: Protection, *,
-            cost: npt.NDArray[np.float64] | None = None, max_rounds: int = 200
+            cost: npt.NDArray[np.float64] | None = None,
+            last_resort: npt.NDArray[np.bool_] | None = None, max_rounds: int = 200
             ) -> npt.NDArray[np.bool_]:
     """Extend a suppression pattern until no hidden target can be derived.
 
@@ -35,6 +41,9 @@ def protect(cells: LinkedCells, hidden: npt.NDArray[np.bool_], protection: Prote
         Cost of hiding each cell (default: its value, so that small cells go first, but cells
         below twice the threshold last, since their own intervals would need protection too;
         ``inf`` for cells that no file shows, and for cells that must stay published).
+    last_resort : ndarray of bool, optional
+        Cells to hide only when no other cell can protect a failing one, however far away in
+        the relations (national totals, which users need most).
 
     Returns
     -------
@@ -63,12 +72,16 @@ def protect(cells: LinkedCells, hidden: npt.NDArray[np.bool_], protection: Prote
     if cost is None:  # the smallest cells that will not need protection of their own first
         cost = np.where(values < 2 * protection.threshold, values + 1e6, values)
         cost = np.where(np.isnan(values) | (kind != "shown"), np.inf, cost)
+    if last_resort is not None:
+        cost = np.where(np.asarray(last_resort, dtype=bool), cost + LAST_RESORT, cost)
+    cost = _with_copies(cells.matrix().tocsr(), cost)
     A = cells.matrix().tocsc()
     At = A.T.tocsc()  # column j of At: the cells of relation j
     # protected cells: hidden counts a file would show, and hidden implied counts that are
-    # small; an implied count of 10 or more (a complement, a total) needs no partner
+    # small; an implied count or total of 10 or more needs no partner
     truth = complete(cells)
-    sensitive = (kind != "implied") | ((truth > 0) & (truth < protection.threshold))
+    sensitive = (np.isin(kind, ["shown", "masked"])
+                 | ((truth > 0) & (truth < protection.threshold)))
     hidden = _singletons(A, At, hidden, sensitive, cost)
     for _ in range(max_rounds):
         intervals = feasible_intervals(cells, hidden, certify=protection, reference=truth,
@@ -154,11 +167,13 @@ def _repair(cell: int, A, At, hidden: npt.NDArray[np.bool_], cost: npt.NDArray[n
     """A published cell to hide next to ``cell``: the cheapest one of the relation through
     ``cell`` with the fewest hidden cells (a cell already chosen this round counts as hidden).
     When every relation through ``cell`` is fully hidden, the search moves outwards through
-    the hidden cells of those relations (breadth first, ``depth`` steps)."""
+    the hidden cells of those relations (breadth first, ``depth`` steps); a last-resort cell
+    is chosen only when the search finds nothing else."""
     seen_relations: set[int] = set()
     seen_cells = np.zeros(len(hidden), dtype=bool)
     seen_cells[cell] = True
     frontier = np.array([cell])
+    fallback: int | None = None
     for _ in range(depth):
         best: tuple[int, float, int] | None = None
         reached: list[npt.NDArray[np.intp]] = []
@@ -175,12 +190,33 @@ def _repair(cell: int, A, At, hidden: npt.NDArray[np.bool_], cost: npt.NDArray[n
                     m = int(open_[np.lexsort((open_, cost[open_]))[0]])
                     candidate = (int(is_hidden.sum()), float(cost[m]), m)
                     best = candidate if best is None or candidate < best else best
-        if best is not None:
+        if best is not None and best[1] < LAST_RESORT:
             return best[2]
+        if best is not None and fallback is None:
+            fallback = best[2]
         if not reached:
-            return None
+            return fallback
         frontier = np.unique(np.concatenate(reached))
         seen_cells[frontier] = True
         if not len(frontier):
-            return None
-    return None
+            return fallback
+    return fallback
+
+
+def _with_copies(A: sparse.csr_matrix, cost: npt.NDArray[np.float64]
+                 ) -> npt.NDArray[np.float64]:
+    """Cost of hiding a cell together with its copies: cells equal by a relation ``a = b``
+    (the births denominator of preterm birth, fetal death and perinatal mortality) hide
+    together, since a published copy gives the hidden one away; so hiding one costs what
+    hiding all of them costs."""
+    pairs = np.flatnonzero((np.diff(A.indptr) == 2)
+                           & np.isclose(np.asarray(A.sum(axis=1)).ravel(), 0.0))
+    if not len(pairs):
+        return cost
+    ends = A.indices[A.indptr[pairs][:, None] + np.arange(2)]
+    graph = sparse.coo_matrix((np.ones(len(pairs)), (ends[:, 0], ends[:, 1])),
+                              shape=(A.shape[1], A.shape[1]))
+    _, label = connected_components(graph, directed=False)
+    finite = np.where(np.isfinite(cost), cost, 0.0)
+    total = np.bincount(label, weights=finite)[label]
+    return np.where(np.isfinite(cost), total, cost)

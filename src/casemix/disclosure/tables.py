@@ -17,8 +17,9 @@ import pandas as pd
 
 from casemix.disclosure.linked import Cell, LinkedCells
 
-__all__ = ["NATIONAL", "TableLinks", "link_groups", "link_unit_table", "publish_national",
-           "unit_key"]
+__all__ = ["NATIONAL", "TableLinks", "definitional_relations", "geography_table",
+           "indicator_units", "link_groups", "link_indicator_table", "link_unit_table",
+           "national_cells", "nesting_of", "publish_national", "unit_key"]
 
 #: Level and unit label of national totals.
 NATIONAL = ("national", "NL")
@@ -59,7 +60,7 @@ def _row(cells: LinkedCells, links: TableLinks, key: str, observed: object, n: o
 
 
 def _national(cells: LinkedCells, period: str, stratum: str, measure: str) -> int:
-    return cells.cell(f"{measure}:{unit_key(*NATIONAL, period, stratum)}", kind="implied",
+    return cells.cell(f"{measure}:{unit_key(*NATIONAL, period, stratum)}", kind="total",
                       where=Cell("", f"national {period} {stratum}", measure))
 
 
@@ -123,7 +124,7 @@ def _sums(cells: LinkedCells, frame: pd.DataFrame, measure: str, index: dict[str
         parts = [key((level, u, period, stratum)) for u in t["unit"]]
         if missing.get(level, None) != 0:  # births without a code of this level: a count
             absent = cells.cell(f"{measure}:{unit_key(level, MISSING, period, stratum)}",
-                                kind="implied", where=Cell("exclusions.csv",
+                                kind="total", where=Cell("exclusions.csv",
                                                            f"{level} missing", "n_rows"))
             if measure == "N" and period == main_period and stratum == ALL and level in missing:
                 shown = missing[level]
@@ -175,7 +176,7 @@ def _nesting(cells: LinkedCells, frame: pd.DataFrame, measure: str, index: dict[
                 if missing.get(child, None) != 0:  # births of the parent without a child code
                     parts = [*parts, cells.cell(
                         f"{measure}:{unit_key(child, MISSING + parent_unit, period, stratum)}",
-                        kind="implied", where=Cell("", f"{parent} {parent_unit} without "
+                        kind="total", where=Cell("", f"{parent} {parent_unit} without "
                                                    f"{child}", measure))]
                 cells.add_sum(total, parts)
 
@@ -202,3 +203,177 @@ def publish_national(cells: LinkedCells, main_period: str, observed: float, n: f
                where=Cell(file, "national", "events"))
     cells.cell(f"N:{unit_key(*NATIONAL, main_period, ALL)}", n, published=True,
                where=Cell(file, "national", "n"))
+
+
+def nesting_of(frame: pd.DataFrame, levels: list[str]) -> dict[tuple[str, str], dict[str, str]]:
+    """Pairs of unit levels where every unit of one lies within one unit of the other
+    (municipalities within GGD regions): ``{(child, parent): {child unit: parent unit}}``.
+
+    Geography is public: an attacker knows it, so the writer must link nested units too."""
+    out = {}
+    for child in levels:
+        for parent in levels:
+            if child == parent:
+                continue
+            pairs = frame[[child, parent]].dropna().astype(str).drop_duplicates()
+            if len(pairs) and pairs[child].is_unique and pairs[parent].nunique() < len(pairs):
+                out[(child, parent)] = dict(zip(pairs[child], pairs[parent], strict=True))
+    return out
+
+
+def geography_table(nesting: Mapping[tuple[str, str], Mapping[str, str]]) -> pd.DataFrame:
+    """``child_level, child, parent_level, parent``: the nesting as a file (``geography.csv``),
+    public knowledge that the audit needs to rebuild the relations."""
+    rows = [(c, child, p, parent) for (c, p), mapping in nesting.items()
+            for child, parent in mapping.items()]
+    return pd.DataFrame(rows, columns=["child_level", "child", "parent_level", "parent"])
+
+
+def indicator_units(table: pd.DataFrame) -> pd.DataFrame:
+    """An indicator table (``level, unit, indicator, numerator, denominator``) as unit rows:
+    one "period" per indicator, so that per indicator the units of a level add up to the
+    national row."""
+    national = table["level"].eq("national")
+    return pd.DataFrame({
+        "level": table["level"].to_numpy(),
+        "unit": table["unit"].astype(str).where(~national, NATIONAL[1]).to_numpy(),
+        "period": table["indicator"].astype(str).to_numpy(), "stratum": ALL,
+        "observed": table["numerator"].to_numpy(dtype=float, na_value=np.nan),
+        "n": table["denominator"].to_numpy(dtype=float, na_value=np.nan)})
+
+
+def definitional_relations(units: pd.DataFrame, *, min_rows: int = 5
+                           ) -> list[dict[tuple[str, str], float]]:
+    """Exact relations between the counts of different indicators that hold in every row.
+
+    Parameters
+    ----------
+    units : pandas.DataFrame
+        :func:`indicator_units` rows; hidden counts are NaN (a relation must then hold in
+        the rows where its counts are shown, in at least ``min_rows`` of them).
+
+    Returns
+    -------
+    list of dict
+        Each relation as ``{(measure, indicator): coefficient}`` with ``measure`` one of
+        ``O`` (numerator), ``N`` (denominator) and ``C`` (N - O): ``a = b`` or ``a = b + c``.
+
+    Notes
+    -----
+    Definitions nest: live births are all births minus stillbirths, so the denominator of
+    neonatal death equals the complement of fetal death; perinatal deaths are fetal plus
+    neonatal deaths. An attacker reads such relations from the definitions or from the
+    published rows; the writer finds them in the true counts (a superset), without a list
+    per definition preset. Candidates are equalities with coefficients +-1 between two or
+    three count columns; a column that is 0 throughout is left out (it adds nothing).
+    """
+    wide = units.pivot_table(index=["level", "unit"], columns="period",
+                             values=["observed", "n"], aggfunc="first", dropna=False)
+    columns, data = [], []
+    for indicator in sorted(set(units["period"])):
+        if ("observed", indicator) not in wide or ("n", indicator) not in wide:
+            continue
+        o = wide[("observed", indicator)].to_numpy(dtype=float)
+        m = wide[("n", indicator)].to_numpy(dtype=float)
+        for measure, x in (("O", o), ("N", m), ("C", m - o)):
+            columns.append((measure, indicator))
+            data.append(x)
+    if not data:
+        return []
+    X = np.column_stack(data)
+    known = ~np.isnan(X)
+    useful = [j for j in range(X.shape[1]) if np.nanmax(np.abs(X[:, j]), initial=0) > 0]
+    found: list[dict[tuple[str, str], float]] = []
+
+    def holds(a: int, parts: tuple[int, ...]) -> bool:
+        rows = known[:, a] & np.all(known[:, list(parts)], axis=1)
+        if rows.sum() < min_rows:
+            return False
+        return bool(np.array_equal(X[rows, a], X[rows][:, list(parts)].sum(axis=1)))
+
+    for i, a in enumerate(useful):
+        for b in useful[i + 1:]:
+            if holds(a, (b,)):
+                found.append({columns[a]: 1.0, columns[b]: -1.0})
+    for a in useful:
+        for i, b in enumerate(useful):
+            for c in useful[i + 1:]:
+                if a in (b, c) or _trivial(columns, a, b, c) or not holds(a, (b, c)):
+                    continue
+                found.append({columns[a]: 1.0, columns[b]: -1.0, columns[c]: -1.0})
+    return found
+
+
+def _trivial(columns: list[tuple[str, str]], a: int, b: int, c: int) -> bool:
+    """``N = O + C`` of one indicator (a relation of every row already), or ``N_a = O_b +
+    C_b``, which is the pair relation ``N_a = N_b``."""
+    trio = {columns[a], columns[b], columns[c]}
+    same = columns[b][1] == columns[c][1]  # N_a = O_b + C_b = N_b: a pair relation
+    return len({ind for _, ind in trio}) == 1 or same
+
+
+def link_indicator_table(cells: LinkedCells, table: pd.DataFrame, *, file: str,
+                         nesting: Mapping[tuple[str, str], Mapping[str, str]] | None = None,
+                         missing: Mapping[str, float | None] | None = None,
+                         relations: list[dict[tuple[str, str], float]] | None = None
+                         ) -> TableLinks:
+    """Add an indicator table (``casemix indicators``) with every relation an attacker has.
+
+    Parameters
+    ----------
+    cells : LinkedCells
+    table : pandas.DataFrame
+        ``level, unit, indicator, numerator, denominator``; a missing count is hidden.
+    file : str
+        Name of the file (for findings).
+    nesting : mapping, optional
+        Public geography (see :func:`link_unit_table`).
+    missing : mapping of str to float or None, optional
+        Births without a code of each level as the exclusion log shows them (None: ``<10``):
+        per indicator, those births' numerator and denominator lie between 0 and that count.
+        Levels not in the mapping: unknown.
+    relations : list of dict, optional
+        Relations between indicators (default: :func:`definitional_relations` of ``table``).
+
+    Returns
+    -------
+    TableLinks
+        Keys ``unit_key(level, unit, indicator, "all")``.
+    """
+    units = indicator_units(table)
+    known = {lv: (0.0 if v == 0 else v) for lv, v in (missing or {}).items()}
+    known[NATIONAL[0]] = 0.0  # the national row is the total itself
+    links = link_unit_table(cells, units, file=file, main_period="", nesting=nesting,
+                            missing={lv: v for lv, v in known.items() if v == 0} | {
+                                lv: None for lv, v in known.items() if v != 0})
+    for level, shown in known.items():
+        if shown == 0:
+            continue
+        bound = 9.0 if shown is None else float(shown)  # "<10" or the count
+        for indicator in set(units["period"]):
+            for measure in ("O", "N"):
+                key = f"{measure}:{unit_key(level, MISSING, indicator, ALL)}"
+                if key in cells:
+                    cells.cell(key, upper=bound, kind="total")
+    pairs = units[["level", "unit"]].drop_duplicates().itertuples(index=False)
+    rules = definitional_relations(units) if relations is None else relations
+    for level, unit in pairs:
+        for rule in rules:
+            index = {}
+            for (measure, indicator), coef in rule.items():
+                key = unit_key(level, unit, indicator, ALL)
+                lookup = {"O": links.observed, "N": links.n}.get(measure)
+                if measure == "C" and f"C:{key}" in cells:
+                    index[cells.index(f"C:{key}")] = coef
+                elif lookup is not None and key in lookup:
+                    index[lookup[key]] = coef
+            if len(index) == len(rule):
+                cells.add_relation(index)
+    return links
+
+
+def national_cells(cells: LinkedCells) -> np.ndarray:
+    """Mask of the national totals: hidden by secondary suppression only as a last resort."""
+    prefix = f"|{NATIONAL[0]}|{NATIONAL[1]}|"
+    return np.array([f"|{k.split(':', 1)[-1]}".startswith(prefix) for k in cells.keys],
+                    dtype=bool)

@@ -7,13 +7,19 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from casemix.disclosure import DEFAULT_THRESHOLD, suppress_counts
+from casemix.disclosure import DEFAULT_THRESHOLD, LinkedCells, Protection, protect
+from casemix.disclosure.tables import (
+    link_indicator_table,
+    national_cells,
+    nesting_of,
+    unit_key,
+)
 from casemix.indicators.definitions import DefinitionSettings
 from casemix.indicators.derive import IndicatorFlags, derive_indicators
 from casemix.records.exclusions import ExclusionLog
 from casemix.records.schema import UNIT_LEVELS
 
-__all__ = ["RATE_COLUMNS", "indicator_rates"]
+__all__ = ["RATE_COLUMNS", "disclose_rates", "indicator_rates"]
 
 RATE_COLUMNS = ["level", "unit", "indicator", "numerator", "denominator", "rate", "suppressed"]
 
@@ -87,5 +93,67 @@ def indicator_rates(
     table = table[RATE_COLUMNS[:-1]]
     if threshold is None:
         return table.assign(suppressed=False), log
-    table, _ = suppress_counts(table, threshold=threshold)
+    missing = {str(e["scope"]): float(str(e["n_rows"])) for e in log.entries
+               if e["stage"] == "comparison"}
+    table = disclose_rates(table, threshold=threshold, nesting=nesting_of(births, levels),
+                           missing={lv: (n if n >= threshold or n == 0 else None)
+                                    for lv, n in missing.items()})
     return table[RATE_COLUMNS], log
+
+
+def disclose_rates(table: pd.DataFrame, *, threshold: int = DEFAULT_THRESHOLD,
+                   nesting: dict[tuple[str, str], dict[str, str]] | None = None,
+                   missing: dict[str, float | None] | None = None) -> pd.DataFrame:
+    """Suppress an indicator table as one system of linked cells.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``level, unit, indicator, numerator, denominator, rate`` with every count.
+    threshold : int, default 10
+    nesting : dict, optional
+        Levels that nest (municipalities in GGD regions; see
+        :func:`casemix.disclosure.tables.nesting_of`): public, so an attacker has it.
+    missing : dict, optional
+        Births without a code per level as the exclusion log shows them (None for ``<10``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table with hidden numerators (and their rates) and denominators blanked, and a
+        ``suppressed`` column.
+
+    Notes
+    -----
+    Primary suppression: a numerator, complement (denominator - numerator) or denominator
+    below ``threshold`` hides the numerator (and the denominator when that is small).
+    Secondary suppression (:func:`casemix.disclosure.protect`) then holds against every
+    relation an attacker can use: units add up to the national row, municipalities to their
+    region, and indicators whose denominators nest (live births = births - stillbirths;
+    perinatal = fetal + neonatal deaths; :func:`~casemix.disclosure.tables.
+    definitional_relations`) link the counts of different indicators of one unit.
+    """
+    cells = LinkedCells()
+    links = link_indicator_table(cells, table, file="indicators", nesting=nesting,
+                                 missing=missing)
+    hidden = ~np.asarray(cells.published)
+    keys = [unit_key(r.level, "NL" if r.level == "national" else str(r.unit),
+                     str(r.indicator), "all") for r in table.itertuples(index=False)]
+    num = table["numerator"].to_numpy(dtype=float)
+    den = table["denominator"].to_numpy(dtype=float)
+    small_o = np.minimum(np.minimum(num, den - num), den) < threshold
+    for key, o, m in zip(keys, small_o, den < threshold, strict=True):
+        hidden[links.observed[key]] |= o
+        hidden[links.n[key]] |= m
+    hidden = protect(cells, hidden, Protection(threshold, float(threshold)),
+                     last_resort=national_cells(cells))
+    no_o = np.array([hidden[links.observed[k]] for k in keys], dtype=bool)
+    no_n = np.array([hidden[links.n[k]] for k in keys], dtype=bool)
+    out = table.copy()
+    out["numerator"] = out["numerator"].astype("Int64")
+    out["denominator"] = out["denominator"].astype("Int64")
+    out["rate"] = out["rate"].astype(float)
+    out.loc[no_o, ["numerator", "rate"]] = pd.NA
+    out.loc[no_n, ["denominator", "rate"]] = pd.NA
+    out["suppressed"] = no_o | no_n
+    return out

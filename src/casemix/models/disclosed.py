@@ -20,8 +20,11 @@ import pandas as pd
 from casemix.disclosure import DEFAULT_THRESHOLD, LinkedCells, Protection, protect
 from casemix.disclosure.tables import (
     TableLinks,
+    geography_table,
     link_groups,
     link_unit_table,
+    national_cells,
+    nesting_of,
     publish_national,
     unit_key,
 )
@@ -141,7 +144,7 @@ def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
                 hidden[lk.observed[key(r)]] = True
             if m < threshold:
                 hidden[lk.n[key(r)]] = True
-    hidden = protect(cells, hidden, protection)
+    hidden = protect(cells, hidden, protection, last_resort=national_cells(cells))
     units = _apply(frame, links, hidden, lambda r: unit_key(r.level, str(r.unit), r.period,
                                                             r.stratum), HIDDEN_WITH_OBSERVED)
     units = _published_shrinkage(result, units)
@@ -159,13 +162,7 @@ def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
     return DisclosedRun(_round(units), {k: _round(v) for k, v in funnels.items()},
                         _round(direct), {k: _round(v) for k, v in subgroups.items()},
                         _round(_coefficients(result, threshold)), log, notes,
-                        _geography_table(nesting))
-
-
-def _geography_table(nesting: dict[tuple[str, str], dict[str, str]]) -> pd.DataFrame:
-    rows = [(c, child, p, parent) for (c, p), mapping in nesting.items()
-            for child, parent in mapping.items()]
-    return pd.DataFrame(rows, columns=["child_level", "child", "parent_level", "parent"])
+                        geography_table(nesting))
 
 
 def _group_key(variable: str, period: str):  # type: ignore[no-untyped-def]
@@ -209,16 +206,7 @@ def _nesting(result: CaseMixResult, births: pd.DataFrame | None
     """Pairs of levels where every unit of one lies within one unit of the other."""
     if births is None or result.rows is None:
         return {}
-    analysed = births.iloc[result.rows]
-    out = {}
-    for child in result.spec.levels:
-        for parent in result.spec.levels:
-            if child == parent:
-                continue
-            pairs = analysed[[child, parent]].dropna().astype(str).drop_duplicates()
-            if len(pairs) and pairs[child].is_unique and pairs[parent].nunique() < len(pairs):
-                out[(child, parent)] = dict(zip(pairs[child], pairs[parent], strict=True))
-    return out
+    return nesting_of(births.iloc[result.rows], list(result.spec.levels))
 
 
 def _apply(frame: pd.DataFrame, links: TableLinks, hidden: np.ndarray, key, derived: list[str]

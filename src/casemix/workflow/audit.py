@@ -2,12 +2,14 @@
 
 Reads the count tables that casemix writes (``units.csv``, ``funnel_<level>.csv``,
 ``direct.csv``, ``calibration.csv``, ``calibration_<variable>.csv``, ``exclusions.csv``,
-``geography.csv``), rebuilds the linear relations between all their cells, and computes the
-feasible interval of every hidden count by linear programming
-(:func:`casemix.disclosure.feasible_intervals`). Further checks cover the routes that are not
-linear: values computed from a suppressed count left on its row, pooled statistics computed
-with hidden units (funnel phi), ranks that count hidden units, and published precision. A count
-that one file shows and another blanks is simply published (cells are merged by key).
+``geography.csv``) and indicator tables (``casemix indicators --out``, with their
+``<name>_exclusions.csv`` and ``<name>_geography.csv``), rebuilds the linear relations
+between all their cells, and computes the feasible interval of every hidden count by linear
+programming (:func:`casemix.disclosure.feasible_intervals`). Further checks cover the routes
+that are not linear: values computed from a suppressed count left on its row, pooled
+statistics computed with hidden units (funnel phi), ranks that count hidden units, and
+published precision. A count that one file shows and another blanks is simply published (cells
+are merged by key).
 """
 
 from __future__ import annotations
@@ -22,7 +24,15 @@ import pandas as pd
 
 from casemix.disclosure import DEFAULT_THRESHOLD, LinkedCells, Protection, feasible_intervals
 from casemix.disclosure.attack import _failing
-from casemix.disclosure.tables import TableLinks, link_groups, link_unit_table, publish_national
+from casemix.disclosure.tables import (
+    NATIONAL,
+    TableLinks,
+    indicator_units,
+    link_groups,
+    link_indicator_table,
+    link_unit_table,
+    publish_national,
+)
 
 __all__ = ["AuditResult", "audit_files"]
 
@@ -121,10 +131,14 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
             link_groups(cells, frame, variable=name[len("calibration_"):-4], file=name,
                         main_period=main)
         elif path.suffix == ".csv" and _is_indicator_table(path):
-            frame = _indicator_frame(_read(path))
-            findings += _row_checks(frame, name)
-            link_unit_table(cells, frame, file=name, main_period="", links=TableLinks(),
-                            nesting=_geography(files))
+            table = _read(path)
+            findings += _row_checks(indicator_units(table).assign(
+                crude_rate=table.get("rate")), name)
+            levels = sorted(set(table["level"]) - {NATIONAL[0]})
+            link_indicator_table(cells, table, file=name,
+                                 nesting=_geography(files, f"{path.stem}_geography.csv"),
+                                 missing=_missing(files, levels,
+                                                  f"{path.stem}_exclusions.csv"))
         elif name == "calibration.csv":
             total = _read(path).iloc[0]
             publish_national(cells, main, float(total["events"]), float(total["n"]),
@@ -144,17 +158,6 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
 def _is_indicator_table(path: Path) -> bool:
     header = set(pd.read_csv(path, nrows=0).columns)
     return {"level", "unit", "indicator", "numerator", "denominator"} <= header
-
-
-def _indicator_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """An indicator table (``casemix indicators``) as unit rows: one "period" per indicator,
-    so that per indicator the units of a level add up to the national row."""
-    national = table["level"].eq("national")
-    return pd.DataFrame({
-        "level": table["level"], "unit": table["unit"].astype(str).where(~national, "NL"),
-        "period": table["indicator"].astype(str), "stratum": "all",
-        "observed": table["numerator"], "n": table["denominator"],
-        "crude_rate": table.get("rate")})
 
 
 def _named(files: list[Path], name: str) -> list[Path]:
@@ -177,11 +180,12 @@ def _main_period(units: pd.DataFrame | None) -> str:
     return pooled[0] if pooled else labels[0]
 
 
-def _missing(files: list[Path], levels: list[str]) -> dict[str, float | None] | None:
-    """Births without a unit code per level as ``exclusions.csv`` shows them: a number,
-    None for ``<10``, and 0 for a level the log does not mention (zero rows are not
+def _missing(files: list[Path], levels: list[str], name: str = "exclusions.csv"
+             ) -> dict[str, float | None] | None:
+    """Births without a unit code per level as the exclusion log ``name`` shows them: a
+    number, None for ``<10``, and 0 for a level the log does not mention (zero rows are not
     logged)."""
-    found = _named(files, "exclusions.csv")
+    found = _named(files, name)
     if not found:
         return None
     log = pd.read_csv(found[0], dtype=str)
@@ -191,10 +195,11 @@ def _missing(files: list[Path], levels: list[str]) -> dict[str, float | None] | 
     return out
 
 
-def _geography(files: list[Path]) -> dict[tuple[str, str], dict[str, str]]:
-    """Public nesting of unit levels from ``geography.csv`` (child_level, child,
+def _geography(files: list[Path], name: str = "geography.csv"
+               ) -> dict[tuple[str, str], dict[str, str]]:
+    """Public nesting of unit levels from the file ``name`` (child_level, child,
     parent_level, parent)."""
-    found = _named(files, "geography.csv")
+    found = _named(files, name)
     if not found:
         return {}
     g = pd.read_csv(found[0], dtype=str)

@@ -47,7 +47,9 @@ def export_run(run: str | Path, out: str | Path, *, indicators: Sequence[str | P
     out : path
         The export folder to create; it must not exist.
     indicators : sequence of path
-        Indicator tables (``casemix indicators --out``) to export as well.
+        Indicator tables (``casemix indicators --out``) to export as well, with their
+        exclusion logs and geography files (``<name>_exclusions.csv``,
+        ``<name>_geography.csv``) when present.
     threshold, width
         The audit's protection rule (see :func:`casemix.workflow.audit.audit_files`).
 
@@ -91,9 +93,11 @@ def _copy(run: Path, staging: Path, indicators: Sequence[str | Path]) -> list[Pa
             shutil.copy2(path, staging / path.name)
             copied.append(staging / path.name)
     for path in map(Path, indicators):
-        target = staging / f"indicators_{path.name}"
-        shutil.copy2(path, target)
-        copied.append(target)
+        siblings = [path.with_name(f"{path.stem}_{s}.csv") for s in ("exclusions", "geography")]
+        for source in [path, *(p for p in siblings if p.is_file())]:
+            target = staging / f"indicators_{source.name}"
+            shutil.copy2(source, target)
+            copied.append(target)
     return copied
 
 
@@ -106,7 +110,8 @@ def _readme(run: Path, copied: list[Path], result: AuditResult) -> str:
              f"{result.protection.width:g}); the audit (`audit.json`) passed: "
              f"{result.n_hidden} hidden counts checked against every relation between these "
              "files.", "", "## Files", ""]
-    descriptions = {**EXPORTED}
+    descriptions = {**EXPORTED, "indicators_*_exclusions.csv": EXPORTED["exclusions.csv"],
+                    "indicators_*_geography.csv": EXPORTED["geography.csv"]}
     for path in copied:
         what = next((d for p, d in descriptions.items()
                      if Path(path.name).match(p)), "indicator counts and rates per unit")
