@@ -36,7 +36,7 @@ class Protection:
         The interval must be at least this wide: otherwise the count is pinned.
     """
 
-    threshold: int = 10
+    threshold: float = 10
     width: float = 10.0
 
     def fails(self, lower: npt.ArrayLike, upper: npt.ArrayLike, kind: npt.ArrayLike,

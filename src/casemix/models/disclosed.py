@@ -49,7 +49,11 @@ PRECISION: dict[str, int] = {
 #: Subgroups whose calibration a run writes and the report shows.
 SUBGROUPS = ("income_quintile", "migration_background", "education", "parity", "plurality")
 #: Unit-table columns blanked with a suppressed numerator (besides :data:`DERIVED_COLUMNS`).
-HIDDEN_WITH_OBSERVED = [*DERIVED_COLUMNS, "expected", "rank", "rank_lower", "rank_upper"]
+HIDDEN_WITH_OBSERVED = [*DERIVED_COLUMNS, "expected", "rank", "rank_lower", "rank_upper",
+                        "events_unweighted"]
+#: Unweighted events and births of each row, published in runs with case weights.
+UNWEIGHTED = ("events_unweighted", "n_unweighted")
+ALL = "all"
 GROUP_DERIVED = ["expected", "oe", "oe_lower", "oe_upper", "slope", "slope_se"]
 
 
@@ -122,7 +126,7 @@ def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
     """
     protection = Protection(threshold, float(threshold if width is None else width))
     table = result.unit_table
-    frame = table.frame.assign(period=table.frame["period"].astype(str))
+    frame = _with_unweighted(result, table.frame.assign(period=table.frame["period"].astype(str)))
     groups = _subgroups(result, births)
     direct, notes = _direct(result)
     cells = LinkedCells()
@@ -144,6 +148,9 @@ def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
                 hidden[lk.observed[key(r)]] = True
             if m < threshold:
                 hidden[lk.n[key(r)]] = True
+    if UNWEIGHTED[1] in frame:
+        hidden, protection = _protect_unweighted(result, births, frame, cells, hidden,
+                                                 protection, nesting)
     hidden = protect(cells, hidden, protection, last_resort=national_cells(cells))
     units = _apply(frame, links, hidden, lambda r: unit_key(r.level, str(r.unit), r.period,
                                                             r.stratum), HIDDEN_WITH_OBSERVED)
@@ -163,6 +170,76 @@ def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
                         _round(direct), {k: _round(v) for k, v in subgroups.items()},
                         _round(_coefficients(result, threshold)), log, notes,
                         geography_table(nesting))
+
+
+def _with_unweighted(result: CaseMixResult, frame: pd.DataFrame) -> pd.DataFrame:
+    """Add the unweighted events and births of each row when the run has case weights.
+
+    The threshold is about births, not weighted sums: with weights 1.2, a weighted count of
+    10.8 is 9 births. The columns are published too (the unweighted base of each row), so
+    that the audit can check the rule from the files."""
+    if result.spec.weights is None or result.cells is None or result.outcome is None:
+        return frame
+    cells = result.cells
+    events = np.bincount(cells.inverse, weights=result.outcome, minlength=len(cells.y))
+    births = np.bincount(cells.inverse, minlength=len(cells.y)).astype(float)
+    keys = cells.keys.assign(_y=events, _m=births)
+    parts = []
+    for level in result.spec.levels:
+        parts.append(_sums(keys, [level], level, lambda _k: (result.unit_table.period, ALL)))
+        if result.spec.by_year and len(result.years) > 1:
+            parts.append(_sums(keys, ["year", level], level, lambda k: (str(k[0]), ALL)))
+        for column in result.spec.stratify:
+            parts.append(_sums(keys, [column, level], level,
+                               lambda k, c=column: (result.unit_table.period, f"{c}={k[0]}")))
+    counts = pd.concat(parts, ignore_index=True)
+    merged = frame[["level", "unit", "period", "stratum"]].merge(
+        counts, on=["level", "unit", "period", "stratum"], how="left")
+    return frame.assign(**{UNWEIGHTED[0]: merged["_y"].fillna(0).to_numpy(),
+                           UNWEIGHTED[1]: merged["_m"].fillna(0).to_numpy()})
+
+
+def _sums(keys: pd.DataFrame, by: list[str], level: str, label) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    """Events and births per group of ``by`` (the unit last), labelled as unit-table rows."""
+    agg = keys.groupby(by, observed=True, dropna=False)[["_y", "_m"]].sum().reset_index()
+    agg = agg[agg[level].notna()]
+    period_stratum = [label(tuple(r)) for r in agg[by[:-1]].itertuples(index=False)] \
+        if len(by) > 1 else [label(())] * len(agg)
+    return pd.DataFrame({"level": level, "unit": agg[level].astype(str).to_numpy(),
+                         "period": [p for p, _ in period_stratum],
+                         "stratum": [st for _, st in period_stratum],
+                         "_y": agg["_y"].to_numpy(), "_m": agg["_m"].to_numpy()})
+
+
+def _protect_unweighted(result: CaseMixResult, births: pd.DataFrame | None, frame: pd.DataFrame,
+                        cells: LinkedCells, hidden: np.ndarray, protection: Protection,
+                        nesting: dict[tuple[str, str], dict[str, str]]
+                        ) -> tuple[np.ndarray, Protection]:
+    """Primary and secondary suppression on the unweighted counts (births), carried over to
+    the weighted cells; the weighted cells then need intervals ``w_max`` times as wide (a
+    weighted interval reaching ``10 w_max`` is consistent with 10 or more births)."""
+    raw = LinkedCells()
+    counts = frame.assign(observed=frame[UNWEIGHTED[0]], n=frame[UNWEIGHTED[1]])
+    missing = {lv: (0.0 if v == 0 else None) for lv, v in
+               _missing(result, protection.threshold).items()}
+    links = link_unit_table(raw, counts, file="units.csv", main_period=result.unit_table.period,
+                            missing=missing, nesting=nesting)
+    raw_hidden = ~np.asarray(raw.published)
+    for r in counts.itertuples(index=False):
+        key = unit_key(r.level, str(r.unit), r.period, r.stratum)
+        o, m = float(r.observed), float(r.n)
+        raw_hidden[links.observed[key]] |= min(o, m - o, m) < protection.threshold
+        raw_hidden[links.n[key]] |= m < protection.threshold
+    raw_hidden = protect(raw, raw_hidden, protection, last_resort=national_cells(raw))
+    hidden = hidden.copy()
+    for i in np.flatnonzero(raw_hidden & np.asarray(raw.published)):
+        if raw.keys[i] in cells:
+            hidden[cells.index(raw.keys[i])] = True
+    w = (births[result.spec.weights].iloc[result.rows].to_numpy(dtype=float)
+         if births is not None and result.rows is not None and result.spec.weights else None)
+    scale = max(1.0, float(np.max(w)) if w is not None and len(w) else
+                float(np.max(frame["n"] / frame[UNWEIGHTED[1]].where(lambda x: x > 0))))
+    return hidden, Protection(protection.threshold * scale, protection.width * scale)
 
 
 def _group_key(variable: str, period: str):  # type: ignore[no-untyped-def]
@@ -191,7 +268,7 @@ def _direct(result: CaseMixResult) -> tuple[pd.DataFrame, list[str]]:
     return pd.concat(tables, ignore_index=True), notes
 
 
-def _missing(result: CaseMixResult, threshold: int) -> dict[str, float | None]:
+def _missing(result: CaseMixResult, threshold: float) -> dict[str, float | None]:
     """Births without a unit code per level as ``exclusions.csv`` shows them (absent: 0)."""
     shown: dict[str, float | None] = dict.fromkeys(result.spec.levels, 0.0)
     for entry in result.exclusions.entries:
@@ -216,7 +293,7 @@ def _apply(frame: pd.DataFrame, links: TableLinks, hidden: np.ndarray, key, deri
     no_o = np.array([hidden[links.observed[k]] for k in keys], dtype=bool)
     no_n = np.array([hidden[links.n[k]] for k in keys], dtype=bool)
     out = frame.copy()
-    for column in ("observed", "n"):
+    for column in ("observed", "n", *UNWEIGHTED):
         if column in out:
             out[column] = _counts(out[column])
     present = [c for c in derived if c in out]
@@ -227,6 +304,8 @@ def _apply(frame: pd.DataFrame, links: TableLinks, hidden: np.ndarray, key, deri
     out.loc[no_o, ["observed", *numeric]] = pd.NA
     out.loc[no_o, text] = None
     out.loc[no_n, "n"] = pd.NA
+    if UNWEIGHTED[1] in out:
+        out.loc[no_n, UNWEIGHTED[1]] = pd.NA
     out["suppressed"] = no_o | no_n
     return out
 

@@ -37,11 +37,13 @@ from casemix.disclosure.tables import (
 __all__ = ["AuditResult", "audit_files"]
 
 #: Columns computed from a row's numerator (blank when it is suppressed).
-DERIVED = ["crude_rate", "oe", "oe_lower", "oe_upper", "adjusted_rate", "adjusted_rate_lower",
-           "adjusted_rate_upper", "z", "p_value", "flag_95", "flag_998", "shrunk_oe",
-           "shrunk_lower", "shrunk_upper", "prob_above", "rank", "rank_lower", "rank_upper",
-           "expected", "value", "z_adjusted", "direct_rate", "direct_rate_lower",
+DERIVED = ["events_unweighted", "crude_rate", "oe", "oe_lower", "oe_upper", "adjusted_rate",
+           "adjusted_rate_lower", "adjusted_rate_upper", "z", "p_value", "flag_95", "flag_998",
+           "shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above", "rank", "rank_lower",
+           "rank_upper", "expected", "value", "z_adjusted", "direct_rate", "direct_rate_lower",
            "direct_rate_upper", "direct_note", "slope", "slope_se"]
+#: Unweighted events and births per row (runs with case weights).
+UNWEIGHTED = ("events_unweighted", "n_unweighted")
 #: Largest number of decimals published per column.
 DECIMALS = {"expected": 1, "oe": 3, "oe_lower": 3, "oe_upper": 3, "shrunk_oe": 3}
 
@@ -143,16 +145,36 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
             total = _read(path).iloc[0]
             publish_national(cells, main, float(total["events"]), float(total["n"]),
                              file=name)
-    intervals = feasible_intervals(cells, certify=protection)
-    failing = intervals[_failing(cells, intervals, protection)]
-    for row in failing.itertuples():
-        where = cells.where[int(row.cell)]
-        findings.append(_finding(where.file, where.row, where.column,
-                                 "linear relations between the files (differencing)",
-                                 row.lower, row.upper))
+    weighted = protection
+    if units is not None and set(UNWEIGHTED) <= set(units.columns):
+        raw = LinkedCells()  # the threshold is about births: audit the unweighted counts
+        link_unit_table(raw, units.assign(observed=units[UNWEIGHTED[0]],
+                                          n=units[UNWEIGHTED[1]]),
+                        file="units.csv", main_period=main,
+                        missing=_missing(files, sorted(set(units["level"]))),
+                        nesting=_geography(files))
+        findings += _differencing(raw, protection, "unweighted counts")
+        ratio = (units["n"] / units[UNWEIGHTED[1]].where(units[UNWEIGHTED[1]] > 0)).max()
+        scale = max(1.0, float(ratio)) if pd.notna(ratio) else 1.0
+        weighted = Protection(protection.threshold * scale, protection.width * scale)
+    findings += _differencing(cells, weighted, "")
     frame = pd.DataFrame(findings, columns=["file", "row", "column", "lower", "upper",
                                             "route"])
-    return AuditResult(frame, int((~np.asarray(cells.published)).sum()), protection)
+    return AuditResult(frame, int((~np.asarray(cells.published, dtype=bool)).sum()), protection)
+
+
+def _differencing(cells: LinkedCells, protection: Protection, what: str
+                  ) -> list[dict[str, object]]:
+    """A finding for every hidden cell whose feasible interval fails ``protection``."""
+    intervals = feasible_intervals(cells, certify=protection)
+    failing = intervals[_failing(cells, intervals, protection)]
+    route = "linear relations between the files (differencing)"
+    out = []
+    for row in failing.itertuples():
+        where = cells.where[int(row.cell)]
+        out.append(_finding(where.file, where.row, where.column,
+                            f"{route}, {what}" if what else route, row.lower, row.upper))
+    return out
 
 
 def _is_indicator_table(path: Path) -> bool:
@@ -210,7 +232,7 @@ def _geography(files: list[Path], name: str = "geography.csv"
 def _row_checks(frame: pd.DataFrame, file: str) -> list[dict[str, object]]:
     """Values computed from a suppressed numerator that are still on its row; too many
     decimals."""
-    out = []
+    out = _small_counts(frame, file)
     if "observed" in frame:
         hidden = frame["observed"].isna()
         for column in [c for c in DERIVED if c in frame]:
@@ -225,6 +247,24 @@ def _row_checks(frame: pd.DataFrame, file: str) -> list[dict[str, object]]:
                     values * 10**digits)) > 1e-6):
                 out.append(_finding(file, "", column, f"more than {digits} decimals "
                                     "(products of rounded values give counts back)"))
+    return out
+
+
+def _small_counts(frame: pd.DataFrame, file: str, threshold: int = DEFAULT_THRESHOLD
+                  ) -> list[dict[str, object]]:
+    """Counts shown below the threshold: events, births and their difference (weighted and,
+    where a file has them, unweighted)."""
+    out = []
+    for o, n in (("observed", "n"), UNWEIGHTED):
+        if o not in frame or n not in frame:
+            continue
+        events, births = (pd.to_numeric(frame[c], errors="coerce") for c in (o, n))
+        for column, values in ((o, events), (n, births), (f"{n} - {o}", births - events)):
+            small = (values > 0) & (values < threshold)
+            for i in np.flatnonzero(small.to_numpy()):
+                out.append(_finding(file, _label(frame, int(i)), column,
+                                    f"count below {threshold} shown", values.iat[i],
+                                    values.iat[i]))
     return out
 
 
