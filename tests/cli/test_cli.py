@@ -204,6 +204,8 @@ def test_report_command_with_alignment(cohort_file, tmp_path):
     html = out.read_text()
     assert 'id="alignment"' in html and "unexplained" in html
     assert f"{len(ref) - 1} of {len(ref)} reference rows agree" in html
+    # route 8 of issue 13: rows read minus births analysed would give the excluded count
+    assert "births analysed" in html and "4000 births read" not in html
 
 
 def test_refit_and_compare_runs_commands(tmp_path):
