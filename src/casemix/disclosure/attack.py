@@ -8,6 +8,8 @@ tau-ARGUS's audit. The linear programs are solved by HiGHS (``scipy.optimize.lin
 
 from __future__ import annotations
 
+import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,22 +127,84 @@ def _solve(A: sparse.csr_matrix, b: npt.NDArray[np.float64],
 
 
 def _bounds_lp(A: sparse.csr_matrix, b: npt.NDArray[np.float64],
-               bounds: list[tuple[float, float | None]], cells: npt.NDArray[np.intp]
+               bounds: list[tuple[float, float | None]], cells: npt.NDArray[np.intp], *,
+               lower: bool = True, upper: bool = True
                ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Min and max of each of ``cells`` subject to ``A x = b`` and the bounds."""
+    """Min and max of each of ``cells`` subject to ``A x = b`` and the bounds (NaN for a
+    side not asked for)."""
     lo, hi = np.full(len(cells), np.nan), np.full(len(cells), np.nan)
-    n = A.shape[1]
+    sides = [(s, o) for s, o, want in ((1.0, lo, lower), (-1.0, hi, upper)) if want]
+    polytope = _Polytope(A, b, bounds)
     for k, j in enumerate(cells):
-        c = np.zeros(n)
-        for sign, out in ((1.0, lo), (-1.0, hi)):
-            c[j] = sign
-            status, _, fun = _solve(A, b, bounds, c)
+        for sign, out in sides:
+            status, fun = polytope.optimum(int(j), sign)
             if status == 3:  # unbounded
                 out[k] = -sign * np.inf
             elif status == 0:
                 out[k] = sign * fun
             # else infeasible: the published values contradict the relations (NaN)
     return lo, hi
+
+
+_BANNER = [True]
+
+
+def _highs():  # type: ignore[no-untyped-def]
+    """A silent HiGHS instance (the first one in a process prints a banner to the C-level
+    standard output, which would land in the middle of the CLI's output)."""
+    import highspy
+
+    if not _BANNER[0]:
+        h = highspy.Highs()
+    else:
+        sys.stdout.flush()
+        saved = os.dup(1)
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            try:
+                h = highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+        _BANNER[0] = False
+    h.setOptionValue("output_flag", False)
+    return h
+
+
+class _Polytope:
+    """``{x : A x = b, bounds}`` loaded into HiGHS once; each optimum changes only the
+    objective, so the solver starts from the previous optimal basis (a warm start).
+
+    scipy's ``linprog`` calls the same HiGHS solver but builds the model again for every
+    objective; the bounds of one cell after another are many programs over one polytope,
+    where the warm start is measurably faster (``benchmarks/bench_disclosure.py``)."""
+
+    def __init__(self, A: sparse.csr_matrix, b: npt.NDArray[np.float64],
+                 bounds: list[tuple[float, float | None]]) -> None:
+        import highspy
+
+        self._h = _highs()
+        n = A.shape[1]
+        inf = highspy.kHighsInf
+        lower = np.array([lo for lo, _ in bounds], dtype=float)
+        upper = np.array([inf if hi is None else hi for _, hi in bounds], dtype=float)
+        self._h.addVars(n, lower, upper)
+        A = sparse.csr_matrix(A)
+        self._h.addRows(A.shape[0], b, b, A.nnz, A.indptr[:-1].astype(np.int32),
+                        A.indices.astype(np.int32), A.data.astype(float))
+        self._last: int | None = None
+        self._ok = {highspy.HighsModelStatus.kOptimal: 0,
+                    highspy.HighsModelStatus.kUnbounded: 3}
+
+    def optimum(self, j: int, sign: float) -> tuple[int, float]:
+        """``min sign * x_j``: status (0 optimal, 3 unbounded, 2 otherwise) and value."""
+        if self._last is not None and self._last != j:
+            self._h.changeColCost(self._last, 0.0)
+        self._h.changeColCost(j, sign)
+        self._last = j
+        self._h.run()
+        status = self._ok.get(self._h.getModelStatus(), 2)
+        return status, float(self._h.getInfo().objective_function_value)
 
 
 def _witnesses(A: sparse.csr_matrix, b: npt.NDArray[np.float64],
@@ -318,9 +382,16 @@ def _component(cells: LinkedCells, sub: sparse.csr_matrix, b: npt.NDArray[np.flo
                     lo[todo], hi[todo] = inner_lo, inner_hi
                     certified[todo[ok]] = True
                     todo, gains = todo[~ok], gains[~ok]
-        if len(todo) and exact:
-            l2, h2 = _bounds_lp(A2, b2, bounds, position[local[todo]])
-            lo[todo], hi[todo] = l2, h2
+        if len(todo) and exact and certify is None:
+            lo[todo], hi[todo] = _bounds_lp(A2, b2, bounds, position[local[todo]])
+        elif len(todo) and exact and certify is not None:  # the upper end first: often enough
+            _, hi[todo] = _bounds_lp(A2, b2, bounds, position[local[todo]], lower=False)
+            ok = certify.certifies(lo[todo], hi[todo], kind[index[local[todo]]],
+                                   upper[index[local[todo]]])
+            certified[todo[ok]] = True
+            todo = todo[~ok]
+            if len(todo):
+                lo[todo], _ = _bounds_lp(A2, b2, bounds, position[local[todo]], upper=False)
     return [(int(j), cells.keys[j], lo[k], hi[k], bool(is_pinned[local[k]]),
              bool(certified[k])) for k, j in enumerate(index[local])]
 
@@ -350,20 +421,32 @@ def _capped_push(A: sparse.csr_matrix, b: npt.NDArray[np.float64],
     piles everything onto one cell), so one program certifies up to ``batch`` cells where
     exact intervals need two programs per cell. Cells a batch cannot raise enough are left to
     smaller batches and finally to exact programs."""
-    n, order = A.shape[1], rng.permutation(len(targets))
+    import highspy
+
+    n, k, order = A.shape[1], len(targets), rng.permutation(len(targets))
+    h = _highs()
+    inf = highspy.kHighsInf
+    h.addVars(n, np.array([lo for lo, _ in bounds], dtype=float),
+              np.array([inf if hi is None else hi for _, hi in bounds], dtype=float))
+    h.addVars(k, np.full(k, -inf), gains.astype(float))  # z_i <= gain_i
+    A = sparse.csr_matrix(A)
+    h.addRows(A.shape[0], b, b, A.nnz, A.indptr[:-1].astype(np.int32),
+              A.indices.astype(np.int32), A.data.astype(float))
+    starts = np.arange(k, dtype=np.int32) * 2
+    index = np.column_stack([targets, n + np.arange(k)]).ravel().astype(np.int32)
+    values = np.tile([-1.0, 1.0], k)  # z_i - x_i <= -base_i
+    h.addRows(k, np.full(k, -inf), -base[targets], 2 * k, starts, index, values)
     points = []
-    for start in range(0, len(order), batch):
-        chosen = order[start:start + batch]
-        k = len(chosen)
-        cols = targets[chosen]
-        A_eq = sparse.hstack([A, sparse.csr_matrix((A.shape[0], k))]).tocsr()
-        A_ub = sparse.hstack([sparse.csr_matrix((-np.ones(k), (np.arange(k), cols)),
-                                                shape=(k, n)), sparse.eye(k)]).tocsr()
-        c = np.concatenate([np.zeros(n), -np.ones(k)])
-        res = linprog(c, A_ub=A_ub, b_ub=-base[cols], A_eq=A_eq, b_eq=b,
-                      bounds=[*bounds, *[(None, g) for g in gains[chosen]]], method="highs")
-        if res.status == 0:
-            points.append(res.x[:n])
+    previous = np.array([], dtype=np.int32)
+    for start in range(0, k, batch):
+        chosen = (n + order[start:start + batch]).astype(np.int32)
+        if len(previous):
+            h.changeColsCost(len(previous), previous, np.zeros(len(previous)))
+        h.changeColsCost(len(chosen), chosen, -np.ones(len(chosen)))
+        previous = chosen
+        h.run()
+        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            points.append(np.asarray(h.getSolution().col_value[:n]))
     return np.asarray(points).reshape(len(points), n)
 
 

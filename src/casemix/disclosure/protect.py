@@ -60,11 +60,12 @@ def protect(cells: LinkedCells, hidden: npt.NDArray[np.bool_], protection: Prote
     A greedy audit-and-repair heuristic in the spirit of sdcTable's ``SIMPLEHEURISTIC`` and
     tau-ARGUS's modular method. First every protected hidden cell that is alone in a relation
     gets a partner (no linear programs). Then, in rounds: every hidden cell's interval is
-    bounded from inside by feasible points (the true counts and linear-programming optima,
-    :func:`casemix.disclosure.feasible_intervals`); a cell these points do not show to be
-    protected counts as failing (settled exactly when there are few); for each failing cell
-    the relation through it with the fewest hidden cells gets its cheapest published cell
-    hidden. The result is safe by construction (every hidden cell is certified by the audit's
+    bounded from inside by feasible points (the true counts, linear-programming optima, and
+    capped pushes of batches of cells, :func:`casemix.disclosure.feasible_intervals`); a cell
+    these points do not show to be protected gets its exact upper (and, if needed, lower)
+    bound; for each failing cell the relation through it with the fewest hidden cells gets its
+    cheapest published cell hidden (cost: the value, over all exact copies of the cell;
+    national totals last). The result is safe by construction (every hidden cell is certified by the audit's
     own criterion), not necessarily the minimal pattern.
     """
     values, _, _, _, kind = cells.arrays()
@@ -84,19 +85,8 @@ def protect(cells: LinkedCells, hidden: npt.NDArray[np.bool_], protection: Prote
                  | ((truth > 0) & (truth < protection.threshold)))
     hidden = _singletons(A, At, hidden, sensitive, cost)
     for _ in range(max_rounds):
-        intervals = feasible_intervals(cells, hidden, certify=protection, reference=truth,
-                                       exact=False)
-        undecided = ~(intervals["certified"] | intervals["exact"])
-        if 0 < undecided.sum() <= 400:  # settle them exactly before hiding more
-            only = np.zeros(cells.n, dtype=bool)
-            only[intervals.loc[undecided, "cell"].to_numpy(dtype=np.intp)] = True
-            settled = feasible_intervals(cells, hidden, only=only).set_index("cell")
-            rows = intervals.loc[undecided, "cell"]
-            intervals.loc[undecided, ["lower", "upper"]] = settled.loc[
-                rows, ["lower", "upper"]].to_numpy()
-            intervals.loc[undecided, "exact"] = True
-        undecided = ~(intervals["certified"] | intervals["exact"])
-        failing = intervals[_failing(cells, intervals, protection) | undecided]
+        intervals = feasible_intervals(cells, hidden, certify=protection, reference=truth)
+        failing = intervals[_failing(cells, intervals, protection)]
         if failing.empty:
             return hidden
         chosen = np.zeros(cells.n, dtype=bool)
