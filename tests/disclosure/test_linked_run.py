@@ -175,3 +175,86 @@ def test_cli_audit_exit_codes(run, tmp_path):
     bad = runner.invoke(app, ["audit", *(str(copy / Path(f).name) for f in exported),
                               "--json"])
     assert bad.exit_code == 1 and '"ok": false' in bad.output
+
+
+@pytest.fixture(scope="module")
+def truth(run):
+    """The run's true counts (a refit inside the secure environment), for plants that put a
+    hidden count back with its real value."""
+    from casemix.models.runs import load_run
+
+    folder = load_run(run)
+    births = folder.read_births().births
+    result = folder.refit(births)
+    frame = result.unit_table.frame.assign(period=lambda f: f["period"].astype(str))
+    groups = {p.stem[len("calibration_"):]: result.calibration_by(births, p.stem[12:]).table
+              for p in run.glob("calibration_*.csv")}
+    return frame.set_index(["level", "unit", "period", "stratum"]), groups
+
+
+def test_audit_detects_a_year_put_back(run, truth, tmp_path):
+    """Route 5 put back: a unit's pooled count minus its published years gives a hidden year
+    (the plant publishes every year count but one of a unit whose pooled count is shown)."""
+    copy = _plant(run, tmp_path)
+    units = _units(copy)
+    years = units[~units["period"].str.contains("-") & units["stratum"].eq("all")]
+    pooled = units[units["period"].str.contains("-") & units["stratum"].eq("all")
+                   ].set_index(["level", "unit"])["observed"]
+    for (level, unit), t in years.groupby(["level", "unit"]):
+        if t["observed"].isna().sum() == 2 and pd.notna(pooled.get((level, unit))):
+            row = t.index[t["observed"].isna()][0]
+            key = tuple(units.loc[row, ["level", "unit", "period", "stratum"]])
+            units.loc[row, "observed"] = truth[0].loc[key, "observed"]
+            break
+    else:
+        pytest.skip("no unit with two hidden years and a shown pooled count")
+    units.to_csv(copy / "units.csv", index=False)
+    findings = audit_files([copy]).findings
+    assert findings["route"].str.contains("differencing").any()
+
+
+def test_audit_detects_a_subgroup_put_back(run, truth, tmp_path):
+    """Route 9 put back: all but one subgroup n shown; the total gives the last."""
+    copy = _plant(run, tmp_path)
+    for path in sorted(copy.glob("calibration_*.csv")):
+        groups = pd.read_csv(path)
+        hidden = groups.index[groups["n"].isna()]
+        real = truth[1][path.stem[len("calibration_"):]].set_index("group")["n"]
+        values = real.reindex(groups.loc[hidden, "group"].astype(real.index.dtype)).to_numpy()
+        if len(hidden) >= 2 and values.min() < 10:  # leave only the smallest one hidden
+            keep = np.argmin(values)
+            others = [h for k, h in enumerate(hidden) if k != keep]
+            groups.loc[others, "n"] = np.delete(values, keep)
+            groups.to_csv(path, index=False)
+            break
+    else:
+        pytest.skip("no subgroup table with two hidden denominators, one below 10")
+    findings = audit_files([copy]).findings
+    assert findings["route"].str.contains("differencing").any()
+
+
+def test_audit_detects_a_direct_note_put_back(run, tmp_path):
+    """Route 10 put back: the note 'no events' on a suppressed direct-standardisation row."""
+    copy = _plant(run, tmp_path)
+    direct = pd.read_csv(copy / "direct.csv")
+    row = direct.index[direct["observed"].isna()][0]
+    direct["direct_note"] = direct["direct_note"].astype(object)
+    direct.loc[row, "direct_note"] = "no events: rate 0"
+    direct.to_csv(copy / "direct.csv", index=False)
+    findings = audit_files([copy]).findings
+    assert "direct_note" in set(findings["column"])
+
+
+def test_coefficients_of_sparse_categories(run, tmp_path):
+    """Route 12: a category term with few events has its estimate and standard error blank;
+    put back, the audit reads its information (1/se^2) as below the threshold."""
+    coefficients = pd.read_csv(run / "coefficients.csv")
+    category = coefficients["term"].str.contains("=")
+    shown = coefficients[category & coefficients["std_error"].notna()]
+    assert (1 / shown["std_error"] ** 2 >= 10).all()
+    copy = _plant(run, tmp_path)
+    planted = coefficients.copy()
+    planted.loc[planted.index[category][0], ["estimate", "std_error"]] = [0.4, 0.6]
+    planted.to_csv(copy / "coefficients.csv", index=False)
+    findings = audit_files([copy]).findings
+    assert "std_error" in set(findings["column"])

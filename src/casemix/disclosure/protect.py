@@ -65,8 +65,8 @@ def protect(cells: LinkedCells, hidden: npt.NDArray[np.bool_], protection: Prote
     these points do not show to be protected gets its exact upper (and, if needed, lower)
     bound; for each failing cell the relation through it with the fewest hidden cells gets its
     cheapest published cell hidden (cost: the value, over all exact copies of the cell;
-    national totals last). The result is safe by construction (every hidden cell is certified by the audit's
-    own criterion), not necessarily the minimal pattern.
+    national totals last). The result is safe by construction (every hidden cell is certified
+    by the audit's own criterion), not necessarily the minimal pattern.
     """
     values, _, _, _, kind = cells.arrays()
     hidden = np.asarray(hidden, dtype=bool).copy()

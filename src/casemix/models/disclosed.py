@@ -382,7 +382,9 @@ def _coefficients(result: CaseMixResult, threshold: int) -> pd.DataFrame:
     """Coefficients with the terms of sparse categories blanked: for a 0/1 column of the
     design, the births, events and non-events with the category are counts, and its standard
     error is about ``1/sqrt(events) + 1/sqrt(non-events)``-sized, so they must reach the
-    threshold."""
+    threshold. The audit sees only the standard error: ``1 / se^2`` is at most the category's
+    information ``sum p(1 - p) <= min(events, non-events)``, so a term whose ``1 / se^2`` is
+    below the threshold is blanked too (its counts may be small)."""
     out = result.coefficients.copy()
     out["suppressed"] = False
     if result.patterns is None:
@@ -392,7 +394,11 @@ def _coefficients(result: CaseMixResult, threshold: int) -> pd.DataFrame:
     indicator[0] = False
     births = X.T @ result.patterns.m
     events = X.T @ result.patterns.y
-    sparse = indicator & (np.minimum(events, births - events) < threshold)
+    se = out["std_error"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore"):
+        information = 1.0 / se**2  # <= min(events, non-events) of the category
+    sparse = indicator & ((np.minimum(events, births - events) < threshold)
+                          | ~(information >= threshold))
     blank = [c for c in out.columns if c not in ("term", "suppressed")]
     out[blank] = out[blank].astype(float)
     out.loc[sparse, blank] = np.nan

@@ -141,6 +141,10 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
                                  nesting=_geography(files, f"{path.stem}_geography.csv"),
                                  missing=_missing(files, levels,
                                                   f"{path.stem}_exclusions.csv"))
+        elif name.endswith("exclusions.csv"):
+            findings += _exclusion_checks(_read(path), name, threshold)
+        elif name == "coefficients.csv":
+            findings += _coefficient_checks(_read(path), threshold)
         elif name == "calibration.csv":
             total = _read(path).iloc[0]
             publish_national(cells, main, float(total["events"]), float(total["n"]),
@@ -175,6 +179,34 @@ def _differencing(cells: LinkedCells, protection: Protection, what: str
         out.append(_finding(where.file, where.row, where.column,
                             f"{route}, {what}" if what else route, row.lower, row.upper))
     return out
+
+
+def _exclusion_checks(log: pd.DataFrame, file: str, threshold: float
+                      ) -> list[dict[str, object]]:
+    """Exclusion counts shown below the threshold (they must read ``<threshold``)."""
+    if "n_rows" not in log:
+        return []
+    n = pd.to_numeric(log["n_rows"], errors="coerce")
+    small = (n > 0) & (n < threshold)
+    return [_finding(file, " ".join(str(log[c].iat[i]) for c in ("stage", "scope", "reason")
+                                    if c in log), "n_rows",
+                     f"count below {threshold:g} shown", float(n.iat[i]), float(n.iat[i]))
+            for i in np.flatnonzero(small.to_numpy())]
+
+
+def _coefficient_checks(table: pd.DataFrame, threshold: float) -> list[dict[str, object]]:
+    """Category terms (``variable=value``) whose standard error is published: ``1 / se^2``
+    is at most ``min(events, non-events)`` of the category, so below the threshold its
+    counts may be small and approximately recoverable."""
+    if not {"term", "std_error"} <= set(table.columns):
+        return []
+    se = pd.to_numeric(table["std_error"], errors="coerce")
+    category = table["term"].astype(str).str.contains("=", regex=False)
+    small = category & se.notna() & (1.0 / se**2 < threshold)
+    return [_finding("coefficients.csv", str(table["term"].iat[i]), "std_error",
+                     f"standard error of a category with information below {threshold:g} "
+                     "(few events or non-events)", np.nan, float(1.0 / se.iat[i] ** 2))
+            for i in np.flatnonzero(small.to_numpy())]
 
 
 def _is_indicator_table(path: Path) -> bool:
