@@ -258,3 +258,14 @@ def test_coefficients_of_sparse_categories(run, tmp_path):
     planted.to_csv(copy / "coefficients.csv", index=False)
     findings = audit_files([copy]).findings
     assert "std_error" in set(findings["column"])
+
+
+def test_casemix_export_passes_its_own_audit(run, tmp_path):
+    """Done-criterion of issue 13: by_year, stratify, eb and three levels, exported by the
+    CLI (coefficients and exclusion log included) and audited together."""
+    out = tmp_path / "export"
+    result = runner.invoke(app, ["export", str(run), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {"coefficients.csv", "geography.csv", "units.csv"} <= {p.name for p in
+                                                                  out.iterdir()}
+    assert audit_files([out]).ok
