@@ -93,8 +93,9 @@ def indicator_rates(
     table = table[RATE_COLUMNS[:-1]]
     if threshold is None:
         return table.assign(suppressed=False), log
-    missing = {str(e["scope"]): float(str(e["n_rows"])) for e in log.entries
-               if e["stage"] == "comparison"}
+    missing = dict.fromkeys(levels, 0.0)  # zero counts are not logged
+    missing |= {str(e["scope"]): float(str(e["n_rows"])) for e in log.entries
+                if e["stage"] == "comparison"}
     table = disclose_rates(table, threshold=threshold, nesting=nesting_of(births, levels),
                            missing={lv: (n if n >= threshold or n == 0 else None)
                                     for lv, n in missing.items()})
