@@ -56,3 +56,21 @@ def test_audit_finds_the_count_put_back(run, tmp_path):
     log.to_csv(copy / "exclusions.csv", index=False)
     findings = audit_files([copy]).findings
     assert findings["route"].str.contains("count below 10 shown").any()
+
+
+def test_audit_refuses_internal_files(run):
+    """Routes 8 and 13 put back: the manifest (rows read minus analysed), the model file and
+    the suppression log stay inside; the audit of a whole run folder says so."""
+    findings = audit_files([run]).findings
+    internal = set(findings.loc[findings["route"].str.startswith("internal file"), "file"])
+    assert {"model.json", "manifest.json", "suppression_log.csv"} <= internal
+
+
+def test_audit_finds_exact_small_alignment_differences(tmp_path):
+    """Route 14 put back: differences against published figures of 1..9 shown exactly."""
+    table = pd.DataFrame({"level": "vsv", "unit": ["A", "B", "C"], "indicator": "big2",
+                          "numerator_difference": ["+1..+9", "+15", "+3"],
+                          "denominator_difference": ["0", "-230", "-9..-1"]})
+    table.to_csv(tmp_path / "alignment.csv", index=False)
+    findings = audit_files([tmp_path / "alignment.csv"]).findings
+    assert findings[["row", "column"]].values.tolist() == [["vsv C", "numerator_difference"]]

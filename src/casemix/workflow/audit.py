@@ -42,6 +42,8 @@ DERIVED = ["events_unweighted", "crude_rate", "oe", "oe_lower", "oe_upper", "adj
            "shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above", "rank", "rank_lower",
            "rank_upper", "expected", "value", "z_adjusted", "direct_rate", "direct_rate_lower",
            "direct_rate_upper", "direct_note", "slope", "slope_se"]
+#: Files of a run folder that never leave (see ``casemix.workflow.export.INTERNAL``).
+INTERNAL = ("model.json", "manifest.json", "suppression_log.csv")
 #: Unweighted events and births per row (runs with case weights).
 UNWEIGHTED = ("events_unweighted", "n_unweighted")
 #: Largest number of decimals published per column.
@@ -117,7 +119,10 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
                         nesting=_geography(files))
     for path in files:
         name = path.name
-        if name.startswith("funnel_"):
+        if name in INTERNAL or path.suffix == ".nc":
+            findings.append(_finding(name, "", "", "internal file: stays inside the secure "
+                                     "environment (exact counts, full precision or draws)"))
+        elif name.startswith("funnel_"):
             frame = _read(path)
             findings += _row_checks(frame, name) + _phi_check(frame, name)
             frame = frame.assign(level=name[len("funnel_"):-4], period=main, stratum="all")
@@ -132,6 +137,8 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
             findings += _row_checks(frame, name)
             link_groups(cells, frame, variable=name[len("calibration_"):-4], file=name,
                         main_period=main)
+        elif path.suffix == ".csv" and _is_alignment_table(path):
+            findings += _alignment_checks(_read(path), name, threshold)
         elif path.suffix == ".csv" and _is_indicator_table(path):
             table = _read(path)
             findings += _row_checks(indicator_units(table).assign(
@@ -207,6 +214,26 @@ def _coefficient_checks(table: pd.DataFrame, threshold: float) -> list[dict[str,
                      f"standard error of a category with information below {threshold:g} "
                      "(few events or non-events)", np.nan, float(1.0 / se.iat[i] ** 2))
             for i in np.flatnonzero(small.to_numpy())]
+
+
+def _is_alignment_table(path: Path) -> bool:
+    header = set(pd.read_csv(path, nrows=0).columns)
+    return {"numerator_difference", "denominator_difference"} <= header
+
+
+def _alignment_checks(table: pd.DataFrame, file: str, threshold: float
+                      ) -> list[dict[str, object]]:
+    """Differences against published figures must show 1..9 only as bands (``+1..+9``): an
+    exact small difference against a published (or suppressed) figure is a small count."""
+    out = []
+    for column in ("numerator_difference", "denominator_difference"):
+        values = pd.to_numeric(table[column].astype(str).str.replace("+", "", regex=False),
+                               errors="coerce")
+        small = (values.abs() > 0) & (values.abs() < threshold)
+        out += [_finding(file, _label(table, int(i)), column,
+                         f"difference below {threshold:g} shown exactly", float(values.iat[i]),
+                         float(values.iat[i])) for i in np.flatnonzero(small.to_numpy())]
+    return out
 
 
 def _is_indicator_table(path: Path) -> bool:
