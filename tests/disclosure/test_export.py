@@ -84,3 +84,28 @@ def test_export_takes_indicator_tables_with_their_logs(tmp_path):
     assert {"indicators_rates.csv", "indicators_rates_exclusions.csv",
             "indicators_rates_geography.csv"} <= names
     assert audit_files([out]).ok
+
+
+def test_export_with_the_report_audits_its_tables_and_text(tmp_path):
+    """Routes 8 and 11: the report leaves only with the run it belongs to and passes the
+    audit (its tables get the row checks of the CSV files); put back, a small exclusion
+    count in its text is found."""
+    run, _ = _run(tmp_path)
+    report = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", str(run), "--out", str(report)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "export"
+    result = runner.invoke(app, ["export", str(run), "--out", str(out), "--report",
+                                 str(report)])
+    assert result.exit_code == 0, result.output
+    assert (out / "report.html").is_file() and audit_files([out]).ok
+    html = report.read_text()
+    planted = tmp_path / "planted.html"
+    planted.write_text(html.replace("</h2>", "</h2><p>3 excluded at validation.</p>", 1))
+    findings = audit_files([planted]).findings
+    assert findings["route"].str.contains("count in the text").any()
+    other = tmp_path / "other.html"
+    other.write_text(html.replace("<code>", "<code>x", 1))
+    result = runner.invoke(app, ["export", str(run), "--out", str(tmp_path / "e2"),
+                                 "--report", str(other)])
+    assert result.exit_code != 0 and "not a report of" in result.output

@@ -503,6 +503,9 @@ def export(
     indicators: Annotated[list[Path] | None, typer.Option(
         "--indicators", help="Indicator tables to export as well; repeat for several.")
                           ] = None,
+    report: Annotated[Path | None, typer.Option(
+        help="The run's report (`casemix report RUN`) to export as well, audited with the "
+             "tables.")] = None,
     threshold: Annotated[int, typer.Option(help="Audit: every hidden count's derivable "
                                            "interval must reach this.")] = 10,
     width: Annotated[float | None, typer.Option(help="Audit: ...and be this wide where it "
@@ -513,8 +516,8 @@ def export(
     from casemix.workflow.export import export_run
 
     try:
-        result = export_run(run, out, indicators=indicators or [], threshold=threshold,
-                            width=width)
+        result = export_run(run, out, indicators=indicators or [], report=report,
+                            threshold=threshold, width=width)
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     if not result.ok:

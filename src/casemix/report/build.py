@@ -40,7 +40,7 @@ def _png(fig: Any) -> str:
 
 def _html(table: pd.DataFrame, digits: int = 3) -> str:
     """An HTML table; missing values (suppressed cells, nullable integers too) are blank."""
-    nullable = table.select_dtypes(["Int64", "boolean"]).columns
+    nullable = table.select_dtypes(["Int64", "boolean", "object"]).columns
     table = table.astype(dict.fromkeys(nullable, object))
     table[nullable] = table[nullable].where(table[nullable].notna(), "")
     return table.to_html(index=False, na_rep="", border=0, classes="tbl",

@@ -15,6 +15,7 @@ are merged by key).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +138,8 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
             findings += _row_checks(frame, name)
             link_groups(cells, frame, variable=name[len("calibration_"):-4], file=name,
                         main_period=main)
+        elif path.suffix in (".html", ".htm"):
+            findings += _report_checks(path, threshold)
         elif path.suffix == ".csv" and _is_alignment_table(path):
             findings += _alignment_checks(_read(path), name, threshold)
         elif path.suffix == ".csv" and _is_indicator_table(path):
@@ -214,6 +217,34 @@ def _coefficient_checks(table: pd.DataFrame, threshold: float) -> list[dict[str,
                      f"standard error of a category with information below {threshold:g} "
                      "(few events or non-events)", np.nan, float(1.0 / se.iat[i] ** 2))
             for i in np.flatnonzero(small.to_numpy())]
+
+
+def _report_checks(path: Path, threshold: float) -> list[dict[str, object]]:
+    """A report (``casemix report``): its tables get the row checks (counts shown below the
+    threshold, values computed from a suppressed count), its exclusion table the exclusion
+    check, and its text must not state a small exclusion count or the rows read (which with
+    the births analysed gives the excluded ones)."""
+    from casemix.workflow.html_tables import read_report
+
+    tables, text = read_report(path.read_text(encoding="utf-8"))
+    out: list[dict[str, object]] = []
+    for frame in tables:
+        if {"observed", "n"} <= set(frame.columns):
+            hidden = frame["observed"].isna()
+            out += _small_counts(frame, path.name)
+            for column in [c for c in DERIVED if c in frame]:
+                out += [_finding(path.name, _label(frame, int(i)), column,
+                                 "value computed from a suppressed count")
+                        for i in np.flatnonzero((hidden & frame[column].notna()).to_numpy())]
+        if "n_rows" in frame.columns:
+            out += _exclusion_checks(frame, path.name, threshold)
+    for match in re.finditer(r"\b(\d[\d,.]*) (?:rows |births )?(excluded|read)\b", text):
+        n = float(match.group(1).replace(",", ""))
+        if match.group(2) == "read" or 0 < n < threshold:
+            out.append(_finding(path.name, "text", match.group(0),
+                                "count in the text: rows read or a small exclusion count",
+                                n, n))
+    return out
 
 
 def _is_alignment_table(path: Path) -> bool:

@@ -25,6 +25,7 @@ EXPORTED = {
     "calibration.csv": "calibration and discrimination of the risk model",
     "calibration_*.csv": "O/E and calibration slope per subgroup",
     "funnel_*.csv": "funnel-plot limits and flags per level",
+    "report.html": "the diagnostic report (tables and figures of the files above)",
 }
 #: Files that stay inside, and why.
 INTERNAL = {
@@ -36,8 +37,8 @@ INTERNAL = {
 
 
 def export_run(run: str | Path, out: str | Path, *, indicators: Sequence[str | Path] = (),
-               threshold: int = DEFAULT_THRESHOLD, width: float | None = None
-               ) -> AuditResult:
+               report: str | Path | None = None, threshold: int = DEFAULT_THRESHOLD,
+               width: float | None = None) -> AuditResult:
     """Copy the exportable files of a run (and indicator tables) to ``out`` and audit them.
 
     Parameters
@@ -50,6 +51,9 @@ def export_run(run: str | Path, out: str | Path, *, indicators: Sequence[str | P
         Indicator tables (``casemix indicators --out``) to export as well, with their
         exclusion logs and geography files (``<name>_exclusions.csv``,
         ``<name>_geography.csv``) when present.
+    report : path, optional
+        The run's report (``casemix report RUN``), exported as ``report.html``: it must carry
+        the run's data fingerprint, and the audit reads its tables and text.
     threshold, width
         The audit's protection rule (see :func:`casemix.workflow.audit.audit_files`).
 
@@ -75,6 +79,8 @@ def export_run(run: str | Path, out: str | Path, *, indicators: Sequence[str | P
     staging.mkdir(parents=True)
     try:
         copied = _copy(run, staging, indicators)
+        if report is not None:
+            copied.append(_copy_report(run, Path(report), staging))
         result = audit_files(copied, threshold=threshold, width=width)
         if not result.ok:
             return result
@@ -88,7 +94,7 @@ def export_run(run: str | Path, out: str | Path, *, indicators: Sequence[str | P
 
 def _copy(run: Path, staging: Path, indicators: Sequence[str | Path]) -> list[Path]:
     copied = []
-    for pattern in EXPORTED:
+    for pattern in (p for p in EXPORTED if p != "report.html"):  # the report: --report
         for path in sorted(run.glob(pattern)):
             shutil.copy2(path, staging / path.name)
             copied.append(staging / path.name)
@@ -99,6 +105,17 @@ def _copy(run: Path, staging: Path, indicators: Sequence[str | Path]) -> list[Pa
             shutil.copy2(source, target)
             copied.append(target)
     return copied
+
+
+def _copy_report(run: Path, report: Path, staging: Path) -> Path:
+    """Copy the report after checking that it was made from this run's data."""
+    manifest = json.loads((run / "manifest.json").read_text())
+    fingerprint = str(manifest.get("data_sha256", ""))[:16]
+    if not fingerprint or f"<code>{fingerprint}</code>" not in report.read_text("utf-8"):
+        raise CasemixError(f"{report} is not a report of {run} (its data fingerprint differs); "
+                           f"write it with `casemix report {run}`.")
+    shutil.copy2(report, staging / "report.html")
+    return staging / "report.html"
 
 
 def _readme(run: Path, copied: list[Path], result: AuditResult) -> str:
