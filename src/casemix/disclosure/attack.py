@@ -347,18 +347,25 @@ def _component(cells: LinkedCells, sub: sparse.csr_matrix, b: npt.NDArray[np.flo
         bounds = [(lo_, None if np.isinf(hi_) else hi_)
                   for lo_, hi_ in zip(lower[cols], upper[cols], strict=True)]
         targets = position[local[todo]]
+
+        def settle(points: npt.NDArray[np.float64], todo: npt.NDArray[np.intp]
+                   ) -> npt.NDArray[np.bool_]:
+            """Inner bounds of ``todo`` from ``points``; True where they certify."""
+            assert certify is not None
+            t_idx = position[local[todo]]
+            lo[todo], hi[todo] = points[:, t_idx].min(0), points[:, t_idx].max(0)
+            ok = certify.certifies(lo[todo], hi[todo], kind[index[local[todo]]],
+                                   upper[index[local[todo]]])
+            certified[todo[ok]] = True
+            return np.asarray(ok, dtype=bool)
+
         if certify is not None:
             point = None if reference is None else reference[cols]
             points = _witnesses(A2, b2, bounds, targets, point, rng)
             for _ in range(8):  # targeted witnesses: push the undecided cells together
                 if not len(points) or not len(todo):
                     break
-                t_idx = position[local[todo]]
-                inner_lo, inner_hi = points[:, t_idx].min(0), points[:, t_idx].max(0)
-                ok = certify.certifies(inner_lo, inner_hi, kind[index[local[todo]]],
-                                       upper[index[local[todo]]])
-                lo[todo], hi[todo] = inner_lo, inner_hi
-                certified[todo[ok]] = True
+                ok = settle(points, todo)
                 todo = todo[~ok]
                 if not ok.any() and _ > 3:
                     break
@@ -372,15 +379,9 @@ def _component(cells: LinkedCells, sub: sparse.csr_matrix, b: npt.NDArray[np.flo
                 for batch in (32, 4, 1):
                     if not len(todo):
                         break
-                    reached = _capped_push(A2, b2, bounds, points[0],
-                                           position[local[todo]], gains, batch, rng)
-                    points = np.vstack([points, reached])
-                    t_idx = position[local[todo]]
-                    inner_lo, inner_hi = points[:, t_idx].min(0), points[:, t_idx].max(0)
-                    ok = certify.certifies(inner_lo, inner_hi, kind[index[local[todo]]],
-                                           upper[index[local[todo]]])
-                    lo[todo], hi[todo] = inner_lo, inner_hi
-                    certified[todo[ok]] = True
+                    points = np.vstack([points, _capped_push(
+                        A2, b2, bounds, points[0], position[local[todo]], gains, batch, rng)])
+                    ok = settle(points, todo)
                     todo, gains = todo[~ok], gains[~ok]
         if len(todo) and exact and certify is None:
             lo[todo], hi[todo] = _bounds_lp(A2, b2, bounds, position[local[todo]])
