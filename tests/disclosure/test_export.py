@@ -109,3 +109,19 @@ def test_export_with_the_report_audits_its_tables_and_text(tmp_path):
     result = runner.invoke(app, ["export", str(run), "--out", str(tmp_path / "e2"),
                                  "--report", str(other)])
     assert result.exit_code != 0 and "not a report of" in result.output
+
+
+def test_report_marks_units_by_precision(tmp_path):
+    """Issue 14 (small units): the mark follows the width of the 95% O/E interval, read back
+    from the report's own unit table, not the quarter of units with the fewest births."""
+    from casemix.workflow.html_tables import read_report
+
+    run, _ = _run(tmp_path)
+    report = tmp_path / "report.html"
+    assert runner.invoke(app, ["report", str(run), "--out", str(report)]).exit_code == 0
+    tables, _ = read_report(report.read_text())
+    units = next(t for t in tables if "small_unit" in t.columns)
+    width = units["oe_upper"] - units["oe_lower"]
+    marked = units["small_unit"].eq("imprecise")
+    assert marked.tolist() == (width > 1.0).tolist()
+    assert units.loc[units["observed"].isna(), "small_unit"].isna().all()

@@ -38,6 +38,12 @@ def _png(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+#: A unit is marked imprecise when its 95% O/E interval is wider than this: it cannot tell
+#: about half the national rate from about one and a half times it (for O = E the Byar
+#: interval is that wide up to about 17 expected events).
+IMPRECISE_WIDTH = 1.0
+
+
 def _html(table: pd.DataFrame, digits: int = 3) -> str:
     """An HTML table; missing values (suppressed cells, nullable integers too) are blank."""
     nullable = table.select_dtypes(["Int64", "boolean", "object"]).columns
@@ -207,8 +213,8 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
     stats = result.calibration().to_frame().T.reset_index()
     stats.columns = ["statistic", "value"]
     subgroup_tables = {column: _html(safe) for column, safe in disclosed.subgroups.items()}
-    small = main["n"].astype(float) < np.quantile(main["n"].astype(float), 0.25)
-    unit_view = main.assign(small_unit=np.where(small, "small", ""))
+    width = main["oe_upper"].astype(float) - main["oe_lower"].astype(float)
+    unit_view = main.assign(small_unit=np.where(width > IMPRECISE_WIDTH, "imprecise", ""))
     coef = disclosed.coefficients[["term", "odds_ratio", "or_lower", "or_upper", "p_value"]]
     exclusions = result.exclusions.to_frame()
     exclusions["n_rows"] = exclusions["n_rows"].astype(object).where(
@@ -227,7 +233,7 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
                          shrinker.shrinker.describe()),
         shrinkage_method=shrinker.method,
         n_units=len(main), n_suppressed=int(main["suppressed"].sum()),
-        alignment=_alignment_html(alignment, threshold))
+        alignment=_alignment_html(alignment, threshold), imprecise_width=IMPRECISE_WIDTH)
 
 
 def write_report(html: str, path: str | Path) -> Path:
