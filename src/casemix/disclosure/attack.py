@@ -171,6 +171,21 @@ def _highs():  # type: ignore[no-untyped-def]
     return h
 
 
+def _highs_polytope(A: sparse.csr_matrix, b: npt.NDArray[np.float64],
+                    bounds: list[tuple[float, float | None]]):  # type: ignore[no-untyped-def]
+    """A silent HiGHS model of ``{x : A x = b, bounds}`` (zero objective)."""
+    import highspy
+
+    h = _highs()
+    inf = highspy.kHighsInf
+    h.addVars(A.shape[1], np.array([lo for lo, _ in bounds], dtype=float),
+              np.array([inf if hi is None else hi for _, hi in bounds], dtype=float))
+    A = sparse.csr_matrix(A)
+    h.addRows(A.shape[0], b, b, A.nnz, A.indptr[:-1].astype(np.int32),
+              A.indices.astype(np.int32), A.data.astype(float))
+    return h
+
+
 class _Polytope:
     """``{x : A x = b, bounds}`` loaded into HiGHS once; each optimum changes only the
     objective, so the solver starts from the previous optimal basis (a warm start).
@@ -183,15 +198,7 @@ class _Polytope:
                  bounds: list[tuple[float, float | None]]) -> None:
         import highspy
 
-        self._h = _highs()
-        n = A.shape[1]
-        inf = highspy.kHighsInf
-        lower = np.array([lo for lo, _ in bounds], dtype=float)
-        upper = np.array([inf if hi is None else hi for _, hi in bounds], dtype=float)
-        self._h.addVars(n, lower, upper)
-        A = sparse.csr_matrix(A)
-        self._h.addRows(A.shape[0], b, b, A.nnz, A.indptr[:-1].astype(np.int32),
-                        A.indices.astype(np.int32), A.data.astype(float))
+        self._h = _highs_polytope(A, b, bounds)
         self._last: int | None = None
         self._ok = {highspy.HighsModelStatus.kOptimal: 0,
                     highspy.HighsModelStatus.kUnbounded: 3}
@@ -425,14 +432,9 @@ def _capped_push(A: sparse.csr_matrix, b: npt.NDArray[np.float64],
     import highspy
 
     n, k, order = A.shape[1], len(targets), rng.permutation(len(targets))
-    h = _highs()
+    h = _highs_polytope(A, b, bounds)
     inf = highspy.kHighsInf
-    h.addVars(n, np.array([lo for lo, _ in bounds], dtype=float),
-              np.array([inf if hi is None else hi for _, hi in bounds], dtype=float))
     h.addVars(k, np.full(k, -inf), gains.astype(float))  # z_i <= gain_i
-    A = sparse.csr_matrix(A)
-    h.addRows(A.shape[0], b, b, A.nnz, A.indptr[:-1].astype(np.int32),
-              A.indices.astype(np.int32), A.data.astype(float))
     starts = np.arange(k, dtype=np.int32) * 2
     index = np.column_stack([targets, n + np.arange(k)]).ravel().astype(np.int32)
     values = np.tile([-1.0, 1.0], k)  # z_i - x_i <= -base_i

@@ -14,12 +14,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from casemix.disclosure.linked import Cell, LinkedCells
 
 __all__ = ["NATIONAL", "TableLinks", "definitional_relations", "geography_table",
            "indicator_units", "link_groups", "link_indicator_table", "link_unit_table",
-           "national_cells", "nesting_of", "publish_national", "unit_key"]
+           "mark_primary", "national_cells", "nesting_of", "publish_national", "unit_key"]
 
 #: Level and unit label of national totals.
 NATIONAL = ("national", "NL")
@@ -62,6 +63,18 @@ def _row(cells: LinkedCells, links: TableLinks, key: str, observed: object, n: o
 def _national(cells: LinkedCells, period: str, stratum: str, measure: str) -> int:
     return cells.cell(f"{measure}:{unit_key(*NATIONAL, period, stratum)}", kind="total",
                       where=Cell("", f"national {period} {stratum}", measure))
+
+
+def mark_primary(hidden: np.ndarray, links: TableLinks, keys: list[str], observed: ArrayLike,
+                 n: ArrayLike, threshold: float) -> None:
+    """Primary suppression, in place: the numerator of row ``keys[i]`` hides when it, its
+    complement ``n - observed`` or ``n`` is below ``threshold``; the denominator hides when it
+    is itself below ``threshold``."""
+    o, m = np.asarray(observed, dtype=float), np.asarray(n, dtype=float)
+    small_o = np.minimum(np.minimum(o, m - o), m) < threshold
+    for key, hide_o, hide_n in zip(keys, small_o, m < threshold, strict=True):
+        hidden[links.observed[key]] |= hide_o
+        hidden[links.n[key]] |= hide_n
 
 
 def link_unit_table(cells: LinkedCells, units: pd.DataFrame, *, file: str, main_period: str,
@@ -341,11 +354,9 @@ def link_indicator_table(cells: LinkedCells, table: pd.DataFrame, *, file: str,
         Keys ``unit_key(level, unit, indicator, "all")``.
     """
     units = indicator_units(table)
-    known = {lv: (0.0 if v == 0 else v) for lv, v in (missing or {}).items()}
-    known[NATIONAL[0]] = 0.0  # the national row is the total itself
+    known = {**(missing or {}), NATIONAL[0]: 0.0}  # the national row is the total itself
     links = link_unit_table(cells, units, file=file, main_period="", nesting=nesting,
-                            missing={lv: v for lv, v in known.items() if v == 0} | {
-                                lv: None for lv, v in known.items() if v != 0})
+                            missing={lv: (0.0 if v == 0 else None) for lv, v in known.items()})
     for level, shown in known.items():
         if shown == 0:
             continue
@@ -355,20 +366,14 @@ def link_indicator_table(cells: LinkedCells, table: pd.DataFrame, *, file: str,
                 key = f"{measure}:{unit_key(level, MISSING, indicator, ALL)}"
                 if key in cells:
                     cells.cell(key, upper=bound, kind="total")
-    pairs = units[["level", "unit"]].drop_duplicates().itertuples(index=False)
     rules = definitional_relations(units) if relations is None else relations
-    for level, unit in pairs:
+    for level, unit in units[["level", "unit"]].drop_duplicates().itertuples(index=False):
         for rule in rules:
-            index = {}
-            for (measure, indicator), coef in rule.items():
-                key = unit_key(level, unit, indicator, ALL)
-                lookup = {"O": links.observed, "N": links.n}.get(measure)
-                if measure == "C" and f"C:{key}" in cells:
-                    index[cells.index(f"C:{key}")] = coef
-                elif lookup is not None and key in lookup:
-                    index[lookup[key]] = coef
-            if len(index) == len(rule):
-                cells.add_relation(index)
+            keys = [f"{measure}:{unit_key(level, unit, indicator, ALL)}"
+                    for measure, indicator in rule]
+            if all(k in cells for k in keys):
+                cells.add_relation({cells.index(k): coef
+                                    for k, coef in zip(keys, rule.values(), strict=True)})
     return links
 
 

@@ -9,7 +9,9 @@ import pandas as pd
 
 from casemix.disclosure import DEFAULT_THRESHOLD, LinkedCells, Protection, protect
 from casemix.disclosure.tables import (
+    indicator_units,
     link_indicator_table,
+    mark_primary,
     national_cells,
     nesting_of,
     unit_key,
@@ -138,14 +140,10 @@ def disclose_rates(table: pd.DataFrame, *, threshold: int = DEFAULT_THRESHOLD,
     links = link_indicator_table(cells, table, file="indicators", nesting=nesting,
                                  missing=missing)
     hidden = ~np.asarray(cells.published)
-    keys = [unit_key(r.level, "NL" if r.level == "national" else str(r.unit),
-                     str(r.indicator), "all") for r in table.itertuples(index=False)]
-    num = table["numerator"].to_numpy(dtype=float)
-    den = table["denominator"].to_numpy(dtype=float)
-    small_o = np.minimum(np.minimum(num, den - num), den) < threshold
-    for key, o, m in zip(keys, small_o, den < threshold, strict=True):
-        hidden[links.observed[key]] |= o
-        hidden[links.n[key]] |= m
+    rows = indicator_units(table)
+    keys = [unit_key(lv, u, p, st) for lv, u, p, st in
+            zip(rows["level"], rows["unit"], rows["period"], rows["stratum"], strict=True)]
+    mark_primary(hidden, links, keys, rows["observed"], rows["n"], threshold)
     hidden = protect(cells, hidden, Protection(threshold, float(threshold)),
                      last_resort=national_cells(cells))
     no_o = np.array([hidden[links.observed[k]] for k in keys], dtype=bool)

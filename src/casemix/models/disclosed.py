@@ -23,6 +23,7 @@ from casemix.disclosure.tables import (
     geography_table,
     link_groups,
     link_unit_table,
+    mark_primary,
     national_cells,
     nesting_of,
     publish_national,
@@ -31,7 +32,7 @@ from casemix.disclosure.tables import (
 from casemix.exceptions import ConvergenceError, MethodSwitchWarning
 from casemix.models.result import CaseMixResult
 from casemix.models.shrinkers import EmpiricalBayes, FayHerriot
-from casemix.models.units import DERIVED_COLUMNS
+from casemix.models.units import DERIVED_COLUMNS, row_groups
 from casemix.standardisation.direct import DIRECT_COLUMNS
 
 __all__ = ["PRECISION", "SUBGROUPS", "DisclosedRun", "disclose_run"]
@@ -53,7 +54,6 @@ HIDDEN_WITH_OBSERVED = [*DERIVED_COLUMNS, "expected", "rank", "rank_lower", "ran
                         "events_unweighted"]
 #: Unweighted events and births of each row, published in runs with case weights.
 UNWEIGHTED = ("events_unweighted", "n_unweighted")
-ALL = "all"
 GROUP_DERIVED = ["expected", "oe", "oe_lower", "oe_upper", "slope", "slope_se"]
 
 
@@ -139,15 +139,11 @@ def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
     publish_national(cells, table.period, calibration.events, calibration.n,
                      file="calibration.csv")
     hidden = ~np.asarray(cells.published)
-    rows = [(frame, links, lambda r: unit_key(r.level, str(r.unit), r.period, r.stratum))]
-    rows += [(g, group_links[v], _group_key(v, table.period)) for v, g in groups.items()]
-    for t, lk, key in rows:
-        for r in t.itertuples(index=False):
-            o, m = float(r.observed), float(r.n)
-            if min(o, m - o, m) < threshold:
-                hidden[lk.observed[key(r)]] = True
-            if m < threshold:
-                hidden[lk.n[key(r)]] = True
+    mark_primary(hidden, links, _unit_keys(frame), frame["observed"], frame["n"], threshold)
+    for v, g in groups.items():
+        key = _group_key(v, table.period)
+        mark_primary(hidden, group_links[v], [key(r) for r in g.itertuples(index=False)],
+                     g["observed"], g["n"], threshold)
     if UNWEIGHTED[1] in frame:
         hidden, protection = _protect_unweighted(result, births, frame, cells, hidden,
                                                  protection, nesting)
@@ -186,29 +182,17 @@ def _with_unweighted(result: CaseMixResult, frame: pd.DataFrame) -> pd.DataFrame
     keys = cells.keys.assign(_y=events, _m=births)
     parts = []
     for level in result.spec.levels:
-        parts.append(_sums(keys, [level], level, lambda _k: (result.unit_table.period, ALL)))
-        if result.spec.by_year and len(result.years) > 1:
-            parts.append(_sums(keys, ["year", level], level, lambda k: (str(k[0]), ALL)))
-        for column in result.spec.stratify:
-            parts.append(_sums(keys, [column, level], level,
-                               lambda k, c=column: (result.unit_table.period, f"{c}={k[0]}")))
+        for sub, period, stratum in row_groups(keys, stratify=result.spec.stratify,
+                                               by_year=result.spec.by_year,
+                                               years=result.years):
+            agg = sub.groupby(level, observed=True)[["_y", "_m"]].sum()
+            parts.append(agg.reset_index(drop=True).assign(
+                level=level, unit=agg.index.astype(str), period=period, stratum=stratum))
     counts = pd.concat(parts, ignore_index=True)
     merged = frame[["level", "unit", "period", "stratum"]].merge(
         counts, on=["level", "unit", "period", "stratum"], how="left")
     return frame.assign(**{UNWEIGHTED[0]: merged["_y"].fillna(0).to_numpy(),
                            UNWEIGHTED[1]: merged["_m"].fillna(0).to_numpy()})
-
-
-def _sums(keys: pd.DataFrame, by: list[str], level: str, label) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Events and births per group of ``by`` (the unit last), labelled as unit-table rows."""
-    agg = keys.groupby(by, observed=True, dropna=False)[["_y", "_m"]].sum().reset_index()
-    agg = agg[agg[level].notna()]
-    period_stratum = [label(tuple(r)) for r in agg[by[:-1]].itertuples(index=False)] \
-        if len(by) > 1 else [label(())] * len(agg)
-    return pd.DataFrame({"level": level, "unit": agg[level].astype(str).to_numpy(),
-                         "period": [p for p, _ in period_stratum],
-                         "stratum": [st for _, st in period_stratum],
-                         "_y": agg["_y"].to_numpy(), "_m": agg["_m"].to_numpy()})
 
 
 def _protect_unweighted(result: CaseMixResult, births: pd.DataFrame | None, frame: pd.DataFrame,
@@ -225,11 +209,8 @@ def _protect_unweighted(result: CaseMixResult, births: pd.DataFrame | None, fram
     links = link_unit_table(raw, counts, file="units.csv", main_period=result.unit_table.period,
                             missing=missing, nesting=nesting)
     raw_hidden = ~np.asarray(raw.published)
-    for r in counts.itertuples(index=False):
-        key = unit_key(r.level, str(r.unit), r.period, r.stratum)
-        o, m = float(r.observed), float(r.n)
-        raw_hidden[links.observed[key]] |= min(o, m - o, m) < protection.threshold
-        raw_hidden[links.n[key]] |= m < protection.threshold
+    mark_primary(raw_hidden, links, _unit_keys(counts), counts["observed"], counts["n"],
+                 protection.threshold)
     raw_hidden = protect(raw, raw_hidden, protection, last_resort=national_cells(raw))
     hidden = hidden.copy()
     for i in np.flatnonzero(raw_hidden & np.asarray(raw.published)):
@@ -240,6 +221,11 @@ def _protect_unweighted(result: CaseMixResult, births: pd.DataFrame | None, fram
     scale = max(1.0, float(np.max(w)) if w is not None and len(w) else
                 float(np.max(frame["n"] / frame[UNWEIGHTED[1]].where(lambda x: x > 0))))
     return hidden, Protection(protection.threshold * scale, protection.width * scale)
+
+
+def _unit_keys(frame: pd.DataFrame) -> list[str]:
+    return [unit_key(lv, str(u), str(p), st) for lv, u, p, st in
+            zip(frame["level"], frame["unit"], frame["period"], frame["stratum"], strict=True)]
 
 
 def _group_key(variable: str, period: str):  # type: ignore[no-untyped-def]

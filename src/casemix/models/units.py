@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,7 +13,7 @@ from casemix.core.cells import Cells
 from casemix.records.exclusions import ExclusionLog
 from casemix.standardisation.indirect import unit_comparison
 
-__all__ = ["DERIVED_COLUMNS", "UnitTable", "compare_units", "period_label"]
+__all__ = ["DERIVED_COLUMNS", "UnitTable", "compare_units", "period_label", "row_groups"]
 
 #: Columns blanked together with a suppressed observed count (all computable from it).
 DERIVED_COLUMNS = ["crude_rate", "oe", "oe_lower", "oe_upper", "adjusted_rate",
@@ -113,7 +113,6 @@ def compare_units(cells: Cells, expected: npt.NDArray[np.float64],
     log : ExclusionLog
         Receives the births without a unit code, per level.
     """
-    period = period_label(years)
     national = float(cells.y.sum() / cells.m.sum())
     frame = cells.keys.assign(_y=cells.y, _m=cells.m, _e=expected)
     tables = []
@@ -121,16 +120,24 @@ def compare_units(cells: Cells, expected: npt.NDArray[np.float64],
         frame["_e"] = per_level.get(level, expected)
         log.add("comparison", level, f"{level} missing",
                 int(frame.loc[frame[level].isna(), "_m"].sum()))
-        tables.append(_compare_level(frame, level, national, period, ALL, confidence_level))
-        if by_year and len(years) > 1:
-            for year, sub in frame.groupby("year"):
-                tables.append(_compare_level(sub, level, national, str(year), ALL,
-                                             confidence_level))
-        for column in stratify:
-            for value, sub in frame.groupby(column, dropna=False):
-                tables.append(_compare_level(sub, level, national, period,
-                                             f"{column}={value}", confidence_level))
-    return UnitTable(pd.concat(tables, ignore_index=True), period)
+        tables += [_compare_level(sub, level, national, period, stratum, confidence_level)
+                   for sub, period, stratum in row_groups(frame, stratify=stratify,
+                                                          by_year=by_year, years=years)]
+    return UnitTable(pd.concat(tables, ignore_index=True), period_label(years))
+
+
+def row_groups(frame: pd.DataFrame, *, stratify: Sequence[str], by_year: bool,
+               years: tuple[int, ...]) -> Iterator[tuple[pd.DataFrame, str, str]]:
+    """The cells behind each block of unit-table rows: ``(cells, period, stratum)`` for the
+    pooled period, each year (``by_year`` with several years) and each stratum value."""
+    period = period_label(years)
+    yield frame, period, ALL
+    if by_year and len(years) > 1:
+        for year, sub in frame.groupby("year"):
+            yield sub, str(year), ALL
+    for column in stratify:
+        for value, sub in frame.groupby(column, dropna=False):
+            yield sub, period, f"{column}={value}"
 
 
 def _compare_level(frame: pd.DataFrame, level: str, national: float, period: str,

@@ -43,6 +43,9 @@ DERIVED = ["events_unweighted", "crude_rate", "oe", "oe_lower", "oe_upper", "adj
            "shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above", "rank", "rank_lower",
            "rank_upper", "expected", "value", "z_adjusted", "direct_rate", "direct_rate_lower",
            "direct_rate_upper", "direct_note", "slope", "slope_se"]
+#: Columns that mark an alignment table (``casemix align --out``) and an indicator table.
+ALIGNMENT = {"numerator_difference", "denominator_difference"}
+INDICATOR = {"level", "unit", "indicator", "numerator", "denominator"}
 #: Files of a run folder that never leave (see ``casemix.workflow.export.INTERNAL``).
 INTERNAL = ("model.json", "manifest.json", "suppression_log.csv")
 #: Unweighted events and births per row (runs with case weights).
@@ -112,12 +115,13 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
     units = _read(found[0]) if found else None
     main = str(manifest.get("period") or _main_period(units))
     links = TableLinks()
+    geography = _geography(files)
     if units is not None:
-        findings += _row_checks(units, "units.csv")
+        missing = _missing(files, sorted(set(units["level"])))
+        findings += _row_checks(units, "units.csv", threshold)
         findings += _rank_checks(units)
         link_unit_table(cells, units, file="units.csv", main_period=main, links=links,
-                        missing=_missing(files, sorted(set(units["level"]))),
-                        nesting=_geography(files))
+                        missing=missing, nesting=geography)
     for path in files:
         name = path.name
         if name in INTERNAL or path.suffix == ".nc":
@@ -125,27 +129,27 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
                                      "environment (exact counts, full precision or draws)"))
         elif name.startswith("funnel_"):
             frame = _read(path)
-            findings += _row_checks(frame, name) + _phi_check(frame, name)
+            findings += _row_checks(frame, name, threshold) + _phi_check(frame, name)
             frame = frame.assign(level=name[len("funnel_"):-4], period=main, stratum="all")
             link_unit_table(cells, frame, file=name, main_period=main, links=links)
         elif name == "direct.csv":
             frame = _read(path)
-            findings += _row_checks(frame, name)
+            findings += _row_checks(frame, name, threshold)
             link_unit_table(cells, frame.assign(period=main, stratum="all"), file=name,
                             main_period=main, links=links)
         elif name.startswith("calibration_"):
             frame = _read(path)
-            findings += _row_checks(frame, name)
+            findings += _row_checks(frame, name, threshold)
             link_groups(cells, frame, variable=name[len("calibration_"):-4], file=name,
                         main_period=main)
         elif path.suffix in (".html", ".htm"):
             findings += _report_checks(path, threshold)
-        elif path.suffix == ".csv" and _is_alignment_table(path):
+        elif path.suffix == ".csv" and (header := _header(path)) >= ALIGNMENT:
             findings += _alignment_checks(_read(path), name, threshold)
-        elif path.suffix == ".csv" and _is_indicator_table(path):
+        elif path.suffix == ".csv" and header >= INDICATOR:
             table = _read(path)
             findings += _row_checks(indicator_units(table).assign(
-                crude_rate=table.get("rate")), name)
+                crude_rate=table.get("rate")), name, threshold)
             levels = sorted(set(table["level"]) - {NATIONAL[0]})
             link_indicator_table(cells, table, file=name,
                                  nesting=_geography(files, f"{path.stem}_geography.csv"),
@@ -164,9 +168,8 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
         raw = LinkedCells()  # the threshold is about births: audit the unweighted counts
         link_unit_table(raw, units.assign(observed=units[UNWEIGHTED[0]],
                                           n=units[UNWEIGHTED[1]]),
-                        file="units.csv", main_period=main,
-                        missing=_missing(files, sorted(set(units["level"]))),
-                        nesting=_geography(files))
+                        file="units.csv", main_period=main, missing=missing,
+                        nesting=geography)
         findings += _differencing(raw, protection, "unweighted counts")
         ratio = (units["n"] / units[UNWEIGHTED[1]].where(units[UNWEIGHTED[1]] > 0)).max()
         scale = max(1.0, float(ratio)) if pd.notna(ratio) else 1.0
@@ -230,12 +233,8 @@ def _report_checks(path: Path, threshold: float) -> list[dict[str, object]]:
     out: list[dict[str, object]] = []
     for frame in tables:
         if {"observed", "n"} <= set(frame.columns):
-            hidden = frame["observed"].isna()
-            out += _small_counts(frame, path.name)
-            for column in [c for c in DERIVED if c in frame]:
-                out += [_finding(path.name, _label(frame, int(i)), column,
-                                 "value computed from a suppressed count")
-                        for i in np.flatnonzero((hidden & frame[column].notna()).to_numpy())]
+            out += _small_counts(frame, path.name, threshold) + _derived_checks(frame,
+                                                                                path.name)
         if "n_rows" in frame.columns:
             out += _exclusion_checks(frame, path.name, threshold)
     for match in re.finditer(r"\b(\d[\d,.]*) (?:rows |births )?(excluded|read)\b", text):
@@ -247,9 +246,8 @@ def _report_checks(path: Path, threshold: float) -> list[dict[str, object]]:
     return out
 
 
-def _is_alignment_table(path: Path) -> bool:
-    header = set(pd.read_csv(path, nrows=0).columns)
-    return {"numerator_difference", "denominator_difference"} <= header
+def _header(path: Path) -> set[str]:
+    return set(pd.read_csv(path, nrows=0).columns)
 
 
 def _alignment_checks(table: pd.DataFrame, file: str, threshold: float
@@ -265,11 +263,6 @@ def _alignment_checks(table: pd.DataFrame, file: str, threshold: float
                          f"difference below {threshold:g} shown exactly", float(values.iat[i]),
                          float(values.iat[i])) for i in np.flatnonzero(small.to_numpy())]
     return out
-
-
-def _is_indicator_table(path: Path) -> bool:
-    header = set(pd.read_csv(path, nrows=0).columns)
-    return {"level", "unit", "indicator", "numerator", "denominator"} <= header
 
 
 def _named(files: list[Path], name: str) -> list[Path]:
@@ -319,17 +312,22 @@ def _geography(files: list[Path], name: str = "geography.csv"
             for (c, p), t in g.groupby(["child_level", "parent_level"])}
 
 
-def _row_checks(frame: pd.DataFrame, file: str) -> list[dict[str, object]]:
-    """Values computed from a suppressed numerator that are still on its row; too many
-    decimals."""
-    out = _small_counts(frame, file)
-    if "observed" in frame:
-        hidden = frame["observed"].isna()
-        for column in [c for c in DERIVED if c in frame]:
-            bad = hidden & frame[column].notna()
-            for i in np.flatnonzero(bad.to_numpy()):
-                out.append(_finding(file, _label(frame, int(i)), column,
-                                    "value computed from a suppressed count"))
+def _derived_checks(frame: pd.DataFrame, file: str) -> list[dict[str, object]]:
+    """Values computed from a suppressed numerator that are still on its row."""
+    if "observed" not in frame:
+        return []
+    hidden = frame["observed"].isna()
+    return [_finding(file, _label(frame, int(i)), column,
+                     "value computed from a suppressed count")
+            for column in DERIVED if column in frame
+            for i in np.flatnonzero((hidden & frame[column].notna()).to_numpy())]
+
+
+def _row_checks(frame: pd.DataFrame, file: str, threshold: float
+                ) -> list[dict[str, object]]:
+    """Counts shown below the threshold, values computed from a suppressed numerator that
+    are still on its row, too many decimals."""
+    out = _small_counts(frame, file, threshold) + _derived_checks(frame, file)
     for column, digits in DECIMALS.items():
         if column in frame and pd.api.types.is_float_dtype(frame[column]):
             values = frame[column].dropna().to_numpy()
@@ -340,7 +338,7 @@ def _row_checks(frame: pd.DataFrame, file: str) -> list[dict[str, object]]:
     return out
 
 
-def _small_counts(frame: pd.DataFrame, file: str, threshold: int = DEFAULT_THRESHOLD
+def _small_counts(frame: pd.DataFrame, file: str, threshold: float
                   ) -> list[dict[str, object]]:
     """Counts shown below the threshold: events, births and their difference (weighted and,
     where a file has them, unweighted)."""
@@ -353,7 +351,7 @@ def _small_counts(frame: pd.DataFrame, file: str, threshold: int = DEFAULT_THRES
             small = (values > 0) & (values < threshold)
             for i in np.flatnonzero(small.to_numpy()):
                 out.append(_finding(file, _label(frame, int(i)), column,
-                                    f"count below {threshold} shown", values.iat[i],
+                                    f"count below {threshold:g} shown", values.iat[i],
                                     values.iat[i]))
     return out
 
