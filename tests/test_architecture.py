@@ -25,7 +25,8 @@ LAYERS: dict[str, int] = {
     # numerical core
     "core": 20,
     # statistical packages
-    "standardisation": 30, "shrinkage": 31, "funnel": 32, "calibration": 33, "bayes": 34,
+    "funnel": 30, "verdict": 31, "standardisation": 32, "shrinkage": 33, "calibration": 34,
+    "bayes": 35,
     # orchestration: the case-mix model, its result, the run folder
     "models": 40,
     # applications on top

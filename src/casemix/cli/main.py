@@ -270,10 +270,22 @@ def fit(
     console.print(repr(result))
     for note in [*result.notes, *(str(w.message) for w in written)]:
         console.print(f"[yellow]note:[/] {escape(note)}")
-    level = model_spec.levels[0]
-    units = result.unit_table.main(level)
-    counts = units["flag_95"].value_counts().to_dict()
-    console.print(f"{level}: {len(units)} units; 95% flags {counts}. Wrote [bold]{out}[/].")
+    _print_verdicts(out, result)
+    console.print(f"Wrote [bold]{out}[/].")
+
+
+def _print_verdicts(out: Path, result: Any) -> None:
+    """Units unusual beyond the between-unit variation, per level, as published in
+    ``units.csv`` (suppressed units are not counted)."""
+    from casemix.models import verdict_counts
+
+    published = load_run(out).units().main()
+    console.print(f"Verdict ({result.method}): {result.verdict.get('method', '')}")
+    for row in verdict_counts(published).itertuples(index=False):
+        console.print(
+            f"{row.level}: {row.published} of {row.units} units published; unusual at 95%: "
+            f"{row.above_95} above, {row.below_95} below; at 99.8%: {row.above_998} above, "
+            f"{row.below_998} below{f' ({row.unusual_998})' if row.unusual_998 else ''}")
 
 
 def _sampler(method: str, *, draws: int | None, tune: int | None, chains: int | None,

@@ -66,6 +66,10 @@ class FunnelResult:
         The adjustment applied to the limits.
     notes : list of str
         Method switches (e.g. no over-dispersion: unadjusted exact limits).
+    variance_factor : float
+        :math:`\\sum V_k / \\sum E_k` when the binary-outcome variance was given (1 for
+        Poisson): the limits drawn on a grid of E (:meth:`limits`) use it; each unit's own
+        limits and flags use its own :math:`V_k/E_k`.
     """
 
     units: pd.DataFrame
@@ -78,6 +82,7 @@ class FunnelResult:
     dispersion: Dispersion
     adjustment: str
     notes: list[str] = field(default_factory=list)
+    variance_factor: float = 1.0
 
     @property
     def phi(self) -> float:
@@ -116,13 +121,20 @@ class FunnelResult:
         return (np.clip(binomial_limit(d, a, self.target), 0, 1),
                 np.clip(binomial_limit(d, 1 - a, self.target), 0, 1))
 
-    def _limits_at(self, d: npt.NDArray[np.float64], level: float) -> tuple[
+    def _limits_at(self, d: npt.NDArray[np.float64], level: float,
+                   factor: npt.NDArray[np.float64] | float | None = None) -> tuple[
             npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        if self.adjustment == "none":
+        """Limits at denominators ``d``; ``factor`` is V/E there (binary outcomes), which
+        scales the null standard error and replaces the exact Poisson limits by normal ones
+        on the transformed scale."""
+        factor = self.variance_factor if factor is None else factor
+        binary = self.kind == "ratio" and not np.all(np.asarray(factor) == 1.0)
+        if self.adjustment == "none" and not binary:
             return self._exact(d, level)
         _, s, t = transform(np.ones_like(d), d, self.scale, self.target)
-        if self.adjustment == "multiplicative":
-            sd = np.sqrt(self.phi) * s
+        s = s * np.sqrt(factor)
+        if self.adjustment in ("none", "multiplicative"):
+            sd = s * (np.sqrt(self.phi) if self.adjustment == "multiplicative" else 1.0)
         else:
             sd = np.sqrt(s**2 + self.tau2)
         q = ndtri(0.5 + level / 2)
@@ -181,6 +193,7 @@ def funnel(
     overdispersion: str = "auto",
     tau2_method: str = "dl",
     levels: tuple[float, ...] = (0.95, 0.998),
+    variance: npt.ArrayLike | None = None,
 ) -> FunnelResult:
     """Funnel-plot limits with over-dispersion, on aggregated data.
 
@@ -210,6 +223,13 @@ def funnel(
         Estimator of the additive variance.
     levels : tuple of float
         Control-limit levels (95% and 99.8% by default).
+    variance : array-like, optional
+        Ratios of a binary outcome: the null variance of each unit's O,
+        :math:`V_k = \\sum_i p_i(1 - p_i)` (Poisson-binomial), instead of the Poisson
+        :math:`V_k = E_k`. The null standard errors are then multiplied by
+        :math:`\\sqrt{V_k/E_k}`, and limits without over-dispersion are the normal ones on
+        the transformed scale (the exact Poisson limits would overstate Var(O) by about
+        :math:`1/(1 - \\bar p)`, 18% at the 15% of Big2).
 
     Returns
     -------
@@ -243,7 +263,9 @@ def funnel(
                         "numerator, or (proportions) more events than births.")
     if target is None:
         target = 1.0 if kind == "ratio" else float(num.sum() / den.sum())
+    factor = _variance_factor(variance, num, den, kind)
     y, s, t = transform(num, den, scale, target)
+    s = s * np.sqrt(factor)
     disp = estimate_dispersion(y, s, t, trim=trim, trim_by=trim_by, tau2_method=tau2_method)
     notes: list[str] = []
     adjustment = overdispersion
@@ -258,7 +280,8 @@ def funnel(
     for note in notes:
         warnings.warn(note, MethodSwitchWarning, stacklevel=2)
     result = FunnelResult(pd.DataFrame(), kind, float(target), scale, trim, trim_by,
-                          tuple(levels), disp, adjustment, notes)
+                          tuple(levels), disp, adjustment, notes,
+                          float(np.sum(factor * den) / den.sum()))
     if adjustment == "multiplicative":
         z_adj = disp.z / np.sqrt(disp.phi)
     elif adjustment == "additive":
@@ -270,10 +293,29 @@ def funnel(
                           "numerator": num, "denominator": den, "value": value, "z": disp.z,
                           "z_adjusted": z_adj})
     for level in levels:
-        lo, hi = result._limits_at(den, level)
+        lo, hi = result._limits_at(den, level, factor)
         lab = _label(level)
         table[f"lower_{lab}"], table[f"upper_{lab}"] = lo, hi
         table[f"flag_{lab}"] = np.where(value > hi, "above", np.where(value < lo, "below",
                                                                      "within"))
     result.units = table
     return result
+
+
+def _variance_factor(variance: npt.ArrayLike | None, num: npt.NDArray[np.float64],
+                     den: npt.NDArray[np.float64], kind: str) -> npt.NDArray[np.float64]:
+    """:math:`V_k/E_k` of each unit (ones without ``variance``)."""
+    if variance is None:
+        return np.ones_like(den)
+    if kind != "ratio":
+        raise DataError("funnel: 'variance' applies to kind='ratio' (O/E) only; proportions "
+                        "already use the binomial variance.")
+    v = np.asarray(variance, dtype=float)
+    if v.shape != den.shape:
+        raise DataError(f"funnel: 'variance' must have one value per unit ({len(den)}); got "
+                        f"shape {v.shape}.")
+    bad = ~((v > 0) & (v <= den * (1 + 1e-9)))
+    if bad.any():
+        raise DataError(f"funnel: 'variance' must lie in (0, E] (sum p(1-p) <= sum p); "
+                        f"{int(bad.sum())} unit(s) do not (e.g. {v[bad][:3].tolist()}).")
+    return v / den

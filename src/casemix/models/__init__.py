@@ -32,6 +32,7 @@ from casemix.models.shrinkers import (
 )
 from casemix.models.spec import MediatorWarning, ModelSpec, load_spec
 from casemix.models.units import UnitTable
+from casemix.models.verdicts import apply_verdict, verdict_counts
 
 __all__ = [
     "BYM2",
@@ -59,6 +60,7 @@ __all__ = [
     "Shrinker",
     "TwoStageBayes",
     "UnitTable",
+    "apply_verdict",
     "build_method",
     "coefficient_table",
     "load_model",
@@ -68,4 +70,5 @@ __all__ = [
     "predict_risk",
     "prepare_model_data",
     "save_run",
+    "verdict_counts",
 ]

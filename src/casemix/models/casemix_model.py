@@ -21,6 +21,7 @@ from casemix.models.risk import RiskModel, RiskProblem
 from casemix.models.shrinkers import Shrinker
 from casemix.models.spec import ModelSpec
 from casemix.models.units import compare_units
+from casemix.models.verdicts import apply_verdict
 
 if TYPE_CHECKING:
     from casemix.bayes.adjacency import Adjacency
@@ -170,6 +171,7 @@ class CaseMixModel:
                                   log=data.exclusions)
             shrunk = shrinker.apply(units, expected, level=self.spec.confidence_level,
                                     seed=self.seed)
+            table, verdict = apply_verdict(shrunk.units, shrinker)
             timings["compare_s"] = time.perf_counter() - t2
         notes = _reissue(caught)
         national = float(cells.y.sum() / cells.m.sum())
@@ -178,7 +180,7 @@ class CaseMixModel:
             shrinker=shrinker, seed=self.seed, encoding=encoding,
             coefficients=coefficient_table(expected.names, expected.coef, expected.cov),
             coef=expected.coef, cov=expected.cov, intercept=expected.intercept,
-            unit_table=shrunk.units, exclusions=data.exclusions, national_rate=national,
+            unit_table=table, verdict=verdict, exclusions=data.exclusions, national_rate=national,
             n_input=data.n_input, n_analysed=len(data.frame), n_cells=len(patterns.y),
             compressed=patterns.compressed, years=data.years, timings=timings,
             cells=cells, patterns=patterns, pattern_risk=expected.pattern_risk, notes=notes,

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -33,6 +34,7 @@ from casemix.exceptions import ConvergenceError, MethodSwitchWarning
 from casemix.models.result import CaseMixResult
 from casemix.models.shrinkers import EmpiricalBayes, FayHerriot
 from casemix.models.units import DERIVED_COLUMNS, row_groups
+from casemix.models.verdicts import apply_verdict
 from casemix.standardisation.direct import DIRECT_COLUMNS
 
 __all__ = ["PRECISION", "SUBGROUPS", "DisclosedRun", "disclose_run"]
@@ -44,14 +46,15 @@ PRECISION: dict[str, int] = {
     "adjusted_rate_upper": 4, "direct_rate": 4, "direct_rate_lower": 4,
     "direct_rate_upper": 4, "oe": 3, "oe_lower": 3, "oe_upper": 3, "shrunk_oe": 3,
     "shrunk_lower": 3, "shrunk_upper": 3, "prob_above": 3, "z": 2, "z_adjusted": 2,
-    "p_value": 4, "value": 3, "phi": 3, "tau2": 4, "slope": 3, "slope_se": 3,
+    "p_value": 4, "value": 3, "phi": 3, "tau2": 4, "variance": 1, "verdict_p": 4,
+    "slope": 3, "slope_se": 3,
     "estimate": 4, "std_error": 4, "odds_ratio": 3, "or_lower": 3, "or_upper": 3,
 }
 #: Subgroups whose calibration a run writes and the report shows.
 SUBGROUPS = ("income_quintile", "migration_background", "education", "parity", "plurality")
 #: Unit-table columns blanked with a suppressed numerator (besides :data:`DERIVED_COLUMNS`).
-HIDDEN_WITH_OBSERVED = [*DERIVED_COLUMNS, "expected", "rank", "rank_lower", "rank_upper",
-                        "events_unweighted"]
+HIDDEN_WITH_OBSERVED = [*DERIVED_COLUMNS, "expected", "variance", "rank", "rank_lower",
+                        "rank_upper", "events_unweighted"]
 #: Unweighted events and births of each row, published in runs with case weights.
 UNWEIGHTED = ("events_unweighted", "n_unweighted")
 GROUP_DERIVED = ["expected", "oe", "oe_lower", "oe_upper", "slope", "slope_se"]
@@ -81,6 +84,10 @@ class DisclosedRun:
     geography : pandas.DataFrame
         ``geography.csv``: ``child_level, child, parent_level, parent`` for unit levels that
         nest (public knowledge, which the audit needs to rebuild the relations).
+    verdict : dict
+        How the published ``flag_95``/``flag_998`` were decided, with the robust spread of
+        each comparison computed from its published units
+        (:func:`casemix.models.verdicts.apply_verdict`).
     """
 
     units: pd.DataFrame
@@ -91,6 +98,7 @@ class DisclosedRun:
     log: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     geography: pd.DataFrame = field(default_factory=pd.DataFrame)
+    verdict: dict[str, Any] = field(default_factory=dict)
 
 
 def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
@@ -152,6 +160,7 @@ def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
                                                             r.stratum), HIDDEN_WITH_OBSERVED)
     units = _published_shrinkage(result, units)
     units = _rank_published(units)
+    units, verdict = _published_verdict(result, units)
     main = units[table.is_main().to_numpy()]
     funnels = {level: _funnel(main[main["level"] == level], level)
                for level in result.spec.levels}
@@ -162,10 +171,11 @@ def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
     subgroups = {v: _apply(g, group_links[v], hidden, _group_key(v, table.period),
                            GROUP_DERIVED) for v, g in groups.items()}
     log = _log(cells, hidden, threshold)
-    return DisclosedRun(_round(units), {k: _round(v) for k, v in funnels.items()},
+    return DisclosedRun(_round(units.drop(columns=["variance"], errors="ignore")),
+                        {k: _round(v) for k, v in funnels.items()},
                         _round(direct), {k: _round(v) for k, v in subgroups.items()},
                         _round(_coefficients(result, threshold)), log, notes,
-                        geography_table(nesting))
+                        geography_table(nesting), verdict)
 
 
 def _with_unweighted(result: CaseMixResult, frame: pd.DataFrame) -> pd.DataFrame:
@@ -323,6 +333,21 @@ def _published_shrinkage(result: CaseMixResult, units: pd.DataFrame) -> pd.DataF
     return out
 
 
+def _published_verdict(result: CaseMixResult, units: pd.DataFrame
+                       ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The verdict again from the published units of each comparison only: its robust
+    spread pools over units, so it must not use the hidden ones (and then ``units.csv``
+    and ``funnel_<level>.csv`` flag the same units)."""
+    shown = units["observed"].notna() & units["expected"].notna()
+    table, summary = apply_verdict(
+        result.unit_table.replace(units.astype({"observed": float})), result.shrinker,
+        published=shown)
+    out = units.copy()
+    for column in ("flag_95", "flag_998", "verdict_p"):
+        out[column] = table.frame[column]
+    return out, summary
+
+
 def _rank_published(units: pd.DataFrame) -> pd.DataFrame:
     """Ranks among the published units of each comparison: the point rank by shrunken O/E,
     and the interval ``[max(1, lower - S), min(K, upper)]`` with S hidden units, which holds
@@ -345,10 +370,10 @@ def _funnel(main: pd.DataFrame, level: str) -> pd.DataFrame:
     """Funnel limits, flags, phi and tau^2 of the published units of a level."""
     from casemix.funnel import funnel
 
-    shown = main[~main["suppressed"]]
+    shown = main[main["observed"].notna() & main["expected"].notna()]
     columns = ["unit", "observed", "expected", "value", "z", "z_adjusted", "lower_95",
                "upper_95", "flag_95", "lower_998", "upper_998", "flag_998", "level", "n",
-               "adjustment", "phi", "tau2", "suppressed"]
+               "adjustment", "phi", "tau2", "suppressed", "variance"]
     rows = main[["unit", "n", "suppressed"]].assign(level=level)
     if len(shown) < 2:
         return rows.reindex(columns=columns)
@@ -356,12 +381,19 @@ def _funnel(main: pd.DataFrame, level: str) -> pd.DataFrame:
         warnings.simplefilter("ignore", MethodSwitchWarning)
         f = funnel(shown["observed"].to_numpy(dtype=float),
                    shown["expected"].to_numpy(dtype=float), units=list(shown["unit"]),
-                   kind="ratio")
+                   kind="ratio", variance=_variance(shown))
     table = f.units.rename(columns={"numerator": "observed", "denominator": "expected"})
     table = table.assign(adjustment=f.adjustment, phi=f.phi, tau2=f.tau2)
+    if "variance" in shown:
+        table["variance"] = shown["variance"].to_numpy(dtype=float)
     merged = rows.merge(table, on="unit", how="left")
     merged["observed"] = _counts(merged["observed"])
     return merged.reindex(columns=columns)
+
+
+def _variance(rows: pd.DataFrame) -> np.ndarray | None:
+    """The binary-outcome null variance of each row, when the unit table has it."""
+    return rows["variance"].to_numpy(dtype=float) if "variance" in rows else None
 
 
 def _coefficients(result: CaseMixResult, threshold: int) -> pd.DataFrame:

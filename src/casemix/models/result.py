@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["CaseMixResult", "coefficient_table"]
 
+#: Labels of the flag levels in column names.
+LEVEL_LABELS = {"95": "95%", "998": "99.8%"}
+
 def coefficient_table(names: list[str], coef: npt.NDArray[np.float64],
                       cov: npt.NDArray[np.float64], level: float = 0.95) -> pd.DataFrame:
     """Tidy coefficients: ``term, estimate, std_error, z, p_value, odds_ratio, or_lower,
@@ -77,6 +80,10 @@ class CaseMixResult:
     bayes : dict of str to casemix.bayes.BayesFit
         Bayesian methods: the fitted models by level (``idata`` holds the ArviZ
         InferenceData); see also :attr:`convergence`.
+    verdict : dict
+        How ``flag_95``/``flag_998`` were decided (:func:`casemix.models.verdicts.apply_verdict`):
+        the between-unit family, a sentence naming the method, the spread settings and the
+        robust spread of every comparison.
     """
 
     spec: ModelSpec
@@ -106,6 +113,7 @@ class CaseMixResult:
     rows: npt.NDArray[np.intp] | None = field(default=None, repr=False)
     pattern_risk: npt.NDArray[np.float64] | None = field(default=None, repr=False)
     bayes: dict[str, Any] = field(default_factory=dict, repr=False)
+    verdict: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def units(self) -> pd.DataFrame:
@@ -199,7 +207,8 @@ class CaseMixResult:
                       units=list(u["unit"]), kind="ratio", **options)
 
     def plot(self, level: str | None = None, ax: Axes | None = None) -> Axes:
-        """Caterpillar plot of O/E with intervals, units ordered by O/E (never a bare rank)."""
+        """Caterpillar plot of O/E with intervals, units ordered by O/E (never a bare rank);
+        units coloured by the headline verdict at 95%."""
         import matplotlib.pyplot as plt
 
         level = level or self.spec.levels[0]
@@ -245,21 +254,24 @@ class CaseMixResult:
                  f"{s['national_rate']:.4f}", ""]
         table = self.coefficients[["term", "odds_ratio", "or_lower", "or_upper", "p_value"]]
         lines.append(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+        lines.append(f"\nVerdict: {self.verdict.get('method', '')}")
         for level in self.spec.levels:
             t = self.unit_table.main(level)
-            flags = t["flag_95"].value_counts().reindex(["below", "within", "above"],
-                                                         fill_value=0)
-            lines.append(f"\n{level}: {len(t)} units; 95% intervals below/within/above 1: "
-                         f"{flags['below']}/{flags['within']}/{flags['above']}")
+            counts = {name: t[f"flag_{name}"].value_counts().reindex(
+                ["below", "within", "above"], fill_value=0) for name in ("95", "998")}
+            lines.append(
+                f"{level}: {len(t)} units (before disclosure control); unusual beyond the "
+                "between-unit variation, below/within/above: "
+                + "; ".join(f"{LEVEL_LABELS[n]} {c['below']}/{c['within']}/{c['above']}"
+                            for n, c in counts.items()))
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
-        flagged = self.unit_table.main()["flag_95"].value_counts().to_dict()
         return (f"<CaseMixResult {self.spec.name!r} method={self.method} "
                 f"births={self.n_analysed:,} (of {self.n_input:,}) cells={self.n_cells:,} "
                 f"national_rate={self.national_rate:.4f} levels={list(self.spec.levels)} "
-                f"flags_95={flagged}>")
+                f"verdict={self.verdict.get('family', '')}>")
 
 
 def predict_risk(encoding: Encoding, coef: npt.NDArray[np.float64],

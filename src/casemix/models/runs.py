@@ -216,6 +216,7 @@ def save_run(
                          data_file=data_file, mapping=mapping, invalid=invalid,
                          diagnostics=diagnostics)
     manifest["notes"] = [*manifest["notes"], *disclosed.notes]
+    manifest["verdict"] = disclosed.verdict
     (out / MANIFEST).write_text(json.dumps(_json_safe({**manifest, **(extra or {})}),
                                            indent=1))
     return out

@@ -13,12 +13,14 @@ from casemix.core.cells import Cells
 from casemix.records.exclusions import ExclusionLog
 from casemix.standardisation.indirect import unit_comparison
 
-__all__ = ["DERIVED_COLUMNS", "UnitTable", "compare_units", "period_label", "row_groups"]
+__all__ = ["DERIVED_COLUMNS", "UnitTable", "cell_variance", "compare_units", "period_label",
+           "row_groups"]
 
 #: Columns blanked together with a suppressed observed count (all computable from it).
 DERIVED_COLUMNS = ["crude_rate", "oe", "oe_lower", "oe_upper", "adjusted_rate",
                    "adjusted_rate_lower", "adjusted_rate_upper", "z", "p_value", "flag_95",
-                   "flag_998", "shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above"]
+                   "flag_998", "flag_poisson_95", "flag_poisson_998", "verdict_p",
+                   "shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above"]
 
 #: Stratum label of the rows over all births of a unit.
 ALL = "all"
@@ -118,6 +120,7 @@ def compare_units(cells: Cells, expected: npt.NDArray[np.float64],
     tables = []
     for level in levels:
         frame["_e"] = per_level.get(level, expected)
+        frame["_v"] = cell_variance(frame["_e"].to_numpy(), cells.m)
         log.add("comparison", level, f"{level} missing",
                 int(frame.loc[frame[level].isna(), "_m"].sum()))
         tables += [_compare_level(sub, level, national, period, stratum, confidence_level)
@@ -140,10 +143,23 @@ def row_groups(frame: pd.DataFrame, *, stratify: Sequence[str], by_year: bool,
             yield sub, period, f"{column}={value}"
 
 
+def cell_variance(expected: npt.NDArray[np.float64], births: npt.NDArray[np.float64]
+                  ) -> npt.NDArray[np.float64]:
+    """Null variance of the events of each cell, :math:`m p (1 - p)` with
+    :math:`p = e/m` (the births of a cell share one covariate pattern, hence one risk).
+
+    With case weights, ``m`` is the sum of weights and the variance is that of the
+    unweighted count scaled by the weights (:math:`\\sum w p(1-p)`, not
+    :math:`\\sum w^2 p(1-p)`)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.where(births > 0, expected / births, 0.0)
+    return expected * (1 - p)
+
+
 def _compare_level(frame: pd.DataFrame, level: str, national: float, period: str,
                    stratum: str, confidence_level: float) -> pd.DataFrame:
-    agg = frame.groupby(level, observed=True)[["_y", "_m", "_e"]].sum()
+    agg = frame.groupby(level, observed=True)[["_y", "_m", "_e", "_v"]].sum()
     table = unit_comparison(agg["_y"], agg["_e"], agg["_m"], units=agg.index.astype(str),
                             level=level, national_rate=national,
-                            confidence_level=confidence_level)
-    return table.assign(period=period, stratum=stratum)
+                            confidence_level=confidence_level, variance=agg["_v"])
+    return table.assign(period=period, stratum=stratum, variance=agg["_v"].to_numpy())

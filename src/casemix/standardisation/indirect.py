@@ -16,13 +16,15 @@ from scipy.special import ndtr
 from casemix._params import check_in_range, check_one_of
 from casemix.exceptions import DataError, MethodSwitchWarning
 from casemix.standardisation.intervals import poisson_ratio_interval, poisson_ratio_test
+from casemix.verdict import unit_verdict
 
 __all__ = ["UNIT_COLUMNS", "flag", "unit_comparison"]
 
 #: Stable interface of ``units.csv`` (later issues add columns, never rename these).
 UNIT_COLUMNS = ["level", "unit", "n", "observed", "expected", "crude_rate", "oe", "oe_lower",
                 "oe_upper", "adjusted_rate", "adjusted_rate_lower", "adjusted_rate_upper", "z",
-                "p_value", "flag_95", "flag_998", "suppressed"]
+                "p_value", "flag_95", "flag_998", "suppressed", "flag_poisson_95",
+                "flag_poisson_998", "verdict_p"]
 
 
 def _as_counts(values: npt.NDArray[np.float64]) -> pd.Series | npt.NDArray[np.float64]:
@@ -48,6 +50,7 @@ def unit_comparison(
     national_rate: float | None = None,
     confidence_level: float = 0.95,
     interval_method: str = "auto",
+    variance: npt.ArrayLike | None = None,
 ) -> pd.DataFrame:
     """Compare units by indirect standardisation.
 
@@ -67,12 +70,19 @@ def unit_comparison(
     interval_method : {"auto", "exact", "byar"}, default "auto"
         Garwood's exact interval, Byar's approximation, or exact below 10 observed events and
         Byar above (see :func:`~casemix.standardisation.intervals.poisson_ratio_interval`).
+    variance : array-like, optional
+        Null variance of each unit's O for a binary outcome, :math:`\\sum_i p_i(1-p_i)`
+        (default: Poisson, the variance is E). Used by the z-score and the verdict.
 
     Returns
     -------
     pandas.DataFrame
         The columns of :data:`UNIT_COLUMNS` (``suppressed`` is False: disclosure control is
-        applied when a table is exported).
+        applied when a table is exported). ``flag_95`` and ``flag_998`` are the verdict
+        "unusual beyond the variation between units" of the over-dispersed funnel plot of
+        these units (:func:`casemix.verdict.unit_verdict`, family ``funnel``), with its
+        two-sided p-value ``verdict_p``; ``flag_poisson_95`` and ``flag_poisson_998``
+        answer "does the unit differ from the national level?" (the O/E interval against 1).
 
     Notes
     -----
@@ -84,8 +94,11 @@ def unit_comparison(
     approximation (Breslow & Day 1987, vol. II, p. 69). The z-score is
     :math:`(O - E)/\\sqrt{E}` and the p-value is the exact two-sided Poisson test of
     :math:`O/E = 1` (as R's ``poisson.test``); with non-integer (weighted) counts the p-value is
-    :math:`2\\Phi(-|z|)`, with a :class:`~casemix.exceptions.MethodSwitchWarning`. Flags
-    compare the 95% and 99.8% intervals (computed with the same ``interval_method``) with 1.
+    :math:`2\\Phi(-|z|)`, with a :class:`~casemix.exceptions.MethodSwitchWarning`. With
+    ``variance`` the z-score is :math:`(O - E)/\\sqrt{V}`. The Poisson flags compare the
+    95% and 99.8% intervals (computed with the same ``interval_method``) with 1; at national
+    scale nearly every unit differs from 1, which is why the headline flags allow for the
+    between-unit variation (Spiegelhalter 2005).
     """
     check_one_of("interval_method", interval_method, ("auto", "exact", "byar"),
                  owner="unit_comparison")
@@ -104,9 +117,11 @@ def unit_comparison(
     oe = O / E
     lo, hi = poisson_ratio_interval(O, E, level=confidence_level, method=interval_method)
     flags = {}
-    for lev, name in ((0.95, "flag_95"), (0.998, "flag_998")):
+    for lev, name in ((0.95, "flag_poisson_95"), (0.998, "flag_poisson_998")):
         flags[name] = flag(*poisson_ratio_interval(O, E, level=lev, method=interval_method))
-    z = (O - E) / np.sqrt(E)
+    V = E if variance is None else np.asarray(variance, dtype=float)
+    verdict = unit_verdict(O, E, family="funnel", variance=variance).table
+    z = (O - E) / np.sqrt(V)
     whole = np.allclose(O, np.round(O), rtol=0, atol=1e-7)
     if whole:
         p_value = poisson_ratio_test(np.round(O), E).p_value
@@ -124,5 +139,7 @@ def unit_comparison(
         "oe": oe, "oe_lower": lo, "oe_upper": hi,
         "adjusted_rate": oe * rate, "adjusted_rate_lower": lo * rate,
         "adjusted_rate_upper": hi * rate,
-        "z": z, "p_value": p_value, **flags, "suppressed": False,
+        "z": z, "p_value": p_value, "flag_95": verdict["flag_95"].to_numpy(),
+        "flag_998": verdict["flag_998"].to_numpy(), "suppressed": False, **flags,
+        "verdict_p": verdict["verdict_p"].to_numpy(),
     })

@@ -40,6 +40,7 @@ __all__ = ["AuditResult", "audit_files"]
 #: Columns computed from a row's numerator (blank when it is suppressed).
 DERIVED = ["events_unweighted", "crude_rate", "oe", "oe_lower", "oe_upper", "adjusted_rate",
            "adjusted_rate_lower", "adjusted_rate_upper", "z", "p_value", "flag_95", "flag_998",
+           "flag_poisson_95", "flag_poisson_998", "verdict_p", "variance",
            "shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above", "rank", "rank_lower",
            "rank_upper", "expected", "value", "z_adjusted", "direct_rate", "direct_rate_lower",
            "direct_rate_upper", "direct_note", "slope", "slope_se"]
@@ -384,8 +385,10 @@ def _phi_check(frame: pd.DataFrame, file: str) -> list[dict[str, object]]:
         return []
     from casemix.funnel import funnel
 
+    variance = (shown["variance"].to_numpy(float)
+                if "variance" in shown and shown["variance"].notna().all() else None)
     f = funnel(shown["observed"].to_numpy(float), shown["expected"].to_numpy(float),
-               kind="ratio", overdispersion="none")
+               kind="ratio", overdispersion="none", variance=variance)
     phi = float(frame["phi"].dropna().iloc[0])
     if abs(f.phi - phi) > 0.02 * max(1.0, abs(phi)):  # E is published to 1 decimal
         return [_finding(file, "", "phi", "pooled statistic uses suppressed units",

@@ -14,6 +14,7 @@ import pandas as pd
 from scipy.special import ndtr
 
 from casemix.calibration import CalibrationStatistics, calibration_statistics
+from casemix.exceptions import CasemixError
 from casemix.models.data import prepare_model_data
 from casemix.models.runs import load_model, load_run
 
@@ -31,8 +32,10 @@ class RunComparison:
         ``difference_lower``, ``difference_upper`` (95%, the two years treated as independent
         samples), ``z``, ``p_value``, ``drift`` (bool, 95% interval excludes 0).
     units : pandas.DataFrame
-        Per unit in both runs: O/E and 95% flag old and new, ``flag_changed``, and when both
-        runs have them the rank intervals and ``rank_changed``.
+        Per unit in both runs: O/E and the headline flags (unusual beyond the between-unit
+        variation) at 95% and 99.8% old and new, ``flag_changed`` (95%) and
+        ``flag_998_changed``, and when both runs have them the rank intervals and
+        ``rank_changed``.
     calibration : CalibrationStatistics or None
         The old (frozen) model applied to the new run's births.
     """
@@ -62,11 +65,20 @@ class RunComparison:
             f"excludes 0).</p>{drift.to_html(**table)}"
             f"<h2 id='calibration'>Last year's model on this year's data</h2>{cal}"
             f"<h2 id='units'>Units whose flag changed</h2><p>{len(changed)} of "
-            f"{len(self.units)} units.</p>{changed.to_html(**table)}</body></html>")
+            f"{len(self.units)} units changed their verdict at 95% (unusual beyond the "
+            "normal variation between units, which both runs estimate from their own "
+            f"units).</p>{changed.to_html(**table)}</body></html>")
 
 
 def _main_units(path: Path) -> pd.DataFrame:
-    return load_run(path).units().main()
+    run = load_run(path)
+    if "verdict" not in run.manifest:
+        raise CasemixError(
+            f"{path} was written before the headline flags became the over-dispersion-aware "
+            "verdict: its flag_95/flag_998 are Poisson flags and cannot be compared with a "
+            "newer run's. Refit it with this version (casemix.load_run(folder).refit(), then "
+            "casemix.save_run) and compare again.")
+    return run.units().main()
 
 
 def _births_of(run: Path) -> pd.DataFrame | None:
@@ -114,11 +126,12 @@ def compare_runs(old: str | Path, new: str | Path, *,
     coefficients["drift"] = (coefficients["difference_lower"] > 0) | (
         coefficients["difference_upper"] < 0)
     uo, un = _main_units(old), _main_units(new)
-    keep = ["level", "unit", "oe", "flag_95"] + [c for c in ("rank_lower", "rank_upper")
-                                                 if c in uo and c in un]
+    keep = ["level", "unit", "oe", "flag_95", "flag_998"] + [
+        c for c in ("rank_lower", "rank_upper") if c in uo and c in un]
     units = uo[keep].merge(un[keep], on=["level", "unit"], suffixes=("_old", "_new"))
-    units["flag_changed"] = units["flag_95_old"].fillna("suppressed") != units[
-        "flag_95_new"].fillna("suppressed")
+    for name, column in (("flag_changed", "flag_95"), ("flag_998_changed", "flag_998")):
+        units[name] = units[f"{column}_old"].fillna("suppressed") != units[
+            f"{column}_new"].fillna("suppressed")
     if "rank_lower_old" in units:
         units["rank_changed"] = (units["rank_upper_new"] < units["rank_lower_old"]) | (
             units["rank_lower_new"] > units["rank_upper_old"])
