@@ -95,13 +95,15 @@ def test_precision_is_limited(run):
 
 
 def test_funnel_dispersion_from_published_units(run):
-    """Route 1: phi is what the published rows give, so it pins nothing hidden."""
+    """Route 1: phi is what the published rows give, so it pins nothing hidden (around their
+    own national level, with their published binary-outcome variance)."""
     from casemix.funnel import funnel
 
     f = pd.read_csv(run / "funnel_vsv.csv")
     shown = f.dropna(subset=["observed"])
-    phi = funnel(shown["observed"].to_numpy(float), shown["expected"].to_numpy(float),
-                 kind="ratio").phi
+    O, E = shown["observed"].to_numpy(float), shown["expected"].to_numpy(float)
+    phi = funnel(O, E, kind="ratio", variance=shown["variance"].to_numpy(float),
+                 target=O.sum() / E.sum()).phi
     assert f["phi"].dropna().iloc[0] == pytest.approx(phi, rel=0.02)
 
 

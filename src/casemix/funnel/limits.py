@@ -47,7 +47,7 @@ def poisson_limit(expected: npt.ArrayLike, p: float, target: float = 1.0) -> Flo
     return (y - alpha) / E
 
 
-def binomial_limit(n: npt.ArrayLike, p: float, target: float) -> FloatArray:
+def binomial_limit(n: npt.ArrayLike, p: float, target: npt.ArrayLike) -> FloatArray:
     """The ``p``-quantile control limit of a proportion with denominator ``n``.
 
     Returns :math:`(y_p - \\alpha)/n` with :math:`y_p` the p-quantile of
@@ -55,7 +55,9 @@ def binomial_limit(n: npt.ArrayLike, p: float, target: float) -> FloatArray:
     :math:`\\alpha = (F(y_p) - p)/(F(y_p) - F(y_p - 1))` (Spiegelhalter 2005, A.1.2).
     """
     check_in_range("p", p, 1e-12, 1 - 1e-12, owner="binomial_limit")
-    check_in_range("target", target, 1e-12, 1 - 1e-12, owner="binomial_limit")
+    if np.ndim(target) == 0:
+        check_in_range("target", float(target), 1e-12, 1 - 1e-12,  # type: ignore[arg-type]
+                       owner="binomial_limit")
     N = np.asarray(n, dtype=float)
     y = stats.binom.ppf(p, N, target)
     upper = stats.binom.cdf(y, N, target)

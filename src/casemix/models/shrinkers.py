@@ -16,7 +16,6 @@ interval, ``prob_above``, rank with its interval) to the unit table that a risk 
 
 from __future__ import annotations
 
-import warnings
 from abc import abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -61,9 +60,14 @@ class Shrinker(Strategy):
     verdict_family: ClassVar[str] = "lognormal"
 
     def verdict_centre(self, observed: np.ndarray, expected: np.ndarray) -> float:
-        """The method's national level on the log scale, the centre of its between-unit
-        distribution (0: the risk model's national level, which every E is relative to)."""
-        return 0.0
+        """Centre of the method's between-unit distribution on the log scale: the national
+        level :math:`\\log(\\sum O/\\sum E)` of the comparison, the same in every method (0
+        for E from a model without unit effects, whose E add up to O; a model with unit
+        effects computes E at the average effect, which outliers pull away from the level of
+        the other units). A fitted prior mean (the negative-binomial or Fay-Herriot
+        intercept) would weight units differently in every method."""
+        total = float(observed.sum())
+        return float(np.log(total / expected.sum())) if total > 0 else 0.0
 
     def check(self, risk_model: RiskModel) -> None:
         """Raise :class:`SpecError` when this shrinker cannot follow ``risk_model``."""
@@ -125,16 +129,6 @@ class EmpiricalBayes(_OnCounts):
     method: ClassVar[str] = "eb"
     verdict_family: ClassVar[str] = "gamma"
 
-    def verdict_centre(self, observed: np.ndarray, expected: np.ndarray) -> float:
-        """Log of the fitted prior mean of the relative risks (the NB2 intercept)."""
-        from casemix.shrinkage.empirical_bayes import poisson_gamma
-
-        if len(observed) < 2 or observed.sum() == 0:
-            return 0.0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return float(poisson_gamma(observed, expected, n_draws=10).coef[0])
-
 
 @dataclass(frozen=True)
 class FayHerriot(_OnCounts):
@@ -142,18 +136,6 @@ class FayHerriot(_OnCounts):
 
     kind: ClassVar[str] = "fay-herriot"
     method: ClassVar[str] = "fay-herriot"
-
-    def verdict_centre(self, observed: np.ndarray, expected: np.ndarray) -> float:
-        """The fitted intercept of the Fay-Herriot model on log O/E."""
-        from casemix.shrinkage.fay_herriot import fay_herriot
-        from casemix.shrinkage.unit_table import log_ratio_direct
-
-        if len(observed) < 3:
-            return 0.0
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            y, v = log_ratio_direct(observed, expected)
-            return float(fay_herriot(y, v, n_draws=10).coef[0])
 
 
 @dataclass(frozen=True)
@@ -237,11 +219,6 @@ class PredictedExpected(Shrinker):
     of every level; per-year and stratified rows keep the plain O/E only."""
 
     kind: ClassVar[str] = "predicted-expected"
-
-    def verdict_centre(self, observed: np.ndarray, expected: np.ndarray) -> float:
-        """:math:`\\log(\\sum O/\\sum E)`: E uses the average unit effect, which outliers pull
-        away from the level of the other units, so the national level is the observed one."""
-        return float(np.log(observed.sum() / expected.sum())) if observed.sum() > 0 else 0.0
 
     def check(self, risk_model: RiskModel) -> None:
         if not risk_model.has_unit_effects:

@@ -24,21 +24,28 @@ FAMILIES = ("lognormal", "gamma")
 N_NODES = 96
 
 
-def _theta_nodes(family: str, centre: float, tau2: float, n_nodes: int) -> tuple[
-        FloatArray, FloatArray]:
-    """Quadrature nodes and weights of the between-unit distribution of theta.
-
-    Gauss-Hermite nodes of a standard normal, mapped through the quantile function of the
-    family (exact for the lognormal; for the gamma an exact change of variable), so one rule
-    serves both."""
-    if tau2 <= 0:
-        return np.array([np.exp(centre)]), np.array([1.0])
+def _hermite(n_nodes: int) -> tuple[FloatArray, FloatArray]:
+    """Gauss-Hermite nodes of a standard normal and their weights (summing to 1)."""
     x, w = hermegauss(n_nodes)
-    w = w / w.sum()
+    return x, w / w.sum()
+
+
+def _theta_quantile(u: FloatArray, family: str, centre: float, tau2: float) -> FloatArray:
+    """Quantile function of the between-unit distribution of theta."""
     if family == "lognormal":
-        return np.exp(centre + np.sqrt(tau2) * x), w
+        return np.exp(centre + np.sqrt(tau2) * stats.norm.ppf(u))
     shape = 1 / np.expm1(tau2)  # the lognormal's coefficient of variation
-    return stats.gamma.ppf(stats.norm.cdf(x), shape, scale=np.exp(centre) / shape), w
+    return stats.gamma.ppf(u, shape, scale=np.exp(centre) / shape)
+
+
+def _theta_survival(theta: FloatArray, family: str, centre: float, tau2: float
+                    ) -> FloatArray:
+    """P(theta > t) of the between-unit distribution."""
+    if family == "lognormal":
+        with np.errstate(divide="ignore"):
+            return stats.norm.sf((np.log(theta) - centre) / np.sqrt(tau2))
+    shape = 1 / np.expm1(tau2)
+    return stats.gamma.sf(theta, shape, scale=np.exp(centre) / shape)
 
 
 def _conditional_tails(observed: FloatArray, mean: FloatArray, size: FloatArray
@@ -59,6 +66,36 @@ def _conditional_tails(observed: FloatArray, mean: FloatArray, size: FloatArray
         down_b = np.where(n <= O, 1.0, 1 - betainc(O + 1, np.maximum(n - O, 1e-300), q))
         up, down = np.where(binary, up_b, up), np.where(binary, down_b, down)
     return up, down
+
+
+def _count_threshold(k: FloatArray, u: FloatArray, size: FloatArray, expected: FloatArray
+                     ) -> FloatArray:
+    """The theta at which the conditional P(X >= k) equals the quadrature variable: the
+    ``u``-quantile of Gamma(k) / E (Poisson: P(X >= k | theta) = P(Gamma(k) <= E theta)) or
+    of Beta(k, n - k + 1) / p* (binomial: P(X >= k) = P(Beta(k, n - k + 1) <= theta p*))."""
+    binary = np.isfinite(size)
+    n = np.where(binary, size, 1.0)
+    poisson = stats.gamma.ppf(u, np.maximum(k, 1e-300)) / expected
+    if not binary.any():
+        return poisson
+    beta = stats.beta.ppf(u, np.maximum(k, 1e-300), np.maximum(n - k + 1, 1e-300))
+    p_star = np.where(binary, expected / n, 1.0)
+    return np.where(binary, beta / p_star, poisson)
+
+
+def _tail_by_counts(k: FloatArray, expected: FloatArray, size: FloatArray, family: str,
+                    centre: float, tau2: float, n_nodes: int) -> FloatArray:
+    """P(X >= k) integrated over the count side: E_G[P(theta > G/E)], accurate when the
+    between-unit distribution is wide compared with the sampling variation."""
+    x, w = _hermite(n_nodes)
+    u = stats.norm.cdf(x)[None, :]
+    shape = (len(k), n_nodes)
+    threshold = _count_threshold(np.broadcast_to(k[:, None], shape), u,
+                                 np.broadcast_to(size[:, None], shape),
+                                 np.broadcast_to(expected[:, None], shape))
+    tail = _theta_survival(threshold, family, centre, tau2) @ w
+    upper = np.where(np.isfinite(size), size, np.inf)
+    return np.where(k <= 0, 1.0, np.where(k > upper, 0.0, tail))
 
 
 def mixed_predictive(observed: npt.ArrayLike, expected: npt.ArrayLike, *, tau2: float,
@@ -98,8 +135,14 @@ def mixed_predictive(observed: npt.ArrayLike, expected: npt.ArrayLike, *, tau2: 
 
     .. math:: p_k^{above} = \\int P(O^{rep} \\ge O_k \\mid \\theta)\\, g(\\theta)\\, d\\theta,
 
-    computed by Gauss-Hermite quadrature (``n_nodes`` nodes mapped through the quantile
-    function of :math:`g`) instead of simulation. Sampling model: Poisson with mean
+    computed by Gauss-Hermite quadrature instead of simulation: over :math:`\\theta`
+    (``n_nodes`` nodes mapped through the quantile function of :math:`g`) when the spread is
+    narrow compared with the sampling variation (:math:`\\tau\\sqrt{O_k + 1} \\le 1`), and
+    otherwise over the count side, using :math:`P(X \\ge k \\mid \\theta) =
+    P(G_k \\le E_k\\theta)` with :math:`G_k \\sim \\mathrm{Gamma}(k)` (Poisson; for the
+    binomial :math:`P(B_k \\le \\theta p^*_k)`, :math:`B_k \\sim \\mathrm{Beta}(k, n-k+1)`), so
+    that :math:`p^{above}_k = E[P(\\theta > G_{O_k}/E_k)]`: each integrand is then smooth
+    in its variable. Sampling model: Poisson with mean
     :math:`E_k\\theta`, or for a binary outcome the binomial with the mean and variance of the
     Poisson-binomial with risks :math:`\\theta p_i`: mean :math:`\\theta E_k`, variance
     :math:`\\theta E_k - \\theta^2 \\sum p_i^2` with :math:`\\sum p_i^2 = E_k - V_k`, i.e.
@@ -122,9 +165,21 @@ def mixed_predictive(observed: npt.ArrayLike, expected: npt.ArrayLike, *, tau2: 
     if variance is not None:
         p_star = np.clip(1 - np.asarray(variance, dtype=float) / E, 0, 1)
         size = np.where(p_star > 1e-12, E / np.maximum(p_star, 1e-300), np.inf)
-    theta, w = _theta_nodes(family, float(centre), float(tau2), n_nodes)
+    if tau2 <= 0:
+        up, down = _conditional_tails(O, E * np.exp(centre), size)
+        return np.clip(up, 0, 1), np.clip(down, 0, 1)
+    x, w = _hermite(n_nodes)
+    theta = _theta_quantile(stats.norm.cdf(x), family, float(centre), float(tau2))
     mean = E[:, None] * theta[None, :]
     shape = mean.shape
     up, down = _conditional_tails(np.broadcast_to(O[:, None], shape), mean,
                                   np.broadcast_to(size[:, None], shape))
-    return np.clip(up @ w, 0, 1), np.clip(down @ w, 0, 1)
+    up, down = up @ w, down @ w
+    # where the sampling variation is narrower than the spread, the conditional tail is a
+    # near step in theta: integrate over the count side instead
+    wide = np.sqrt(tau2) * np.sqrt(O + 1) > 1
+    if wide.any():
+        args = (E[wide], size[wide], family, float(centre), float(tau2), n_nodes)
+        up[wide] = _tail_by_counts(O[wide], *args)
+        down[wide] = 1 - _tail_by_counts(O[wide] + 1, *args)
+    return np.clip(up, 0, 1), np.clip(down, 0, 1)

@@ -22,7 +22,7 @@ __all__ = ["SPREAD_SETTINGS", "Spread", "between_unit_spread"]
 
 #: Settings of the robust spread, the same for every method (recorded in each run).
 SPREAD_SETTINGS: dict[str, Any] = {"scale": "log", "trim": "winsorise", "trim_by": 0.1,
-                                   "tau2_method": "dl", "test_level": 0.05}
+                                   "tau2_method": "dl", "overdispersion": "estimated"}
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,16 @@ class Spread:
     Attributes
     ----------
     tau2 : float
-        Between-unit variance of the log ratio used by the verdict (0 when the chi-square
-        test finds no over-dispersion).
+        Between-unit variance of the log ratio used by the verdict: the winsorised
+        DerSimonian-Laird estimate (0 when it is).
     tau2_estimate : float
-        The winsorised DerSimonian-Laird estimate before that test.
+        The same estimate (kept for the record; equal to ``tau2``).
     phi : float
         Multiplicative over-dispersion factor (winsorised mean of squared z-scores).
     phi_p_value : float
         :math:`P(\\chi^2_K \\ge K\\hat\\phi)`.
     adjustment : {"additive", "none"}
-        ``none`` when the test does not reject at 5%.
+        ``none`` when :math:`\\hat\\tau^2 = 0`.
     n_units : int
     """
 
@@ -89,10 +89,14 @@ def between_unit_spread(observed: npt.ArrayLike, expected: npt.ArrayLike,
     :math:`\\hat\\tau^2 = \\max\\{0, (K\\hat\\phi - (K-1))/(\\sum w_k - \\sum w_k^2/\\sum w_k)\\}`
     with :math:`w_k = s_k^{-2}` (DerSimonian-Laird on the winsorised z-scores; Spiegelhalter DJ.
     Handling over-dispersion of performance indicators. Qual Saf Health Care 2005;14:347-351).
-    When :math:`K\\hat\\phi` does not exceed the 95% point of :math:`\\chi^2_K` the verdict
-    uses :math:`\\tau^2 = 0` (as the funnel plot, which then keeps its unadjusted limits).
-    Exactly the estimate of :func:`casemix.funnel.funnel` with its defaults, so that the
-    funnel's flags and every method's verdict rest on the same spread.
+    No significance test gates it: after winsorising, :math:`\\hat\\phi` is about 0.68 when
+    there is no over-dispersion, so the chi-square test of :math:`K\\hat\\phi` misses real
+    spread, while the estimate is 0 under no over-dispersion anyway. Exactly the estimate of
+    :func:`casemix.funnel.funnel` (``overdispersion="estimated"``), so that the funnel's
+    flags and every method's verdict rest on the same spread. The trimming makes it robust:
+    the units a verdict should single out do not inflate the spread that judges them (the
+    untrimmed Poisson-gamma estimate is about 40% larger with four planted outliers among 70
+    VSVs).
     """
     O = np.asarray(observed, dtype=float)
     E = np.asarray(expected, dtype=float)
@@ -104,6 +108,5 @@ def between_unit_spread(observed: npt.ArrayLike, expected: npt.ArrayLike,
     d = estimate_dispersion(y, s, t, trim=SPREAD_SETTINGS["trim"],
                             trim_by=SPREAD_SETTINGS["trim_by"],
                             tau2_method=SPREAD_SETTINGS["tau2_method"])
-    additive = d.phi_p_value < SPREAD_SETTINGS["test_level"]
-    return Spread(d.tau2 if additive else 0.0, d.tau2, d.phi, d.phi_p_value,
-                  "additive" if additive else "none", len(O))
+    return Spread(d.tau2, d.tau2, d.phi, d.phi_p_value,
+                  "additive" if d.tau2 > 0 else "none", len(O))

@@ -67,8 +67,8 @@ def describe_verdict(family: str) -> str:
     """One sentence naming the verdict's method (for the run's manifest and the report)."""
     check_one_of("family", family, VERDICT_FAMILIES, owner="describe_verdict")
     spread = (f"between-unit spread: DerSimonian-Laird tau^2 on log O/E after winsorising "
-              f"{SPREAD_SETTINGS['trim_by']:.0%} of z-scores at each end, 0 when the "
-              "over-dispersion test does not reject at 5%")
+              f"{SPREAD_SETTINGS['trim_by']:.0%} of z-scores at each end (robust to the "
+              "outliers it is meant to find)")
     if family == "funnel":
         return ("over-dispersed funnel limits (additive random effects on log O/E, "
                 f"Spiegelhalter 2005); {spread}")
@@ -91,8 +91,8 @@ def unit_verdict(observed: npt.ArrayLike, expected: npt.ArrayLike, *, family: st
     variance : array-like, optional
         Null variance of O for a binary outcome, :math:`\\sum p_i(1-p_i)` per unit.
     centre : float, default 0
-        Log of the method's national level (``lognormal``, ``gamma``); the funnel's target
-        is 1.
+        Log of the national level the units are judged against: the funnel's target is
+        :math:`e^{c}`, the mixed predictive's between-unit distribution is centred there.
     spread : Spread, optional
         Default: :func:`between_unit_spread` of these units.
 
@@ -104,18 +104,17 @@ def unit_verdict(observed: npt.ArrayLike, expected: npt.ArrayLike, *, family: st
     -----
     ``funnel``: a unit is flagged at level L when its O/E lies outside
     :math:`\\exp(\\pm z_{(1+L)/2}\\sqrt{s_k^2 + \\tau^2})` with :math:`s_k = \\sqrt{V_k}/E_k`
-    (exact Poisson limits when there is no over-dispersion and no ``variance``), exactly the
-    limits of :func:`casemix.funnel.funnel`; ``verdict_p`` is
+    (exact limits when :math:`\\hat\\tau^2 = 0`), exactly the limits of
+    :func:`casemix.funnel.funnel` with ``overdispersion="estimated"``; ``verdict_p`` is
     :math:`2\\Phi(-|z^{adj}_k|)`. Mixed predictive: see
     :func:`casemix.verdict.mixed_predictive`.
     """
     check_one_of("family", family, VERDICT_FAMILIES, owner="unit_verdict")
     O = np.asarray(observed, dtype=float)
     E = np.asarray(expected, dtype=float)
-    spread = spread or between_unit_spread(O, E, variance,
-                                           centre=0.0 if family == "funnel" else centre)
+    spread = spread or between_unit_spread(O, E, variance, centre=centre)
     if family == "funnel":
-        table = _funnel_verdict(O, E, variance)
+        table = _funnel_verdict(O, E, variance, centre)
     else:
         up, down = mixed_predictive(O, E, tau2=spread.tau2, centre=centre, family=family,
                                     variance=variance)
@@ -130,13 +129,14 @@ def unit_verdict(observed: npt.ArrayLike, expected: npt.ArrayLike, *, family: st
 
 
 def _funnel_verdict(O: npt.NDArray[np.float64], E: npt.NDArray[np.float64],
-                    variance: npt.ArrayLike | None) -> pd.DataFrame:
+                    variance: npt.ArrayLike | None, centre: float) -> pd.DataFrame:
     if len(O) < 2:
         return pd.DataFrame({"p_above": np.ones(len(O)), "p_below": np.ones(len(O)),
                              **dict.fromkeys(LEVELS, "within")})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MethodSwitchWarning)
-        f = funnel(O, E, kind="ratio", variance=variance)
+        f = funnel(O, E, kind="ratio", variance=variance, target=float(np.exp(centre)),
+                   overdispersion=SPREAD_SETTINGS["overdispersion"])
     z = f.units["z_adjusted"].to_numpy()
     return pd.DataFrame({"p_above": ndtr(-z), "p_below": ndtr(z),
                          "flag_95": f.units["flag_95"].to_numpy(),

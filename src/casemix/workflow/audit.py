@@ -387,8 +387,9 @@ def _phi_check(frame: pd.DataFrame, file: str) -> list[dict[str, object]]:
 
     variance = (shown["variance"].to_numpy(float)
                 if "variance" in shown and shown["variance"].notna().all() else None)
-    f = funnel(shown["observed"].to_numpy(float), shown["expected"].to_numpy(float),
-               kind="ratio", overdispersion="none", variance=variance)
+    O, E = shown["observed"].to_numpy(float), shown["expected"].to_numpy(float)
+    f = funnel(O, E, kind="ratio", overdispersion="none", variance=variance,
+               target=float(O.sum() / E.sum()))  # around the published units' level
     phi = float(frame["phi"].dropna().iloc[0])
     if abs(f.phi - phi) > 0.02 * max(1.0, abs(phi)):  # E is published to 1 decimal
         return [_finding(file, "", "phi", "pooled statistic uses suppressed units",
