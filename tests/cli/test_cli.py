@@ -91,7 +91,7 @@ def test_fit_and_score(cohort_file, tmp_path):
                      "suppression_log.csv", "geography.csv",
                      "funnel_municipality.csv", *(f"calibration_{c}.csv" for c in (
                          "income_quintile", "migration_background", "education", "parity",
-                         "plurality"))}
+                         "plurality", "urbanisation", "neighbourhood_ses_quintile"))}
     funnel = pd.read_csv(run / "funnel_vsv.csv")
     assert funnel.loc[~funnel["suppressed"], "observed"].ge(10).all()
     assert funnel.loc[funnel["suppressed"], "value"].isna().all()

@@ -220,3 +220,55 @@ def test_posterior_files_carry_no_observed_counts(cohort, tmp_path):
         groups = az.from_netcdf(str(path)).groups()
         assert "posterior" in groups
         assert "observed_data" not in groups and "constant_data" not in groups
+
+
+def _cli_counts(output: str) -> dict[str, tuple[int, ...]]:
+    """``level: (published, above_95, below_95, above_998, below_998)`` from casemix fit."""
+    pattern = (r"(\w+): (\d+) of \d+ units published; unusual at 95%: (\d+) above, (\d+) "
+               r"below; at 99\.8%: (\d+) above, (\d+) below")
+    return {m[0]: tuple(int(x) for x in m[1:]) for m in re.findall(pattern, output)}
+
+
+def _report_counts(html: str) -> dict[str, tuple[int, ...]]:
+    """``level: (n_998, published, n_95)`` from the report's key findings."""
+    text = re.sub(r"<[^>]+>", "", html)
+    pattern = r"(\d+) of (\d+) published (\w+) units are unusual[^;]*at 99\.8%[^;]*; (\d+) at 95%"
+    return {m[2]: (int(m[0]), int(m[1]), int(m[3])) for m in re.findall(pattern, text)}
+
+
+@pytest.mark.parametrize("method", ["pooled", "eb"])
+def test_flags_agree_across_outputs(cohort, tmp_path, method):
+    """One verdict everywhere: units.csv, funnel_<level>.csv (the pooled method's verdict is
+    the funnel), the counts printed by casemix fit and the report's key findings and unit
+    table show the same flags, suppressed units excluded."""
+    spec = _spec_file(tmp_path)
+    run = tmp_path / "run"
+    fitted = runner.invoke(app, ["fit", str(spec), "--data", str(cohort), "--out", str(run),
+                                 "--method", method])
+    assert fitted.exit_code == 0, fitted.output
+    units = load_run(run).units().main()
+    shown = units[~units["suppressed"].astype(bool)]
+    cli = _cli_counts(fitted.output)
+    assert set(cli) == {"vsv", "municipality"}
+    for level, (published, a95, b95, a998, b998) in cli.items():
+        u = shown[shown["level"] == level]
+        assert published == len(u)
+        assert (a95, b95) == ((u["flag_95"] == "above").sum(), (u["flag_95"] == "below").sum())
+        assert (a998, b998) == ((u["flag_998"] == "above").sum(),
+                                (u["flag_998"] == "below").sum())
+        funnel = pd.read_csv(run / f"funnel_{level}.csv").dropna(subset=["flag_95"])
+        both = funnel.merge(units[units["level"] == level], on="unit", suffixes=("_f", ""))
+        assert len(both) == units.loc[units["level"] == level, "observed"].notna().sum()
+        if method == "pooled":
+            assert both["flag_95_f"].tolist() == both["flag_95"].tolist()
+            assert both["flag_998_f"].tolist() == both["flag_998"].tolist()
+    out = tmp_path / "report.html"
+    assert runner.invoke(app, ["report", str(run), "--out", str(out)]).exit_code == 0
+    html = out.read_text()
+    report = _report_counts(html)
+    for level, (_, a95, b95, a998, b998) in cli.items():
+        assert report[level] == (a998 + b998, cli[level][0], a95 + b95)
+    table = _report_units(html).set_index("unit")
+    vsv = units[units["level"] == "vsv"].set_index("unit")
+    assert table["flag_95"].tolist() == vsv["flag_95"].fillna("").tolist()
+    assert table["flag_998"].tolist() == vsv["flag_998"].fillna("").tolist()

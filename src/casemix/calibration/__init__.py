@@ -5,7 +5,12 @@ model's predictions, not only this package's.
 """
 
 from casemix.calibration.curve import calibration_curve, plot_calibration
-from casemix.calibration.groups import GroupCalibration, calibration_by_group
+from casemix.calibration.groups import (
+    DERIVED_GROUPS,
+    GroupCalibration,
+    calibration_by_group,
+    with_derived_groups,
+)
 from casemix.calibration.metrics import (
     CalibrationStatistics,
     c_statistic,
@@ -14,6 +19,7 @@ from casemix.calibration.metrics import (
 )
 
 __all__ = [
+    "DERIVED_GROUPS",
     "CalibrationStatistics",
     "GroupCalibration",
     "c_statistic",
@@ -22,4 +28,5 @@ __all__ = [
     "calibration_statistics",
     "lowess_curve",
     "plot_calibration",
+    "with_derived_groups",
 ]

@@ -20,7 +20,23 @@ from casemix.standardisation.intervals import poisson_ratio_interval
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["GroupCalibration", "calibration_by_group"]
+__all__ = ["DERIVED_GROUPS", "GroupCalibration", "calibration_by_group", "with_derived_groups"]
+
+#: Grouping columns derived from a continuous characteristic: name -> (source column, number
+#: of equal-sized groups).
+DERIVED_GROUPS = {"neighbourhood_ses_quintile": ("neighbourhood_ses", 5)}
+
+
+def with_derived_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the grouping columns of :data:`DERIVED_GROUPS` whose source it has: the
+    characteristic in equal-sized groups (``Q1`` lowest .. ``Q5``; missing stays missing)."""
+    extra = {}
+    for name, (source, k) in DERIVED_GROUPS.items():
+        if source in frame and name not in frame:
+            values = pd.to_numeric(frame[source], errors="coerce")
+            extra[name] = pd.qcut(values, k, labels=[f"Q{i + 1}" for i in range(k)]
+                                  ).astype(object)
+    return frame.assign(**extra) if extra else frame
 
 
 @dataclass(frozen=True)

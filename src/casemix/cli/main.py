@@ -282,10 +282,11 @@ def _print_verdicts(out: Path, result: Any) -> None:
     published = load_run(out).units().main()
     console.print(f"Verdict ({result.method}): {result.verdict.get('method', '')}")
     for row in verdict_counts(published).itertuples(index=False):
-        console.print(
-            f"{row.level}: {row.published} of {row.units} units published; unusual at 95%: "
-            f"{row.above_95} above, {row.below_95} below; at 99.8%: {row.above_998} above, "
-            f"{row.below_998} below{f' ({row.unusual_998})' if row.unusual_998 else ''}")
+        console.print(f"{row.level}: {row.published} of {row.units} units published; unusual "
+                      f"at 95%: {row.above_95} above, {row.below_95} below; at 99.8%: "
+                      f"{row.above_998} above, {row.below_998} below", soft_wrap=True)
+        if row.unusual_998:
+            console.print(f"  unusual at 99.8%: {row.unusual_998}", soft_wrap=True)
 
 
 def _sampler(method: str, *, draws: int | None, tune: int | None, chains: int | None,

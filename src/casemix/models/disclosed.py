@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from casemix.calibration import with_derived_groups
 from casemix.disclosure import DEFAULT_THRESHOLD, LinkedCells, Protection, protect
 from casemix.disclosure.tables import (
     TableLinks,
@@ -32,12 +33,13 @@ from casemix.disclosure.tables import (
 )
 from casemix.exceptions import ConvergenceError, MethodSwitchWarning
 from casemix.models.result import CaseMixResult
-from casemix.models.shrinkers import EmpiricalBayes, FayHerriot
+from casemix.models.shrinkers import EmpiricalBayes, FayHerriot, Shrinker
 from casemix.models.units import DERIVED_COLUMNS, row_groups
 from casemix.models.verdicts import apply_verdict
 from casemix.standardisation.direct import DIRECT_COLUMNS
+from casemix.verdict import SPREAD_SETTINGS
 
-__all__ = ["PRECISION", "SUBGROUPS", "DisclosedRun", "disclose_run"]
+__all__ = ["PRECISION", "SUBGROUPS", "DisclosedRun", "disclose_run", "masked_like"]
 
 #: Decimals of published non-count values: enough to read, too few to recover counts from
 #: products such as O = O/E x E.
@@ -50,8 +52,13 @@ PRECISION: dict[str, int] = {
     "slope": 3, "slope_se": 3,
     "estimate": 4, "std_error": 4, "odds_ratio": 3, "or_lower": 3, "or_upper": 3,
 }
-#: Subgroups whose calibration a run writes and the report shows.
-SUBGROUPS = ("income_quintile", "migration_background", "education", "parity", "plurality")
+#: Subgroups whose calibration a run writes and the report shows: the usual adjusters, and
+#: groups that are not adjusted for (urbanisation, neighbourhood SES in fifths), where the
+#: check is informative (for a categorical adjuster O/E is 1 by construction);
+#: ``neighbourhood_ses_quintile`` is derived (:data:`casemix.calibration.DERIVED_GROUPS`).
+SUBGROUPS = ("income_quintile", "migration_background", "education", "parity", "plurality",
+             "urbanisation", "neighbourhood_ses_quintile")
+
 #: Unit-table columns blanked with a suppressed numerator (besides :data:`DERIVED_COLUMNS`).
 HIDDEN_WITH_OBSERVED = [*DERIVED_COLUMNS, "expected", "variance", "rank", "rank_lower",
                         "rank_upper", "events_unweighted"]
@@ -162,7 +169,7 @@ def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
     units = _rank_published(units)
     units, verdict = _published_verdict(result, units)
     main = units[table.is_main().to_numpy()]
-    funnels = {level: _funnel(main[main["level"] == level], level)
+    funnels = {level: _funnel(main[main["level"] == level], level, result.shrinker)
                for level in result.spec.levels}
     direct = _apply(direct.assign(period=table.period, stratum="all"), links, hidden,
                     lambda r: unit_key(r.level, str(r.unit), r.period, r.stratum),
@@ -245,8 +252,9 @@ def _group_key(variable: str, period: str):  # type: ignore[no-untyped-def]
 def _subgroups(result: CaseMixResult, births: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
     if births is None or result.outcome is None:
         return {}
-    return {column: result.calibration_by(births, column).table
-            for column in SUBGROUPS if column in births}
+    frame = with_derived_groups(births)
+    return {column: result.calibration_by(frame, column).table
+            for column in SUBGROUPS if column in frame}
 
 
 def _direct(result: CaseMixResult) -> tuple[pd.DataFrame, list[str]]:
@@ -366,8 +374,9 @@ def _rank_published(units: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _funnel(main: pd.DataFrame, level: str) -> pd.DataFrame:
-    """Funnel limits, flags, phi and tau^2 of the published units of a level."""
+def _funnel(main: pd.DataFrame, level: str, shrinker: Shrinker) -> pd.DataFrame:
+    """Funnel limits, flags, phi and tau^2 of the published units of a level, around the
+    national level of the published units (the verdict's centre)."""
     from casemix.funnel import funnel
 
     shown = main[main["observed"].notna() & main["expected"].notna()]
@@ -379,9 +388,11 @@ def _funnel(main: pd.DataFrame, level: str) -> pd.DataFrame:
         return rows.reindex(columns=columns)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MethodSwitchWarning)
-        f = funnel(shown["observed"].to_numpy(dtype=float),
-                   shown["expected"].to_numpy(dtype=float), units=list(shown["unit"]),
-                   kind="ratio", variance=_variance(shown))
+        O = shown["observed"].to_numpy(dtype=float)
+        E = shown["expected"].to_numpy(dtype=float)
+        f = funnel(O, E, units=list(shown["unit"]), kind="ratio", variance=_variance(shown),
+                   target=float(np.exp(shrinker.verdict_centre(O, E))),
+                   overdispersion=SPREAD_SETTINGS["overdispersion"])
     table = f.units.rename(columns={"numerator": "observed", "denominator": "expected"})
     table = table.assign(adjustment=f.adjustment, phi=f.phi, tau2=f.tau2)
     if "variance" in shown:
@@ -422,6 +433,26 @@ def _coefficients(result: CaseMixResult, threshold: int) -> pd.DataFrame:
     out.loc[sparse, blank] = np.nan
     out.loc[sparse, "suppressed"] = True
     return out
+
+
+def masked_like(table: pd.DataFrame, published: pd.DataFrame, *, key: str = "group"
+                ) -> pd.DataFrame:
+    """A table with the same rows and counts as a published one (e.g. calibration by income of
+    the run without SES, whose groups, events and births are those of the main run) with the
+    published table's suppression: its hidden counts and what is computed from them blanked,
+    its precision. Only for tables whose counts equal the published ones."""
+    shown = published.set_index(key)
+    out = table.copy()
+    rows = out[key].map(lambda g: g in shown.index)
+    no_o = ~rows | out[key].map(shown["observed"].isna()).fillna(True).astype(bool)
+    no_n = ~rows | out[key].map(shown["n"].isna()).fillna(True).astype(bool)
+    numeric = [c for c in GROUP_DERIVED if c in out]
+    out[numeric] = out[numeric].astype(float)
+    out["observed"] = _counts(out["observed"]).where(~no_o.to_numpy(), pd.NA)
+    out.loc[no_o.to_numpy(), numeric] = np.nan
+    out["n"] = _counts(out["n"]).where(~no_n.to_numpy(), pd.NA)
+    out["suppressed"] = (no_o | no_n).to_numpy()
+    return _round(out)
 
 
 def _round(frame: pd.DataFrame) -> pd.DataFrame:

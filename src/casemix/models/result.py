@@ -185,12 +185,14 @@ class CaseMixResult:
 
     def calibration_by(self, births: pd.DataFrame, column: str) -> GroupCalibration:
         """O/E and calibration slope per value of ``column`` (a unit level or a subgroup such as
-        ``income_quintile``) for the births the model analysed; ``births`` is the table that
-        was fitted."""
-        from casemix.calibration import calibration_by_group
+        ``income_quintile``, or a derived grouping such as ``neighbourhood_ses_quintile``,
+        :data:`casemix.calibration.DERIVED_GROUPS`) for the births the model analysed;
+        ``births`` is the table that was fitted."""
+        from casemix.calibration import calibration_by_group, with_derived_groups
 
         if self.rows is None:
             raise ValueError("This result has no fitted data attached (it was loaded).")
+        births = with_derived_groups(births)
         if column not in births:
             raise ValueError(f"Column {column!r} is not in the births table.")
         groups = births[column].iloc[self.rows]

@@ -19,9 +19,11 @@ from casemix.calibration import GroupCalibration
 from casemix.disclosure import DEFAULT_THRESHOLD
 from casemix.exceptions import MethodSwitchWarning
 from casemix.funnel import funnel as funnel_plot
-from casemix.models import CaseMixModel, CaseMixResult
-from casemix.models.disclosed import DisclosedRun, disclose_run
+from casemix.models import CaseMixModel, CaseMixResult, apply_verdict
+from casemix.models.disclosed import DisclosedRun, disclose_run, masked_like
 from casemix.records import ValidationReport
+from casemix.report.findings import key_findings
+from casemix.verdict import SPREAD_SETTINGS
 
 __all__ = ["build_report", "sensitivity_runs", "sensitivity_table"]
 
@@ -76,26 +78,41 @@ def sensitivity_runs(base: CaseMixResult, births: pd.DataFrame, level: str
     return runs
 
 
-def sensitivity_table(base: CaseMixResult, births: pd.DataFrame, level: str, *,
-                      runs: dict[str, CaseMixResult] | None = None) -> pd.DataFrame:
-    """Flags and rank intervals per unit under several analyses.
+def _published_flags(result: CaseMixResult, level: str, published: set[str] | None
+                     ) -> pd.DataFrame:
+    """Main rows of ``level`` with the headline verdict recomputed from the ``published``
+    units only (as the run's own ``units.csv``), so every analysis is judged alike."""
+    table = result.unit_table
+    frame = table.frame
+    rows = table.is_main() & frame["level"].eq(level)
+    if published is not None:
+        rows &= frame["unit"].astype(str).isin(published)
+    judged, _ = apply_verdict(table, result.shrinker, published=rows)
+    return judged.frame.loc[rows]
 
-    Columns: ``unit``, ``n``, then per analysis ``flag_<analysis>`` (95% interval above, below
-    or within) and ``rank_<analysis>`` (``rank [lower-upper]`` for shrinkage methods), and
+
+def sensitivity_table(base: CaseMixResult, births: pd.DataFrame, level: str, *,
+                      runs: dict[str, CaseMixResult] | None = None,
+                      published: set[str] | None = None) -> pd.DataFrame:
+    """Headline verdicts and rank intervals per unit under several analyses.
+
+    Columns: ``unit``, ``n``, then per analysis ``flag_<analysis>`` (the analysis's own
+    verdict at 95%: unusual beyond the between-unit variation, ``above``, ``below`` or
+    ``within``) and ``rank_<analysis>`` (``rank [lower-upper]`` for shrinkage methods), and
     ``changes`` (how many analyses disagree with the main one) and ``why`` (which). ``runs``
-    (from :func:`sensitivity_runs`) avoids refitting.
+    (from :func:`sensitivity_runs`) avoids refitting; ``published`` restricts the table and
+    the verdicts' spread to the published units.
     """
     runs = runs or sensitivity_runs(base, births, level)
     out: pd.DataFrame | None = None
     for name, result in runs.items():
-        u = result.unit_table.main(level).set_index("unit")
-        if "shrunk_oe" in u:
-            flag = np.where(u["shrunk_lower"] > 1, "above",
-                            np.where(u["shrunk_upper"] < 1, "below", "within"))
+        u = _published_flags(result, level, published).set_index("unit")
+        flag = u["flag_95"].to_numpy()
+        if "shrunk_oe" in u and u["shrunk_oe"].notna().any():
             rank = [f"{r:.0f} [{lo:.0f}-{hi:.0f}]" for r, lo, hi in
                     zip(u["rank"], u["rank_lower"], u["rank_upper"], strict=True)]
         else:
-            flag, rank = u["flag_95"].to_numpy(), [""] * len(u)
+            rank = [""] * len(u)
         part = pd.DataFrame({f"flag_{name}": flag, f"rank_{name}": rank}, index=u.index)
         out = u[["n"]].join(part) if out is None else out.join(part)
     assert out is not None
@@ -136,9 +153,12 @@ def _figures(result: CaseMixResult, disclosed: DisclosedRun, level: str,
         return figs
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MethodSwitchWarning)
-        funnel = funnel_plot(shown["observed"].to_numpy(dtype=float),
-                             shown["expected"].to_numpy(dtype=float),
-                             units=list(shown["unit"]), kind="ratio")
+        O = shown["observed"].to_numpy(dtype=float)
+        E = shown["expected"].to_numpy(dtype=float)
+        funnel = funnel_plot(O, E, units=list(shown["unit"]), kind="ratio",
+                             variance=shown["variance"].to_numpy(dtype=float),
+                             target=float(np.exp(result.shrinker.verdict_centre(O, E))),
+                             overdispersion=SPREAD_SETTINGS["overdispersion"])
     fig, ax = plt.subplots(figsize=(7, 4.2))
     funnel.plot(ax)
     figs["funnel"] = _png(fig)
@@ -160,6 +180,33 @@ def _figures(result: CaseMixResult, disclosed: DisclosedRun, level: str,
                          "income_quintile").plot(ax)
         figs["income"] = _png(fig)
     return figs
+
+
+def _subgroup_sections(result: CaseMixResult, disclosed: DisclosedRun,
+                       without_ses: CaseMixResult, births: pd.DataFrame
+                       ) -> list[dict[str, str]]:
+    """Calibration by subgroup with what each check can show: for a group that is itself an
+    adjuster O/E is 1 by construction (the likelihood equations of the logistic model make
+    the expected events equal the observed ones in every category); groups that are not
+    adjusters, and the SES adjusters checked on the fit without SES, are informative."""
+    adjusters = {t.column for t in result.spec.adjusters}
+    out = []
+    for variable, table in disclosed.subgroups.items():
+        if variable in adjusters:
+            note = ("An adjuster of the model: O/E is 1 in each of its categories by "
+                    "construction (the fitted model reproduces the events of every category it "
+                    "adjusts for), so this table only checks the arithmetic; the slopes can "
+                    "still differ.")
+        else:
+            note = ("Not an adjuster: an O/E away from 1 shows that the model's expected "
+                    "rates do not fit this group, which matters for a fair comparison of units "
+                    "that differ in it.")
+        section = {"variable": variable, "note": note, "table": _html(table)}
+        if variable in result.spec.ses and without_ses.rows is not None:
+            dropped = masked_like(without_ses.calibration_by(births, variable).table, table)
+            section["without_ses"] = _html(dropped)
+        out.append(section)
+    return out
 
 
 def _alignment_html(alignment: AlignmentResult | None, threshold: int) -> dict[str, str]:
@@ -208,11 +255,10 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
     shown = disclosed if shrinker is result else disclose_run(shrinker, births,
                                                               threshold=threshold)
     shrunk = shrinker.unit_table.replace(shown.units).main(level)
-    sens = sensitivity_table(result, births, level, runs=runs)
-    sens = sens[sens["unit"].isin(safe_units)]
+    sens = sensitivity_table(result, births, level, runs=runs, published=safe_units)
     stats = result.calibration().to_frame().T.reset_index()
     stats.columns = ["statistic", "value"]
-    subgroup_tables = {column: _html(safe) for column, safe in disclosed.subgroups.items()}
+    subgroup_tables = _subgroup_sections(result, disclosed, runs["without_ses"], births)
     width = main["oe_upper"].astype(float) - main["oe_lower"].astype(float)
     unit_view = main.assign(small_unit=np.where(width > IMPRECISE_WIDTH, "imprecise", ""))
     coef = disclosed.coefficients[["term", "odds_ratio", "or_lower", "or_upper", "p_value"]]
@@ -229,6 +275,10 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
         coefficients=_html(coef), statistics=_html(stats, 4),
         subgroups=subgroup_tables, units=_html(unit_view.drop(columns=["level", "stratum"])),
         sensitivity=_html(sens), n_changes=int((sens["changes"] > 0).sum()),
+        findings=key_findings(result.unit_table.replace(disclosed.units).main(),
+                              disclosed.verdict, result.unit_table.period,
+                              list(result.spec.levels)),
+        verdict=disclosed.verdict,
         figures=_figures(result, disclosed, level, shrunk, safe_units,
                          shrinker.shrinker.describe()),
         shrinkage_method=shrinker.method,
