@@ -100,11 +100,11 @@ def main() -> None:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     bayesian = method in ("bayes", "bayes-joint", "bym2")
-                    options = {
+                    settings = {
                         **({"adjacency": adjacency} if method == "bym2" else {}),
                         **({"sampler": SamplerSettings(draws=500, tune=500, seed=rep)}
                            if bayesian else {})}
-                    result = CaseMixModel(spec, method=method, seed=rep, **options).fit(
+                    result = CaseMixModel(spec, method=method, seed=rep, **settings).fit(
                         cohort.births)
                 units = result.unit_table.main("vsv")
                 score = _score(_estimates(units, method), truth, scenario != "realistic")
