@@ -1,12 +1,16 @@
 """Fay-Herriot area-level model: EBLUP of unit effects with MSE estimates.
 
-Used on :math:`y_k = \\log(O_k/E_k)` with sampling variance :math:`v_k \\approx 1/O_k`, it
-shrinks noisy O/E ratios of small units towards the (covariate-dependent) national level.
+Used on :math:`y_k = \\log(O_k/E_k)` with sampling variance :math:`v_k = 1/E_k` (or
+:math:`V_k/E_k^2`, see :func:`casemix.shrinkage.log_ratio_direct`), it shrinks noisy O/E ratios
+of small units towards the (covariate-dependent) national level. :func:`log_backtransform`
+returns the bias-corrected ratio :math:`\\exp(\\hat\\theta_k + g_{1k}/2)` (Slud & Maiti 2006),
+:func:`fay_herriot_by_year` the two-level model for unit x year rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -18,10 +22,12 @@ from casemix._params import check_in_range, check_one_of
 from casemix.core.ranks import rank_summary
 from casemix.exceptions import DataError
 
-__all__ = ["FH_METHODS", "FayHerriotFit", "fay_herriot"]
+__all__ = ["FH_BACKTRANSFORMS", "FH_METHODS", "FayHerriotFit", "FayHerriotYearFit", "fay_herriot",
+           "fay_herriot_by_year", "log_backtransform"]
 
 FloatArray = npt.NDArray[np.float64]
 FH_METHODS = ("reml", "ml", "fh")
+FH_BACKTRANSFORMS = ("bc_sm", "bc_crude", "naive")
 
 
 @dataclass(frozen=True)
@@ -194,3 +200,172 @@ def fay_herriot(
     table = pd.concat([table, rank_summary(eblup, draws, level=level)], axis=1)
     return FayHerriotFit(A, float(np.sqrt(parts["var_A"])), beta, np.sqrt(np.diag(cov)), table,
                          method, draws)
+
+
+def log_backtransform(fit: FayHerriotFit, method: str = "bc_sm") -> FloatArray:
+    """Ratio scale estimate :math:`\\exp(\\cdot)` of a Fay-Herriot fit on a log scale.
+
+    Parameters
+    ----------
+    fit : FayHerriotFit
+        Fit on log direct estimates (e.g. :math:`\\log O_k/E_k`).
+    method : {"bc_sm", "bc_crude", "naive"}, default "bc_sm"
+        ``bc_sm``: :math:`\\exp(\\hat\\theta_k + \\tfrac12 \\hat A (1-\\hat\\gamma_k))`,
+        :math:`\\hat A(1-\\hat\\gamma_k) = \\hat\\gamma_k D_k = g_{1k}` (Slud ES, Maiti T.
+        Mean-squared error estimation in transformed Fay-Herriot models. JRSS B 2006;68:239-257);
+        ``bc_crude``: :math:`\\exp(\\hat\\theta_k + \\tfrac12 \\mathrm{mse}_k)`; ``naive``:
+        :math:`\\exp(\\hat\\theta_k)`.
+
+    Notes
+    -----
+    ``bc_sm`` and ``bc_crude`` are the point estimates of ``emdi::fh(..., transformation = "log",
+    backtransformation = "bc_sm" | "bc_crude")`` (functions ``bc_sm`` and ``bc_crude`` in emdi's
+    ``R/back_transformation.R``; emdi's :math:`\\gamma = A/(A + D)` as here). ``bc_sm`` is the
+    conditional mean :math:`E[e^{\\theta_k} \\mid y_k]` when :math:`\\theta_k \\mid y_k \\sim
+    N(\\hat\\theta_k, g_{1k})` at the estimated :math:`(\\beta, A)`.
+    """
+    check_one_of("method", method, FH_BACKTRANSFORMS, owner="log_backtransform")
+    t = fit.units
+    eblup = t["eblup"].to_numpy(dtype=float)
+    if method == "bc_sm":
+        return np.exp(eblup + 0.5 * t["g1"].to_numpy(dtype=float))
+    if method == "bc_crude":
+        return np.exp(eblup + 0.5 * t["mse"].to_numpy(dtype=float))
+    return np.exp(eblup)
+
+
+@dataclass(frozen=True)
+class FayHerriotYearFit:
+    """Result of :func:`fay_herriot_by_year`.
+
+    Attributes
+    ----------
+    variance_unit, variance_year : float
+        Between-unit variance :math:`A` and between-year (within-unit) variance :math:`B`.
+    coef, std_error : float
+        Intercept :math:`\\beta` (GLS) and its standard error.
+    units : pandas.DataFrame
+        One row per unit-year, in input order: ``unit``, ``direct``, ``sampling_variance``,
+        ``eblup`` (conditional mean of :math:`\\theta_{kt}`), ``cond_var`` (its conditional
+        variance), ``g2``, ``mse`` (``cond_var + g2``), ``lower``, ``upper``, ``prob_above``.
+    draws : ndarray, shape (n_draws, n)
+        Draws of :math:`\\theta_{kt}` from :math:`N(\\mathrm{eblup}, \\mathrm{mse})`.
+    """
+
+    variance_unit: float
+    variance_year: float
+    coef: float
+    std_error: float
+    units: pd.DataFrame
+    draws: FloatArray
+
+
+def _year_sums(A: float, B: float, y: FloatArray, D: FloatArray, group: npt.NDArray[np.intp],
+               k: int) -> dict[str, npt.NDArray[Any]]:
+    d = B + D
+    s1 = np.bincount(group, 1 / d, minlength=k)
+    return {"d": d, "s1": s1, "h": 1 + A * s1,
+            "sy": np.bincount(group, y / d, minlength=k),
+            "syy": np.bincount(group, y * y / d, minlength=k),
+            "logd": np.bincount(group, np.log(d), minlength=k)}
+
+
+def _year_beta(A: float, s: dict[str, npt.NDArray[Any]]) -> tuple[float, float]:
+    """GLS intercept and :math:`\\sum_k 1^T\\Sigma_k^{-1}1`."""
+    info = float((s["s1"] / s["h"]).sum())
+    return float((s["sy"] / s["h"]).sum()) / info, info
+
+
+def _year_neg_loglik(params: FloatArray, y: FloatArray, D: FloatArray,
+                     group: npt.NDArray[np.intp], k: int, reml: bool) -> float:
+    A, B = float(params[0]), float(params[1])
+    s = _year_sums(A, B, y, D, group, k)
+    beta, info = _year_beta(A, s)
+    sr = s["sy"] - beta * s["s1"]
+    srr = s["syy"] - 2 * beta * s["sy"] + beta**2 * s["s1"]
+    quad = srr - A * sr**2 / s["h"]
+    value = (s["logd"] + np.log(s["h"]) + quad).sum()
+    if reml:
+        value += np.log(info)
+    return 0.5 * float(value)
+
+
+def fay_herriot_by_year(
+    direct: npt.ArrayLike,
+    sampling_variance: npt.ArrayLike,
+    units: npt.ArrayLike,
+    *,
+    method: str = "reml",
+    level: float = 0.95,
+    n_draws: int = 4000,
+    seed: int = 20261123,
+) -> FayHerriotYearFit:
+    """Two-level Fay-Herriot model for unit x year direct estimates.
+
+    Parameters
+    ----------
+    direct, sampling_variance : array-like, shape (n,)
+        Direct estimates :math:`y_{kt}` (e.g. :math:`\\log O_{kt}/E_{kt}`) and their known
+        sampling variances :math:`D_{kt} > 0`, one per unit-year.
+    units : array-like, shape (n,)
+        Unit of each row (rows of a unit are its years).
+    method : {"reml", "ml"}
+        Estimator of :math:`(A, B)`.
+
+    Returns
+    -------
+    FayHerriotYearFit
+
+    Notes
+    -----
+    :math:`y_{kt} = \\theta_{kt} + e_{kt}`, :math:`\\theta_{kt} = \\beta + u_k + w_{kt}`,
+    :math:`u_k \\sim N(0, A)`, :math:`w_{kt} \\sim N(0, B)`, :math:`e_{kt} \\sim N(0, D_{kt})`.
+    Marginally :math:`y_k \\sim N(\\beta 1, \\Sigma_k)`, :math:`\\Sigma_k = A 11^T +
+    \\mathrm{diag}(B + D_{kt})`; :math:`(A, B)` maximise the (restricted) likelihood with
+    :math:`\\beta` profiled out by GLS (L-BFGS-B on :math:`A, B \\ge 0`). The predictor is the
+    conditional mean given all of the unit's years, each year entering once:
+    :math:`\\hat\\theta_{kt} = y_{kt} - D_{kt}(\\Sigma_k^{-1}(y_k - \\hat\\beta 1))_t`, with
+    conditional variance :math:`c_{kt} = D_{kt} - D_{kt}^2 (\\Sigma_k^{-1})_{tt}`; equivalently the
+    year is shrunk towards the unit's level estimated from its *other* years (a leave-year-out
+    prior :math:`N(m_{k,-t}, P_{k,-t})`, :math:`\\hat\\theta_{kt} = m_{k,-t} +
+    P_{k,-t}/(P_{k,-t} + D_{kt}) (y_{kt} - m_{k,-t})`). With :math:`\\Sigma_k^{-1} = d^{-1} -
+    A\\, d^{-1}1 1^T d^{-1}/(1 + A\\sum_t d_t^{-1})`, :math:`d_t = B + D_{kt}`, all of this is
+    closed form. ``mse`` adds the uncertainty of :math:`\\hat\\beta`:
+    :math:`g_{2,kt} = (D_{kt}(\\Sigma_k^{-1}1)_t)^2 / \\sum_j 1^T\\Sigma_j^{-1}1`; the uncertainty
+    of :math:`(\\hat A, \\hat B)` (a :math:`g_3` term) is left out.
+    """
+    check_one_of("method", method, ("reml", "ml"), owner="fay_herriot_by_year")
+    check_in_range("level", level, 0.5, 0.9999, owner="fay_herriot_by_year")
+    y = np.asarray(direct, dtype=float)
+    D = np.asarray(sampling_variance, dtype=float)
+    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(D)) and np.all(D > 0)):
+        raise DataError("fay_herriot_by_year needs finite direct estimates and sampling "
+                        "variances > 0.")
+    labels = np.asarray(units)
+    codes, group = np.unique(labels, return_inverse=True)
+    group = group.astype(np.intp)
+    k = len(codes)
+    reml = method == "reml"
+    upper = max(1.0, float(np.var(y)) * 10)
+    start = np.full(2, max(float(np.var(y) - np.mean(D)), 0.01) / 2)
+    best = optimize.minimize(_year_neg_loglik, start, args=(y, D, group, k, reml),
+                             method="L-BFGS-B", bounds=[(0.0, upper), (0.0, upper)],
+                             options={"ftol": 1e-14, "gtol": 1e-10, "maxiter": 500})
+    A, B = (float(v) for v in best.x)
+    s = _year_sums(A, B, y, D, group, k)
+    beta, info = _year_beta(A, s)
+    d, h = s["d"], s["h"][group]
+    sr = (s["sy"] - beta * s["s1"])[group]
+    sigma_inv_r = (y - beta) / d - A * sr / (d * h)
+    eblup = y - D * sigma_inv_r
+    cond_var = D - D**2 * (1 / d - A / (d**2 * h))
+    g2 = (D / (d * h)) ** 2 / info
+    mse = cond_var + g2
+    se = np.sqrt(mse)
+    z = ndtri(0.5 + level / 2)
+    draws = np.random.default_rng(seed).normal(eblup, se, size=(n_draws, len(y)))
+    table = pd.DataFrame({
+        "unit": labels, "direct": y, "sampling_variance": D, "eblup": eblup,
+        "cond_var": cond_var, "g2": g2, "mse": mse, "lower": eblup - z * se,
+        "upper": eblup + z * se, "prob_above": ndtr(eblup / se)})
+    return FayHerriotYearFit(A, B, beta, float(np.sqrt(1 / info)), table, draws)
