@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
 
 from casemix._params import check_one_of
 from casemix.core.ranks import rank_summary
-from casemix.shrinkage.empirical_bayes import poisson_gamma
-from casemix.shrinkage.fay_herriot import fay_herriot
+from casemix.shrinkage.empirical_bayes import poisson_gamma, poisson_gamma_by_year
+from casemix.shrinkage.fay_herriot import (
+    FH_BACKTRANSFORMS,
+    fay_herriot,
+    fay_herriot_by_year,
+    log_backtransform,
+)
 
 __all__ = ["SHRINKAGE_COLUMNS", "UNIT_SHRINKAGE_METHODS", "log_ratio_direct", "shrink_units",
            "shrink_units_by_year"]
@@ -20,19 +24,45 @@ SHRINKAGE_COLUMNS = ["shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above", 
 UNIT_SHRINKAGE_METHODS = ("eb", "fay-herriot")
 
 
-def log_ratio_direct(observed: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray,
-                                                                          np.ndarray]:
-    """Direct estimate :math:`\\log(O/E)` and its sampling variance :math:`1/O`.
+def log_ratio_direct(observed: np.ndarray, expected: np.ndarray, *,
+                     variance: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Direct estimate :math:`\\log(O/E)` and its sampling variance under the model.
 
-    Units with :math:`O = 0` get the continuity correction :math:`O = 0.5` (estimate
-    :math:`\\log(0.5/E)`, variance 2).
+    Parameters
+    ----------
+    observed, expected : ndarray
+        :math:`O_k` and :math:`E_k > 0`.
+    variance : ndarray, optional
+        Null variance :math:`V_k` of :math:`O_k` (for a binary outcome the Poisson-binomial
+        variance :math:`\\sum_i p_i(1-p_i)`, the unit table's ``variance`` column).
+
+    Returns
+    -------
+    direct, sampling_variance : ndarray
+        :math:`\\log(O_k/E_k)` and, by the delta method at :math:`O_k = E_k` (the model's
+        expectation, not the unit's own noisy count), :math:`V_k/E_k^2`, or :math:`1/E_k`
+        (Poisson, :math:`V_k = E_k`) without ``variance``. Units with :math:`O_k = 0` get the
+        continuity correction :math:`O_k = 0.5` in the estimate only; their variance is the same
+        function of :math:`E_k` as every other unit's.
     """
-    o = np.where(observed > 0, observed, 0.5)
-    return np.log(o / expected), 1 / o
+    O = np.asarray(observed, dtype=float)
+    E = np.asarray(expected, dtype=float)
+    o = np.where(O > 0, O, 0.5)
+    if variance is None:
+        return np.log(o / E), 1 / E
+    return np.log(o / E), np.asarray(variance, dtype=float) / E**2
+
+
+def _null_variance(units: pd.DataFrame) -> np.ndarray | None:
+    """The ``variance`` column when every row has a usable value, else None (Poisson)."""
+    if "variance" not in units:
+        return None
+    v = units["variance"].to_numpy(dtype=float)
+    return v if bool(np.all(np.isfinite(v) & (v > 0))) else None
 
 
 def shrink_units(units: pd.DataFrame, method: str, *, level: float = 0.95,
-                 seed: int = 20261123) -> pd.DataFrame:
+                 seed: int = 20261123, backtransform: str = "bc_sm") -> pd.DataFrame:
     """Add the shrinkage columns to a unit table with ``observed`` and ``expected``.
 
     Parameters
@@ -41,14 +71,28 @@ def shrink_units(units: pd.DataFrame, method: str, *, level: float = 0.95,
         One row per unit of one level (columns ``observed``, ``expected``).
     method : {"eb", "fay-herriot"}
         Poisson-gamma empirical Bayes on (O, E), or Fay-Herriot (REML) on log O/E.
+    backtransform : {"bc_sm", "bc_crude", "naive"}, default "bc_sm"
+        Fay-Herriot only: how the log-scale EBLUP becomes ``shrunk_oe``
+        (:func:`casemix.shrinkage.fay_herriot.log_backtransform`).
 
     Returns
     -------
     pandas.DataFrame
         ``units`` with :data:`SHRINKAGE_COLUMNS`: shrunken O/E with its interval, the
         probability that the unit's true ratio exceeds 1, and the rank with its interval.
+
+    Notes
+    -----
+    ``fay-herriot``: direct estimates and sampling variances from :func:`log_ratio_direct`
+    (:math:`V_k/E_k^2` with the table's ``variance`` column, else :math:`1/E_k`);
+    ``shrunk_oe`` is the Slud-Maiti bias-corrected :math:`\\exp(\\hat\\theta_k + g_{1k}/2)`
+    by default; ``shrunk_lower``/``shrunk_upper`` are the log-scale limits
+    :math:`\\hat\\theta_k \\pm z\\sqrt{\\mathrm{mse}_k}` back-transformed by :math:`\\exp`
+    (so the point estimate need not be their geometric midpoint); ``prob_above`` is
+    :math:`\\Phi(\\hat\\theta_k/\\sqrt{\\mathrm{mse}_k})`.
     """
     check_one_of("method", method, UNIT_SHRINKAGE_METHODS, owner="shrink_units")
+    check_one_of("backtransform", backtransform, FH_BACKTRANSFORMS, owner="shrink_units")
     O = units["observed"].to_numpy(dtype=float)
     E = units["expected"].to_numpy(dtype=float)
     if method == "eb":
@@ -56,9 +100,11 @@ def shrink_units(units: pd.DataFrame, method: str, *, level: float = 0.95,
         cols = {"shrunk_oe": t["posterior_mean"], "shrunk_lower": t["lower"],
                 "shrunk_upper": t["upper"]}
     else:
-        y, v = log_ratio_direct(O, E)
-        t = fay_herriot(y, v, level=level, seed=seed).units
-        cols = {"shrunk_oe": np.exp(t["eblup"]), "shrunk_lower": np.exp(t["lower"]),
+        y, v = log_ratio_direct(O, E, variance=_null_variance(units))
+        fit = fay_herriot(y, v, level=level, seed=seed)
+        t = fit.units
+        cols = {"shrunk_oe": log_backtransform(fit, backtransform),
+                "shrunk_lower": np.exp(t["lower"]),
                 "shrunk_upper": np.exp(t["upper"])}
     out = units.copy()
     for name, values in {**cols, "prob_above": t["prob_above"], "rank": t["rank"],
@@ -75,7 +121,7 @@ def shrink_units_by_year(per_year: pd.DataFrame, method: str, *, level: float = 
     ----------
     per_year : pandas.DataFrame
         One row per unit and year of one level: ``unit``, ``period`` (the year), ``observed``,
-        ``expected``.
+        ``expected`` (optionally ``variance``, the null variance of ``observed``).
     method : {"eb", "fay-herriot"}
 
     Returns
@@ -85,57 +131,53 @@ def shrink_units_by_year(per_year: pd.DataFrame, method: str, *, level: float = 
 
     Notes
     -----
-    ``eb``: two stages. The unit's multi-year relative risk :math:`\\mu_k` is its Poisson-gamma
-    posterior mean over all years; each year's relative risk then has the prior
-    :math:`\theta_{kt} \\sim \\mathrm{Gamma}(b, b/(\\mu_k c))`, with the between-year shape
-    :math:`b` and national factor :math:`c` estimated from all unit-years by a negative-binomial
-    fit with exposure :math:`E_{kt}\\mu_k`; the posterior is
-    :math:`\\mathrm{Gamma}(b + O_{kt}, b/(\\mu_k c) + E_{kt})`. Intervals multiply draws of
-    this posterior with draws of the unit's multi-year posterior, so the uncertainty of
-    :math:`\\mu_k` is kept. A unit that is consistently high is shrunk towards its own level,
-    not the nation's.
-    ``fay-herriot``: the same two stages on the log scale. The unit's multi-year EBLUP
-    :math:`m_k` (Fay-Herriot on the pooled log O/E) is the prior mean of each year; a second
-    Fay-Herriot model on :math:`\\log(O_{kt}/E_{kt}) - m_k` estimates the between-year variance
-    and shrinks each year towards :math:`m_k`; the MSE adds :math:`(1-\\gamma_{kt})^2` times the
-    MSE of :math:`m_k`.
+    In both methods each year's data enter the estimate once, and the interval,
+    ``prob_above`` and rank draws come from one posterior per unit-year.
+
+    ``eb`` (:func:`casemix.shrinkage.poisson_gamma_by_year`): :math:`\\theta_{kt} = \\lambda_k
+    \\varepsilon_{kt}`, unit levels :math:`\\lambda_k \\sim \\mathrm{Gamma}(a, a/\\mu)` fitted
+    on the units' totals, year variation :math:`\\varepsilon_{kt} \\sim \\mathrm{Gamma}(b, b)`.
+    The prior of year :math:`t` is the unit's level given its *other* years,
+    :math:`\\lambda_k \\mid O_{k,-t} \\sim \\mathrm{Gamma}(a + O_k - O_{kt}, a/\\mu + E_k -
+    E_{kt})` (mean :math:`m`, variance :math:`v`), times :math:`\\varepsilon`: the gamma
+    distribution :math:`\\mathrm{Gamma}(s, r)` with mean :math:`m` and variance
+    :math:`V = v + (v + m^2)/b`; the posterior is :math:`\\mathrm{Gamma}(s + O_{kt},
+    r + E_{kt})`. :math:`b` maximises the marginal likelihood of each year given the unit's
+    other years. A unit that is consistently high is shrunk towards its own level, not the
+    nation's.
+
+    ``fay-herriot`` (:func:`casemix.shrinkage.fay_herriot_by_year`): the two-level model
+    :math:`\\log(O_{kt}/E_{kt}) = \\beta + u_k + w_{kt} + e_{kt}`, :math:`u_k \\sim N(0, A)`,
+    :math:`w_{kt} \\sim N(0, B)`, :math:`e_{kt} \\sim N(0, D_{kt})` with :math:`D_{kt}` from
+    :func:`log_ratio_direct`, :math:`(\\beta, A, B)` by REML; the estimate is the conditional
+    mean of :math:`\\theta_{kt} = \\beta + u_k + w_{kt}` given the unit's years (the same as
+    shrinking year :math:`t` towards the unit's level from its other years), with conditional
+    variance :math:`c_{kt}`; ``shrunk_oe`` :math:`= \\exp(\\hat\\theta_{kt} + c_{kt}/2)`
+    (the Slud-Maiti correction of :func:`shrink_units`), the interval is
+    :math:`\\exp(\\hat\\theta_{kt} \\pm z\\sqrt{\\mathrm{mse}_{kt}})`.
     """
     check_one_of("method", method, UNIT_SHRINKAGE_METHODS, owner="shrink_units_by_year")
     out = per_year.copy()
+    O = out["observed"].to_numpy(dtype=float)
+    E = out["expected"].to_numpy(dtype=float)
+    unit = out["unit"].astype(str).to_numpy()
     if method == "eb":
-        pooled = out.groupby("unit")[["observed", "expected"]].sum()
-        mu_unit = poisson_gamma(pooled["observed"], pooled["expected"], seed=seed).units
-        mu = mu_unit["posterior_mean"].to_numpy()[pooled.index.get_indexer(out["unit"])]
-        stage1 = poisson_gamma(pooled["observed"], pooled["expected"], seed=seed)
-        position = pooled.index.get_indexer(out["unit"])
-        fit = poisson_gamma(out["observed"], out["expected"].to_numpy(dtype=float) * mu,
-                            level=level, seed=seed + 1)
-        # theta_kt = mu_k * theta'_kt: the unit's level keeps its own uncertainty
-        draws = stage1.draws[:, position] * fit.draws
-        q = (1 - level) / 2
-        out["shrunk_oe"] = mu * fit.units["posterior_mean"].to_numpy()
-        out["shrunk_lower"] = np.quantile(draws, q, axis=0)
-        out["shrunk_upper"] = np.quantile(draws, 1 - q, axis=0)
-        out["prob_above"] = (draws > 1).mean(axis=0)
+        fit = poisson_gamma_by_year(O, E, unit, level=level, seed=seed)
+        t = fit.units
+        draws = fit.draws
+        out["shrunk_oe"] = t["posterior_mean"].to_numpy()
+        out["shrunk_lower"] = t["lower"].to_numpy()
+        out["shrunk_upper"] = t["upper"].to_numpy()
+        out["prob_above"] = t["prob_above"].to_numpy()
     else:
-        pooled = out.groupby("unit")[["observed", "expected"]].sum()
-        py, pv = log_ratio_direct(pooled["observed"].to_numpy(dtype=float),
-                                  pooled["expected"].to_numpy(dtype=float))
-        stage1 = fay_herriot(py, pv, level=level, seed=seed).units
-        position = pooled.index.get_indexer(out["unit"])
-        m_k = stage1["eblup"].to_numpy()[position]
-        mse_k = stage1["mse"].to_numpy()[position]
-        y, v = log_ratio_direct(out["observed"].to_numpy(dtype=float),
-                                out["expected"].to_numpy(dtype=float))
-        t = fay_herriot(y - m_k, v, level=level, seed=seed + 1).units
-        estimate = m_k + t["eblup"].to_numpy()
-        se = np.sqrt(t["mse"].to_numpy() + (1 - t["shrinkage"].to_numpy()) ** 2 * mse_k)
-        z = ndtri(0.5 + level / 2)
-        draws = np.exp(np.random.default_rng(seed).normal(estimate, se, (4000, len(y))))
-        out["shrunk_oe"] = np.exp(estimate)
-        out["shrunk_lower"] = np.exp(estimate - z * se)
-        out["shrunk_upper"] = np.exp(estimate + z * se)
-        out["prob_above"] = ndtr(estimate / se)
+        y, v = log_ratio_direct(O, E, variance=_null_variance(out))
+        fh = fay_herriot_by_year(y, v, unit, level=level, seed=seed)
+        t = fh.units
+        draws = np.exp(fh.draws)
+        out["shrunk_oe"] = np.exp(t["eblup"].to_numpy() + 0.5 * t["cond_var"].to_numpy())
+        out["shrunk_lower"] = np.exp(t["lower"].to_numpy())
+        out["shrunk_upper"] = np.exp(t["upper"].to_numpy())
+        out["prob_above"] = t["prob_above"].to_numpy()
     for rank_col in ("rank", "rank_lower", "rank_upper"):
         out[rank_col] = np.nan
     for _, idx in out.groupby("period").indices.items():
