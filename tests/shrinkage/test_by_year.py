@@ -33,8 +33,8 @@ def _simulate(seed: int, family: str, K: int = 200, T: int = 5):
 @pytest.mark.parametrize(("method", "family"), [("eb", "gamma"), ("fay-herriot", "lognormal")])
 def test_per_year_coverage_near_nominal(method, family):
     """200 units x 5 years, truth known, three data sets: 95% intervals cover the true
-    per-year ratio 93-97% of the time (the previous two-stage versions: about 95% for eb,
-    88% for fay-herriot)."""
+    per-year ratio 93-97% of the time (on these three data sets now 95.9% for eb, 93.3% for
+    fay-herriot; the previous two-stage versions 94.8% and 88.1%)."""
     coverage = []
     for seed in (1000, 1001, 1002):
         frame, theta = _simulate(seed, family)
