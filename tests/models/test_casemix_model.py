@@ -105,14 +105,25 @@ def test_compressed_equals_rows(data, ref, method):
 
 
 def test_unit_without_events(data, ref):
-    """O = 0: O/E = 0, lower limit 0, exact upper limit chi2(0.975, 2)/2/E = -ln(0.025)/E."""
+    """O = 0: O/E = 0, lower limit 0; the exact Poisson-binomial upper limit E(g)/E where
+    every birth's log-odds shifted by g gives P(X = 0) = prod(1 - p_i(g)) = 0.025 (solved
+    here with brentq on the births' own risks), below the Poisson limit -ln(0.025)/E =
+    chi2(0.975, 2)/2/E, which overstates Var(O)."""
+    from scipy.optimize import brentq
+    from scipy.special import expit, logit
+
     d = data.copy()
     d.loc[d["vsv"] == "VSV20", "event"] = 0
-    units = CaseMixModel(_spec(ref)).fit(d).units.set_index("unit")
-    row = units.loc["VSV20"]
+    result = CaseMixModel(_spec(ref)).fit(d)
+    row = result.units.set_index("unit").loc["VSV20"]
     assert row["observed"] == 0 and row["oe"] == 0 and row["oe_lower"] == 0
-    assert row["oe_upper"] == pytest.approx(chi2.ppf(0.975, 2) / 2 / row["expected"])
-    assert row["oe_upper"] == pytest.approx(-np.log(0.025) / row["expected"])
+    risk = result.fitted_risk[(d["vsv"].iloc[result.rows] == "VSV20").to_numpy()]
+    g = brentq(lambda g: np.log1p(-expit(logit(risk) + g)).sum() - np.log(0.025), -20, 20,
+               xtol=1e-14)
+    assert row["oe_upper"] == pytest.approx(expit(logit(risk) + g).sum() / risk.sum(),
+                                            rel=1e-8)
+    assert row["oe_upper"] < -np.log(0.025) / row["expected"] == pytest.approx(
+        chi2.ppf(0.975, 2) / 2 / row["expected"])
     fixed = CaseMixModel(_spec(ref), method="fixed").fit(d)
     assert fixed.units.set_index("unit").loc["VSV20", "observed"] == 0
 

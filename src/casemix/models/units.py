@@ -12,6 +12,10 @@ import pandas as pd
 from casemix.core.cells import Cells
 from casemix.records.exclusions import ExclusionLog
 from casemix.standardisation.indirect import unit_comparison
+from casemix.standardisation.poisson_binomial import (
+    poisson_binomial_ratio_interval,
+    poisson_binomial_units,
+)
 
 __all__ = ["DERIVED_COLUMNS", "UnitTable", "cell_variance", "compare_units", "period_label",
            "row_groups"]
@@ -162,4 +166,33 @@ def _compare_level(frame: pd.DataFrame, level: str, national: float, period: str
     table = unit_comparison(agg["_y"], agg["_e"], agg["_m"], units=agg.index.astype(str),
                             level=level, national_rate=national,
                             confidence_level=confidence_level, variance=agg["_v"])
+    table = _poisson_binomial(table, frame, level, agg.index, national, confidence_level)
     return table.assign(period=period, stratum=stratum, variance=agg["_v"].to_numpy())
+
+
+def _poisson_binomial(table: pd.DataFrame, frame: pd.DataFrame, level: str, index: pd.Index,
+                      national: float, confidence_level: float) -> pd.DataFrame:
+    """Exact Poisson-binomial test and O/E intervals from the cells' risks (a binary outcome
+    with known risks, :mod:`casemix.standardisation.poisson_binomial`); with case weights
+    (births that are not whole numbers) the Poisson versions stay."""
+    cells = frame[frame[level].notna()]
+    births = cells["_m"].to_numpy(dtype=float)
+    if not len(cells) or np.any(births != np.round(births)):
+        return table
+    risk = np.clip(cells["_e"].to_numpy(dtype=float) / births, 1e-12, 1 - 1e-12)
+    group = index.get_indexer(cells[level])
+    units = poisson_binomial_units(births, risk, group, len(index))
+    O = table["observed"].to_numpy(dtype=float)
+    out = table.copy()
+    lo, hi = poisson_binomial_ratio_interval(units, O, level=confidence_level)
+    rate = national
+    out["oe_lower"], out["oe_upper"] = lo, hi
+    out["adjusted_rate_lower"], out["adjusted_rate_upper"] = lo * rate, hi * rate
+    up, down = units.upper_tail(O), units.lower_tail(O)
+    out["p_value"] = np.minimum(1.0, 2 * np.minimum(up, down))
+    # the interval at level L lies above 1 exactly when P(X >= O) < (1 - L)/2 (the limits
+    # invert the same tails), so the flags need no interval of their own
+    for lev, name in ((0.95, "flag_poisson_95"), (0.998, "flag_poisson_998")):
+        alpha = (1 - lev) / 2
+        out[name] = np.where(up < alpha, "above", np.where(down < alpha, "below", "within"))
+    return out

@@ -8,12 +8,22 @@ from casemix.standardisation.intervals import (
     poisson_ratio_test,
     proportion_interval,
 )
+from casemix.standardisation.poisson_binomial import (
+    PoissonBinomialUnits,
+    poisson_binomial_ratio_interval,
+    poisson_binomial_test,
+    poisson_binomial_units,
+)
 
 __all__ = [
     "UNIT_COLUMNS",
     "Interval",
+    "PoissonBinomialUnits",
     "PoissonTestResult",
     "flag",
+    "poisson_binomial_ratio_interval",
+    "poisson_binomial_test",
+    "poisson_binomial_units",
     "poisson_ratio_interval",
     "poisson_ratio_test",
     "proportion_interval",
