@@ -88,7 +88,7 @@ def test_flags_follow_the_tail_probabilities():
 def _no_spread(k):
     from casemix.verdict import Spread
 
-    return Spread(0.0, 0.0, 1.0, 0.5, "none", k)
+    return Spread(0.0, 1.0, 0.5, "none", k)
 
 
 def test_bad_input_is_named():

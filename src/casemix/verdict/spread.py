@@ -34,8 +34,6 @@ class Spread:
     tau2 : float
         Between-unit variance of the log ratio used by the verdict: the winsorised
         DerSimonian-Laird estimate (0 when it is).
-    tau2_estimate : float
-        The same estimate (kept for the record; equal to ``tau2``).
     phi : float
         Multiplicative over-dispersion factor (winsorised mean of squared z-scores).
     phi_p_value : float
@@ -46,7 +44,6 @@ class Spread:
     """
 
     tau2: float
-    tau2_estimate: float
     phi: float
     phi_p_value: float
     adjustment: str
@@ -74,7 +71,7 @@ def between_unit_spread(observed: npt.ArrayLike, expected: npt.ArrayLike,
         Null variance of each unit's O for a binary outcome, :math:`V_k = \\sum p_i(1-p_i)`
         (default: Poisson, :math:`V_k = E_k`).
     centre : float, default 0
-        The log ratio the units scatter around (the method's national level; 0 for O/E
+        The log ratio the units scatter around (the comparison's national level; 0 for O/E
         against the national model).
 
     Returns
@@ -104,9 +101,9 @@ def between_unit_spread(observed: npt.ArrayLike, expected: npt.ArrayLike,
     if variance is not None:
         s = s * np.sqrt(np.asarray(variance, dtype=float) / E)
     if len(O) < 2:
-        return Spread(0.0, 0.0, float("nan"), float("nan"), "none", len(O))
+        return Spread(0.0, float("nan"), float("nan"), "none", len(O))
     d = estimate_dispersion(y, s, t, trim=SPREAD_SETTINGS["trim"],
                             trim_by=SPREAD_SETTINGS["trim_by"],
                             tau2_method=SPREAD_SETTINGS["tau2_method"])
-    return Spread(d.tau2, d.tau2, d.phi, d.phi_p_value,
+    return Spread(d.tau2, d.phi, d.phi_p_value,
                   "additive" if d.tau2 > 0 else "none", len(O))

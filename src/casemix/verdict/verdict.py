@@ -74,7 +74,8 @@ def describe_verdict(family: str) -> str:
                 f"Spiegelhalter 2005); {spread}")
     model = ("gamma (Poisson-gamma)" if family == "gamma" else "lognormal")
     return (f"mixed predictive p-value (Marshall and Spiegelhalter 2007) with a {model} "
-            f"between-unit distribution centred at the method's national level; {spread}")
+            "between-unit distribution centred at the national level of the comparison; "
+            f"{spread}")
 
 
 def unit_verdict(observed: npt.ArrayLike, expected: npt.ArrayLike, *, family: str,
