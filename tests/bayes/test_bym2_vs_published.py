@@ -17,7 +17,7 @@ import pytest
 
 from casemix.bayes import Priors, SamplerSettings
 from casemix.bayes.adjacency import Adjacency, icar_scaling_factor, read_adjacency
-from casemix.bayes.bym2 import fit_bym2
+from casemix.bayes.bym2 import bym2_eigenbasis, fit_bym2
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "lip_cancer"
 
@@ -75,12 +75,35 @@ def test_disconnected_graph_with_islands():
     fit = fit_bym2(observed, expected, adjacency,
                    settings=SamplerSettings(draws=500, tune=500, seed=1))
     assert fit.convergence.divergences == 0
-    phi = fit.idata["posterior"]["phi"].to_numpy().reshape(-1, len(units))
-    for first in (0, 4):  # each connected component sums to (almost) zero
-        members = components == components[first]
-        assert abs(phi[:, members].sum(axis=1)).max() < 0.05
-    island = phi[:, 7]
-    assert abs(island.mean()) < 0.2 and island.std() == pytest.approx(1, abs=0.2)
+
+
+@pytest.mark.parametrize("rho", [0.0, 0.3, 0.95])
+def test_eigenbasis_gives_the_bym2_covariance(rho):
+    """The sampled form U diag(sigma^2 (rho d + 1 - rho)) U' equals the BYM2 covariance of
+    Riebler et al. (2016) built directly: sigma^2 (rho S^-1/2 Q+ S^-1/2 + (1 - rho) I), with
+    Q+ the Moore-Penrose inverse of each component's Laplacian (the ICAR covariance under its
+    sum-to-zero constraint) and 1 for an island's structured variance."""
+    pairs = [("a1", "a2"), ("a2", "a3"), ("a3", "a4"), ("a2", "a4"), ("b1", "b2"), ("b2", "b3")]
+    units = ["a1", "b1", "a2", "island", "a3", "b2", "a4", "b3"]
+    adjacency = Adjacency.from_pairs(pairs, units)
+    W = adjacency.matrix().toarray()
+    structured = np.zeros_like(W)
+    for c in np.unique(adjacency.components()):
+        idx = np.flatnonzero(adjacency.components() == c)
+        if len(idx) == 1:
+            structured[idx[0], idx[0]] = 1.0
+            continue
+        Wc = W[np.ix_(idx, idx)]
+        Qplus = np.linalg.pinv(np.diag(Wc.sum(1)) - Wc)
+        # scaling factor: geometric mean of the marginal variances (Riebler et al. 2016)
+        s = np.exp(np.mean(np.log(np.diag(Qplus))))
+        structured[np.ix_(idx, idx)] = Qplus / s
+    sigma = 0.4
+    direct = sigma**2 * (rho * structured + (1 - rho) * np.eye(len(units)))
+    U, d = bym2_eigenbasis(adjacency)
+    np.testing.assert_allclose(U.T @ U, np.eye(len(units)), atol=1e-12)
+    sampled = U @ np.diag(sigma**2 * (rho * d + 1 - rho)) @ U.T
+    np.testing.assert_allclose(sampled, direct, atol=1e-12)
 
 
 def test_adjacency_errors_name_the_problem(tmp_path):

@@ -10,17 +10,17 @@ import numpy.typing as npt
 import pymc as pm
 import pytensor.tensor as pt
 
-from casemix.bayes.adjacency import Adjacency
+from casemix.bayes.adjacency import Adjacency, icar_scaling_factor
 from casemix.bayes.sampling import check_convergence, sample
 from casemix.bayes.settings import Priors, SamplerSettings
 from casemix.bayes.summary import BayesFit, posterior_draws, summarise_units
 from casemix.bayes.two_stage import _check_inputs
 
-__all__ = ["bym2_model", "fit_bym2"]
+__all__ = ["bym2_eigenbasis", "bym2_model", "fit_bym2"]
 
-#: SD of each component's sum of ICAR effects per region: the soft sum-to-zero constraint of
-#: Morris et al. (2019).
-SUM_TO_ZERO_SD = 0.001
+#: Eigenvalues of a component's graph Laplacian below this (relative to the largest) are its
+#: null space, the constant vector, which the sum-to-zero constraint removes.
+NULL_EIGENVALUE = 1e-9
 
 
 def bym2_model(observed: npt.ArrayLike, expected: npt.ArrayLike, adjacency: Adjacency, *,
@@ -44,7 +44,8 @@ def bym2_model(observed: npt.ArrayLike, expected: npt.ArrayLike, adjacency: Adja
     Returns
     -------
     pymc.Model
-        Deterministic ``theta`` (each region's relative risk O/E) and ``spatial_share``.
+        Deterministic ``theta``, each region's relative risk O/E; the free effect
+        coordinates are ``w`` (see :func:`bym2_eigenbasis`).
 
     Notes
     -----
@@ -56,7 +57,9 @@ def bym2_model(observed: npt.ArrayLike, expected: npt.ArrayLike, adjacency: Adja
     Ventrucci & Rue (2018): each connected component has its own sum-to-zero constraint
     and its own scaling factor :math:`s_c` (:func:`icar_scaling_factor`), and an island's
     :math:`\\phi_i` is :math:`N(0, 1)`, so its effect is unstructured with the same total
-    variance :math:`\\sigma^2`.
+    variance :math:`\\sigma^2`. The effect is sampled as independent normal coordinates in
+    the eigenbasis of each component's Laplacian (:func:`bym2_eigenbasis`): the same model
+    exactly, with the hard constraint, and well conditioned for NUTS.
     Riebler A, Sorbye SH, Simpson D, Rue H. An intuitive Bayesian spatial model for disease
     mapping that accounts for scaling. Stat Methods Med Res 2016;25:1145-65. Freni-Sterrantino
     A, Ventrucci M, Rue H. A note on intrinsic conditional autoregressive models for
@@ -69,10 +72,6 @@ def bym2_model(observed: npt.ArrayLike, expected: npt.ArrayLike, adjacency: Adja
     O, E, _ = _check_inputs(observed, expected, None, "poisson")
     if len(O) != adjacency.n:
         raise ValueError(f"bym2_model: {len(O)} counts for {adjacency.n} regions.")
-    components = adjacency.components()
-    scale = adjacency.scaling_factors()
-    sizes = np.bincount(components)
-    island = sizes[components] == 1
     coords = {"unit": list(adjacency.units)}
     X = None
     if covariates is not None:
@@ -84,30 +83,70 @@ def bym2_model(observed: npt.ArrayLike, expected: npt.ArrayLike, adjacency: Adja
                       if X is not None else 0.0)
         sigma = pm.HalfNormal("sigma", priors.tau_sd)
         rho = pm.Beta("rho", *priors.rho_beta)
-        phi = pm.Flat("phi", dims="unit")
-        _icar_potential(phi, adjacency.edges, components, island)
-        eps = pm.Normal("eps", 0.0, 1.0, dims="unit")
-        effect = sigma * (pt.sqrt(rho / scale) * phi + pt.sqrt(1 - rho) * eps)
+        U, d = bym2_eigenbasis(adjacency)
+        w = pm.Normal("w", 0.0, 1.0, shape=len(d))
+        effect = pt.dot(U, sigma * pt.sqrt(rho * d + 1 - rho) * w)
         log_theta = lp + effect
         pm.Poisson("O", E * pt.exp(log_theta), observed=O, dims="unit")
         pm.Deterministic("theta", pt.exp(log_theta), dims="unit")
     return model
 
 
-def _icar_potential(phi: pt.TensorVariable, edges: npt.NDArray[np.intp],
-                    components: npt.NDArray[np.intp], island: npt.NDArray[np.bool_]) -> None:
-    """Pairwise-difference ICAR density, soft sum-to-zero per component, N(0, 1) islands."""
-    if len(edges):
-        diff = phi[edges[:, 0]] - phi[edges[:, 1]]
-        pm.Potential("icar", -0.5 * pt.sum(diff**2))
-    connected = np.unique(components[~island])
-    if len(connected):
-        sizes = np.bincount(components)[connected]
-        onehot = (components[None, :] == connected[:, None]).astype(float)
-        sums = pt.dot(onehot, phi)
-        pm.Potential("sum_to_zero", pm.logp(pm.Normal.dist(0.0, SUM_TO_ZERO_SD * sizes), sums))
-    if island.any():
-        pm.Potential("islands", pm.logp(pm.Normal.dist(0.0, 1.0), phi[np.flatnonzero(island)]))
+def bym2_eigenbasis(adjacency: Adjacency) -> tuple[npt.NDArray[np.float64],
+                                                    npt.NDArray[np.float64]]:
+    """Orthonormal basis :math:`U` and structured variances :math:`d` in which the BYM2
+    effect has independent coordinates.
+
+    Returns
+    -------
+    U : ndarray, shape (K, K)
+        Block-diagonal orthonormal matrix: per connected component the eigenvectors of its
+        graph Laplacian :math:`Q_c = D_c - W_c = V \\Lambda V^\\top`; an island's column is
+        its unit vector.
+    d : ndarray, shape (K,)
+        Variance of :math:`\\phi/\\sqrt{s_c}` along each column: :math:`1/(s_c\\lambda_j)`
+        for the non-zero eigenvalues, 0 for a component's constant vector (the direction
+        the sum-to-zero constraint removes), 1 for an island.
+
+    Notes
+    -----
+    :math:`\\phi_c = V_+ \\Lambda_+^{-1/2} z` with :math:`z \\sim N(0, I)` is the intrinsic
+    CAR with a hard sum-to-zero constraint (covariance :math:`Q_c^+`), and the unstructured
+    :math:`\\varepsilon \\sim N(0, I)` is isotropic, so :math:`U^\\top\\varepsilon` is again
+    :math:`N(0, I)`. The BYM2 effect
+    :math:`\\sigma(\\sqrt{\\rho/s}\\,\\phi + \\sqrt{1-\\rho}\\,\\varepsilon)` is therefore
+    exactly :math:`U c` with independent
+    :math:`c_j \\sim N(0, \\sigma^2(\\rho d_j + 1 - \\rho))`, sampled non-centred,
+    :math:`c_j = \\sigma\\sqrt{\\rho d_j + 1 - \\rho}\\, w_j`. This removes the two
+    sources of bad geometry in the textbook form (Morris et al. 2019): the pairwise-difference
+    density with a soft constraint (precision spanning the Laplacian's eigenvalues plus a
+    direction with SD 0.001) and the ridge between :math:`\\phi` and :math:`\\varepsilon`
+    when :math:`\\rho` nears 1. On the 340 simulated municipalities of the demo cohort
+    (``casemix simulate``, 170,000 births) the soft-constraint form reached R-hat 1.029 and
+    an effective sample size of 49 for :math:`\\rho`; the eigenbasis with separate
+    :math:`\\phi` and :math:`\\varepsilon` R-hat 1.039 and 113; this form 1.008 and 606
+    (2 chains x 1000 draws, seed 20261123). The decomposition is a dense eigenproblem per
+    component, seconds for a few thousand regions.
+    """
+    components = adjacency.components()
+    W = adjacency.matrix()
+    U = np.zeros((adjacency.n, adjacency.n))
+    d = np.zeros(adjacency.n)
+    column = 0
+    for c in np.unique(components):
+        idx = np.flatnonzero(components == c)
+        if len(idx) == 1:
+            U[idx[0], column], d[column] = 1.0, 1.0
+            column += 1
+            continue
+        Wc = W[idx][:, idx].toarray()
+        values, vectors = np.linalg.eigh(np.diag(Wc.sum(axis=1)) - Wc)
+        null = values <= NULL_EIGENVALUE * values.max()
+        cols = slice(column, column + len(idx))
+        U[idx, cols] = vectors
+        d[cols] = np.where(null, 0.0, 1.0 / (icar_scaling_factor(Wc) * np.where(null, 1.0, values)))
+        column += len(idx)
+    return U, d
 
 
 def fit_bym2(observed: npt.ArrayLike, expected: npt.ArrayLike, adjacency: Adjacency, *,
