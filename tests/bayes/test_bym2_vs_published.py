@@ -41,7 +41,7 @@ def test_fixed_effects_within_posterior_sd(scotland):
     data, adjacency, ref = scotland
     fit = fit_bym2(data["observed"], data["expected"], adjacency, covariates=data[["aff"]],
                    covariate_names=["aff"], priors=Priors(intercept_sd=5, coef_sd=5, tau_sd=5),
-                   settings=SamplerSettings(draws=1500, tune=1000, seed=3))
+                   settings=SamplerSettings(chains=2, draws=1500, tune=1000, seed=3))
     summary = fit.parameters
     for name, key in (("beta0", "beta0"), ("beta[aff]", "beta1"), ("sigma", "sigma"),
                       ("rho", "rho")):
@@ -73,7 +73,7 @@ def test_disconnected_graph_with_islands():
     expected = rng.uniform(20, 60, len(units))
     observed = rng.poisson(expected * np.exp(np.r_[0.3, 0.3, 0.2, 0.2, -0.2, -0.3, -0.2, 0, 0]))
     fit = fit_bym2(observed, expected, adjacency,
-                   settings=SamplerSettings(draws=500, tune=500, seed=1))
+                   settings=SamplerSettings(chains=2, draws=500, tune=500, seed=1))
     assert fit.convergence.divergences == 0
 
 

@@ -27,7 +27,7 @@ def cohort():
 def test_two_stage_method_fills_unit_table_and_tracks_truth(cohort):
     spec = load_spec("models/big2.toml")
     result = CaseMixModel(spec, method="bayes",
-                          sampler=SamplerSettings(draws=600, tune=600, seed=1)).fit(
+                          sampler=SamplerSettings(chains=2, draws=600, tune=600, seed=1)).fit(
         cohort.births)
     vsv = result.units.query("level == 'vsv' and stratum == 'all' and period == '2022-2023'")
     assert vsv[SHRINKAGE_COLUMNS].notna().all().all()
@@ -52,7 +52,8 @@ def test_cli_bym2_writes_posterior_and_manifest(cohort, tmp_path):
     out = tmp_path / "run"
     res = CliRunner().invoke(app, ["fit", "models/big2.toml", "--data", str(births), "--out",
                                    str(out), "--method", "bym2", "--adjacency", str(adjacency),
-                                   "--draws", "300", "--tune", "300", "--no-diagnostics"])
+                                   "--draws", "300", "--tune", "300", "--chains", "2",
+                                   "--no-diagnostics"])
     assert res.exit_code == 0, res.output
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["method"] == "bym2"

@@ -34,7 +34,7 @@ def fitted():
     fit = fit_joint(X, np.arange(len(d)), unit, d["events"].to_numpy(float),
                     d["trials"].to_numpy(float), units=r["ranef_levels"],
                     names=ref["model"]["coef_names"],
-                    settings=SamplerSettings(draws=1500, tune=1000, seed=11))
+                    settings=SamplerSettings(chains=2, draws=1500, tune=1000, seed=11))
     return fit, r
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from casemix.bayes import SamplerSettings, fit_two_stage, posterior_draws
+from casemix.bayes import SamplerSettings, fit_two_stage, labelled, posterior_draws
 from casemix.bayes.trend import fit_unit_year
 from casemix.exceptions import SamplingWarning
 
@@ -32,7 +32,7 @@ def panel():
 def test_unit_year_model_recovers_truth(panel, trend):
     observed, expected, unit, year, truth = panel
     fit = fit_unit_year(observed, expected, unit, year, trend=trend,
-                        settings=SamplerSettings(draws=800, tune=800, seed=4))
+                        settings=SamplerSettings(chains=2, draws=800, tune=800, seed=4))
     t = fit.units
     assert list(t["year"]) == list(year) and list(t["unit"]) == list(unit)
     covered = (t["shrunk_lower"] <= truth) & (truth <= t["shrunk_upper"])
@@ -46,7 +46,7 @@ def test_unit_year_model_recovers_truth(panel, trend):
 
 
 def test_same_seed_same_draws_and_warning_on_short_run():
-    settings = SamplerSettings(draws=30, tune=30, seed=9)
+    settings = SamplerSettings(chains=2, draws=30, tune=30, seed=9)
     with pytest.warns(SamplingWarning, match="convergence checks"):
         a = fit_two_stage([3, 9, 14, 2], [5.0, 8.0, 10.0, 4.0], settings=settings)
     with pytest.warns(SamplingWarning):
@@ -54,6 +54,13 @@ def test_same_seed_same_draws_and_warning_on_short_run():
     np.testing.assert_array_equal(posterior_draws(a.idata, "theta"),
                                   posterior_draws(b.idata, "theta"))
     assert not a.convergence.ok and a.convergence.problems
+
+
+def test_convergence_warning_names_the_level():
+    settings = SamplerSettings(chains=2, draws=30, tune=30, seed=9)
+    with (pytest.warns(SamplingWarning, match="two-stage model at level municipality did not"),
+          labelled("level municipality")):
+        fit_two_stage([3, 9, 14, 2], [5.0, 8.0, 10.0, 4.0], settings=settings)
 
 
 def test_bad_input_is_named():

@@ -29,8 +29,8 @@ def surgical():
     ref = json.loads((FIXTURE / "results.json").read_text())["published"]
     fit = fit_two_stage(data["r"], data["n"] / 2, births=data["n"], likelihood="binomial",
                         units=data["hospital"], priors=BUGS_PRIORS,
-                        settings=SamplerSettings(draws=4000, tune=1000, target_accept=0.95,
-                                                 seed=7))
+                        settings=SamplerSettings(chains=2, draws=4000, tune=1000,
+                                                 target_accept=0.95, seed=7))
     return data, ref, fit
 
 

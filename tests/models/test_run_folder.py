@@ -182,8 +182,8 @@ def _report_units(html: str) -> pd.DataFrame:
 
 @pytest.mark.parametrize("method,options", [
     ("pooled", ()), ("eb", ()), ("glmm", ()),
-    ("bayes", ("--draws", "150", "--tune", "150", "--seed", "8")),
-    ("bym2", ("--draws", "150", "--tune", "150")),
+    ("bayes", ("--draws", "150", "--tune", "150", "--chains", "2", "--seed", "8")),
+    ("bym2", ("--draws", "150", "--tune", "150", "--chains", "2")),
 ])
 def test_report_shows_the_runs_numbers(cohort, tmp_path, method, options):
     extra = (("--adjacency", str(cohort.with_name("cohort_adjacency_vsv.csv")))
@@ -213,7 +213,7 @@ def test_posterior_files_carry_no_observed_counts(cohort, tmp_path):
     import arviz as az
 
     run = _fit(_spec_file(tmp_path, levels='["vsv"]'), cohort, tmp_path / "run", "--method",
-               "bayes", "--draws", "100", "--tune", "100")
+               "bayes", "--draws", "100", "--tune", "100", "--chains", "2")
     files = sorted((run / "posterior").glob("*.nc"))
     assert files
     for path in files:

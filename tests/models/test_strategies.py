@@ -100,6 +100,14 @@ def test_bayesian_defaults_take_the_run_seed():
     assert risk.sampler.seed == 5
 
 
+def test_one_stage_model_has_its_own_sampler_defaults():
+    joint = SamplerSettings.for_method("bayes-joint", seed=5)
+    assert (joint.chains, joint.tune, joint.draws, joint.target_accept) == (2, 300, 2500, 0.65)
+    assert SamplerSettings.for_method("bayes-joint", draws=10).draws == 10
+    assert SamplerSettings.for_method("bayes") == SamplerSettings()
+    assert SamplerSettings().chains == 4
+
+
 def test_parameter_errors_belong_to_the_exception_tree():
     """check_one_of used to raise a plain ValueError."""
     with pytest.raises(ParameterError, match="'sampler' parameter of SamplerSettings"):

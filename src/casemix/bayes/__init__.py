@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from casemix.bayes.adjacency import Adjacency, icar_scaling_factor, read_adjacency
     from casemix.bayes.bym2 import bym2_model, fit_bym2
     from casemix.bayes.joint import fit_joint, joint_model
-    from casemix.bayes.sampling import Convergence, check_convergence, sample
+    from casemix.bayes.sampling import Convergence, check_convergence, labelled, sample
     from casemix.bayes.settings import Priors, SamplerSettings
     from casemix.bayes.summary import BayesFit, posterior_draws, summarise_units
     from casemix.bayes.trend import fit_unit_year, unit_year_model
@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 _WHERE = {
     "Adjacency": "adjacency", "icar_scaling_factor": "adjacency", "read_adjacency": "adjacency",
     "bym2_model": "bym2", "fit_bym2": "bym2", "fit_joint": "joint", "joint_model": "joint",
-    "Convergence": "sampling", "check_convergence": "sampling", "sample": "sampling",
+    "Convergence": "sampling", "check_convergence": "sampling", "labelled": "sampling",
+    "sample": "sampling",
     "Priors": "settings", "SamplerSettings": "settings", "BayesFit": "summary",
     "posterior_draws": "summary", "summarise_units": "summary", "fit_unit_year": "trend",
     "unit_year_model": "trend", "fit_two_stage": "two_stage", "two_stage_model": "two_stage",
@@ -49,6 +50,7 @@ __all__ = [
     "fit_unit_year",
     "icar_scaling_factor",
     "joint_model",
+    "labelled",
     "posterior_draws",
     "read_adjacency",
     "sample",

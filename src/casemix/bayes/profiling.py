@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from casemix.bayes.adjacency import Adjacency, read_adjacency
 from casemix.bayes.bym2 import fit_bym2
+from casemix.bayes.sampling import labelled
 from casemix.bayes.settings import Priors, SamplerSettings
 from casemix.bayes.summary import BayesFit
 from casemix.bayes.trend import fit_unit_year
@@ -56,27 +58,35 @@ def bayes_unit_shrinkage(units: pd.DataFrame, method: str, *, settings: SamplerS
     fits: dict[str, BayesFit] = {}
     spatial = _spatial_level(units.loc[main], graph) if method == "bym2" else None
     for name, table in units.loc[main].groupby("level", sort=False):
-        if name == spatial:
-            assert graph is not None
-            fit = fit_bym2(table["observed"], table["expected"], graph.reorder(table["unit"]),
-                           priors=priors, settings=settings, level=level)
-            fit.units = fit.units.set_index("unit").loc[table["unit"].astype(str)].reset_index()
-        else:
-            if method == "bym2":
-                warnings.warn(f"BYM2: the adjacency file does not list the {name} units; "
-                              f"level {name} got the two-stage model.", MethodSwitchWarning,
-                              stacklevel=2)
-            fit = fit_two_stage(table["observed"], table["expected"], units=table["unit"],
-                                priors=priors, settings=settings, level=level)
+        with labelled(f"level {name}"):
+            fit = _fit_level(table, name, spatial, graph, priors, settings, level)
         fits[str(name)] = fit
         out.loc[table.index, SHRINKAGE_COLUMNS] = fit.units[SHRINKAGE_COLUMNS].to_numpy()
     for name, table in units.loc[yearly].groupby("level", sort=False):
-        fit = fit_unit_year(table["observed"], table["expected"], table["unit"],
-                            table["period"].astype(int), trend=trend, priors=priors,
-                            settings=settings, level=level)
+        with labelled(f"level {name} by year"):
+            fit = fit_unit_year(table["observed"], table["expected"], table["unit"],
+                                table["period"].astype(int), trend=trend, priors=priors,
+                                settings=settings, level=level)
         fits[f"{name} by year"] = fit
         out.loc[table.index, SHRINKAGE_COLUMNS] = fit.units[SHRINKAGE_COLUMNS].to_numpy()
     return out, fits
+
+
+def _fit_level(table: pd.DataFrame, name: Any, spatial: str | None, graph: Adjacency | None,
+               priors: Priors | None, settings: SamplerSettings, level: float) -> BayesFit:
+    """BYM2 for the spatial level, the two-stage model for every other one."""
+    if name == spatial:
+        assert graph is not None
+        fit = fit_bym2(table["observed"], table["expected"], graph.reorder(table["unit"]),
+                       priors=priors, settings=settings, level=level)
+        fit.units = fit.units.set_index("unit").loc[table["unit"].astype(str)].reset_index()
+        return fit
+    if spatial is not None:  # method bym2, on a level the graph does not list
+        warnings.warn(f"BYM2: the adjacency file does not list the {name} units; "
+                      f"level {name} got the two-stage model.", MethodSwitchWarning,
+                      stacklevel=3)
+    return fit_two_stage(table["observed"], table["expected"], units=table["unit"],
+                         priors=priors, settings=settings, level=level)
 
 
 def _spatial_level(main: pd.DataFrame, graph: Adjacency | None) -> str:

@@ -2,25 +2,49 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import logging
+import sys
 import warnings
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import arviz as az
 import numpy as np
+import numpy.typing as npt
 import pymc as pm
 from threadpoolctl import threadpool_limits
 
 from casemix.bayes.settings import SamplerSettings, default_sampler
 from casemix.exceptions import SamplingWarning
 
-__all__ = ["Convergence", "SamplerSettings", "check_convergence", "default_sampler", "sample"]
+__all__ = ["Convergence", "SamplerSettings", "check_convergence", "default_sampler", "labelled",
+           "sample", "sample_function"]
 
 #: Thresholds of Vehtari et al. (2021): rank-normalised split R-hat below 1.01 and bulk and
 #: tail effective sample sizes of at least 100 per chain.
 RHAT_MAX = 1.01
 ESS_PER_CHAIN_MIN = 100
+
+_LABEL: contextvars.ContextVar[str] = contextvars.ContextVar("casemix_sampling_label",
+                                                             default="")
+
+
+@contextlib.contextmanager
+def labelled(label: str) -> Iterator[None]:
+    """Name what is being sampled (e.g. ``"level municipality"``) in the progress line and in
+    convergence warnings of every fit inside the block."""
+    token = _LABEL.set(label)
+    try:
+        yield
+    finally:
+        _LABEL.reset(token)
+
+
+def _at() -> str:
+    return f" at {_LABEL.get()}" if _LABEL.get() else ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +105,7 @@ def sample(model: pm.Model, settings: SamplerSettings) -> az.InferenceData:
     cells, 2 chains on 2 cores) this takes a gradient from 16 ms to 5 ms.
     """
     kwargs: dict[str, Any] = {}
+    _announce(settings)
     if settings.backend == "nutpie":
         kwargs["nuts_sampler"] = "nutpie"
         kwargs["nuts_sampler_kwargs"] = {"backend": "numba"}
@@ -102,6 +127,58 @@ def sample(model: pm.Model, settings: SamplerSettings) -> az.InferenceData:
         logger.setLevel(level)
 
 
+def sample_function(density: Callable[[npt.NDArray[np.float64]],
+                                      tuple[float, npt.NDArray[np.float64]]],
+                    expand: Callable[[npt.NDArray[np.float64]], dict[str, Any]],
+                    start: npt.NDArray[np.float64], *, shapes: dict[str, tuple[int, ...]],
+                    coords: dict[str, list[str]], dims: dict[str, tuple[str, ...]],
+                    settings: SamplerSettings) -> az.InferenceData:
+    """Draw with nutpie from a log density written as a Python function.
+
+    Parameters
+    ----------
+    density : callable
+        ``x -> (log density, gradient)`` on unconstrained coordinates of length
+        ``len(start)``; it should release the GIL (numba ``nogil``) so that chains run in
+        parallel threads.
+    expand : callable
+        ``x -> {name: value}``, the parameters stored for each draw (shapes ``shapes``).
+    start : ndarray
+        Centre of the initial points (each chain starts at a jittered copy, SD 0.1).
+    shapes, coords, dims
+        Shapes of the stored parameters, and their dimension labels.
+    settings : SamplerSettings
+        Must use the nutpie backend.
+
+    Returns
+    -------
+    arviz.InferenceData
+        With groups ``posterior`` and ``sample_stats`` (incl. ``diverging``).
+    """
+    import nutpie
+    from nutpie.compiled_pyfunc import from_pyfunc
+
+    _announce(settings)
+    names = list(shapes)
+    model = from_pyfunc(
+        len(start), lambda: lambda x, **_: density(x),
+        lambda seed1, seed2, chain: lambda x, **_: expand(x),
+        [np.dtype("float64")] * len(names), [shapes[n] for n in names], names,
+        coords=coords, dims=dims,
+        make_initial_point_fn=lambda seed: start + np.random.default_rng(seed).normal(
+            0.0, 0.1, len(start)))
+    with threadpool_limits(limits=1, user_api="blas"):
+        return nutpie.sample(model, draws=settings.draws, tune=settings.tune,
+                             chains=settings.chains, seed=settings.seed,
+                             target_accept=settings.target_accept,
+                             progress_bar=settings.progressbar)
+
+
+def _announce(settings: SamplerSettings) -> None:
+    if settings.progressbar and _LABEL.get():
+        print(f"Sampling {_LABEL.get()}", file=sys.stderr, flush=True)
+
+
 def check_convergence(idata: az.InferenceData, var_names: list[str], *,
                       warn: bool = True, what: str = "model") -> Convergence:
     """R-hat, bulk/tail ESS and divergences of ``var_names``, with a warning when they fail.
@@ -114,7 +191,8 @@ def check_convergence(idata: az.InferenceData, var_names: list[str], *,
     warn : bool
         Issue a :class:`casemix.exceptions.SamplingWarning` naming the failed checks.
     what : str
-        Name of the model in the warning.
+        Name of the model in the warning; the label of an enclosing :func:`labelled` block
+        (the level) follows it.
 
     Notes
     -----
@@ -146,7 +224,7 @@ def check_convergence(idata: az.InferenceData, var_names: list[str], *,
     result = Convergence(max_rhat, min_bulk, min_tail, divergences, n_draws, n_chains,
                          str(idata["posterior"].attrs.get("inference_library", "")), problems)
     if warn and problems:
-        warnings.warn(f"The {what} did not pass its convergence checks: "
+        warnings.warn(f"The {what}{_at()} did not pass its convergence checks: "
                       f"{'; '.join(problems)}. Increase draws/tune or target_accept before "
                       "using its summaries.", SamplingWarning, stacklevel=2)
     return result

@@ -219,14 +219,14 @@ def fit(
         help="bym2: neighbour pairs of the regions (CSV: region,neighbour; or JSON "
              "{region: [neighbours]}).")] = None,
     draws: Annotated[int | None, typer.Option(help="Bayesian methods: kept draws per chain "
-                                              "(default 1000).")] = None,
+                                              "(default 1000; bayes-joint 2500).")] = None,
     tune: Annotated[int | None, typer.Option(help="Bayesian methods: warm-up iterations per "
-                                             "chain (default 1000).")] = None,
-    chains: Annotated[int | None, typer.Option(help="Bayesian methods: chains (default 2)."
-                                               )] = None,
+                                             "chain (default 1000; bayes-joint 300).")] = None,
+    chains: Annotated[int | None, typer.Option(help="Bayesian methods: chains (default 4; "
+                                               "bayes-joint 2).")] = None,
     target_accept: Annotated[float | None, typer.Option(
-        help="Bayesian methods: target acceptance rate of NUTS (default 0.9; raise to 0.95 "
-             "or 0.99 when divergences are reported).")] = None,
+        help="Bayesian methods: target acceptance rate of NUTS (default 0.9; bayes-joint "
+             "0.65; raise to 0.95 or 0.99 when divergences are reported).")] = None,
     trend: Annotated[str | None, typer.Option(help="bayes, bym2: per-year rows from rw1 "
                                               "(random walk, the default) or shared (year "
                                               "effects + unit level).")] = None,
@@ -300,7 +300,7 @@ def _sampler(method: str, *, draws: int | None, tune: int | None, chains: int | 
         return None
     from casemix.bayes.settings import SamplerSettings
 
-    return SamplerSettings(seed=seed, progressbar=True, **given)
+    return SamplerSettings.for_method(method, seed=seed, progressbar=True, **given)
 
 
 @app.command()

@@ -226,8 +226,8 @@ class BayesJoint(RiskModel):
     Parameters
     ----------
     sampler : SamplerSettings, optional
-        Draws, warm-up, chains, target acceptance; default ``SamplerSettings(seed=seed)``
-        with the run's seed.
+        Draws, warm-up, chains, target acceptance; default
+        ``SamplerSettings.for_method("bayes-joint", seed=seed)`` with the run's seed.
     priors : Priors, optional
         Default :class:`casemix.bayes.settings.Priors`.
     """
@@ -244,10 +244,12 @@ class BayesJoint(RiskModel):
     def resolved(self, seed: int) -> BayesJoint:
         from casemix.bayes.settings import Priors, SamplerSettings
 
-        return BayesJoint(self.sampler or SamplerSettings(seed=seed), self.priors or Priors())
+        return BayesJoint(self.sampler or SamplerSettings.for_method("bayes-joint", seed=seed),
+                          self.priors or Priors())
 
     def fit(self, problem: RiskProblem) -> ExpectedCounts:
         from casemix.bayes.joint import fit_joint
+        from casemix.bayes.sampling import labelled
 
         cells, X = problem.cells, problem.X
         assert cells.pattern is not None
@@ -255,10 +257,11 @@ class BayesJoint(RiskModel):
         per_level, effects, params, fits = {}, {}, {}, {}
         for level in problem.levels:
             uc = unit_cells(cells, level)
-            fit = fit_joint(X, uc.pattern, uc.unit, uc.y, uc.m,
-                            units=[str(u) for u in uc.uniques], names=problem.encoding.names,
-                            priors=resolved.priors, settings=resolved.sampler,
-                            level=problem.confidence_level)
+            with labelled(f"level {level}"):
+                fit = fit_joint(X, uc.pattern, uc.unit, uc.y, uc.m,
+                                units=[str(u) for u in uc.uniques],
+                                names=problem.encoding.names, priors=resolved.priors,
+                                settings=resolved.sampler, level=problem.confidence_level)
             fits[level] = fit
             per_level[level] = cells.m * expit(X @ fit.extra["coef"])[cells.pattern]
             effects[level] = fit.units
