@@ -95,7 +95,11 @@ class JointDensity:
         Cells as in :func:`casemix.bayes.joint.joint_model`.
     mode, chol : ndarray
         Laplace mode and Cholesky factor.
-    priors : Priors
+    prior_var : ndarray
+        Prior variances of the coefficients (intercept first).
+    tau_sd, gamma_a, gamma_b : float
+        Prior of :math:`\tau`: half-normal SD, or, when ``gamma_a > 0``, the gamma prior of
+        the precision (:class:`casemix.bayes.settings.Priors`).
 
     Notes
     -----
@@ -112,19 +116,27 @@ class JointDensity:
     m: npt.NDArray[np.float64]
     mode: npt.NDArray[np.float64]
     chol: npt.NDArray[np.float64]
-    priors: Priors
+    prior_var: npt.NDArray[np.float64]
+    tau_sd: float
+    gamma_a: float
+    gamma_b: float
 
     @classmethod
     def build(cls, X: npt.ArrayLike, pattern: npt.ArrayLike, unit: npt.ArrayLike,
               y: npt.ArrayLike, m: npt.ArrayLike, mode: npt.ArrayLike, chol: npt.ArrayLike,
               priors: Priors | None = None) -> JointDensity:
-        """Density with its arrays in the contiguous types the compiled loop needs."""
+        """Density with its arrays in the contiguous types the compiled loop needs and the
+        priors as numbers (computed once, not per gradient)."""
         def f64(a: npt.ArrayLike) -> npt.NDArray[np.float64]:
             return np.ascontiguousarray(a, dtype=np.float64)
 
-        return cls(f64(X), np.ascontiguousarray(pattern, dtype=np.int64),
+        pr = priors or Priors()
+        X = f64(X)
+        prior_var = np.r_[pr.intercept_sd ** 2, np.full(X.shape[1] - 1, pr.coef_sd ** 2)]
+        a, b = pr.tau_precision_gamma or (0.0, 0.0)
+        return cls(X, np.ascontiguousarray(pattern, dtype=np.int64),
                    np.ascontiguousarray(unit, dtype=np.int64), f64(y), f64(m), f64(mode),
-                   f64(chol), priors or Priors())
+                   f64(chol), prior_var, float(pr.tau_sd), float(a), float(b))
 
     @property
     def n_coef(self) -> int:
@@ -137,12 +149,9 @@ class JointDensity:
 
     def __call__(self, x: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
         """Log density and its gradient at ``x``."""
-        pr = self.priors
-        prior_var = np.r_[pr.intercept_sd ** 2, np.full(self.n_coef - 1, pr.coef_sd ** 2)]
-        a, b = pr.tau_precision_gamma or (0.0, 0.0)
         lp, grad = _log_posterior(np.ascontiguousarray(x, dtype=np.float64), self.mode,
                                   self.chol, self.X, self.pattern, self.unit, self.y, self.m,
-                                  prior_var, float(pr.tau_sd), float(a), float(b))
+                                  self.prior_var, self.tau_sd, self.gamma_a, self.gamma_b)
         return float(lp), grad
 
     def expand(self, x: npt.NDArray[np.float64]) -> dict[str, npt.NDArray[np.float64]]:
