@@ -11,7 +11,8 @@ cores, an iteration takes 48 ms against 82 ms for the graph (same settings, demo
 municipality level), because the chains no longer compete for memory bandwidth. Measured
 with ``benchmarks/bench_bayes_joint.py`` and the sampler runs noted on issue 14.
 :func:`casemix.bayes.joint.joint_model` stays the reference (the test suite checks that
-both give the same density and gradient) and is what PyMC's own sampler runs."""
+both give the same density and gradient) and is what PyMC's own sampler runs.
+"""
 
 from __future__ import annotations
 
