@@ -2,7 +2,7 @@
 
 The reference table is built by hand from the simulated births under known definition
 choices: most rows with the current definitions, some rows as an older publication would
-have counted them (22-week minimum, 28-day neonatal window, singletons only, SGA from a
+have counted them (22-week minimum, 7-day neonatal window, singletons only, SGA from a
 supplied percentile). The tool must name the planted choice for each planted row and report
 the row it cannot explain as such.
 """
@@ -61,10 +61,10 @@ def test_planted_definition_differences_are_named(births):
     for name, settings, indicator in [
         ("minimum gestational age 22+0 weeks", DefinitionSettings(min_gestational_age_days=154),
          "preterm"),
-        ("neonatal window 28 days", DefinitionSettings(perinatal_neonatal_days=28),
+        ("neonatal window 7 days", DefinitionSettings(perinatal_neonatal_days=7),
          "perinatal_mortality"),
         ("singletons only", DefinitionSettings(plurality="singletons"), "sga"),
-        ("SGA from the supplied percentile", DefinitionSettings(sga_source="percentile"),
+        ("SGA from birthweight (Hoftiezer table)", DefinitionSettings(sga_source="weight"),
          "sga"),
     ]:
         alt = _counts(births, settings)

@@ -63,7 +63,8 @@ def test_indicators_csv_interface(cohort_file, tmp_path):
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out)
     assert list(table.columns) == ["level", "unit", "indicator", "numerator", "denominator",
-                                   "rate", "suppressed"]
+                                   "rate", "suppressed", "definitions"]
+    assert set(table["definitions"]) == {"monitor-2022"}
     assert set(table["level"]) == {"national", "vsv", "ggd_region"}
     shown = table.dropna(subset=["numerator"])
     assert (shown["numerator"] >= 10).all()

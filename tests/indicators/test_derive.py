@@ -27,6 +27,23 @@ STILLBIRTH = "stillbirth (not a live birth)"
 SINGLETONS = "multiple birth or plurality missing (singletons only)"
 
 
+#: Complete-case rules (the package's definitions before presets): unknown SGA and unknown
+#: vital status leave the denominator, 7-day perinatal window. The rule boundaries below are
+#: tested under them; the presets' own rules are tested in test_presets.py.
+COMPLETE = {"preset": "custom", "sga_unknown": "exclude", "big2_unknown_sga": "exclude",
+            "perinatal_neonatal_days": 7, "unknown_vital_status": "exclude"}
+
+
+def complete(**rules) -> DefinitionSettings:
+    """Complete-case settings with ``rules`` changed."""
+    return DefinitionSettings(**{**COMPLETE, **rules})
+
+
+def derive(births, indicators=None, settings=None):
+    """derive_indicators under complete-case rules unless ``settings`` is given."""
+    return derive_indicators(births, indicators, settings=settings or complete())
+
+
 def flag_list(flags: pd.DataFrame, name: str) -> list:
     """Flags as a list with ``pd.NA`` for births outside the denominator."""
     return [NA if pd.isna(v) else bool(v) for v in flags[name]]
@@ -47,7 +64,7 @@ def log_dict(result, scope: str | None = None) -> dict:
 def test_preterm_boundary_258_vs_259_days():
     """36+6 = 258 days is preterm, 37+0 = 259 days is not."""
     births = pd.DataFrame({"gestational_age_days": [258, 259]})
-    res = derive_indicators(births, ["preterm"])
+    res = derive(births, ["preterm"])
     assert flag_list(res.flags, "preterm") == [True, False]
     assert len(res.exclusions) == 0
 
@@ -55,7 +72,7 @@ def test_preterm_boundary_258_vs_259_days():
 def test_very_preterm_boundary_223_vs_224_days():
     """31+6 = 223 days is very preterm, 32+0 = 224 days is not (but is preterm)."""
     births = pd.DataFrame({"gestational_age_days": [223, 224]})
-    res = derive_indicators(births, ["preterm", "very_preterm"])
+    res = derive(births, ["preterm", "very_preterm"])
     assert flag_list(res.flags, "very_preterm") == [True, False]
     assert flag_list(res.flags, "preterm") == [True, True]
 
@@ -65,7 +82,7 @@ def test_minimum_24_weeks_167_out_168_in():
 
     Log: one birth below 24+0 for each derived indicator."""
     births = pd.DataFrame({"gestational_age_days": [167, 168]})
-    res = derive_indicators(births, ["preterm", "very_preterm"])
+    res = derive(births, ["preterm", "very_preterm"])
     assert flag_list(res.flags, "preterm") == [NA, True]
     assert flag_list(res.flags, "very_preterm") == [NA, True]
     assert log_dict(res) == {("preterm", BELOW_24): 1, ("very_preterm", BELOW_24): 1}
@@ -86,9 +103,9 @@ def test_22_week_setting_and_sga_undefined_before_161_days():
         "birthweight_g": [160, 160, 160, 427],
         "infant_sex": ["female"] * 4,
     })
-    settings = DefinitionSettings(min_gestational_age_days=154)
+    settings = complete(min_gestational_age_days=154)
     assert settings.min_gestational_age_label == "22+0"
-    res = derive_indicators(births, ["big2", "very_preterm"], settings=settings)
+    res = derive(births, ["big2", "very_preterm"], settings=settings)
     assert flag_list(res.flags, "preterm") == [NA, True, True, True]
     assert flag_list(res.flags, "very_preterm") == [NA, True, True, True]
     assert flag_list(res.flags, "sga") == [NA, NA, NA, True]
@@ -106,7 +123,7 @@ def test_default_setting_excludes_22_and_23_weeks():
         "birthweight_g": [160, 160, 160, 427],
         "infant_sex": ["female"] * 4,
     })
-    res = derive_indicators(births, ["big2"])
+    res = derive(births, ["big2"])
     for name in ("preterm", "sga", "big2"):
         assert flag_list(res.flags, name) == [NA] * 4
         assert log_dict(res, name) == {BELOW_24: 4}
@@ -122,7 +139,7 @@ def test_sga_exactly_at_p10_is_not_sga_one_gram_below_is():
         "infant_sex": ["female", "female", "male", "male"] * 2,
         "birthweight_g": [2437, 2436, 2531, 2530, 2968, 2967, 3086, 3085],
     })
-    res = derive_indicators(births, ["sga"])
+    res = derive(births, ["sga"])
     assert flag_list(res.flags, "sga") == [False, True] * 4
 
 
@@ -136,7 +153,7 @@ def test_sga_p10_is_read_per_sex_and_day(hoftiezer):
         "infant_sex": ["female", "male", "female", "male"],
         "birthweight_g": [540, 540, 1529, 1606],
     })
-    res = derive_indicators(births, ["sga"])
+    res = derive(births, ["sga"])
     assert flag_list(res.flags, "sga") == [False, True, True, False]
 
 
@@ -151,14 +168,14 @@ def test_sga_above_294_days_undefined_by_default_nearest_uses_day_294():
         "infant_sex": ["female"] * 3,
         "birthweight_g": [3184, 3184, 3185],
     })
-    res = derive_indicators(births, ["big2"])
+    res = derive(births, ["big2"])
     assert flag_list(res.flags, "sga") == [True, NA, NA]
     assert flag_list(res.flags, "big2") == [True, NA, NA]
     assert log_dict(res, "sga") == {OUTSIDE_REF: 2}
     assert log_dict(res, "big2") == {OUTSIDE_REF: 2}
 
-    nearest = DefinitionSettings(sga_outside_reference="nearest")
-    res = derive_indicators(births, ["big2"], settings=nearest)
+    nearest = complete(sga_outside_reference="nearest")
+    res = derive(births, ["big2"], settings=nearest)
     assert flag_list(res.flags, "sga") == [True, True, False]
     assert flag_list(res.flags, "big2") == [True, True, False]
     assert len(res.exclusions) == 0
@@ -171,8 +188,8 @@ def test_sga_nearest_below_161_uses_day_161():
         "infant_sex": ["female", "female"],
         "birthweight_g": [427, 428],
     })
-    settings = DefinitionSettings(min_gestational_age_days=154, sga_outside_reference="nearest")
-    res = derive_indicators(births, ["sga"], settings=settings)
+    settings = complete(min_gestational_age_days=154, sga_outside_reference="nearest")
+    res = derive(births, ["sga"], settings=settings)
     assert flag_list(res.flags, "sga") == [True, False]
 
 
@@ -185,7 +202,7 @@ def test_sga_weight_and_sex_missing_each_counted_once():
         "infant_sex": ["female", None, None, "male"],
         "birthweight_g": [np.nan, 2000, np.nan, 3086],
     })
-    res = derive_indicators(births, ["sga"])
+    res = derive(births, ["sga"])
     assert flag_list(res.flags, "sga") == [NA, NA, NA, False]
     assert log_dict(res, "sga") == {W_MISSING: 2, S_MISSING: 1}
 
@@ -202,7 +219,7 @@ def test_big2_kleene_logic():
         # female 40+0 p10 = 2968 g
         "birthweight_g": [np.nan, np.nan, 2500, 2967, 2968],
     })
-    res = derive_indicators(births, ["big2"])
+    res = derive(births, ["big2"])
     assert flag_list(res.flags, "preterm") == [True, False, True, False, False]
     assert flag_list(res.flags, "sga")[1:] == [NA, False, True, False]
     assert flag_list(res.flags, "big2") == [True, NA, True, True, False]
@@ -217,24 +234,24 @@ def test_sga_from_supplied_percentile_column():
         "gestational_age_days": [280, 280, 280, 280],
         "birthweight_percentile": [10.0, 9.99, 50.0, np.nan],
     })
-    res = derive_indicators(births, ["sga"])
+    res = derive(births, ["sga"])
     assert flag_list(res.flags, "sga") == [False, True, False, NA]
     assert log_dict(res, "sga") == {"birthweight_percentile missing": 1}
 
 
 def test_sga_source_setting_chooses_the_column():
-    """Both columns present and disagreeing: 'auto' and 'weight' use the weight, 'percentile'
-    the percentile (female 40+0 p10 2968 g)."""
+    """Both columns present and disagreeing: 'weight' uses the weight, 'auto' and
+    'percentile' the registry's percentile (female 40+0 p10 2968 g)."""
     births = pd.DataFrame({
         "gestational_age_days": [280, 280],
         "infant_sex": ["female", "female"],
         "birthweight_g": [2967, 2968],        # SGA, not SGA by weight
         "birthweight_percentile": [10.0, 9.99],  # not SGA, SGA by percentile
     })
-    auto = derive_indicators(births, ["sga"])
-    weight = derive_indicators(births, ["sga"], settings=DefinitionSettings(sga_source="weight"))
-    pct = derive_indicators(births, ["sga"], settings=DefinitionSettings(sga_source="percentile"))
-    assert flag_list(auto.flags, "sga") == [True, False]
+    auto = derive(births, ["sga"])
+    weight = derive(births, ["sga"], settings=complete(sga_source="weight"))
+    pct = derive(births, ["sga"], settings=complete(sga_source="percentile"))
+    assert flag_list(auto.flags, "sga") == [False, True]
     assert flag_list(weight.flags, "sga") == [True, False]
     assert flag_list(pct.flags, "sga") == [False, True]
 
@@ -243,7 +260,7 @@ def test_sga_percentile_source_without_the_column_is_an_error():
     births = pd.DataFrame({"gestational_age_days": [280], "infant_sex": ["female"],
                            "birthweight_g": [3000]})
     with pytest.raises(DataError, match="birthweight_percentile"):
-        derive_indicators(births, ["sga"], settings=DefinitionSettings(sga_source="percentile"))
+        derive(births, ["sga"], settings=complete(sga_source="percentile"))
 
 
 # --- mortality -------------------------------------------------------------------------------
@@ -265,7 +282,7 @@ MORTALITY = ["fetal_death", "neonatal_death_7d", "neonatal_death_28d", "perinata
 def test_mortality_default_7_day_window():
     """fetal death 1/6; neonatal 7d 1/5 and 28d 2/5 (live births only: the stillbirth is out of
     those denominators); perinatal mortality (fetal + day 0-6) = 2/6."""
-    res = derive_indicators(_mortality_births(), MORTALITY)
+    res = derive(_mortality_births(), MORTALITY)
     assert flag_list(res.flags, "fetal_death") == [True, False, False, False, False, False]
     assert flag_list(res.flags, "neonatal_death_7d") == [NA, True, False, False, False, False]
     assert flag_list(res.flags, "neonatal_death_28d") == [NA, True, True, False, False, False]
@@ -284,8 +301,8 @@ def test_mortality_default_7_day_window():
 def test_mortality_28_day_window():
     """perinatal_neonatal_days=28: perinatal mortality counts day 0-27 deaths too: 3/6.
     The separate neonatal indicators keep their own windows (1/5 and 2/5)."""
-    settings = DefinitionSettings(perinatal_neonatal_days=28)
-    res = derive_indicators(_mortality_births(), MORTALITY, settings=settings)
+    settings = complete(perinatal_neonatal_days=28)
+    res = derive(_mortality_births(), MORTALITY, settings=settings)
     assert flag_list(res.flags, "perinatal_mortality") == [True, True, True, False, False,
                                                            False]
     s = res.summary().set_index("indicator")
@@ -303,7 +320,7 @@ def test_mortality_with_fetal_death_missing():
         "fetal_death": pd.array([NA, NA, False], dtype="boolean"),
         "neonatal_death_period": [None, "early", None],
     })
-    res = derive_indicators(births, MORTALITY)
+    res = derive(births, MORTALITY)
     assert flag_list(res.flags, "fetal_death") == [NA, NA, False]
     assert flag_list(res.flags, "neonatal_death_7d") == [NA, NA, False]
     assert flag_list(res.flags, "perinatal_mortality") == [NA, True, False]
@@ -323,12 +340,12 @@ def test_singletons_only_setting():
         "gestational_age_days": [250, 250, 250, 250, 280],
         "plurality": pd.array([1, 2, 3, NA, 1], dtype="Int64"),
     })
-    settings = DefinitionSettings(plurality="singletons")
-    res = derive_indicators(births, ["preterm", "very_preterm"], settings=settings)
+    settings = complete(plurality="singletons")
+    res = derive(births, ["preterm", "very_preterm"], settings=settings)
     assert flag_list(res.flags, "preterm") == [True, NA, NA, NA, False]
     assert log_dict(res) == {("preterm", SINGLETONS): 3, ("very_preterm", SINGLETONS): 3}
     # default: everyone in
-    res = derive_indicators(births, ["preterm"])
+    res = derive(births, ["preterm"])
     assert flag_list(res.flags, "preterm") == [True, True, True, True, False]
 
 
@@ -336,16 +353,16 @@ def test_singletons_below_minimum_counted_once():
     """A twin at 160 days is counted under the gestational-age reason only."""
     births = pd.DataFrame({"gestational_age_days": [160, 280],
                            "plurality": [2, 1]})
-    res = derive_indicators(births, ["preterm"],
-                            settings=DefinitionSettings(plurality="singletons"))
+    res = derive(births, ["preterm"],
+                            settings=complete(plurality="singletons"))
     assert log_dict(res, "preterm") == {BELOW_24: 1}
 
 
 def test_singletons_setting_needs_plurality_column():
     births = pd.DataFrame({"gestational_age_days": [280]})
     with pytest.raises(DataError, match="plurality"):
-        derive_indicators(births, ["preterm"],
-                          settings=DefinitionSettings(plurality="singletons"))
+        derive(births, ["preterm"],
+                          settings=complete(plurality="singletons"))
 
 
 # --- the exclusion log over all default indicators -----------------------------------------
@@ -373,7 +390,7 @@ def test_exclusion_log_counts_each_birth_under_the_right_indicator_and_reason():
         "fetal_death": [False, False, False, False, False, True, False],
         "neonatal_death_period": [None] * 7,
     })
-    res = derive_indicators(births)
+    res = derive(births)
     assert res.skipped == {}
     expected = {
         ("preterm", BELOW_24): 1,
@@ -391,12 +408,15 @@ def test_exclusion_log_counts_each_birth_under_the_right_indicator_and_reason():
         ("neonatal_death_7d", STILLBIRTH): 1,
         ("neonatal_death_28d", BELOW_24): 1,
         ("neonatal_death_28d", STILLBIRTH): 1,
+        ("infant_mortality", BELOW_24): 1,
+        ("infant_mortality", STILLBIRTH): 1,
         ("perinatal_mortality", BELOW_24): 1,
     }
     assert log_dict(res) == expected
     den = res.summary().set_index("indicator")["denominator"].to_dict()
     assert den == {"preterm": 6, "very_preterm": 6, "sga": 2, "big2": 3, "fetal_death": 6,
-                   "neonatal_death_7d": 5, "neonatal_death_28d": 5, "perinatal_mortality": 6}
+                   "neonatal_death_7d": 5, "neonatal_death_28d": 5, "infant_mortality": 5,
+                   "perinatal_mortality": 6}
     # every birth is either in the denominator or counted exactly once per indicator
     for name, d in den.items():
         assert d + res.exclusions.total(name) == len(births)
@@ -416,7 +436,7 @@ def test_denominator_plus_exclusions_is_the_table_size_on_random_data(hoftiezer)
     births = pd.DataFrame({"gestational_age_days": ga, "birthweight_g": weight,
                            "infant_sex": sex, "fetal_death": fetal,
                            "neonatal_death_period": period})
-    res = derive_indicators(births)
+    res = derive(births)
     den = res.summary().set_index("indicator")["denominator"]
     for name in den.index:
         assert den[name] + res.exclusions.total(name) == n
@@ -448,7 +468,7 @@ def test_derive_on_validated_table_matches_plain_dtypes():
     })
     report = validate_births(raw)
     assert report.ok
-    res = derive_indicators(report.births)
+    res = derive(report.births)
     # 258 d 2400 g female: p10 at 258 d is 2411 g -> SGA; 259 d 2436 g < 2437 -> SGA
     assert flag_list(res.flags, "preterm") == [True, False, True, False]
     assert flag_list(res.flags, "sga") == [True, True, NA, False]
@@ -460,7 +480,7 @@ def test_derive_on_validated_table_matches_plain_dtypes():
 
 def test_flags_keep_the_births_index():
     births = pd.DataFrame({"gestational_age_days": [258, 259]}, index=[10, 20])
-    res = derive_indicators(births, ["preterm"])
+    res = derive(births, ["preterm"])
     assert list(res.flags.index) == [10, 20]
     assert str(res.flags["preterm"].dtype) == "boolean"
 
@@ -468,19 +488,20 @@ def test_flags_keep_the_births_index():
 def test_indicators_without_columns_are_skipped_unless_named():
     """Only gestational age: SGA, Big2 and the mortality indicators cannot be derived."""
     births = pd.DataFrame({"gestational_age_days": [250, 280]})
-    res = derive_indicators(births)
+    res = derive(births)
     assert list(res.flags.columns) == ["preterm", "very_preterm"]
     assert set(res.skipped) == {"sga", "big2", "fetal_death", "neonatal_death_7d",
-                                "neonatal_death_28d", "perinatal_mortality"}
+                                "neonatal_death_28d", "infant_mortality",
+                                "perinatal_mortality"}
     with pytest.raises(DataError, match="sga"):
-        derive_indicators(births, ["sga"])
+        derive(births, ["sga"])
 
 
 def test_unknown_indicator_and_missing_gestational_age():
     with pytest.raises(ValueError, match="apgar"):
-        derive_indicators(pd.DataFrame({"gestational_age_days": [280]}), ["apgar"])
+        derive(pd.DataFrame({"gestational_age_days": [280]}), ["apgar"])
     with pytest.raises(DataError, match="gestational_age_days"):
-        derive_indicators(pd.DataFrame({"birthweight_g": [3000]}), ["sga"])
+        derive(pd.DataFrame({"birthweight_g": [3000]}), ["sga"])
 
 
 def test_big2_brings_its_components():
@@ -506,5 +527,6 @@ def test_definition_settings_reject_bad_values(kwargs):
 def test_definition_settings_to_dict():
     d = DefinitionSettings().to_dict()
     assert d["min_gestational_age_days"] == 168
-    assert d["perinatal_neonatal_days"] == 7
+    assert d["preset"] == "monitor-2022"
+    assert d["perinatal_neonatal_days"] == 28  # the monitor's window (DIAPER codes 1-4)
     assert d["plurality"] == "all"

@@ -47,7 +47,7 @@ def test_without_ses_drops_ses_adjusters():
     ({"adjust": [{"column": "parity", "breaks": [2, 1]}]}, r"strictly increasing"),
     ({"adjust": [{"column": "parity", "breaks": [1], "labels": ["a"]}]}, r"need 2 labels"),
     ({"adjust": [{"column": "parity", "type": "smooth"}]}, r"kind must be categorical"),
-    ({"definitions": {"min_weeks": 24}}, r"\[definitions\] has an unknown key"),
+    ({"definitions": {"min_weeks": 24}}, r"\[definitions\]: Unknown definition rule"),
     ({"definitions": {"perinatal_neonatal_days": 14}}, r"must be one of 7, 28"),
     ({"confidence_level": 1.5}, r"'confidence_level'"),
 ])

@@ -1,7 +1,8 @@
 """Column mappings: the built-in ``perined`` preset, user mappings that extend it, and bad
 mapping files. Expected values follow the preset TOML's documentation by hand:
 gestational_age_days = 7 * amww + amdd; sterfte 0 alive, 1-2 fetal death, 3 neonatal death
-day 0-6, 4 day 7-27, missing = alive; geslacht 1 male, 2 female."""
+day 0-6, 4 day 7-27, 5 post-neonatal (infant) death, empty = unknown (the definitions decide);
+geslacht 1 male, 2 female. Counts of 1..9 in error messages read "<10"."""
 
 from __future__ import annotations
 
@@ -57,15 +58,15 @@ def test_perined_apply_translates_names_and_codes():
     assert out["migration_background"].tolist() == ["dutch", "western", "moroccan", "turkish",
                                                     "surinamese", "other_nonwestern"]
     # sterfte 0, 1, 2, 3, 4, missing
-    assert out["fetal_death"].tolist() == [False, True, True, False, False, False]
+    assert values(out["fetal_death"]) == [False, True, True, False, False, None]
     assert values(out["neonatal_death_period"]) == [None, None, None, "early", "late", None]
     assert "sterfte" not in out
     assert "mortality_code" not in out
-    # the empty mortality code is reported as read 'alive'
+    # the empty mortality code is reported as read 'unknown'
     note = [n for n in notes if n.column == "mortality_code"]
     assert len(note) == 1
     assert note[0].n_rows == 1
-    assert "'alive'" in note[0].message
+    assert "'unknown'" in note[0].message
 
 
 def test_perined_load_births_end_to_end():
@@ -76,7 +77,7 @@ def test_perined_load_births_end_to_end():
     assert len(b) == 6
     assert b["gestational_age_days"].tolist() == [259, 258, 168, 280, 290, 275]
     assert str(b["gestational_age_days"].dtype) == "Int64"
-    assert b["fetal_death"].tolist() == [False, True, True, False, False, False]
+    assert values(b["fetal_death"]) == [False, True, True, False, False, None]
     assert values(b["neonatal_death_period"]) == [None, None, None, "early", "late", None]
     assert list(b["infant_sex"].cat.categories) == ["female", "male"]
     assert b["plurality"].tolist() == [1, 1, 2, 2, 1, 1]
@@ -121,9 +122,9 @@ def test_unknown_value_code_names_column_codes_and_counts():
         ColumnMapping.preset("perined").apply(raw)
     msg = str(info.value)
     assert "infant_sex" in msg
-    assert "3 rows" in msg
-    assert "'9' (2 rows)" in msg
-    assert "'0' (1 rows)" in msg
+    assert "in <10 rows" in msg
+    assert "'9' (<10 rows)" in msg
+    assert "'0' (<10 rows)" in msg
     assert isinstance(info.value, DataError)
     assert isinstance(info.value, ValueError)
 
@@ -135,9 +136,30 @@ def test_unknown_mortality_code_names_codes_and_counts():
     with pytest.raises(MappingError) as info:
         ColumnMapping.preset("perined").apply(raw)
     msg = str(info.value)
-    assert "3 rows" in msg
-    assert "'7' (2 rows)" in msg
-    assert "'9' (1 rows)" in msg
+    assert "in <10 rows" in msg
+    assert "'7' (<10 rows)" in msg
+    assert "'9' (<10 rows)" in msg
+
+
+def test_unknown_codes_from_ten_rows_on_are_counted_exactly():
+    """sterfte 8 in 12 rows and 7 in 3 rows of 20: 15 rows, '8' (12 rows), '7' (<10)."""
+    raw = pd.concat([extract()] * 4, ignore_index=True).iloc[:20].copy()
+    raw["sterfte"] = [8] * 12 + [7] * 3 + [0] * 5
+    with pytest.raises(MappingError) as info:
+        ColumnMapping.preset("perined").apply(raw)
+    msg = str(info.value)
+    assert "in 15 rows" in msg
+    assert "'8' (12 rows)" in msg
+    assert "'7' (<10 rows)" in msg
+
+
+def test_perined_code_5_is_a_post_neonatal_infant_death():
+    raw = extract()
+    raw["sterfte"] = [0, 5, 1, 3, 4, 5]
+    out, _ = ColumnMapping.preset("perined").apply(raw)
+    assert values(out["neonatal_death_period"]) == [None, "post_neonatal", None, "early",
+                                                    "late", "post_neonatal"]
+    assert values(out["fetal_death"]) == [False, False, True, False, False, False]
 
 
 def test_unknown_mortality_code_names_the_column():
@@ -155,7 +177,7 @@ def test_empty_mortality_code_without_a_rule_is_an_error():
         "mortality_codes": {"0": "alive", "1": "fetal_death"},
     })
     raw = pd.DataFrame({"sterfte": [0, np.nan, None, 1]})
-    with pytest.raises(MappingError, match="2 rows"):
+    with pytest.raises(MappingError, match="<10 rows"):
         mapping.apply(raw)
 
 
@@ -214,7 +236,7 @@ def test_user_mapping_adds_a_code_and_a_column(tmp_path):
     out, _ = ColumnMapping.from_toml(path).apply(raw)
     assert values(out["neonatal_death_period"]) == [None, "post_neonatal", None, "early",
                                                     "late", None]
-    assert out["fetal_death"].tolist() == [False, False, True, False, False, False]
+    assert values(out["fetal_death"]) == [False, False, True, False, False, None]
     report = load_births(raw, mapping=path)
     assert report.ok
     assert values(report.births["neonatal_death_day"]) == [None, 40, None, 3, 10, None]

@@ -28,6 +28,16 @@ ALTERNATIVES: dict[str, dict[str, object]] = {
     "multiples included": {"plurality": "all"},
     "SGA from the supplied percentile": {"sga_source": "percentile"},
     "SGA from birthweight (Hoftiezer table)": {"sga_source": "weight"},
+    "SGA from the percentile, else birthweight": {"sga_source": "percentile_then_weight"},
+    "unknown SGA excluded": {"sga_unknown": "exclude"},
+    "unknown SGA counted as not SGA": {"sga_unknown": "not_sga"},
+    "Big2: unknown SGA excluded": {"big2_unknown_sga": "exclude"},
+    "Big2: unknown SGA counted as not Big2 (all births from 24+0 weeks)":
+        {"big2_unknown_sga": "not_big2"},
+    "neonatal rates per birth (live and stillborn)": {"neonatal_population": "all_births"},
+    "neonatal rates per live birth": {"neonatal_population": "live_births"},
+    "unknown vital status excluded": {"unknown_vital_status": "exclude"},
+    "unknown vital status counted as alive": {"unknown_vital_status": "alive"},
 }
 
 
@@ -148,7 +158,8 @@ def align(
         alt = replace(settings, **change)  # type: ignore[arg-type]
         if alt == settings or not todo.any():
             continue
-        if alt.sga_source == "percentile" and "birthweight_percentile" not in births:
+        if alt.sga_source in ("percentile", "percentile_then_weight") and \
+                "birthweight_percentile" not in births:
             continue
         if alt.sga_source == "weight" and "birthweight_g" not in births:
             continue

@@ -150,8 +150,12 @@ def indicators(
                                              )] = None,
     mapping: MappingOpt = None,
     invalid: InvalidOpt = "exclude",
-    min_ga_weeks: Annotated[int, typer.Option(help="Minimum gestational age in completed "
-                                              "weeks (24 now; 22 in older publications).")] = 24,
+    definitions: Annotated[str, typer.Option(
+        help="Definition preset: monitor-2022 (Kansrijke Start monitor, the default), diaper "
+             "(RIVM's DIAPER scripts), perined-22wk (older publications), casemix-2026.1.")
+                           ] = "monitor-2022",
+    min_ga_weeks: Annotated[int | None, typer.Option(
+        help="Override the preset's minimum gestational age, in completed weeks.")] = None,
     threshold: Annotated[int, typer.Option(help="Disclosure control: counts below this are "
                                            "suppressed.")] = 10,
     allow_small_counts: AllowSmallOpt = False,
@@ -159,7 +163,8 @@ def indicators(
     """Crude counts and rates per unit and indicator (disclosure-safe)."""
     try:
         check_threshold(threshold, override=allow_small_counts)
-        settings = DefinitionSettings(min_gestational_age_days=7 * min_ga_weeks)
+        settings = DefinitionSettings.from_preset(definitions, **(
+            {} if min_ga_weeks is None else {"min_gestational_age_days": 7 * min_ga_weeks}))
         with _step(f"Reading and validating {file}"):
             report = load_births(file, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
         with _step("Deriving indicators"):
@@ -186,7 +191,7 @@ def indicators(
                   f"denominators as logged ({len(log)} entries).")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(out, index=False)
+        table.assign(definitions=settings.version).to_csv(out, index=False)
         mask_small_counts(log.to_frame(), threshold=threshold).to_csv(
             out.with_name(f"{out.stem}_exclusions.csv"), index=False)
         geography = geography_table(nesting_of(report.births, by or []))

@@ -9,6 +9,7 @@ from casemix.indicators.definitions import (
     InSet,
     IsTrue,
     NeonatalDeath,
+    PretermOrSmall,
     SmallForAge,
 )
 from casemix.indicators.derive import IndicatorFlags, derive_indicators
@@ -17,18 +18,22 @@ from casemix.indicators.growth_charts import (
     birthweight_reference,
     birthweight_threshold,
 )
+from casemix.indicators.presets import PRESETS, DefinitionPreset
 from casemix.indicators.rates import indicator_rates
 
 __all__ = [
     "DEFAULT_INDICATORS",
+    "PRESETS",
     "AnyOf",
     "Below",
+    "DefinitionPreset",
     "DefinitionSettings",
     "InSet",
     "Indicator",
     "IndicatorFlags",
     "IsTrue",
     "NeonatalDeath",
+    "PretermOrSmall",
     "SmallForAge",
     "birthweight_at_percentile",
     "birthweight_reference",

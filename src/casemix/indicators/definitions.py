@@ -15,18 +15,21 @@ and are recorded with every result.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
 from casemix._params import check_in_range, check_one_of
+from casemix.exceptions import ParameterError
 from casemix.indicators.growth_charts import GA_MAX_DAYS, GA_MIN_DAYS, birthweight_threshold
 
 __all__ = [
     "DEFAULT_INDICATORS",
+    "RULES",
     "AnyOf",
     "Below",
     "DefinitionSettings",
@@ -34,6 +37,7 @@ __all__ = [
     "Indicator",
     "IsTrue",
     "NeonatalDeath",
+    "PretermOrSmall",
     "RuleResult",
     "SmallForAge",
 ]
@@ -41,51 +45,145 @@ __all__ = [
 BoolArray = npt.NDArray[np.bool_]
 
 
+def _rule(doc: str, choices: tuple[object, ...] | None = None) -> Any:
+    """Metadata of a definition field: its documentation and allowed values."""
+    return {"doc": doc, "choices": choices}
+
+
+#: Documentation and allowed values of every definition field (rendered in the report and
+#: in ``docs/indicators.md``).
+RULES: dict[str, dict[str, Any]] = {
+    "min_gestational_age_days": _rule(
+        "Births below this gestational age (completed days) are outside every indicator. "
+        "168 = 24+0 weeks (the Kansrijke Start monitor and Perined since 2010s); 154 = 22+0 "
+        "weeks (older publications). Births with unknown gestational age are outside too."),
+    "perinatal_neonatal_days": _rule(
+        "Neonatal window of perinatal mortality: deaths of live-born children on day 0-6 (7) "
+        "or day 0-27 (28). DIAPER counts registry sterfte codes 1-4 (28 days).", (7, 28)),
+    "neonatal_population": _rule(
+        "Denominator of neonatal and infant mortality: live births (the epidemiological "
+        "rate), or all births in scope, live and stillborn (DIAPER's tabulations).",
+        ("live_births", "all_births")),
+    "plurality": _rule("Multiple births in the population (all) or singletons only.",
+                       ("all", "singletons")),
+    "sga_source": _rule(
+        "Where SGA comes from: 'auto' uses the registry's percentile column "
+        "(birthweight_percentile, Perined 'hoftiezer') when the table has it and "
+        "birthweight against the Hoftiezer p10 table otherwise; 'percentile' and 'weight' "
+        "use only one source; 'percentile_then_weight' takes the percentile where it is "
+        "recorded and the weight where it is not.",
+        ("auto", "percentile", "weight", "percentile_then_weight")),
+    "sga_unknown": _rule(
+        "Births whose SGA status is unknown (percentile or weight missing, sex missing, "
+        "outside the reference range): in the SGA denominator as not SGA (the monitor and "
+        "DIAPER: denominator = all births from 24+0 weeks), or excluded from it.",
+        ("not_sga", "exclude")),
+    "big2_unknown_sga": _rule(
+        "Term births with unknown SGA status in Big2: in the denominator as not Big2 (the "
+        "monitor: denominator = all children born at 24+0 weeks or later), or excluded. A "
+        "preterm birth is Big2 whatever its SGA status.", ("not_big2", "exclude")),
+    "sga_outside_reference": _rule(
+        "Births outside the reference range of the curves (161..294 days): SGA unknown, or "
+        "read at the nearest tabulated day.", ("exclude", "nearest")),
+    "unknown_vital_status": _rule(
+        "Births without a registered vital status (empty or user-missing mortality code): "
+        "survivors (registry practice: no death registered) or excluded from the mortality "
+        "indicators.", ("alive", "exclude")),
+}
+
+
 @dataclass(frozen=True)
 class DefinitionSettings:
     """Definition choices that vary between publications; recorded with every result.
 
+    Start from a named, versioned preset (:meth:`preset`, :data:`casemix.indicators.PRESETS`)
+    and override single rules; :meth:`overrides` lists what differs from the preset. The
+    default is the ``monitor-2022`` preset (Kansrijke Start monitor definitions).
+
     Parameters
     ----------
-    version : str
-        Label of this definition set (appears in outputs and manifests).
+    preset : str, default "monitor-2022"
+        Name of the preset these settings start from (``custom`` when none).
     min_gestational_age_days : int, default 168
-        Births below this gestational age are outside every indicator (168 = 24+0 weeks, the
-        current registry minimum; 154 = 22+0 weeks reproduces older publications).
-    perinatal_neonatal_days : {7, 28}, default 7
-        Neonatal window of perinatal mortality (deaths on day 0-6, or day 0-27).
+        See :data:`RULES` (as for every field below).
+    perinatal_neonatal_days : {7, 28}, default 28
+    neonatal_population : {"live_births", "all_births"}, default "live_births"
     plurality : {"all", "singletons"}, default "all"
-        Whether multiple births are in the population.
-    sga_source : {"auto", "weight", "percentile"}, default "auto"
-        SGA from birthweight against the Hoftiezer p10 table, or from a supplied percentile
-        column; ``auto`` uses the weight column when present, else the percentile column.
+    sga_source : {"auto", "percentile", "weight", "percentile_then_weight"}, default "auto"
+    sga_unknown : {"not_sga", "exclude"}, default "not_sga"
+    big2_unknown_sga : {"not_big2", "exclude"}, default "not_big2"
     sga_outside_reference : {"exclude", "nearest"}, default "exclude"
-        Rule for births outside the reference range (161..294 days): SGA undefined (counted
-        exclusion), or use the nearest tabulated day.
+    unknown_vital_status : {"alive", "exclude"}, default "alive"
     """
 
-    version: str = "casemix-2026.1"
+    preset: str = "monitor-2022"
     min_gestational_age_days: int = 168
-    perinatal_neonatal_days: int = 7
+    perinatal_neonatal_days: int = 28
+    neonatal_population: Literal["live_births", "all_births"] = "live_births"
     plurality: Literal["all", "singletons"] = "all"
-    sga_source: Literal["auto", "weight", "percentile"] = "auto"
+    sga_source: Literal["auto", "percentile", "weight", "percentile_then_weight"] = "auto"
+    sga_unknown: Literal["not_sga", "exclude"] = "not_sga"
+    big2_unknown_sga: Literal["not_big2", "exclude"] = "not_big2"
     sga_outside_reference: Literal["exclude", "nearest"] = "exclude"
+    unknown_vital_status: Literal["alive", "exclude"] = "alive"
 
     def __post_init__(self) -> None:
         owner = "DefinitionSettings"
         check_in_range("min_gestational_age_days", self.min_gestational_age_days, 140, 259,
                        owner=owner)
-        check_one_of("perinatal_neonatal_days", self.perinatal_neonatal_days, (7, 28),
-                     owner=owner)
-        check_one_of("plurality", self.plurality, ("all", "singletons"), owner=owner)
-        check_one_of("sga_source", self.sga_source, ("auto", "weight", "percentile"),
-                     owner=owner)
-        check_one_of("sga_outside_reference", self.sga_outside_reference,
-                     ("exclude", "nearest"), owner=owner)
+        for name, rule in RULES.items():
+            if rule["choices"] is not None:
+                check_one_of(name, getattr(self, name), rule["choices"], owner=owner)
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides: Any) -> DefinitionSettings:
+        """The settings of preset ``name`` (see :data:`casemix.indicators.PRESETS`), with
+        ``overrides`` of single rules."""
+        from casemix.indicators.presets import preset_rules
+
+        unknown = sorted(set(overrides) - set(RULES))
+        if unknown:
+            raise ParameterError(f"Unknown definition rule(s) {unknown}; rules: "
+                                 f"{', '.join(RULES)}.")
+        return cls(preset=name, **{**preset_rules(name), **overrides})
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> DefinitionSettings:
+        """Settings from a spec's ``[definitions]`` table or a manifest: ``preset`` (default
+        ``monitor-2022``) plus overrides of single rules. A legacy dict with ``version`` and
+        no ``preset`` (runs written before presets) starts from ``casemix-2026.1``."""
+        d = dict(d)
+        legacy = d.pop("version", None)
+        name = d.pop("preset", None) or ("casemix-2026.1" if legacy else "monitor-2022")
+        if name == "custom":
+            return cls(preset="custom", **d)
+        return cls.from_preset(str(name), **d)
 
     def to_dict(self) -> dict[str, object]:
-        """Plain dict (for manifests)."""
+        """Plain dict (for manifests): the preset and every rule."""
         return asdict(self)
+
+    def overrides(self) -> dict[str, object]:
+        """Rules that differ from the named preset (empty for an unmodified preset)."""
+        from casemix.indicators.presets import PRESETS, preset_rules
+
+        if self.preset not in PRESETS:
+            return {}
+        base = preset_rules(self.preset)
+        return {k: getattr(self, k) for k in RULES if getattr(self, k) != base[k]}
+
+    @property
+    def version(self) -> str:
+        """Label written into outputs: the preset name, with the overridden rules, e.g.
+        ``monitor-2022`` or ``monitor-2022 + plurality=singletons``."""
+        changes = self.overrides()
+        if not changes:
+            return self.preset
+        return self.preset + " + " + ", ".join(f"{k}={v}" for k, v in changes.items())
+
+    def describe(self) -> list[tuple[str, object, str]]:
+        """``(rule, value, documentation)`` for every rule (report and CLI)."""
+        return [(k, getattr(self, k), RULES[k]["doc"]) for k in RULES]
 
     @property
     def min_gestational_age_label(self) -> str:
@@ -96,11 +194,14 @@ class DefinitionSettings:
 
 @dataclass
 class RuleResult:
-    """Three-valued outcome of a rule: ``value`` where ``defined``; reasons for undefined rows."""
+    """Three-valued outcome of a rule: ``value`` where ``defined``; reasons for undefined
+    rows; and ``assumed``: rows kept in the denominator as "no" by a definition rule although
+    their status is unknown (e.g. unknown SGA under ``sga_unknown="not_sga"``), by reason."""
 
     value: BoolArray
     defined: BoolArray
     undefined_reasons: dict[str, BoolArray] = field(default_factory=dict)
+    assumed: dict[str, BoolArray] = field(default_factory=dict)
 
 
 class Rule(Protocol):
@@ -211,10 +312,13 @@ class SmallForAge:
 
     Notes
     -----
-    With ``sga_source="weight"``: SGA if ``birthweight_g < p10(sex, gestational day)``; a weight
-    exactly at p10 is not SGA. Undefined when weight or sex is missing, or when the gestational
-    age is outside 161..294 days (unless ``sga_outside_reference="nearest"``, which uses day 161
-    or 294). With ``sga_source="percentile"``: SGA if ``birthweight_percentile < 10``.
+    From birthweight: SGA if ``birthweight_g < p10(sex, gestational day)``; a weight exactly
+    at p10 is not SGA. Unknown when weight or sex is missing, or when the gestational age is
+    outside 161..294 days (unless ``sga_outside_reference="nearest"``, which uses day 161 or
+    294). From the registry's percentile: SGA if ``birthweight_percentile < 10`` (DIAPER:
+    ``hoftiezer < 10``); unknown when it is missing. ``sga_source`` chooses the source (see
+    :data:`RULES`), ``sga_unknown`` whether unknown status leaves the denominator or counts
+    as not SGA (logged as an assumption with its reason).
     """
 
     @property
@@ -223,14 +327,16 @@ class SmallForAge:
 
     @staticmethod
     def source(births: pd.DataFrame, settings: DefinitionSettings) -> str:
-        """Which column SGA is derived from under ``settings``."""
+        """Which column(s) SGA is derived from under ``settings``: ``percentile``,
+        ``weight`` or ``percentile_then_weight``."""
         if settings.sga_source == "auto":
-            return "weight" if "birthweight_g" in births else "percentile"
+            return "percentile" if "birthweight_percentile" in births else "weight"
+        if settings.sga_source == "percentile_then_weight" and "birthweight_g" not in births:
+            return "percentile"
         return settings.sga_source
 
-    def evaluate(self, births, done, settings):  # type: ignore[no-untyped-def]
-        if self.source(births, settings) == "percentile":
-            return Below("birthweight_percentile", 10.0).evaluate(births, done, settings)
+    @staticmethod
+    def _from_weight(births: pd.DataFrame, settings: DefinitionSettings) -> RuleResult:
         weight, w_missing = _column(births, "birthweight_g")
         ga, _ = _column(births, "gestational_age_days")
         sex = births["infant_sex"]
@@ -250,12 +356,74 @@ class SmallForAge:
         }
         return RuleResult(value, defined, reasons)
 
+    def evaluate(self, births, done, settings):  # type: ignore[no-untyped-def]
+        source = self.source(births, settings)
+        if source == "weight":
+            result = self._from_weight(births, settings)
+        else:
+            result = Below("birthweight_percentile", 10.0).evaluate(births, done, settings)
+        if source == "percentile_then_weight":
+            known = result.defined
+            weight = self._from_weight(births, settings)
+            result = RuleResult(
+                np.where(known, result.value, weight.value), known | weight.defined,
+                {f"birthweight_percentile missing and {r}": m & ~known
+                 for r, m in weight.undefined_reasons.items()})
+        if settings.sga_unknown == "not_sga":
+            assumed = {f"SGA unknown ({r}): counted as not SGA": m
+                       for r, m in result.undefined_reasons.items() if m.any()}
+            return RuleResult(result.value & result.defined, np.ones_like(result.defined),
+                              {}, assumed)
+        return result
+
     def required_columns(self, births: pd.DataFrame, settings: DefinitionSettings) -> tuple[
             str, ...]:
         """Columns needed under ``settings`` for this table."""
-        if self.source(births, settings) == "percentile":
-            return ("birthweight_percentile",)
-        return ("birthweight_g", "infant_sex")
+        source = self.source(births, settings)
+        if source == "weight":
+            return ("birthweight_g", "infant_sex")
+        if source == "percentile_then_weight":
+            return ("birthweight_percentile", "birthweight_g", "infant_sex")
+        return ("birthweight_percentile",)
+
+
+@dataclass(frozen=True)
+class PretermOrSmall:
+    """Big2: preterm birth and/or SGA (named indicators evaluated earlier).
+
+    Notes
+    -----
+    A preterm birth is Big2 whatever its SGA status. A term birth with unknown SGA status
+    (undefined, or counted as not SGA by ``sga_unknown``) is in the denominator as not Big2
+    under ``big2_unknown_sga="not_big2"`` (the monitor: denominator = all children born at
+    24+0 weeks or later), and excluded under ``"exclude"`` (complete cases).
+    """
+
+    preterm: str = "preterm"
+    sga: str = "sga"
+
+    @property
+    def parts(self) -> tuple[str, str]:
+        return (self.preterm, self.sga)
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        return ()
+
+    def evaluate(self, births, done, settings):  # type: ignore[no-untyped-def]
+        pt, sga = done[self.preterm], done[self.sga]
+        value = (pt.value & pt.defined) | (sga.value & sga.defined)
+        unknown = {**{r: m & sga.defined for r, m in sga.assumed.items()},
+                   **{r: m & ~sga.defined for r, m in sga.undefined_reasons.items()}}
+        unknown = {r.replace(": counted as not SGA", ""): m & ~value & pt.defined
+                   for r, m in unknown.items()}
+        if settings.big2_unknown_sga == "not_big2":
+            return RuleResult(value, pt.defined.copy(), dict(pt.undefined_reasons),
+                              {f"{r} (term birth): counted as not Big2": m
+                               for r, m in unknown.items() if m.any()})
+        known = np.logical_not(np.logical_or.reduce([*unknown.values(), np.zeros_like(value)]))
+        return RuleResult(value, pt.defined & (value | known), {**pt.undefined_reasons,
+                                                                **unknown})
 
 
 @dataclass(frozen=True)
@@ -287,7 +455,8 @@ class Indicator:
     event : Rule
         When the event happened (three-valued).
     population : {"all_births", "live_births"}
-        Denominator population before definition-independent exclusions.
+        Denominator population before definition-independent exclusions (``live_births``
+        becomes all births under ``neonatal_population="all_births"``).
     """
 
     name: str
@@ -311,12 +480,15 @@ DEFAULT_INDICATORS: tuple[Indicator, ...] = (
     Indicator("very_preterm", "Very preterm birth (< 32+0 weeks)",
               Below("gestational_age_days", 224)),
     Indicator("sga", "Small for gestational age (< p10, Hoftiezer 2019)", SmallForAge()),
-    Indicator("big2", "Big2: preterm and/or SGA", AnyOf(("preterm", "sga"))),
+    Indicator("big2", "Big2: preterm and/or SGA", PretermOrSmall()),
     Indicator("fetal_death", "Fetal death (stillbirth)", IsTrue("fetal_death")),
     Indicator("neonatal_death_7d", "Neonatal death, day 0-6 (per live birth)",
               NeonatalDeath(7), population="live_births"),
     Indicator("neonatal_death_28d", "Neonatal death, day 0-27 (per live birth)",
               NeonatalDeath(28), population="live_births"),
+    Indicator("infant_mortality", "Infant death in the first year (per live birth)",
+              InSet("neonatal_death_period", ("early", "late", "post_neonatal")),
+              population="live_births"),
     Indicator("perinatal_mortality", "Perinatal mortality: fetal death plus neonatal death",
               AnyOf((IsTrue("fetal_death"), NeonatalDeath()))),
 )

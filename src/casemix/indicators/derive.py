@@ -14,6 +14,7 @@ from casemix.indicators.definitions import (
     AnyOf,
     DefinitionSettings,
     Indicator,
+    PretermOrSmall,
     RuleResult,
 )
 from casemix.records.exclusions import ExclusionLog
@@ -72,7 +73,7 @@ def resolve_indicators(
         )
     needed = set(names)
     for ind in available:  # components of composite indicators come along
-        if ind.name in needed and isinstance(ind.event, AnyOf):
+        if ind.name in needed and isinstance(ind.event, (AnyOf, PretermOrSmall)):
             needed.update(p for p in ind.event.parts if isinstance(p, str))
     return tuple(ind for ind in available if ind.name in needed)
 
@@ -98,18 +99,56 @@ def _scope(
     return in_scope, reasons
 
 
+MORTALITY_COLUMNS = ("fetal_death", "neonatal_death_period")
+
+
+def _is_mortality(indicator: Indicator, births: pd.DataFrame,
+                  settings: DefinitionSettings) -> bool:
+    return bool(set(indicator.required_columns(births, settings)) & set(MORTALITY_COLUMNS))
+
+
 def _population(
-    births: pd.DataFrame, indicator: Indicator, in_scope: np.ndarray
+    births: pd.DataFrame, indicator: Indicator, in_scope: np.ndarray,
+    settings: DefinitionSettings,
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Births in the indicator's population, and the reasons for the others in scope.
+
+    Live-birth indicators become all-birth indicators under ``neonatal_population =
+    "all_births"`` (births whose vital status is unknown stay out); under
+    ``unknown_vital_status = "alive"`` unknown status was filled in before."""
     if indicator.population == "all_births":
         return in_scope, {}
     fetal = births["fetal_death"].astype("boolean")
     missing = fetal.isna().to_numpy()
+    if settings.neonatal_population == "all_births":  # live and stillborn: vital status known
+        unknown = missing & births.get("neonatal_death_period", pd.Series(
+            pd.NA, index=births.index)).isna().to_numpy()
+        return in_scope & ~unknown, {"vital status unknown (fetal_death missing)":
+                                     in_scope & unknown}
     stillborn = fetal.fillna(False).to_numpy(bool)
     return in_scope & ~missing & ~stillborn, {
         "stillbirth (not a live birth)": in_scope & stillborn,
         "fetal_death missing (live birth unknown)": in_scope & missing,
     }
+
+
+def _vital_status(births: pd.DataFrame, settings: DefinitionSettings,
+                  log: ExclusionLog, chosen: Sequence[Indicator],
+                  in_scope: np.ndarray) -> pd.DataFrame:
+    """Births with unknown vital status counted as survivors (``unknown_vital_status =
+    "alive"``), each such birth logged as an assumption of every mortality indicator."""
+    if settings.unknown_vital_status != "alive" or "fetal_death" not in births:
+        return births
+    unknown = births["fetal_death"].isna().to_numpy()
+    if not unknown.any():
+        return births
+    for ind in chosen:
+        if _is_mortality(ind, births, settings):
+            log.add("assumptions", ind.name, "vital status unknown (no death registered): "
+                    "counted as alive", int((unknown & in_scope).sum()))
+    out = births.copy()
+    out["fetal_death"] = out["fetal_death"].astype("boolean").fillna(False)
+    return out
 
 
 def derive_indicators(
@@ -138,8 +177,11 @@ def derive_indicators(
     Notes
     -----
     Denominators: every birth at or above the minimum gestational age (default 24+0 weeks),
-    restricted to live births for neonatal mortality, minus births whose event is undefined
-    (e.g. SGA with missing birthweight). Each such exclusion is counted by indicator and reason.
+    restricted to live births for neonatal mortality (unless ``neonatal_population =
+    "all_births"``), minus births whose event is undefined under the definition rules (e.g.
+    SGA with missing birthweight under ``sga_unknown="exclude"``). Each exclusion is counted
+    by indicator and reason (stage ``indicators``); births kept in a denominator as "no"
+    although their status is unknown are counted too (stage ``assumptions``).
 
     Examples
     --------
@@ -149,6 +191,9 @@ def derive_indicators(
     ...                        "infant_sex": ["female", "female", "male"]})
     >>> derive_indicators(births, ["big2"]).flags["preterm"].tolist()
     [True, False, <NA>]
+    >>> strict = DefinitionSettings.from_preset("perined-22wk")  # from 22+0 weeks
+    >>> derive_indicators(births, ["preterm"], settings=strict).flags["preterm"].tolist()
+    [True, False, True]
     """
     settings = settings or DefinitionSettings()
     explicit = indicators is not None
@@ -164,6 +209,8 @@ def derive_indicators(
     out: dict[str, pd.arrays.BooleanArray] = {}
     log = ExclusionLog()
     skipped: dict[str, str] = {}
+    index = births.index
+    births = _vital_status(births, settings, log, chosen, in_scope)
     for ind in chosen:
         missing = [c for c in ind.required_columns(births, settings) if c not in births]
         missing += [p for p in getattr(ind.event, "parts", ()) if isinstance(p, str)
@@ -178,13 +225,15 @@ def derive_indicators(
             continue
         result = ind.event.evaluate(births, done, settings)
         done[ind.name] = result
-        population, pop_reasons = _population(births, ind, in_scope)
+        population, pop_reasons = _population(births, ind, in_scope, settings)
         denominator = population & result.defined
         for reason, mask in {**scope_reasons, **pop_reasons}.items():
             log.add("indicators", ind.name, reason, int(mask.sum()))
         for reason, mask in result.undefined_reasons.items():
             log.add("indicators", ind.name, reason, int((mask & population).sum()))
+        for reason, mask in result.assumed.items():
+            log.add("assumptions", ind.name, reason, int((mask & denominator).sum()))
         out[ind.name] = pd.arrays.BooleanArray(result.value.copy(), ~denominator)
-    flags = pd.DataFrame(out, index=births.index)
+    flags = pd.DataFrame(out, index=index)
     return IndicatorFlags(flags, tuple(i for i in chosen if i.name in out), settings, log,
                           skipped)

@@ -215,9 +215,9 @@ class ModelSpec:
                 breaks=tuple(map(float, t["breaks"])) if "breaks" in t else None,
                 labels=tuple(map(str, t["labels"])) if "labels" in t else None))
         try:
-            definitions = DefinitionSettings(**d.get("definitions", {}))
-        except TypeError as exc:
-            raise SpecError(f"{source}: [definitions] has an unknown key: {exc}") from exc
+            definitions = DefinitionSettings.from_dict(d.get("definitions", {}))
+        except (TypeError, ValueError) as exc:
+            raise SpecError(f"{source}: [definitions]: {exc}") from exc
         levels = tuple(d.get("levels", ("vsv",)))
         odd = [lv for lv in levels if lv not in UNIT_LEVELS]
         if odd:

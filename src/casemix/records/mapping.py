@@ -36,7 +36,23 @@ __all__ = ["PRESETS", "ColumnMapping"]
 PRESETS: tuple[str, ...] = ("perined",)
 INTERMEDIATE = ("gestational_age_weeks", "gestational_age_extra_days", "mortality_code")
 MORTALITY_OUTCOMES = ("alive", "fetal_death", "neonatal_death_early", "neonatal_death_late",
-                      "post_neonatal_death")
+                      "post_neonatal_death", "unknown")
+
+
+def _listed_codes(keys: pd.Series, threshold: int = 10) -> str:
+    """Codes with their row counts, counts of 1..threshold-1 shown as ``<threshold`` (the
+    message may be copied out of the secure environment)."""
+    counts = keys.value_counts()
+    shown = counts.head(8)
+    listed = ", ".join(f"{k!r} ({n:,} rows)" if n >= threshold else f"{k!r} (<{threshold} rows)"
+                       for k, n in shown.items())
+    if len(counts) > len(shown):
+        listed += f" and {len(counts) - len(shown)} more"
+    return listed
+
+
+def _count(n: int, threshold: int = 10) -> str:
+    return f"{n:,}" if n >= threshold or n == 0 else f"<{threshold}"
 
 
 def _code_key(values: pd.Series) -> pd.Series:
@@ -62,8 +78,9 @@ class ColumnMapping:
         Canonical column -> {source value: canonical label}.
     mortality_codes : dict
         Source code -> one of ``alive, fetal_death, neonatal_death_early,
-        neonatal_death_late, post_neonatal_death``; key ``missing`` gives the meaning of an
-        empty code (otherwise an empty code is an error).
+        neonatal_death_late, post_neonatal_death, unknown``; key ``missing`` gives the meaning
+        of an empty code (otherwise an empty code is an error). ``unknown`` leaves the vital
+        status missing, and the definitions decide (``unknown_vital_status``).
     """
 
     name: str = "identity"
@@ -205,12 +222,10 @@ class ColumnMapping:
         recoded = recoded.mask(passthrough, keys.astype(str).str.lower())
         unknown = recoded.isna() & keys.notna()
         if unknown.any():
-            counts = keys[unknown].value_counts().head(5)
-            listed = ", ".join(f"{k!r} ({n:,} rows)" for k, n in counts.items())
             raise MappingError(
                 f"Column '{column}' (mapped by {self.name!r}) has codes without a translation in "
-                f"{int(unknown.sum()):,} rows: {listed}. Known codes: {sorted(table)}. Add them "
-                f"to [values.{column}] in the mapping."
+                f"{_count(int(unknown.sum()))} rows: {_listed_codes(keys[unknown])}. Known "
+                f"codes: {sorted(table)}. Add them to [values.{column}] in the mapping."
             )
         return recoded
 
@@ -236,25 +251,27 @@ class ColumnMapping:
         if missing.any():
             if "missing" not in self.mortality_codes:
                 raise MappingError(
-                    f"Mortality code is empty in {int(missing.sum()):,} rows and the mapping "
+                    f"Mortality code is empty in {_count(int(missing.sum()))} rows and the mapping "
                     f"{self.name!r} does not say what an empty code means ([mortality_codes] "
                     "missing = \"alive\")."
                 )
             outcome = outcome.mask(missing, self.mortality_codes["missing"])
-            notes.append(Problem("info", "mortality_code", f"Mortality code empty in "
-                                 f"{int(missing.sum()):,} rows: read as "
-                                 f"{self.mortality_codes['missing']!r} by the mapping.",
+            meaning = self.mortality_codes["missing"]
+            notes.append(Problem("info", "mortality_code", f"Mortality code empty or "
+                                 f"user-missing in {_count(int(missing.sum()))} rows: read as "
+                                 f"{meaning!r} by the mapping"
+                                 + (" (the definitions' unknown_vital_status rule decides)"
+                                    if meaning == "unknown" else "") + ".",
                                  int(missing.sum())))
         unknown = outcome.isna()
         if unknown.any():
-            counts = keys[unknown].value_counts().head(5)
-            listed = ", ".join(f"{k!r} ({n:,} rows)" for k, n in counts.items())
             raise MappingError(
                 f"Column {source!r} (mortality code) has unknown codes in "
-                f"{int(unknown.sum()):,} rows: "
-                f"{listed}. Known codes: {sorted(table)}; add them to [mortality_codes]."
+                f"{_count(int(unknown.sum()))} rows: {_listed_codes(keys[unknown])}. Known "
+                f"codes: {sorted(table)}; add them to [mortality_codes]."
             )
-        out["fetal_death"] = outcome.eq("fetal_death")
+        out["fetal_death"] = outcome.eq("fetal_death").astype("boolean").mask(
+            outcome.eq("unknown"))
         period = outcome.map({"neonatal_death_early": "early", "neonatal_death_late": "late",
                               "post_neonatal_death": "post_neonatal"})
         out["neonatal_death_period"] = period

@@ -272,6 +272,9 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
             timespec="seconds"), manifest=manifest or {}, threshold=threshold,
         validation=validation, exclusions=_html(exclusions),
         definitions=result.spec.definitions.to_dict(),
+        definitions_label=result.spec.definitions.version,
+        definitions_source=_preset_source(result.spec.definitions.preset),
+        definition_rules=result.spec.definitions.describe(),
         coefficients=_html(coef), statistics=_html(stats, 4),
         subgroups=subgroup_tables, units=_html(unit_view.drop(columns=["level", "stratum"])),
         sensitivity=_html(sens), n_changes=int((sens["changes"] > 0).sum()),
@@ -292,3 +295,10 @@ def write_report(html: str, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(html, encoding="utf-8")
     return path
+
+
+def _preset_source(name: str) -> str:
+    """Title of a definitions preset (empty for custom settings)."""
+    from casemix.indicators.presets import PRESETS
+
+    return PRESETS[name].title if name in PRESETS else ""
