@@ -100,3 +100,25 @@ def test_table_by_table_suppression_is_caught(written, tmp_path):
     assert set(rows[2]) >= {"fetal_death", "neonatal_death_7d"}
     assert set(rows[0]) & {"municipality", "ggd_region"}
     assert np.all(findings["upper"] < 10)
+
+
+def test_nested_events_difference_is_a_count(tmp_path, written):
+    """Route 5: 28-day minus 7-day neonatal deaths are the late neonatal deaths. A table that
+    shows both with a difference of 3 fails the audit; the writer's own output passes and
+    never shows a nested difference of 1..9."""
+    rows = []
+    for unit, n7, n28 in (("A", 20, 23), ("B", 30, 45)):
+        for ind, num in (("neonatal_death_7d", n7), ("neonatal_death_28d", n28)):
+            rows.append(("vsv", unit, ind, num, 5000))
+    for ind, num in (("neonatal_death_7d", 50), ("neonatal_death_28d", 68)):
+        rows.append(("national", "national", ind, num, 10000))
+    leaky = pd.DataFrame(rows, columns=["level", "unit", "indicator", "numerator",
+                                        "denominator"])
+    leaky.to_csv(tmp_path / "leaky.csv", index=False)
+    findings = audit_files([tmp_path / "leaky.csv"]).findings
+    assert (findings["column"] == "neonatal_death_28d - neonatal_death_7d").any()
+    out, _ = written
+    table = pd.read_csv(out)
+    num = _wide(table, "numerator")
+    late = (num["neonatal_death_28d"] - num["neonatal_death_7d"]).dropna()
+    assert not ((late > 0) & (late < 10)).any()

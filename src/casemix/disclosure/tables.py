@@ -18,9 +18,23 @@ from numpy.typing import ArrayLike
 
 from casemix.disclosure.linked import Cell, LinkedCells
 
-__all__ = ["NATIONAL", "TableLinks", "definitional_relations", "geography_table",
-           "indicator_units", "link_groups", "link_indicator_table", "link_unit_table",
-           "mark_primary", "national_cells", "nesting_of", "publish_national", "unit_key"]
+__all__ = [
+    "NATIONAL",
+    "NESTED_EVENTS",
+    "TableLinks",
+    "definitional_relations",
+    "geography_table",
+    "indicator_units",
+    "link_groups",
+    "link_indicator_table",
+    "link_unit_table",
+    "mark_primary",
+    "national_cells",
+    "nested_differences",
+    "nesting_of",
+    "publish_national",
+    "unit_key",
+]
 
 #: Level and unit label of national totals.
 NATIONAL = ("national", "NL")
@@ -41,6 +55,8 @@ class TableLinks:
 
     observed: dict[str, int] = field(default_factory=dict)
     n: dict[str, int] = field(default_factory=dict)
+    #: Difference cells of nested events -> the outer numerator's cell.
+    nested: dict[str, int] = field(default_factory=dict)
 
 
 def _value(x: object) -> float:
@@ -325,6 +341,42 @@ def _trivial(columns: list[tuple[str, str]], a: int, b: int, c: int) -> bool:
     return len({ind for _, ind in trio}) == 1 or same
 
 
+#: Indicators whose event contains another's over the same denominator (public: it follows
+#: from the definitions): the difference of their numerators is a count of births too (late
+#: neonatal deaths = 28-day minus 7-day neonatal deaths; post-neonatal = infant minus 28-day;
+#: moderately preterm = preterm minus very preterm; term SGA = Big2 minus preterm; preterm
+#: without SGA = Big2 minus SGA).
+NESTED_EVENTS: tuple[tuple[str, str], ...] = (
+    ("neonatal_death_28d", "neonatal_death_7d"), ("infant_mortality", "neonatal_death_28d"),
+    ("infant_mortality", "neonatal_death_7d"), ("preterm", "very_preterm"),
+    ("big2", "preterm"), ("big2", "sga"), ("big2", "very_preterm"))
+
+
+def nested_differences(cells: LinkedCells, units: pd.DataFrame, *, file: str) -> dict[str, int]:
+    """Cells ``D = O_outer - O_inner`` of :data:`NESTED_EVENTS` per unit row (implied: shown
+    nowhere, so their interval must not show a small count). Returns ``{difference key:
+    cell of the outer numerator}`` (the writer hides that numerator when the difference is
+    small)."""
+    out: dict[str, int] = {}
+    present = set(units["period"])
+    for outer, inner in NESTED_EVENTS:
+        if outer not in present or inner not in present:
+            continue
+        for level, unit in units[["level", "unit"]].drop_duplicates().itertuples(index=False):
+            ko = f"O:{unit_key(level, unit, outer, ALL)}"
+            ki = f"O:{unit_key(level, unit, inner, ALL)}"
+            if ko not in cells or ki not in cells:
+                continue
+            io, ii = cells.index(ko), cells.index(ki)
+            value = cells.values[io] - cells.values[ii]
+            key = f"D:{outer}-{inner}:{unit_key(level, unit, outer, ALL)}"
+            d = cells.cell(key, value, kind="implied",
+                           where=Cell(file, f"{level} {unit}", f"{outer} - {inner}"))
+            cells.add_relation({io: 1.0, ii: -1.0, d: -1.0})
+            out[key] = io
+    return out
+
+
 def link_indicator_table(cells: LinkedCells, table: pd.DataFrame, *, file: str,
                          nesting: Mapping[tuple[str, str], Mapping[str, str]] | None = None,
                          missing: Mapping[str, float | None] | None = None,
@@ -374,6 +426,7 @@ def link_indicator_table(cells: LinkedCells, table: pd.DataFrame, *, file: str,
             if all(k in cells for k in keys):
                 cells.add_relation({cells.index(k): coef
                                     for k, coef in zip(keys, rule.values(), strict=True)})
+    links.nested = nested_differences(cells, units, file=file)
     return links
 
 

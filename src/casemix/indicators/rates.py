@@ -134,7 +134,10 @@ def disclose_rates(table: pd.DataFrame, *, threshold: int = DEFAULT_THRESHOLD,
     relation an attacker can use: units add up to the national row, municipalities to their
     region, and indicators whose denominators nest (live births = births - stillbirths;
     perinatal = fetal + neonatal deaths; :func:`~casemix.disclosure.tables.
-    definitional_relations`) link the counts of different indicators of one unit.
+    definitional_relations`) link the counts of different indicators of one unit. Nested
+    events (:data:`~casemix.disclosure.tables.NESTED_EVENTS`: 28-day against 7-day neonatal
+    deaths, preterm against very preterm, ...) add the difference of their numerators as a
+    count that must not be small either.
     """
     cells = LinkedCells()
     links = link_indicator_table(cells, table, file="indicators", nesting=nesting,
@@ -144,6 +147,9 @@ def disclose_rates(table: pd.DataFrame, *, threshold: int = DEFAULT_THRESHOLD,
     keys = [unit_key(lv, u, p, st) for lv, u, p, st in
             zip(rows["level"], rows["unit"], rows["period"], rows["stratum"], strict=True)]
     mark_primary(hidden, links, keys, rows["observed"], rows["n"], threshold)
+    for key, outer in links.nested.items():  # e.g. late neonatal deaths = 28d - 7d
+        d = cells.values[cells.index(key)]
+        hidden[outer] |= bool(0 < d < threshold)
     hidden = protect(cells, hidden, Protection(threshold, float(threshold)),
                      last_resort=national_cells(cells))
     no_o = np.array([hidden[links.observed[k]] for k in keys], dtype=bool)
