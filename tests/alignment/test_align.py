@@ -88,3 +88,53 @@ def test_reference_without_columns(births):
     with pytest.raises(ValueError, match=r"lacks column\(s\) \['denominator'\]"):
         align(births, pd.DataFrame({"unit": ["VSV01"], "year": [2024],
                                     "indicator": ["preterm"], "numerator": [1]}))
+
+
+def test_combinations_of_two_rules_and_presets_are_found(births):
+    """A row counted by an older publication with two rules changed at once (22+0 weeks and
+    singletons only) is explained by exactly that combination, which no single rule change
+    reproduces; a row counted under the perined-22wk preset names it; an indicator whose
+    every row was counted under one combination gets it as its best; an unexplained row has
+    the closest combination and its residual."""
+    from casemix.indicators import indicator_rates
+
+    base = _counts(births, DefinitionSettings())
+    both = _counts(births, DefinitionSettings(min_gestational_age_days=154,
+                                              plurality="singletons"))
+    old = _counts(births, DefinitionSettings.from_preset("perined-22wk"))
+    ref = base.copy().sort_index()
+    pre = both.xs("preterm", level="indicator", drop_level=False)
+    ref.loc[pre.index] = pre  # every preterm row as the old publication counted it
+    key = _plant(base, old, "sga")
+    ref.loc[key] = old.loc[key]
+    odd = ("VSV11", 2023, "sga")
+    ref.loc[odd, "numerator"] += 40
+    result = align(births, ref.reset_index(), level="vsv")
+    table = result.table.set_index(["unit", "year", "indicator"])
+    changed = table.xs("preterm", level="indicator")
+    changed = changed[~changed["agrees"]]
+    assert len(changed) > 0
+    pair = "minimum gestational age 22+0 weeks + singletons only"
+    singles = {"minimum gestational age 22+0 weeks": DefinitionSettings(
+        min_gestational_age_days=154), "singletons only": DefinitionSettings(
+        plurality="singletons")}
+    one = {name: _counts(births, s).xs("preterm", level="indicator")
+           for name, s in singles.items()}
+    pre_rows = pre.xs("preterm", level="indicator")
+    for (unit, year), row in changed.iterrows():
+        alone = [name for name, c in one.items()
+                 if c.loc[(unit, year)].equals(pre_rows.loc[(unit, year)])]
+        # the smallest change that reproduces the row: one rule where one suffices
+        assert row["explained_by"] == ("; ".join(sorted(alone)) if alone else pair)
+    assert (changed["explained_by"] == pair).any()
+    best = result.best().set_index("indicator")
+    assert best.loc["preterm", "combination"] == (
+        "minimum gestational age 22+0 weeks + singletons only")
+    assert best.loc["preterm", "rows_agreeing"] == best.loc["preterm", "rows"]
+    assert "perined-22wk" in table.loc[key, "presets"].split("; ")
+    assert table.loc[odd, "explained_by"] == "unexplained"
+    row = table.loc[odd]  # the closest combination, and what it leaves
+    assert row["numerator_difference"] == -40
+    assert row["numerator_residual"] == row["numerator_best"] - row["numerator_reference"]
+    assert abs(row["numerator_residual"]) + abs(row["denominator_residual"]) <= 40
+    assert indicator_rates  # imported for _counts

@@ -247,3 +247,53 @@ def test_attack_no_small_difference_is_shown_or_derivable():
     rebuilt_den = out.loc[with_num, "numerator"].astype(float) / out.loc[with_num, "rate"]
     d_den = (rebuilt_den.round() - out.loc[with_num, "denominator_reference"]).abs()
     assert not ((d_den >= 1) & (d_den <= 9)).any()
+
+
+def test_nested_events_do_not_leak_their_difference():
+    """By hand: unit A publishes 25 neonatal deaths in 28 days and 22 in 7 days (ours equal
+    to the published 25 and 22, so no difference is banded); 25 - 22 = 3 late neonatal deaths
+    would follow from the two numerators, so one of them is hidden. B (40 and 12: 28 late
+    deaths) needs no hiding of its own. The audit finds the raw table leaking and the
+    disclosed one safe."""
+    from casemix.workflow.audit import audit_files
+
+    t = pd.concat([
+        _table([("A", 25, 9000, 25, 9000), ("B", 40, 8000, 40, 8000),
+                ("C", 60, 7000, 60, 7000)], indicator="neonatal_death_28d"),
+        _table([("A", 22, 9000, 22, 9000), ("B", 12, 8000, 12, 8000),
+                ("C", 30, 7000, 30, 7000)], indicator="neonatal_death_7d")],
+        ignore_index=True)
+    out = disclosed_alignment(t)
+    a = out[out["unit"] == "A"].set_index("indicator")["numerator"]
+    assert a.isna().any()
+    # the raw table would leak 3 late neonatal deaths; the disclosed one does not
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        raw, safe = Path(tmp, "raw"), Path(tmp, "safe")
+        raw.mkdir(), safe.mkdir()
+        leaky = t.assign(numerator_difference=t["numerator_difference"].astype(str))
+        leaky.to_csv(raw / "alignment.csv", index=False)
+        out.to_csv(safe / "alignment.csv", index=False)
+        assert not audit_files([raw]).ok
+        assert audit_files([safe]).ok
+
+
+def test_residuals_are_exact_only_when_nothing_small_follows():
+    """By hand (t = 10): residual r = best - published; exact only when |r| >= 10, our count
+    is shown, |best - ours| is 0 or >= 10 and the best counts pass the primary rule.
+    A: ours 150, best 130, published 100: r = +30, moved 20 -> "+30".
+    B: ours 150, best 145, published 100: r = +45, moved 5 -> band ">=+10".
+    C: ours 150, best 104, published 100: r = +4 -> "+1..+9".
+    D: ours 150, best 150 (moved 0), published 120: r = +30 -> "+30"."""
+    t = _table([("A", 150, 1000, 100, 1000), ("B", 150, 1000, 100, 1000),
+                ("C", 150, 1000, 100, 1000), ("D", 150, 1000, 120, 1000)])
+    t["numerator_best"] = [130.0, 145.0, 104.0, 150.0]
+    t["denominator_best"] = 1000.0
+    t["numerator_residual"] = t["numerator_best"] - t["numerator_reference"]
+    t["denominator_residual"] = 0.0
+    out = disclosed_alignment(t).set_index("unit")
+    assert list(out["numerator_residual"]) == ["+30", ">=+10", "+1..+9", "+30"]
+    assert list(out["denominator_residual"]) == ["0"] * 4
+    assert "numerator_best" not in out

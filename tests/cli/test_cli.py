@@ -153,17 +153,26 @@ def test_align_command(cohort_file, tmp_path):
                                str(run), "--no-diagnostics"]).exit_code == 0
     births = load_births(cohort_file).births
     from casemix import DefinitionSettings
+    from casemix.workflow.audit import audit_files
 
-    ref = _crude(births, "vsv", ["preterm"], DefinitionSettings())
+    ref = _crude(births, "vsv", ["preterm", "neonatal_death_7d", "neonatal_death_28d"],
+                 DefinitionSettings())
     ref.loc[0, "numerator"] += 2
     ref.to_csv(tmp_path / "ref.csv", index=False)
+    out = tmp_path / "export" / "align.csv"
+    out.parent.mkdir()
     result = runner.invoke(app, ["align", str(run), "--reference", str(tmp_path / "ref.csv"),
-                                 "--out", str(tmp_path / "align.csv")])
+                                 "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert f"{len(ref) - 1} of {len(ref)} reference rows agree" in result.output
-    assert "unexplained" in result.output
-    table = pd.read_csv(tmp_path / "align.csv")
-    assert {"explained_by", "agrees", "suppressed"} <= set(table.columns)
+    assert "unexplained" in result.output and "Closest definitions" in result.output
+    table = pd.read_csv(out)
+    assert {"explained_by", "presets", "numerator_residual", "agrees",
+            "suppressed"} <= set(table.columns)
+    combos = pd.read_csv(out.with_name("align_combinations.csv"))
+    assert set(combos["indicator"]) == {"preterm", "neonatal_death_7d", "neonatal_death_28d"}
+    audit = audit_files([out.parent])  # both files leave the secure environment
+    assert audit.ok, audit.findings
 
 
 def test_small_threshold_needs_explicit_override(cohort_file, tmp_path):

@@ -346,8 +346,9 @@ def align(
     threshold: Annotated[int, typer.Option(help="Disclosure threshold.")] = 10,
     allow_small_counts: AllowSmallOpt = False,
 ) -> None:
-    """Compare crude numbers with the registry's published figures and name the definition
-    choices (22/24 weeks, 7/28 days, multiples, SGA source) that explain differences."""
+    """Compare crude numbers with the registry's published figures and search every
+    combination of the documented definition rules (22/24 weeks, 7/28 days, multiples, SGA
+    source and unknowns, Big2 denominator, ...) for the one that reproduces them."""
     from casemix.alignment import align as align_numbers
 
     try:
@@ -366,11 +367,18 @@ def align(
     if len(summary):
         t = Table("indicator", "explained by", "rows", title="Differences")
         for row in summary.itertuples():
-            t.add_row(row.indicator, row.explained_by, str(row.rows))
+            t.add_row(row.indicator, escape(row.explained_by), str(row.rows))
         console.print(t)
+    best = Table("indicator", "combination", "presets", "rows reproduced",
+                 title="Closest definitions per indicator (exhaustive search)")
+    for row in result.best().itertuples():
+        best.add_row(row.indicator, escape(row.combination or "(as compared)"),
+                     escape(row.presets), f"{row.rows_agreeing} of {row.rows}")
+    console.print(best)
     if out is not None:
         result.disclosed(threshold).to_csv(out, index=False)
-        console.print(f"Wrote [bold]{out}[/].")
+        result.combinations.to_csv(out.with_name(f"{out.stem}_combinations.csv"), index=False)
+        console.print(f"Wrote [bold]{out}[/] and the combinations searched.")
 
 
 @app.command()

@@ -216,7 +216,8 @@ def _alignment_html(alignment: AlignmentResult | None, threshold: int) -> dict[s
     agree = int(alignment.table["agrees"].sum())
     return {"summary": f"{agree} of {len(alignment.table)} reference rows agree "
                        f"(definitions {alignment.settings.version}).",
-            "explained": _html(alignment.summary()), "rows": _html(safe)}
+            "best": _html(alignment.best()), "explained": _html(alignment.summary()),
+            "rows": _html(safe)}
 
 
 def build_report(result: CaseMixResult, births: pd.DataFrame, *,

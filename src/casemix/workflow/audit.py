@@ -146,7 +146,9 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
         elif path.suffix in (".html", ".htm"):
             findings += _report_checks(path, threshold)
         elif path.suffix == ".csv" and (header := _header(path)) >= ALIGNMENT:
-            findings += _alignment_checks(_read(path), name, threshold)
+            table = _read(path)
+            findings += _alignment_checks(table, name, threshold)
+            findings += _alignment_differencing(table, name, protection)
         elif path.suffix == ".csv" and header >= INDICATOR:
             table = _read(path)
             findings += _row_checks(indicator_units(table).assign(
@@ -256,13 +258,36 @@ def _alignment_checks(table: pd.DataFrame, file: str, threshold: float
     """Differences against published figures must show 1..9 only as bands (``+1..+9``): an
     exact small difference against a published (or suppressed) figure is a small count."""
     out = []
-    for column in ("numerator_difference", "denominator_difference"):
+    for column in ("numerator_difference", "denominator_difference", "numerator_residual",
+                   "denominator_residual"):
+        if column not in table:
+            continue
         values = pd.to_numeric(table[column].astype(str).str.replace("+", "", regex=False),
                                errors="coerce")
         small = (values.abs() > 0) & (values.abs() < threshold)
         out += [_finding(file, _label(table, int(i)), column,
                          f"difference below {threshold:g} shown exactly", float(values.iat[i]),
                          float(values.iat[i])) for i in np.flatnonzero(small.to_numpy())]
+    return out
+
+
+def _alignment_differencing(table: pd.DataFrame, file: str, protection: Protection
+                            ) -> list[dict[str, object]]:
+    """Our counts in an alignment table, per year as an indicator table of their own (the
+    units add up to a national total; indicators of a unit are linked by their definitions,
+    nested events among them): a hidden count must not be derivable within the year."""
+    if not {"year", "numerator", "denominator"} <= set(table.columns):
+        return []
+    out: list[dict[str, object]] = []
+    for year, rows in table.groupby("year", sort=True):
+        national = rows["unit"].astype(str).eq("national")
+        t = pd.DataFrame({"level": np.where(national, NATIONAL[0], "unit"),
+                          "unit": rows["unit"].astype(str), "indicator": rows["indicator"],
+                          "numerator": pd.to_numeric(rows["numerator"], errors="coerce"),
+                          "denominator": pd.to_numeric(rows["denominator"], errors="coerce")})
+        cells = LinkedCells()
+        link_indicator_table(cells, t, file=file)  # other units: unknown
+        out += _differencing(cells, protection, f"year {year}")
     return out
 
 
