@@ -29,6 +29,9 @@ LAYERS: dict[str, int] = {
     "bayes": 35,
     # orchestration: the case-mix model, its result, the run folder
     "models": 40,
+    # social breakdowns and inequality measures (use the standardisation intervals and the
+    # model specs' adjusters)
+    "inequality": 41,
     # applications on top
     "alignment": 50, "simulation": 50, "report": 51, "workflow": 52, "cli": 60,
     # the package namespace re-exports from everywhere
