@@ -324,7 +324,9 @@ def test_incomplete_group_is_left_out_with_a_warning():
 # extreme_groups: Newcombe difference and Katz ratio
 # --------------------------------------------------------------------------------------------
 
-#: Newcombe (1998), Table II, method 10 (95%): (x1, n1, x2, n2, lower, upper), as printed.
+#: Newcombe (1998), Table II, method 10 (95%): (x1, n1, x2, n2, lower, upper). Five rows as
+#: printed; 6/7 - 2/7 is the method-10 value from R (the value recalled as printed for it did
+#: not match the formula, see tests/fixtures/inequality_measures/README.md).
 NEWCOMBE_TABLE_II = [
     (56, 70, 48, 80, 0.0524, 0.3339),
     (9, 10, 3, 10, 0.1705, 0.8090),
