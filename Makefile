@@ -18,7 +18,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/casemix simulate --out $(DEMO)/cohort.parquet
 	$(BIN)/casemix validate $(DEMO)/cohort.parquet
-	$(BIN)/casemix indicators $(DEMO)/cohort.parquet --by vsv --out $(DEMO)/indicators_vsv.csv
+	$(BIN)/casemix indicators $(DEMO)/cohort.parquet --by vsv --breakdown education,income_quintile \
+		--out $(DEMO)/indicators_vsv.csv
 	rm -rf $(DEMO)/big2
 	$(BIN)/casemix fit models/big2.toml --data $(DEMO)/cohort.parquet --out $(DEMO)/big2
 	$(BIN)/casemix report $(DEMO)/big2 --out $(DEMO)/report_big2.html

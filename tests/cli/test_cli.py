@@ -241,3 +241,26 @@ def test_refit_and_compare_runs_commands(tmp_path):
     assert result.exit_code == 0, result.output
     assert "coefficients drifted" in result.output and "Old model on new data" in result.output
     assert "Coefficient drift" in (tmp_path / "cmp.html").read_text()
+
+
+def test_indicators_breakdown_command(cohort_file, tmp_path):
+    """--breakdown writes the breakdown and inequality tables beside the indicator table;
+    the three files (with exclusions and geography) pass the audit together."""
+    from casemix.workflow.audit import audit_files
+
+    out = tmp_path / "export" / "ind.csv"
+    result = runner.invoke(app, ["indicators", str(cohort_file), "--by", "vsv",
+                                 "--breakdown", "education,income_quintile", "--out",
+                                 str(out)])
+    assert result.exit_code == 0, result.output
+    assert "big2 by education, national" in result.output
+    table = pd.read_csv(out.with_name("ind_breakdowns.csv"))
+    assert set(table["breakdown"]) == {"education", "income_quintile"}
+    assert set(table["indicator"]) == {"big2", "preterm", "sga"}
+    assert set(table["definitions"]) == {"monitor-2022"}
+    ineq = pd.read_csv(out.with_name("ind_inequality.csv"))
+    assert {"rate_difference", "rate_ratio", "sii", "rii"} <= set(ineq["measure"])
+    audit = audit_files([out.parent])
+    assert audit.ok, audit.findings
+    bad = runner.invoke(app, ["indicators", str(cohort_file), "--breakdown", "religion"])
+    assert bad.exit_code != 0 and "Unknown breakdown" in bad.output

@@ -412,3 +412,22 @@ def test_no_runtime_warnings_for_zero_counts():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         extreme_groups([0, 0, 10], [10, 10, 10], [0, 3, 0], [20, 10, 20])
+
+
+def test_three_ordered_groups_need_min_quantiles():
+    """By hand: groups of 1000, 2000 and 1000 births with rates 0.2, 0.15, 0.1. Shares a =
+    (.25, .5, .25), ranks b = (.125, .5, .875); weighted mean y = 0.15; slope = sum a(b-.5)(y-
+    .15) / sum a(b-.5)^2 = (.25*(-.375)*.05 + .25*.375*(-.05)) / (2*.25*.140625) = -0.13333;
+    intercept = .15 + .13333/2 = 0.216667; RII = (0.216667 - 0.133333) / 0.216667 =
+    0.384615. Refused with the default of 5 quantiles."""
+    data = pd.DataFrame({"q": [1, 2, 3], "v": [0.2, 0.15, 0.1], "p": [1000, 2000, 1000],
+                         "lo": [0.18, 0.135, 0.085], "hi": [0.22, 0.165, 0.118]})
+    with pytest.raises(DataError, match="between 5 and 100"):
+        sii_rii(data, quantile="q", value="v", population="p", lower="lo", upper="hi",
+                value_type="proportion", repetitions=1000, seed=1)
+    out = sii_rii(data, quantile="q", value="v", population="p", lower="lo", upper="hi",
+                  value_type="proportion", repetitions=1000, seed=1, min_quantiles=3)
+    assert out["sii"].iloc[0] == pytest.approx(-2 / 15, rel=1e-12)
+    assert out["intercept"].iloc[0] == pytest.approx(0.15 + 1 / 15, rel=1e-12)
+    assert out["rii"].iloc[0] == pytest.approx((0.15 + 1 / 15 - 2 / 15) / (0.15 + 1 / 15),
+                                               rel=1e-12)

@@ -156,11 +156,18 @@ def indicators(
                            ] = "monitor-2022",
     min_ga_weeks: Annotated[int | None, typer.Option(
         help="Override the preset's minimum gestational age, in completed weeks.")] = None,
+    breakdown: Annotated[list[str] | None, typer.Option(
+        help="Break down by education, income_quintile and/or migration_background "
+             "(repeat, or comma-separated): crude and case-mix-adjusted rates per group and "
+             "the inequality measures, written beside --out as <name>_breakdowns.csv and "
+             "<name>_inequality.csv; for the --indicator(s), default big2, preterm and "
+             "sga.")] = None,
     threshold: Annotated[int, typer.Option(help="Disclosure control: counts below this are "
                                            "suppressed.")] = 10,
     allow_small_counts: AllowSmallOpt = False,
 ) -> None:
-    """Crude counts and rates per unit and indicator (disclosure-safe)."""
+    """Crude counts and rates per unit and indicator (disclosure-safe); with --breakdown, per
+    social group too, with rate difference and ratio, SII and RII."""
     try:
         check_threshold(threshold, override=allow_small_counts)
         settings = DefinitionSettings.from_preset(definitions, **(
@@ -171,6 +178,18 @@ def indicators(
             flags = derive_indicators(report.births, indicator, settings=settings)
             table, log = indicator_rates(report.births, by or [], flags=flags,
                                          threshold=threshold)
+        dims = [b.strip() for item in breakdown or [] for b in item.split(",") if b.strip()]
+        broken = None
+        if dims:
+            from casemix.inequality import indicator_breakdowns
+
+            with _step(f"Breaking down by {', '.join(dims)} (joint disclosure control)"):
+                chosen = indicator or [i for i in BREAKDOWN_INDICATORS
+                                       if i in flags.flags.columns]
+                broken = indicator_breakdowns(report.births, dims, by or [], flags=flags,
+                                              indicators=chosen, settings=settings,
+                                              threshold=threshold)
+            table = broken.indicators  # protected together with the breakdowns
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
     national = table[table["level"] == "national"]
@@ -185,6 +204,8 @@ def indicators(
         sub = table[table["level"] == level]
         console.print(f"{level}: {sub['unit'].nunique()} units, "
                       f"{int(sub['suppressed'].sum())} cells suppressed (counts < {threshold}).")
+    if broken is not None:
+        _print_breakdowns(broken)
     if flags.skipped:
         console.print(f"[yellow]Not derived[/]: {flags.skipped}")
     console.print(f"Exclusions: {report.n_excluded:,} rows at validation; indicator "
@@ -197,8 +218,50 @@ def indicators(
         geography = geography_table(nesting_of(report.births, by or []))
         if len(geography):  # public nesting of the levels, which the audit needs
             geography.to_csv(out.with_name(f"{out.stem}_geography.csv"), index=False)
+        if broken is not None:
+            broken.table.assign(definitions=settings.version).to_csv(
+                out.with_name(f"{out.stem}_breakdowns.csv"), index=False)
+            broken.inequality.to_csv(out.with_name(f"{out.stem}_inequality.csv"), index=False)
         console.print(f"Wrote [bold]{out}[/], its exclusion log"
-                      f"{' and geography' if len(geography) else ''}.")
+                      f"{' and geography' if len(geography) else ''}"
+                      f"{', breakdowns and inequality measures' if broken else ''}.")
+
+
+#: Indicators broken down when no --indicator is given (the monitor's breakdowns).
+BREAKDOWN_INDICATORS = ("big2", "preterm", "sga")
+
+
+def _print_breakdowns(broken: Any) -> None:
+    """National rows of the first indicator's breakdowns, with their inequality measures."""
+    t = broken.table
+    names = list(dict.fromkeys(t["indicator"]))
+    first = "big2" if "big2" in names else names[0] if names else None
+    for dim in dict.fromkeys(t["breakdown"]):
+        rows = t[(t["level"] == "national") & (t["indicator"] == first)
+                 & (t["breakdown"] == dim)]
+        table = Table("group", "births", "rate (95% CI)", "adjusted (95% CI)",
+                      title=f"{first} by {dim}, national ({broken.settings.version})")
+        for r in rows.itertuples():
+            table.add_row(escape(str(r.group)), _count(r.denominator),
+                          _pct(r.rate, r.rate_lower, r.rate_upper),
+                          _pct(r.adjusted_rate, r.adjusted_rate_lower, r.adjusted_rate_upper))
+        console.print(table)
+        ineq = broken.inequality
+        sel = ineq[(ineq["level"] == "national") & (ineq["indicator"] == first)
+                   & (ineq["breakdown"] == dim)]
+        for r in sel.itertuples():
+            value = ("suppressed" if r.suppressed else
+                     f"{r.value:.4f} ({r.lower:.4f} to {r.upper:.4f})" if pd.notna(r.value)
+                     else r.note)
+            console.print(f"  {r.measure} ({r.rates}) {escape(str(r.comparison))}: {value}")
+
+
+def _count(x: Any) -> str:
+    return "(hidden)" if pd.isna(x) else f"{int(x):,}"
+
+
+def _pct(x: float, lo: float, hi: float) -> str:
+    return "" if pd.isna(x) else f"{x:.1%} ({lo:.1%} to {hi:.1%})"
 
 
 @app.command()

@@ -22,6 +22,7 @@ __all__ = [
     "NATIONAL",
     "NESTED_EVENTS",
     "TableLinks",
+    "breakdown_stratum",
     "definitional_relations",
     "geography_table",
     "indicator_units",
@@ -181,7 +182,7 @@ def _sums(cells: LinkedCells, frame: pd.DataFrame, measure: str, index: dict[str
     if periods and len(pooled):  # years of a pooled period (not, e.g., indicators)
         cells.add_sum(_national(cells, main_period, ALL, measure),
                       [_national(cells, p, ALL, measure) for p in periods])
-    for variable in variables:
+    for variable in variables if len(pooled) else ():  # (indicator tables: _strata_sums)
         values = sorted(s for s in set(strata) if s.split("=", 1)[0] == variable)
         cells.add_sum(_national(cells, main_period, ALL, measure),
                       [_national(cells, main_period, s, measure) for s in values])
@@ -258,15 +259,27 @@ def geography_table(nesting: Mapping[tuple[str, str], Mapping[str, str]]) -> pd.
     return pd.DataFrame(rows, columns=["child_level", "child", "parent_level", "parent"])
 
 
+def breakdown_stratum(breakdown: object, group: object) -> str:
+    """Stratum label of a breakdown row (``education=low``)."""
+    return f"{breakdown}={group}"
+
+
 def indicator_units(table: pd.DataFrame) -> pd.DataFrame:
     """An indicator table (``level, unit, indicator, numerator, denominator``) as unit rows:
     one "period" per indicator, so that per indicator the units of a level add up to the
-    national row."""
+    national row. Breakdown rows (columns ``breakdown`` and ``group``, :mod:`casemix.
+    inequality`) become strata ``breakdown=group``; rows without a breakdown are ``all``."""
     national = table["level"].eq("national")
+    stratum = np.full(len(table), ALL, dtype=object)
+    if "breakdown" in table and "group" in table:
+        b = table["breakdown"]
+        has = b.notna().to_numpy() & (b.astype(str) != "").to_numpy()
+        stratum[has] = [breakdown_stratum(x, g) for x, g in
+                        zip(b[has], table["group"][has], strict=True)]
     return pd.DataFrame({
         "level": table["level"].to_numpy(),
         "unit": table["unit"].astype(str).where(~national, NATIONAL[1]).to_numpy(),
-        "period": table["indicator"].astype(str).to_numpy(), "stratum": ALL,
+        "period": table["indicator"].astype(str).to_numpy(), "stratum": stratum,
         "observed": table["numerator"].to_numpy(dtype=float, na_value=np.nan),
         "n": table["denominator"].to_numpy(dtype=float, na_value=np.nan)})
 
@@ -296,7 +309,7 @@ def definitional_relations(units: pd.DataFrame, *, min_rows: int = 5
     per definition preset. Candidates are equalities with coefficients +-1 between two or
     three count columns; a column that is 0 throughout is left out (it adds nothing).
     """
-    wide = units.pivot_table(index=["level", "unit"], columns="period",
+    wide = units.pivot_table(index=["level", "unit", "stratum"], columns="period",
                              values=["observed", "n"], aggfunc="first", dropna=False)
     columns, data = [], []
     for indicator in sorted(set(units["period"])):
@@ -359,19 +372,21 @@ def nested_differences(cells: LinkedCells, units: pd.DataFrame, *, file: str) ->
     small)."""
     out: dict[str, int] = {}
     present = set(units["period"])
+    rows = units[["level", "unit", "stratum"]].drop_duplicates()
     for outer, inner in NESTED_EVENTS:
         if outer not in present or inner not in present:
             continue
-        for level, unit in units[["level", "unit"]].drop_duplicates().itertuples(index=False):
-            ko = f"O:{unit_key(level, unit, outer, ALL)}"
-            ki = f"O:{unit_key(level, unit, inner, ALL)}"
+        for level, unit, stratum in rows.itertuples(index=False):
+            ko = f"O:{unit_key(level, unit, outer, stratum)}"
+            ki = f"O:{unit_key(level, unit, inner, stratum)}"
             if ko not in cells or ki not in cells:
                 continue
             io, ii = cells.index(ko), cells.index(ki)
             value = cells.values[io] - cells.values[ii]
-            key = f"D:{outer}-{inner}:{unit_key(level, unit, outer, ALL)}"
+            key = f"D:{outer}-{inner}:{unit_key(level, unit, outer, stratum)}"
+            label = f"{level} {unit}" + ("" if stratum == ALL else f" {stratum}")
             d = cells.cell(key, value, kind="implied",
-                           where=Cell(file, f"{level} {unit}", f"{outer} - {inner}"))
+                           where=Cell(file, label, f"{outer} - {inner}"))
             cells.add_relation({io: 1.0, ii: -1.0, d: -1.0})
             out[key] = io
     return out
@@ -418,16 +433,47 @@ def link_indicator_table(cells: LinkedCells, table: pd.DataFrame, *, file: str,
                 key = f"{measure}:{unit_key(level, MISSING, indicator, ALL)}"
                 if key in cells:
                     cells.cell(key, upper=bound, kind="total")
+    _strata_sums(cells, links, units, file)
     rules = definitional_relations(units) if relations is None else relations
-    for level, unit in units[["level", "unit"]].drop_duplicates().itertuples(index=False):
+    rows = units[["level", "unit", "stratum"]].drop_duplicates()
+    for level, unit, stratum in rows.itertuples(index=False):
         for rule in rules:
-            keys = [f"{measure}:{unit_key(level, unit, indicator, ALL)}"
+            keys = [f"{measure}:{unit_key(level, unit, indicator, stratum)}"
                     for measure, indicator in rule]
             if all(k in cells for k in keys):
                 cells.add_relation({cells.index(k): coef
                                     for k, coef in zip(keys, rule.values(), strict=True)})
     links.nested = nested_differences(cells, units, file=file)
     return links
+
+
+def _strata_sums(cells: LinkedCells, links: TableLinks, units: pd.DataFrame, file: str
+                 ) -> None:
+    """Breakdown strata of each unit and indicator add up to the unit's row (``all``); so do
+    the strata of the births without a unit code. A unit's row that no file shows is a
+    hidden count (the audit of a breakdown file read without its indicator table)."""
+    strata = units[units["stratum"] != ALL]
+    if strata.empty:
+        return
+    variable = strata["stratum"].str.split("=", n=1).str[0]
+    for (level, unit, period), t in strata.groupby(["level", "unit", "period"], sort=False):
+        key = unit_key(level, unit, period, ALL)
+        if key not in links.observed:
+            _row(cells, links, key, np.nan, np.nan, file, f"{level} {unit} {period} all")
+        for _, parts in t.groupby(variable.loc[t.index], sort=False):
+            for index in (links.observed, links.n):
+                cells.add_sum(index[key], [index[unit_key(level, unit, period, s)]
+                                           for s in parts["stratum"]])
+    absent = strata[["level", "period", "stratum"]].drop_duplicates()
+    for (level, period), t in absent.groupby(["level", "period"], sort=False):
+        for measure in ("O", "N"):
+            keys = {s: f"{measure}:{unit_key(level, MISSING, period, s)}"
+                    for s in [ALL, *t["stratum"]]}
+            if not all(k in cells for k in keys.values()):
+                continue
+            for _, parts in t.groupby(t["stratum"].str.split("=", n=1).str[0], sort=False):
+                cells.add_sum(cells.index(keys[ALL]),
+                              [cells.index(keys[s]) for s in parts["stratum"]])
 
 
 def national_cells(cells: LinkedCells) -> np.ndarray:

@@ -261,11 +261,12 @@ def _group_keys(group_by: str | Sequence[str] | None) -> list[str]:
     return [group_by] if isinstance(group_by, str) else list(group_by)
 
 
-def _check_quantile_count(frame: pd.DataFrame, quantile: str) -> int:
+def _check_quantile_count(frame: pd.DataFrame, quantile: str,
+                          min_quantiles: int = _MIN_QUANTILES) -> int:
     n_q = int(frame["_q"].nunique())
-    if not _MIN_QUANTILES <= n_q <= _MAX_QUANTILES:
+    if not min_quantiles <= n_q <= _MAX_QUANTILES:
         raise DataError(f"The {quantile!r} column given to sii_rii must have between "
-                        f"{_MIN_QUANTILES} and {_MAX_QUANTILES} distinct quantiles. Got {n_q}.")
+                        f"{min_quantiles} and {_MAX_QUANTILES} distinct quantiles. Got {n_q}.")
     if n_q > _WARN_QUANTILES:
         warnings.warn(f"sii_rii: {n_q} quantiles; small numbers per quantile can make the SII "
                       "unstable.", DataWarning, stacklevel=3)
@@ -407,6 +408,7 @@ def sii_rii(
     repetitions: int = 100_000,
     multiplier: float = 1.0,
     seed: int | np.random.Generator | None = None,
+    min_quantiles: int = _MIN_QUANTILES,
 ) -> pd.DataFrame:
     r"""Slope (SII) and relative (RII) index of inequality, as ``PHEindicatormethods::phe_sii``.
 
@@ -447,6 +449,11 @@ def sii_rii(
     seed : int or numpy.random.Generator, optional
         Random generator or its seed, for reproducible limits. The groups are simulated one
         after the other from the same stream.
+    min_quantiles : int, default 5
+        Fewest quantiles accepted (phe_sii: 5). Lower it (to 3 at least) for a variable with
+        fewer ordered groups, such as maternal education (low, middle, high): the regression
+        is the same, but with three points its slope rests on few groups, so read it with the
+        rate difference between the extremes.
 
     Returns
     -------
@@ -560,7 +567,10 @@ def sii_rii(
     frame = _prepare(data, columns, spec)
     for k in keys:
         frame[k] = data[k].array
-    n_q = _check_quantile_count(frame, quantile)
+    if not isinstance(min_quantiles, int) or not 3 <= min_quantiles <= _MIN_QUANTILES:
+        raise ParameterError(f"sii_rii: min_quantiles must be an integer from 3 to "
+                             f"{_MIN_QUANTILES}. Got {min_quantiles!r}.")
+    n_q = _check_quantile_count(frame, quantile, min_quantiles)
     rng = np.random.default_rng(seed)
     records = []
     for key, g in _groups(frame, keys, n_q, quantile):

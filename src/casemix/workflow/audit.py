@@ -43,10 +43,17 @@ DERIVED = ["events_unweighted", "crude_rate", "oe", "oe_lower", "oe_upper", "adj
            "flag_poisson_95", "flag_poisson_998", "verdict_p", "variance",
            "shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above", "rank", "rank_lower",
            "rank_upper", "expected", "value", "z_adjusted", "direct_rate", "direct_rate_lower",
-           "direct_rate_upper", "direct_note", "slope", "slope_se"]
+           "direct_rate_upper", "direct_note", "slope", "slope_se", "rate_lower",
+           "rate_upper", "adjusted_rate_lower", "adjusted_rate_upper", "oe_upper"]
 #: Columns that mark an alignment table (``casemix align --out``) and an indicator table.
 ALIGNMENT = {"numerator_difference", "denominator_difference"}
 INDICATOR = {"level", "unit", "indicator", "numerator", "denominator"}
+#: Columns that mark a breakdown table and an inequality table (``casemix indicators
+#: --breakdown``), and the breakdown columns computed from a row's counts.
+BREAKDOWN = {"breakdown", "group"}
+INEQUALITY = {"level", "unit", "indicator", "breakdown", "measure", "comparison", "value"}
+BREAKDOWN_DERIVED = ("rate_lower", "rate_upper", "expected", "oe", "oe_lower", "oe_upper",
+                     "adjusted_rate", "adjusted_rate_lower", "adjusted_rate_upper")
 #: Files of a run folder that never leave (see ``casemix.workflow.export.INTERNAL``).
 INTERNAL = ("model.json", "manifest.json", "suppression_log.csv")
 #: Unweighted events and births per row (runs with case weights).
@@ -149,6 +156,18 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
             table = _read(path)
             findings += _alignment_checks(table, name, threshold)
             findings += _alignment_differencing(table, name, protection)
+        elif path.suffix == ".csv" and header >= INDICATOR | BREAKDOWN:
+            table = _read(path)
+            stem = path.stem.removesuffix("_breakdowns")
+            findings += _row_checks(indicator_units(table).assign(
+                crude_rate=table["rate"], **{c: table[c] for c in BREAKDOWN_DERIVED
+                                             if c in table}), name, threshold)
+            levels = sorted(set(table["level"]) - {NATIONAL[0]})
+            link_indicator_table(cells, table, file=name,
+                                 nesting=_geography(files, f"{stem}_geography.csv"),
+                                 missing=_missing(files, levels, f"{stem}_exclusions.csv"))
+        elif path.suffix == ".csv" and header >= INEQUALITY:
+            findings += _inequality_checks(_read(path), name, files)
         elif path.suffix == ".csv" and header >= INDICATOR:
             table = _read(path)
             findings += _row_checks(indicator_units(table).assign(
@@ -288,6 +307,37 @@ def _alignment_differencing(table: pd.DataFrame, file: str, protection: Protecti
         cells = LinkedCells()
         link_indicator_table(cells, t, file=file)  # other units: unknown
         out += _differencing(cells, protection, f"year {year}")
+    return out
+
+
+def _inequality_checks(table: pd.DataFrame, file: str, files: list[Path]
+                       ) -> list[dict[str, object]]:
+    """An inequality measure (``<name>_inequality.csv``) must be blank when a group it uses
+    is hidden in the breakdown table beside it: with the other groups' rates it would give
+    the hidden one back. Without that table, every shown measure is a finding."""
+    stem = Path(file).stem.removesuffix("_inequality")
+    found = _named(files, f"{stem}_breakdowns.csv")
+    shown = table[pd.to_numeric(table["value"], errors="coerce").notna()]
+    if not found:
+        return [_finding(file, "", "value", "inequality measures without their breakdown "
+                         f"table ({stem}_breakdowns.csv): cannot check the groups they use")
+                ] if len(shown) else []
+    groups = _read(found[0])
+    groups["_hidden"] = groups["numerator"].isna() | groups["denominator"].isna()
+    keys = ["level", "unit", "indicator", "breakdown"]
+    by_key = dict(list(groups.groupby(keys)))  # (a GroupBy has .keys: not a mapping)
+    out = []
+    for row in shown.itertuples(index=False):
+        g = by_key.get(tuple(getattr(row, k) for k in keys))
+        if g is None:
+            continue
+        comparison = str(row.comparison)
+        used = comparison.split(" vs ") if " vs " in comparison else [
+            x for x in g["group"].astype(str) if x != "missing"]  # SII, RII: every group
+        if g[g["group"].astype(str).isin(used)]["_hidden"].any():
+            out.append(_finding(file, f"{row.level} {row.unit} {row.indicator} "
+                                f"{row.breakdown}", str(row.measure), "inequality measure "
+                                "shown while a group it uses is hidden"))
     return out
 
 
