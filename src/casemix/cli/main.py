@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import warnings
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
+from typer.core import TyperGroup
 
 from casemix.disclosure import check_threshold, mask_small_counts
 from casemix.disclosure.tables import geography_table, nesting_of
@@ -27,15 +30,73 @@ from casemix.models.runs import Run, load_model, load_run, reproduce_run, save_r
 from casemix.records import UNIT_LEVELS, ValidationReport, load_births, write_table
 from casemix.simulation import simulate_cohort
 
+#: Markup is off by default: unit labels, file names and messages are printed as they are
+#: (a label such as ``[/x]`` is text, not markup); styled lines go through :func:`_say`.
+console = Console(markup=False, highlight=False)
+err_console = Console(stderr=True, markup=False, highlight=False)
+#: Set by ``casemix --debug``: failures show their traceback.
+DEBUG = {"on": False}
+#: Exit codes: 2 for an input the command cannot use (data, spec, options, files), 1 for a
+#: check that failed (validation, audit) or an internal error, 130 when interrupted.
+EXIT_INPUT, EXIT_FAILED, EXIT_INTERRUPTED = 2, 1, 130
+
+
+class SafeGroup(TyperGroup):
+    """The one error path of every command: an expected failure (a casemix error, a value or
+    file error) is one line ``error: what, where, how to fix`` and exit code 2; an internal
+    error is one line with exit code 1 and a pointer to ``--debug``; Ctrl-C exits with 130
+    after the command's own clean-up. ``--debug`` shows the traceback instead."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's (vendored) click Context
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if _is_control(exc):  # typer's own exits, usage errors and aborts
+                raise
+            _handle(exc)
+        except KeyboardInterrupt:
+            if DEBUG["on"]:
+                raise
+            err_console.print("interrupted: nothing was left half-written.")
+            raise typer.Exit(code=EXIT_INTERRUPTED) from None
+
+
+def _is_control(exc: BaseException) -> bool:
+    """Exceptions of the CLI framework itself (exit codes, usage errors, aborts)."""
+    return type(exc).__module__.split(".")[0] in ("typer", "click")
+
+
+def _handle(exc: Exception) -> None:
+    """An expected failure: one line, exit 2; anything else: one line, exit 1."""
+    if DEBUG["on"]:
+        raise exc
+    if isinstance(exc, CasemixError | ValueError | OSError | KeyError):
+        raise _fail(exc) from None
+    _say(f"[bold red]internal error:[/] {escape(type(exc).__name__)}: "
+         f"{escape(str(exc))}. Rerun with --debug for the traceback and report it.", err=True)
+    raise typer.Exit(code=EXIT_FAILED) from None
+
+
 app = typer.Typer(
     name="casemix",
     help="Case-mix adjustment and fair comparison of Dutch birth-outcome indicators.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=SafeGroup,
 )
-console = Console()
-err_console = Console(stderr=True)
+
+
+@app.callback()
+def _root(debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the full traceback of a failure.")] = False) -> None:
+    """Case-mix adjustment and fair comparison of Dutch birth-outcome indicators."""
+    DEBUG["on"] = debug
+
+
+def _say(text: str, *, err: bool = False) -> None:
+    """Print a line with casemix's own styling (user values in it must be escaped)."""
+    (err_console if err else console).print(text, markup=True)
 
 MappingOpt = Annotated[
     str | None,
@@ -57,25 +118,72 @@ def _step(description: str) -> Iterator[None]:
     """Show a spinner with elapsed time while a long step runs."""
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
                   console=err_console, transient=True) as progress:
-        progress.add_task(description, total=None)
+        progress.add_task(escape(description), total=None)
         yield
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc}")
-    return typer.Exit(code=2)
+    """One line for an expected failure, and exit code 2 (with ``--debug``: the traceback
+    first)."""
+    if DEBUG["on"]:
+        import traceback
+
+        traceback.print_exception(exc)
+    message = _message(exc)
+    _say(f"[bold red]error:[/] {escape(message)}", err=True)
+    return typer.Exit(code=EXIT_INPUT)
+
+
+def _message(exc: BaseException) -> str:
+    """The user-facing text of an error: file errors name the file and what to do."""
+    if isinstance(exc, FileNotFoundError):
+        return f"file not found: {exc.filename}. Check the path."
+    if isinstance(exc, PermissionError):
+        return (f"cannot write or read {exc.filename}: permission denied. Choose a location "
+                "you can write to.")
+    if isinstance(exc, IsADirectoryError):
+        return f"{exc.filename} is a folder, not a file."
+    if isinstance(exc, KeyError):
+        return f"column or key {exc} not found in the data or the spec."
+    return " ".join(str(exc).split("\n")) or type(exc).__name__
+
+
+def _n(count: float) -> str:
+    """A count as the command shows it: 1..9 as ``<10`` (the disclosure rule)."""
+    return "<10" if 0 < count < 10 else f"{int(count):,}"
+
+
+def _select_years(report: ValidationReport, years: list[int] | None) -> ValidationReport:
+    """The births of ``years`` (every year when None, with a note when there are several);
+    the births of other years are counted in the note, not dropped silently."""
+    births = report.births
+    if "year" not in births:
+        return report
+    present = sorted(int(y) for y in births["year"].dropna().unique())
+    if not years:
+        if len(present) > 1:
+            _say(f"[yellow]note:[/] the file holds {len(present)} years ({present[0]}.."
+                 f"{present[-1]}); they are pooled into one table. Pass --year to select.")
+        return report
+    absent = sorted(set(years) - set(present))
+    if absent:
+        raise CasemixError(f"--year {absent}: the file holds the years {present}.")
+    keep = births["year"].isin(years)
+    _say(f"[yellow]note:[/] {_n(int((~keep).sum()))} births of other years left out "
+         f"(years {sorted(years)} kept).")
+    return dataclasses.replace(report, births=births[keep].reset_index(drop=True))
 
 
 def _print_report(report: ValidationReport) -> None:
     colour = "green" if report.ok else "red"
-    console.print(f"[bold {colour}]{'Valid' if report.ok else 'Invalid'}[/]: "
-                  f"{report.n_input:,} rows read, {report.n_excluded:,} excluded, "
-                  f"{len(report.births):,} kept")
+    _say(f"[bold {colour}]{'Valid' if report.ok else 'Invalid'}[/]: "
+         f"{report.n_input:,} rows read, {report.n_excluded:,} excluded, "
+         f"{len(report.births):,} kept")
     if report.problems:
         table = Table("severity", "column", "rows", "message", show_lines=False)
         style = {"error": "red", "warning": "yellow", "info": "dim"}
         for p in report.problems:
-            table.add_row(f"[{style[p.severity]}]{p.severity}[/]", p.column,
+            table.add_row(Text(p.severity, style=style[p.severity]), p.column,
                           f"{p.n_rows:,}", p.message)
         console.print(table)
 
@@ -111,7 +219,7 @@ def simulate(
                     out.with_name(f"{out.stem}_adjacency_{level}.csv"), index=False)
         out.with_name(f"{out.stem}_simulation.json").write_text(
             json.dumps(cohort.parameters, indent=2))
-    console.print(f"Wrote {len(cohort.births):,} births to [bold]{out}[/] and the true unit "
+    _say(f"Wrote {len(cohort.births):,} births to [bold]{escape(str(out))}[/] and the true unit "
                   f"effects to [bold]{truth_path}[/].")
 
 
@@ -162,6 +270,9 @@ def indicators(
              "the inequality measures, written beside --out as <name>_breakdowns.csv and "
              "<name>_inequality.csv; for the --indicator(s), default big2, preterm and "
              "sga.")] = None,
+    year: Annotated[list[int] | None, typer.Option(
+        help="Only these years (repeat for several); by default every year in the file is "
+             "pooled into one table, and the command says so.")] = None,
     threshold: Annotated[int, typer.Option(help="Disclosure control: counts below this are "
                                            "suppressed.")] = 10,
     allow_small_counts: AllowSmallOpt = False,
@@ -174,6 +285,7 @@ def indicators(
             {} if min_ga_weeks is None else {"min_gestational_age_days": 7 * min_ga_weeks}))
         with _step(f"Reading and validating {file}"):
             report = load_births(file, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
+        report = _select_years(report, year)
         with _step("Deriving indicators"):
             flags = derive_indicators(report.births, indicator, settings=settings)
             table, log = indicator_rates(report.births, by or [], flags=flags,
@@ -197,8 +309,8 @@ def indicators(
                     title=f"National rates ({settings.version}, births >= "
                           f"{settings.min_gestational_age_label} weeks)")
     for row in national.itertuples():
-        summary.add_row(row.indicator, f"{row.numerator:,.0f}", f"{row.denominator:,.0f}",
-                        f"{row.rate:.2%}")
+        summary.add_row(row.indicator, _count(row.numerator), _count(row.denominator),
+                        "(hidden)" if pd.isna(row.rate) else f"{row.rate:.2%}")
     console.print(summary)
     for level in by or []:
         sub = table[table["level"] == level]
@@ -207,7 +319,7 @@ def indicators(
     if broken is not None:
         _print_breakdowns(broken)
     if flags.skipped:
-        console.print(f"[yellow]Not derived[/]: {flags.skipped}")
+        _say(f"[yellow]Not derived[/]: {escape(str(flags.skipped))}")
     console.print(f"Exclusions: {report.n_excluded:,} rows at validation; indicator "
                   f"denominators as logged ({len(log)} entries).")
     if out is not None:
@@ -222,7 +334,7 @@ def indicators(
             broken.table.assign(definitions=settings.version).to_csv(
                 out.with_name(f"{out.stem}_breakdowns.csv"), index=False)
             broken.inequality.to_csv(out.with_name(f"{out.stem}_inequality.csv"), index=False)
-        console.print(f"Wrote [bold]{out}[/], its exclusion log"
+        _say(f"Wrote [bold]{escape(str(out))}[/], its exclusion log"
                       f"{' and geography' if len(geography) else ''}"
                       f"{', breakdowns and inequality measures' if broken else ''}.")
 
@@ -242,7 +354,7 @@ def _print_breakdowns(broken: Any) -> None:
         table = Table("group", "births", "rate (95% CI)", "adjusted (95% CI)",
                       title=f"{first} by {dim}, national ({broken.settings.version})")
         for r in rows.itertuples():
-            table.add_row(escape(str(r.group)), _count(r.denominator),
+            table.add_row(str(r.group), _count(r.denominator),
                           _pct(r.rate, r.rate_lower, r.rate_upper),
                           _pct(r.adjusted_rate, r.adjusted_rate_lower, r.adjusted_rate_upper))
         console.print(table)
@@ -253,7 +365,7 @@ def _print_breakdowns(broken: Any) -> None:
             value = ("suppressed" if r.suppressed else
                      f"{r.value:.4f} ({r.lower:.4f} to {r.upper:.4f})" if pd.notna(r.value)
                      else r.note)
-            console.print(f"  {r.measure} ({r.rates}) {escape(str(r.comparison))}: {value}")
+            console.print(f"  {r.measure} ({r.rates}) {r.comparison}: {value}")
 
 
 def _count(x: Any) -> str:
@@ -337,9 +449,9 @@ def fit(
         raise _fail(exc) from exc
     console.print(repr(result))
     for note in [*result.notes, *(str(w.message) for w in written)]:
-        console.print(f"[yellow]note:[/] {escape(note)}")
+        _say(f"[yellow]note:[/] {escape(note)}")
     _print_verdicts(out, result)
-    console.print(f"Wrote [bold]{out}[/].")
+    _say(f"Wrote [bold]{escape(str(out))}[/].")
 
 
 def _print_verdicts(out: Path, result: Any) -> None:
@@ -390,8 +502,19 @@ def score(
         write_table(scores, out)
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
-    console.print(f"Scored {len(scores):,} births with {model.spec.name} "
-                  f"({model.method}); wrote [bold]{out}[/].")
+    _say(f"Scored {len(scores):,} births with {escape(model.spec.name)} "
+         f"({model.method}); wrote [bold]{escape(str(out))}[/].")
+    _print_unused(report)
+
+
+def _print_unused(report: ValidationReport) -> None:
+    """Every row read but not used, by reason (counts 1..9 as <10): rows read = used +
+    excluded."""
+    console.print(f"{report.n_input:,} rows read = {len(report.births):,} used + "
+                  f"{report.n_excluded:,} excluded at validation.")
+    log = report.exclusions.to_frame()
+    for row in log[log["n_rows"] > 0].itertuples():
+        console.print(f"  excluded: {_n(row.n_rows)} rows, {row.scope}: {row.reason}")
 
 
 @app.command()
@@ -430,18 +553,18 @@ def align(
     if len(summary):
         t = Table("indicator", "explained by", "rows", title="Differences")
         for row in summary.itertuples():
-            t.add_row(row.indicator, escape(row.explained_by), str(row.rows))
+            t.add_row(row.indicator, row.explained_by, str(row.rows))
         console.print(t)
     best = Table("indicator", "combination", "presets", "rows reproduced",
                  title="Closest definitions per indicator (exhaustive search)")
     for row in result.best().itertuples():
-        best.add_row(row.indicator, escape(row.combination or "(as compared)"),
-                     escape(row.presets), f"{row.rows_agreeing} of {row.rows}")
+        best.add_row(row.indicator, row.combination or "(as compared)", row.presets,
+                     f"{row.rows_agreeing} of {row.rows}")
     console.print(best)
     if out is not None:
         result.disclosed(threshold).to_csv(out, index=False)
         result.combinations.to_csv(out.with_name(f"{out.stem}_combinations.csv"), index=False)
-        console.print(f"Wrote [bold]{out}[/] and the combinations searched.")
+        _say(f"Wrote [bold]{escape(str(out))}[/] and the combinations searched.")
 
 
 @app.command()
@@ -481,7 +604,7 @@ def report(
         path = write_report(html, out)
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
-    console.print(f"Report written to [bold]{path.resolve()}[/]")
+    _say(f"Report written to [bold]{escape(str(path.resolve()))}[/]")
 
 
 @app.command()
@@ -515,7 +638,7 @@ def refit(
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
     for name, folder in written.items():
-        console.print(f"{name}: [bold]{folder}[/]")
+        _say(f"{name}: [bold]{escape(str(folder))}[/]")
 
 
 @app.command("compare-runs")
@@ -547,7 +670,7 @@ def compare_runs_command(
                       f"(SE {c.citl_se:.3f}), slope {c.slope:.3f} (SE {c.slope_se:.3f}).")
     if out is not None:
         out.write_text(result.to_html(), encoding="utf-8")
-        console.print(f"Wrote [bold]{out}[/].")
+        _say(f"Wrote [bold]{escape(str(out))}[/].")
 
 
 @app.command()
@@ -576,11 +699,11 @@ def audit(
         for f in result.findings.itertuples():
             interval = ("" if pd.isna(f.lower) else
                         f" derivable interval [{f.lower:g}, {f.upper:g}]")
-            console.print(escape(f"{f.file} | {f.row} | {f.column}:{interval} ({f.route})"))
+            console.print(f"{f.file} | {f.row} | {f.column}:{interval} ({f.route})")
         verdict = ("[green]passes[/]" if result.ok else
                    f"[red]fails[/] ({len(result.findings)} findings)")
-        console.print(f"Audit {verdict}: {result.n_hidden} hidden counts checked; threshold "
-                      f"{result.protection.threshold}, width {result.protection.width:g}.")
+        _say(f"Audit {verdict}: {result.n_hidden} hidden counts checked; threshold "
+             f"{result.protection.threshold}, width {result.protection.width:g}.")
     if not result.ok:
         raise typer.Exit(code=1)
 
@@ -611,9 +734,9 @@ def export(
         raise _fail(exc) from exc
     if not result.ok:
         for f in result.findings.itertuples():
-            console.print(escape(f"{f.file} | {f.row} | {f.column} ({f.route})"))
-        console.print(f"[red]Export refused[/]: {len(result.findings)} findings; nothing "
-                      f"written to {out}.")
+            console.print(f"{f.file} | {f.row} | {f.column} ({f.route})")
+        _say(f"[red]Export refused[/]: {len(result.findings)} findings; nothing "
+                      f"written to {escape(str(out))}.")
         raise typer.Exit(code=1)
-    console.print(f"Exported to [bold]{out}[/]; audit passed ({result.n_hidden} hidden "
+    _say(f"Exported to [bold]{escape(str(out))}[/]; audit passed ({result.n_hidden} hidden "
                   "counts checked). See README.md and audit.json there.")
