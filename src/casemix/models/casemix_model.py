@@ -13,7 +13,7 @@ import pandas as pd
 
 from casemix.core.cells import Cells, compress_cells
 from casemix.core.design import Encoding, learn_encoding
-from casemix.exceptions import CasemixWarning, SpecError
+from casemix.exceptions import CasemixWarning, DataError, SpecError
 from casemix.models.data import prepare_model_data
 from casemix.models.methods import build_method, method_name
 from casemix.models.result import CaseMixResult, coefficient_table
@@ -143,9 +143,11 @@ class CaseMixModel:
         CaseMixResult
         """
         risk, shrinker = self.strategies()
+        self.spec.check_data(list(births.columns))
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         data = prepare_model_data(births, self.spec)
+        _check_events(data.y, data.w, self.spec)
         encoding = learn_encoding(data.frame, data.terms, self.spec.interactions)
         term_columns = [t.column for t in data.terms]
         patterns = compress_cells(data.frame, term_columns, data.y, data.w, force=self.compress)
@@ -225,3 +227,18 @@ def _check_separation(X: npt.NDArray[np.float64], patterns: Cells, encoding: Enc
             "Merge the level with another one (levels/breaks in the spec), drop the term, or "
             "pool more years."
         )
+
+
+def _check_events(y: np.ndarray, w: np.ndarray, spec: ModelSpec) -> None:
+    """An outcome without events (or without non-events) among the analysed births has
+    nothing to adjust: say so, naming the indicator and the spec, before any fitting."""
+    n = len(y)
+    events = float(np.sum(w * y))
+    if n == 0:
+        raise DataError(f"{spec.source}: no births are analysed for outcome {spec.outcome!r} "
+                        "(see the exclusions: definitions, years, weights).")
+    if events == 0 or events == float(np.sum(w)):
+        which = "no events" if events == 0 else "only events"
+        raise DataError(f"{spec.source}: outcome {spec.outcome!r} has {which} among the "
+                        f"{n:,} births analysed: nothing to adjust. Check the indicator "
+                        "definitions and the data, or pool more years.")

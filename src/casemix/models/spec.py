@@ -25,9 +25,12 @@ import hashlib
 import json
 import tomllib
 import warnings
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from casemix._params import check_in_range
 from casemix.core.design import Term
@@ -116,6 +119,8 @@ class ModelSpec:
     definitions: DefinitionSettings = field(default_factory=DefinitionSettings)
     confidence_level: float = 0.95
     description: str = ""
+    #: Where the spec was read from (for messages; not part of the spec or its fingerprint).
+    source: str = field(default="spec", compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.adjusters:
@@ -200,39 +205,150 @@ class ModelSpec:
         for key in ("name", "outcome", "adjust"):
             if key not in d:
                 raise SpecError(f"{source}: required key {key!r} is missing.")
-        terms = []
-        for i, t in enumerate(d["adjust"]):
-            bad = set(t) - _TERM_KEYS
-            if bad or "column" not in t:
-                raise SpecError(f"{source}: [[adjust]] #{i + 1} has unknown key(s) {sorted(bad)} "
-                                f"or no 'column'; allowed keys: {sorted(_TERM_KEYS)}.")
-            terms.append(Term(
-                column=t["column"], kind=t.get("type", "categorical"),
-                reference=None if t.get("reference") is None else str(t["reference"]),
-                levels=tuple(map(str, t["levels"])) if "levels" in t else None,
-                knots=tuple(map(float, t["knots"])) if "knots" in t else None,
-                n_knots=int(t.get("n_knots", 5)), missing=t.get("missing"),
-                breaks=tuple(map(float, t["breaks"])) if "breaks" in t else None,
-                labels=tuple(map(str, t["labels"])) if "labels" in t else None))
+        if not isinstance(d["adjust"], list):
+            raise SpecError(f"{source}: 'adjust' must be [[adjust]] tables, one per adjuster.")
+        terms = [_term(t, f"{source}: [[adjust]] #{i + 1}") for i, t in enumerate(d["adjust"])]
         try:
             definitions = DefinitionSettings.from_dict(d.get("definitions", {}))
         except (TypeError, ValueError) as exc:
             raise SpecError(f"{source}: [definitions]: {exc}") from exc
-        levels = tuple(d.get("levels", ("vsv",)))
+        levels = tuple(_strings(d.get("levels", ["vsv"]), f"{source}: key 'levels'"))
         odd = [lv for lv in levels if lv not in UNIT_LEVELS]
         if odd:
             warnings.warn(f"{source}: unit level(s) {odd} are not canonical unit columns "
                           f"({', '.join(UNIT_LEVELS)}); they must be columns of the data.",
                           CasemixWarning, stacklevel=2)
-        return cls(
-            name=str(d["name"]), outcome=str(d["outcome"]), adjusters=tuple(terms),
-            interactions=tuple(tuple(p) for p in d.get("interactions", ())),  # type: ignore[misc]
-            levels=levels, stratify=tuple(d.get("stratify", ())), ses=tuple(d.get("ses", ())),
-            years=tuple(d["years"]) if d.get("years") else None,
-            by_year=bool(d.get("by_year", False)), method=str(d.get("method", "pooled")),
-            weights=d.get("weights") or None, definitions=definitions,
-            confidence_level=float(d.get("confidence_level", 0.95)),
-            description=str(d.get("description", "")))
+        years = d.get("years")
+        try:
+            return cls(
+                name=str(d["name"]), outcome=str(d["outcome"]), adjusters=tuple(terms),
+                interactions=_pairs(d.get("interactions", []), source),
+                levels=levels, stratify=tuple(_strings(d.get("stratify", []),
+                                                       f"{source}: key 'stratify'")),
+                ses=tuple(_strings(d.get("ses", []), f"{source}: key 'ses'")),
+                years=tuple(int(y) for y in _numbers(years, f"{source}: key 'years'"))
+                if years else None,
+                by_year=bool(d.get("by_year", False)), method=str(d.get("method", "pooled")),
+                weights=d.get("weights") or None, definitions=definitions,
+                confidence_level=_number(d.get("confidence_level", 0.95),
+                                         f"{source}: key 'confidence_level'"),
+                description=str(d.get("description", "")), source=source)
+        except SpecError as exc:
+            text = str(exc)
+            raise SpecError(text if text.startswith(source) else f"{source}: {text}") from None
+
+    def check_data(self, columns: Sequence[str]) -> None:
+        """Check, before any fitting, that the data have every column the spec needs.
+
+        Parameters
+        ----------
+        columns : sequence of str
+            Columns of the (validated) births.
+
+        Raises
+        ------
+        SpecError
+            Naming the spec file, the key (``levels``, ``[[adjust]]``, ``outcome``,
+            ``stratify``, ``weights``) and the missing columns, with how to fix it.
+        """
+        have = set(columns)
+        needs = [("levels", list(self.levels)), ("stratify", list(self.stratify)),
+                 ("[[adjust]] column", [t.column for t in self.adjusters]),
+                 ("weights", [self.weights] if self.weights else [])]
+        if not self.is_indicator:
+            needs.append(("outcome", [self.outcome]))
+        for key, wanted in needs:
+            absent = [c for c in wanted if c not in have]
+            if absent:
+                raise SpecError(
+                    f"{self.source}: {key} {absent} not in the data (its columns: "
+                    f"{', '.join(sorted(have)[:25])}{', ...' if len(have) > 25 else ''}). "
+                    "Map the column with --mapping, or change the spec.")
+        if self.is_indicator:
+            frame = pd.DataFrame(columns=list(columns))
+            absent = [c for c in _indicator_columns(self.outcome, frame, self.definitions)
+                      if c not in have]
+            if absent:
+                raise SpecError(
+                    f"{self.source}: outcome {self.outcome!r} needs column(s) {absent}, "
+                    "which the data do not have. Map them with --mapping.")
+
+
+def _indicator_columns(name: str, frame: pd.DataFrame, settings: DefinitionSettings
+                       ) -> list[str]:
+    """Data columns indicator ``name`` needs (through the indicators it is built from), and
+    the gestational age that decides the scope of every indicator."""
+    by_name = {i.name: i for i in DEFAULT_INDICATORS}
+    out = ["gestational_age_days"] + (["plurality"] if settings.plurality == "singletons"
+                                      else [])
+    for column in by_name[name].required_columns(frame, settings):
+        out += _indicator_columns(column, frame, settings) if column in by_name else [column]
+    return list(dict.fromkeys(out))
+
+
+def _term(t: Any, where: str) -> Term:
+    """One ``[[adjust]]`` table as a Term; every value type-checked against its key."""
+    if not isinstance(t, dict):
+        raise SpecError(f"{where}: must be a table with 'column' and options.")
+    bad = set(t) - _TERM_KEYS
+    if bad or "column" not in t:
+        raise SpecError(f"{where} has unknown key(s) {sorted(bad)} or no 'column'; allowed "
+                        f"keys: {sorted(_TERM_KEYS)}.")
+    where = f"{where} ({t['column']})"
+    try:
+        return Term(
+            column=str(t["column"]), kind=t.get("type", "categorical"),
+            reference=None if t.get("reference") is None else str(t["reference"]),
+            levels=tuple(_strings(t["levels"], f"{where} key 'levels'"))
+            if "levels" in t else None,
+            knots=tuple(_numbers(t["knots"], f"{where} key 'knots'")) if "knots" in t else None,
+            n_knots=int(_number(t.get("n_knots", 5), f"{where} key 'n_knots'")),
+            missing=t.get("missing"),
+            breaks=tuple(_numbers(t["breaks"], f"{where} key 'breaks'"))
+            if "breaks" in t else None,
+            labels=tuple(_strings(t["labels"], f"{where} key 'labels'"))
+            if "labels" in t else None)
+    except SpecError as exc:
+        text = str(exc)
+        raise SpecError(text if text.startswith(where) else f"{where}: {text}") from None
+
+
+def _pairs(value: Any, source: str) -> tuple[tuple[str, str], ...]:
+    """``interactions = [["a", "b"], ...]``: pairs of adjuster names."""
+    where = f"{source}: key 'interactions'"
+    pairs = [_strings(p, where) for p in _list(value, where)]
+    if any(len(p) != 2 for p in pairs):
+        raise SpecError(f'{where} must hold pairs, e.g. [["parity", "maternal_age"]].')
+    return tuple((a, b) for a, b in pairs)
+
+
+def _list(value: Any, where: str) -> list[Any]:
+    if not isinstance(value, list | tuple):
+        raise SpecError(f"{where} must be a list; got {value!r} ({type(value).__name__}).")
+    return list(value)
+
+
+def _number(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SpecError(f"{where} must be a number, e.g. 5; got {value!r} "
+                        f"({type(value).__name__}).")
+    return float(value)
+
+
+def _numbers(value: Any, where: str) -> list[float]:
+    """A TOML list of numbers (``knots = [20, 27, 31]``), not a string such as "20,27,31"."""
+    if not isinstance(value, list):
+        raise SpecError(f"{where} must be a list of numbers, e.g. [20, 27, 31, 35, 41]; got "
+                        f"{value!r} ({type(value).__name__}).")
+    return [_number(v, where) for v in value]
+
+
+def _strings(value: Any, where: str) -> list[str]:
+    """A TOML list of names (``levels = ["vsv", "municipality"]``)."""
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise SpecError(f'{where} must be a list, e.g. ["vsv", "municipality"]; got '
+                        f"{value!r} ({type(value).__name__}).")
+    return [str(v) for v in value]
 
 
 def load_spec(path: str | Path) -> ModelSpec:

@@ -89,7 +89,11 @@ def refit_all(
         spec = dataclasses.replace(spec, years=window)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MethodSwitchWarning)
-            result = CaseMixModel(spec).fit(births)
+            try:
+                result = CaseMixModel(spec).fit(births)
+            except CasemixError as exc:  # name the spec that failed (and keep the others')
+                text = str(exc)
+                raise type(exc)(text if str(path) in text else f"{path}: {text}") from exc
         folder = new_run_folder(out, year, spec.name)
         save_run(result, folder, births=births, validation=validation, threshold=threshold,
                  data_file=data_file, mapping=mapping, invalid=invalid,
