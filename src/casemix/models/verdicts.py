@@ -83,7 +83,9 @@ def verdict_counts(units: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for level, t in units.groupby("level", sort=False):
         shown = (t[~t["suppressed"].astype(bool)] if "suppressed" in t else t)
-        row: dict[str, Any] = {"level": level, "units": len(t), "published": len(shown)}
+        # units, not rows: a table with several periods (unit x year) has a row per period
+        row: dict[str, Any] = {"level": level, "units": t["unit"].nunique(),
+                               "published": shown["unit"].nunique()}
         for name in ("95", "998"):
             flags = shown[f"flag_{name}"]
             row[f"above_{name}"] = int((flags == "above").sum())

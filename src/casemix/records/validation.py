@@ -211,6 +211,25 @@ def _coerce_id(col: Column, raw: pd.Series) -> pd.Series:
     return raw.astype("string").str.strip().replace("", pd.NA)
 
 
+def _unit_codes(col: Column, codes: pd.Series, problems: list[Problem]) -> pd.Series:
+    """Unit codes normalised: surrounding spaces removed, inner runs of spaces made one, and
+    upper case (registry codes such as ``VSV01``, ``GM0363``), so that ``vsv01`` and
+    ``VSV01`` are one unit; a warning lists the codes that were merged."""
+    normal = codes.str.replace(r"\s+", " ", regex=True).str.upper()
+    pairs = pd.DataFrame({"raw": codes, "normal": normal}).dropna().drop_duplicates()
+    merged = pairs[pairs["normal"].duplicated(keep=False)]
+    if len(merged):
+        groups = merged.groupby("normal")["raw"].apply(lambda s: " / ".join(sorted(s)))
+        rows = int(normal.isin(groups.index).sum())
+        shown = "; ".join(f"{v} -> {k}" for k, v in list(groups.items())[:5])
+        problems.append(Problem(
+            "warning", col.name, n_rows=rows, message=
+            f"{len(groups)} unit code(s) differ only in case or spaces and are taken as one "
+            f"unit (codes are compared in upper case without extra spaces): {shown}"
+            f"{'; ...' if len(groups) > 5 else ''}."))
+    return normal
+
+
 def _coerce(col: Column, raw: pd.Series, problems: list[Problem]) -> pd.Series:
     if col.kind in ("int", "float"):
         return _coerce_numeric(col, raw, problems)
@@ -218,7 +237,8 @@ def _coerce(col: Column, raw: pd.Series, problems: list[Problem]) -> pd.Series:
         return _coerce_bool(col, raw, problems)
     if col.kind == "category":
         return _coerce_category(col, raw, problems)
-    return _coerce_id(col, raw)
+    codes = _coerce_id(col, raw)
+    return _unit_codes(col, codes, problems) if col.name in UNIT_LEVELS else codes
 
 
 def _derive_death_period(births: pd.DataFrame, problems: list[Problem]) -> None:
@@ -345,6 +365,18 @@ def _check_duplicates(births: pd.DataFrame, problems: list[Problem]) -> None:
             f"{ids[dup].nunique():,} ids, e.g. {_examples(ids[dup])}.", int(dup.sum())))
 
 
+def _refused(empty: pd.DataFrame, problems: list[Problem], log: ExclusionLog, n_input: int
+             ) -> ValidationReport:
+    """The report of a table with fatal problems: no row is usable, and the exclusion log
+    says so (rows read = rows kept + rows excluded holds in the log too)."""
+    logged = sum(int(str(e["n_rows"])) for e in log.entries  # rows, not values set missing
+                 if e["scope"] == "all")
+    fatal = "; ".join(sorted({p.column for p in problems if p.severity == "error"}))
+    log.add("validation", "all", f"not usable: fatal problem(s) in {fatal} (see the "
+            "problems)", n_input - logged)
+    return ValidationReport(empty, problems, log, n_input)
+
+
 def validate_births(
     data: pd.DataFrame, *, invalid: InvalidPolicy = "exclude", extra_columns: bool = True
 ) -> ValidationReport:
@@ -384,7 +416,7 @@ def validate_births(
             f"Required column(s) missing: {', '.join(missing)}. Found: "
             f"{', '.join(map(str, data.columns[:20]))}. Supply a column mapping "
             "(--mapping FILE.toml) that names them.", len(data)))
-        return ValidationReport(data.iloc[0:0], problems, log, len(data))
+        return _refused(data.iloc[0:0], problems, log, len(data))
     births = pd.DataFrame(index=pd.RangeIndex(len(data)))
     for name in data.columns:
         raw = data[name].reset_index(drop=True)
@@ -395,9 +427,9 @@ def validate_births(
     _check_duplicates(births, problems)
     _derive_death_period(births, problems)
     if problems and any(p.severity == "error" for p in problems):
-        return ValidationReport(births.iloc[0:0], problems, log, len(data))
+        return _refused(births.iloc[0:0], problems, log, len(data))
     births = _apply_row_rules(births, invalid, problems, log)
     if any(p.severity == "error" for p in problems):
-        return ValidationReport(births.iloc[0:0], problems, log, len(data))
+        return _refused(births.iloc[0:0], problems, log, len(data))
     _report_missing_covariates(births, problems)
     return ValidationReport(births, problems, log, len(data))

@@ -16,6 +16,7 @@ import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit
 
+from casemix.exceptions import ParameterError
 from casemix.indicators.growth_charts import birthweight_at_percentile, birthweight_threshold
 from casemix.records.schema import MIGRATION_BACKGROUNDS
 from casemix.simulation.geography import Geography, make_geography
@@ -266,6 +267,9 @@ def simulate_cohort(
     effect. Income is missing for about 3% and education for about 5% of records (more often
     for migrant mothers).
     """
+    if isinstance(n_births, bool) or not isinstance(n_births, int | np.integer) or n_births < 1:
+        raise ParameterError(f"simulate_cohort: n_births must be a whole number >= 1. Got "
+                             f"{n_births!r}.")
     rng = np.random.default_rng(seed)
     geo = make_geography(rng, n_municipalities=n_municipalities, n_vsv=n_vsv)
     mun = geo.municipalities

@@ -34,6 +34,7 @@ from casemix.disclosure.tables import (
     link_unit_table,
     publish_national,
 )
+from casemix.exceptions import CasemixError
 
 __all__ = ["AuditResult", "audit_files"]
 
@@ -347,9 +348,15 @@ def _named(files: list[Path], name: str) -> list[Path]:
 
 
 def _collect(paths: Sequence[str | Path]) -> list[Path]:
+    """Every file under ``paths``; a path that does not exist, or no file at all, is an
+    error (an audit of nothing must not pass)."""
     out: list[Path] = []
     for p in map(Path, paths):
+        if not p.exists():
+            raise CasemixError(f"Nothing to audit at {p}: no such file or folder.")
         out += sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
+    if not out:
+        raise CasemixError(f"Nothing to audit: no files in {', '.join(map(str, paths))}.")
     return out
 
 
