@@ -1,0 +1,210 @@
+"""Bad inputs a user may bring: each gives one clear line (what, where, how to fix) and its
+exit code, never a traceback (issue 16).
+
+Every case builds its files in a temporary folder and names the expected exit code (2: an
+input the command cannot use; 1: a check that failed) and a regular expression the output
+must match. The output must not contain ``Traceback``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from casemix import simulate_cohort
+from casemix.cli import app
+
+runner = CliRunner()
+ROOT = Path(__file__).resolve().parents[2]
+BIG2 = (ROOT / "models" / "big2.toml").read_text("utf-8")
+
+
+@pytest.fixture(scope="module")
+def births() -> pd.DataFrame:
+    return simulate_cohort(3000, seed=4).births
+
+
+@pytest.fixture(scope="module")
+def data(births, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("bad") / "cohort.csv"
+    births.to_csv(path, index=False)
+    return path
+
+
+def _spec(tmp: Path, text: str) -> str:
+    path = tmp / "spec.toml"
+    path.write_text(text, "utf-8")
+    return str(path)
+
+
+def _csv(tmp: Path, frame: pd.DataFrame, name: str = "x.csv") -> str:
+    path = tmp / name
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def _ref(tmp: Path, rows: list[dict]) -> str:
+    return _csv(tmp, pd.DataFrame(rows), "ref.csv")
+
+
+Case = tuple[str, Callable[[Path, Path, pd.DataFrame], list[str]], int, str]
+
+CASES: list[Case] = [
+    ("missing data file", lambda t, d, b: ["indicators", str(t / "nope.csv")], 2,
+     r"not found.*nope\.csv"),
+    ("missing data file with markup in its name",
+     lambda t, d, b: ["indicators", str(t / "[red]x[/].csv")], 2, r"\[red\]x\[/\]\.csv"),
+    ("missing spec file", lambda t, d, b: ["fit", str(t / "nope.toml"), "--data", str(d),
+                                           "--out", str(t / "run")], 2,
+     r"spec file not found"),
+    ("spec is not TOML", lambda t, d, b: ["fit", _spec(t, "name = \n"), "--data", str(d),
+                                          "--out", str(t / "run")], 2, r"not valid TOML"),
+    ("spec unknown top-level key",
+     lambda t, d, b: ["fit", _spec(t, "colour = 'red'\n" + BIG2), "--data", str(d),
+                      "--out", str(t / "run")], 2, r"spec\.toml: unknown key\(s\) \['colour'\]"),
+    ("spec knots as a string",
+     lambda t, d, b: ["fit", _spec(t, BIG2.replace("knots = [20, 27, 31, 35, 41]",
+                                                   'knots = "20,27,31,35,41"')),
+                      "--data", str(d), "--out", str(t / "run")], 2,
+     r"spec\.toml: \[\[adjust\]\] #1 \(maternal_age\) key 'knots' must be a list of numbers"),
+    ("spec knots with a text entry",
+     lambda t, d, b: ["fit", _spec(t, BIG2.replace("knots = [20, 27, 31, 35, 41]",
+                                                   'knots = [20, "27"]')),
+                      "--data", str(d), "--out", str(t / "run")], 2,
+     r"key 'knots' must be a number"),
+    ("spec levels as a string",
+     lambda t, d, b: ["fit", _spec(t, BIG2.replace('levels = ["vsv", "municipality"]',
+                                                   'levels = "vsv"')),
+                      "--data", str(d), "--out", str(t / "run")], 2,
+     r"key 'levels' must be a list"),
+    ("spec adjuster with an unknown key",
+     lambda t, d, b: ["fit", _spec(t, BIG2.replace('column = "infant_sex"',
+                                                   'column = "infant_sex"\ncolor = 1')),
+                      "--data", str(d), "--out", str(t / "run")], 2,
+     r"\[\[adjust\]\] #4 has unknown key\(s\) \['color'\]"),
+    ("spec adjuster of an unknown type",
+     lambda t, d, b: ["fit", _spec(t, BIG2.replace('type = "spline"', 'type = "cubic"')),
+                      "--data", str(d), "--out", str(t / "run")], 2,
+     r"\(maternal_age\).*kind must be categorical, linear or spline"),
+    ("spec method unknown",
+     lambda t, d, b: ["fit", _spec(t, BIG2.replace('method = "pooled"', 'method = "magic"')),
+                      "--data", str(d), "--out", str(t / "run")], 2, r"spec\.toml:.*method"),
+    ("spec confidence level as text",
+     lambda t, d, b: ["fit", _spec(t, 'confidence_level = "95%"\n' + BIG2), "--data",
+                      str(d), "--out", str(t / "run")], 2,
+     r"key 'confidence_level' must be a number"),
+    ("spec interactions not pairs",
+     lambda t, d, b: ["fit", _spec(t, BIG2.replace('method = "pooled"',
+                                                   'method = "pooled"\ninteractions = '
+                                                   '[["parity"]]')),
+                      "--data", str(d), "--out", str(t / "run")], 2, r"must hold pairs"),
+    ("spec without adjusters",
+     lambda t, d, b: ["fit", _spec(t, 'name = "x"\noutcome = "big2"\nadjust = []\n'),
+                      "--data", str(d), "--out", str(t / "run")], 2, r"no adjusters"),
+    ("spec level column not in the data",
+     lambda t, d, b: ["fit", _spec(t, BIG2.replace('levels = ["vsv", "municipality"]',
+                                                   'levels = ["vsv", "gemeente"]')),
+                      "--data", str(d), "--out", str(t / "run")], 2,
+     r"spec\.toml: levels \['gemeente'\] not in the data.*--mapping"),
+    ("spec adjuster column not in the data",
+     lambda t, d, b: ["fit", _spec(t, BIG2.replace('column = "infant_sex"',
+                                                   'column = "sex_of_child"')),
+                      "--data", str(d), "--out", str(t / "run")], 2,
+     r"\[\[adjust\]\] column \['sex_of_child'\] not in the data"),
+    ("spec outcome neither indicator nor column",
+     lambda t, d, b: ["fit", _spec(t, BIG2.replace('outcome = "big2"', 'outcome = "cs"')),
+                      "--data", str(d), "--out", str(t / "run")], 2, r"outcome \['cs'\]"),
+    ("indicator without events nationally",
+     lambda t, d, b: ["fit", _spec(t, BIG2.replace('outcome = "big2"', 'outcome = "never"')),
+                      "--data", _csv(t, b.assign(never=0)), "--out", str(t / "run")], 2,
+     r"spec\.toml: outcome 'never' has no events among the .* births analysed"),
+    ("indicator with only events",
+     lambda t, d, b: ["fit", _spec(t, BIG2.replace('outcome = "big2"', 'outcome = "always"')),
+                      "--data", _csv(t, b.assign(always=1)), "--out", str(t / "run")], 2,
+     r"outcome 'always' has only events"),
+    ("outcome column with other codes",
+     lambda t, d, b: ["fit", _spec(t, BIG2.replace('outcome = "big2"', 'outcome = "cs"')),
+                      "--data", _csv(t, b.assign(cs=2)), "--out", str(t / "run")], 2,
+     r"must be 0/1"),
+    ("unknown fit method option",
+     lambda t, d, b: ["fit", str(ROOT / "models" / "big2.toml"), "--data", str(d), "--out",
+                      str(t / "run"), "--method", "magic"], 2, r"magic"),
+    ("small threshold without the override",
+     lambda t, d, b: ["indicators", str(d), "--threshold", "5"], 2, r"--allow-small-counts"),
+    ("unknown indicator", lambda t, d, b: ["indicators", str(d), "--indicator", "apgar9"], 2,
+     r"apgar9"),
+    ("unknown definitions preset",
+     lambda t, d, b: ["indicators", str(d), "--definitions", "monitor-1999"], 2,
+     r"monitor-1999"),
+    ("unknown breakdown", lambda t, d, b: ["indicators", str(d), "--breakdown", "religion"],
+     2, r"Unknown breakdown"),
+    ("unknown comparison level", lambda t, d, b: ["indicators", str(d), "--by", "gemeente"],
+     2, r"Cannot compare by \['gemeente'\]"),
+    ("year not in the file", lambda t, d, b: ["indicators", str(d), "--year", "1990"], 2,
+     r"--year \[1990\]: the file holds the years"),
+    ("unknown mapping preset",
+     lambda t, d, b: ["validate", str(d), "--mapping", "lrn"], 2, r"lrn"),
+    ("invalid --invalid value",
+     lambda t, d, b: ["validate", str(d), "--invalid", "ignore"], 2, r"ignore"),
+    ("required column missing",
+     lambda t, d, b: ["validate", _csv(t, b[["birth_id", "year", "maternal_age"]])], 1,
+     r"Required column\(s\) missing"),
+    ("text in a numeric column",
+     lambda t, d, b: ["validate", _csv(t, b.assign(
+         maternal_age=b["maternal_age"].astype(object).where(b.index != 3, "abc")))], 1,
+     r"'abc'"),
+    ("unit label with markup",
+     lambda t, d, b: ["indicators", _csv(t, b.assign(vsv="[/x]")), "--by", "vsv"], 0,
+     r"\[/x\]|vsv: 1 units"),
+    ("unit codes differing only in case",
+     lambda t, d, b: ["validate", _csv(t, b.assign(vsv=b["vsv"].astype(str).where(
+         b.index % 2 == 0, b["vsv"].astype(str).str.lower())))], 0,
+     r"differ only in"),
+    ("report on a folder that is not a run",
+     lambda t, d, b: ["report", str(t)], 2, r"."),
+    ("score with a folder without model.json",
+     lambda t, d, b: ["score", str(t), "--data", str(d), "--out", str(t / "s.csv")], 2,
+     r"No saved model"),
+    ("audit of a missing folder", lambda t, d, b: ["audit", str(t / "nope")], 2, r"nope"),
+    ("compare-runs with a missing folder",
+     lambda t, d, b: ["compare-runs", str(t / "a"), str(t / "b")], 2, r"."),
+    ("refit without specs",
+     lambda t, d, b: ["refit", "--year", "2024", "--data", str(d), "--models", str(t),
+                      "--out", str(t / "runs")], 2, r"No model specifications"),
+    ("refit of a year without births",
+     lambda t, d, b: ["refit", "--year", "1990", "--data", str(d), "--out",
+                      str(t / "runs")], 2, r"no births of year 1990"),
+    ("simulate with no births",
+     lambda t, d, b: ["simulate", "--out", str(t / "c.parquet"), "--n-births", "0"], 2, r"."),
+    ("unknown command option",
+     lambda t, d, b: ["indicators", str(d), "--colour"], 2, r"No such option"),
+]
+
+
+@pytest.mark.parametrize(("name", "argv", "code", "pattern"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input(name, argv, code, pattern, tmp_path, data, births):
+    result = runner.invoke(app, argv(tmp_path, data, births))
+    text = result.output
+    assert result.exit_code == code, text
+    assert "Traceback" not in text
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit), repr(result.exception)
+    assert re.search(pattern, " ".join(text.split()), re.S), text
+
+
+def test_there_are_at_least_40_cases():
+    assert len(CASES) >= 40
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    """With --debug the failure keeps its traceback (the exception reaches the runner)."""
+    plain = runner.invoke(app, ["indicators", str(tmp_path / "nope.csv")])
+    assert plain.exit_code == 2 and "Traceback" not in plain.output
+    debug = runner.invoke(app, ["--debug", "indicators", str(tmp_path / "nope.csv")])
+    assert debug.exit_code != 0
+    assert "Traceback" in debug.output or debug.exception is not None
