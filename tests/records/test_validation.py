@@ -341,7 +341,9 @@ def test_impossible_values_policy_error():
     assert "61 (1 rows)" in errs["maternal_age"].message
     assert "-1 (1 rows)" in errs["parity"].message
     assert errs["parity"].n_rows == 1
-    assert report.exclusions.to_frame().empty
+    log = report.exclusions.to_frame()  # nothing is usable, and the log says so (issue 16)
+    assert len(log) == 1 and log["n_rows"].iloc[0] == report.n_input
+    assert log["reason"].iloc[0].startswith("not usable: fatal problem(s)")
     with pytest.raises(DataError):
         report.raise_for_errors()
 
