@@ -264,6 +264,9 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
     unit_view = main.assign(small_unit=np.where(width > IMPRECISE_WIDTH, "imprecise", ""))
     coef = disclosed.coefficients[["term", "odds_ratio", "or_lower", "or_upper", "p_value"]]
     exclusions = result.exclusions.to_frame()
+    kept = exclusions["stage"].eq("assumptions") | exclusions["reason"].str.endswith(
+        "value set to missing")  # rows kept under a documented rule, not left out
+    exclusions["effect"] = np.where(kept, "kept (rule applied)", "left out")
     exclusions["n_rows"] = exclusions["n_rows"].astype(object).where(
         exclusions["n_rows"] >= threshold, f"<{threshold}")
     env = Environment(loader=PackageLoader("casemix.report", "templates"),
