@@ -208,3 +208,14 @@ def test_debug_shows_the_traceback(tmp_path):
     debug = runner.invoke(app, ["--debug", "indicators", str(tmp_path / "nope.csv")])
     assert debug.exit_code != 0
     assert "Traceback" in debug.output or debug.exception is not None
+
+
+def test_a_table_without_units_or_outcome_columns_is_not_silently_valid(tmp_path, births):
+    """The 3-column case of the issue: required columns only. It validates (nothing is
+    wrong with its rows) but says what it cannot be used for."""
+    path = tmp_path / "three.csv"
+    births[["birth_id", "year", "gestational_age_days"]].to_csv(path, index=False)
+    result = runner.invoke(app, ["validate", str(path)])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert "No unit column" in text and "only preterm" in text

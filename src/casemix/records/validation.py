@@ -349,6 +349,15 @@ def _report_missing_covariates(births: pd.DataFrame, problems: list[Problem]) ->
                     "warning", level,
                     f"{level} missing in {n_missing:,} rows; these births are counted nationally "
                     f"but excluded (and counted) from comparisons by {level}.", n_missing))
+    if not any(level in births for level in UNIT_LEVELS):
+        problems.append(Problem(
+            "warning", "", f"No unit column ({', '.join(UNIT_LEVELS)}): only national figures "
+            "can be computed. Map the unit code column with --mapping.", len(births)))
+    outcomes = {"birthweight_g", "birthweight_percentile", "fetal_death"}
+    if not outcomes & set(births.columns):
+        problems.append(Problem(
+            "warning", "", "No birthweight, percentile or vital status column: only preterm "
+            "birth can be derived (SGA, Big2 and mortality need them).", len(births)))
 
 
 def _check_duplicates(births: pd.DataFrame, problems: list[Problem]) -> None:
