@@ -120,7 +120,7 @@ def test_interrupted_before_the_rename_leaves_nothing(fitted, tmp_path, monkeypa
 
 def test_a_parent_under_a_file_is_refused(tmp_path):
     (tmp_path / "some_file").write_text("x")
-    with pytest.raises(RunFolderError, match=r"some_file is a file, not a folder"):
+    with pytest.raises(RunFolderError, match=r"Cannot create .*out: .*some_file is a file"):
         check_run_target(tmp_path / "some_file" / "deeper" / "out")
     assert check_run_target(tmp_path / "new" / "deeper" / "out") == tmp_path / "new" / \
         "deeper" / "out"
@@ -134,7 +134,8 @@ def test_an_unwritable_parent_is_refused(tmp_path):
     try:
         if os.access(locked, os.W_OK):  # root (or Windows): permissions do not stop writes
             pytest.skip("permissions do not stop this user from writing")
-        with pytest.raises(RunFolderError, match=r"Cannot write to .*locked.*permissions"):
+        with pytest.raises(RunFolderError, match=r"Cannot write .*run: files cannot be "
+                                                 r"created in .*locked"):
             check_run_target(locked / "run")
     finally:
         locked.chmod(stat.S_IRWXU)
@@ -203,6 +204,6 @@ def test_a_refused_write_probe_is_reported(tmp_path, monkeypatch):
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.setattr(runs.tempfile, "mkstemp", refuse)
-    with pytest.raises(RunFolderError, match=r"Cannot write to .* \(Permission denied\); "
-                                             r"choose an output folder you can write to"):
+    with pytest.raises(RunFolderError, match=r"Cannot write .*run: files cannot be .* "
+                                             r"\(Permission denied\); choose an output"):
         check_run_target(tmp_path / "run")

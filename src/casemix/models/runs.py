@@ -307,13 +307,19 @@ def check_run_target(out: str | Path) -> Path:
     """
     out = Path(out)
     _refuse_existing(out)
-    check_writable(out.parent)
+    check_writable(out.parent, target=out)
     return out
 
 
-def check_writable(folder: str | Path) -> Path:
+def check_writable(folder: str | Path, *, target: str | Path | None = None) -> Path:
     """Check that files can be created in ``folder``, or, when it does not exist yet, that it
     can be created: in its nearest existing ancestor, by creating and removing a file.
+
+    Parameters
+    ----------
+    folder : path
+    target : path, optional
+        What is to be written in ``folder``, for the message (default ``folder``).
 
     Raises
     ------
@@ -325,15 +331,16 @@ def check_writable(folder: str | Path) -> Path:
     while not existing.exists() and existing.parent != existing:
         existing = existing.parent
     if not existing.is_dir():
-        raise RunFolderError(f"Cannot create {folder}: {existing} is a file, not a folder; "
-                             "choose an output folder elsewhere.")
+        raise RunFolderError(f"Cannot create {target or folder}: {existing} is a file, not a "
+                             "folder; choose an output folder elsewhere.")
     try:
         handle, probe = tempfile.mkstemp(prefix=".casemix-write-test-", dir=existing)
         os.close(handle)
         os.unlink(probe)
     except OSError as exc:
-        raise RunFolderError(f"Cannot write to {existing} ({exc.strerror or exc}); choose an "
-                             "output folder you can write to, or fix its permissions.") from exc
+        raise RunFolderError(f"Cannot write {target or folder}: files cannot be created in "
+                             f"{existing} ({exc.strerror or exc}); choose an output folder "
+                             "you can write to, or fix its permissions.") from exc
     return folder
 
 
