@@ -10,6 +10,7 @@ from casemix.exceptions import (
     MappingError,
     MethodSwitchWarning,
     ParameterError,
+    RunFolderError,
     SamplingWarning,
     SpecError,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "MethodSwitchWarning",
     "ModelSpec",
     "ParameterError",
+    "RunFolderError",
     "SamplingWarning",
     "SpecError",
     "Term",

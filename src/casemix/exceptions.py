@@ -15,6 +15,7 @@ __all__ = [
     "MappingError",
     "MethodSwitchWarning",
     "ParameterError",
+    "RunFolderError",
     "SamplingWarning",
     "SpecError",
 ]
@@ -35,6 +36,11 @@ class MappingError(DataError):
 class ParameterError(CasemixError, ValueError):
     """A function or class parameter has a value outside its allowed set or range (the
     message names the parameter, the owner, what is allowed and what was given)."""
+
+
+class RunFolderError(CasemixError):
+    """A run folder cannot be written (the target exists or is not writable) or read (it is
+    incomplete, left by an interrupted save, or changed after it was written)."""
 
 
 class SpecError(CasemixError, ValueError):

@@ -73,11 +73,13 @@ def test_reproduce_run_refuses_when_the_numbers_differ(cohort, tmp_path):
     run = _fit(_spec_file(tmp_path), cohort, tmp_path / "run", "--method", "eb")
     births = load_births(cohort).births
     reproduce_run(run, births)  # the same numbers: no error
+    with pytest.raises(CasemixError, match=r"does not reproduce its units\.csv"):
+        reproduce_run(run, births.iloc[500:])  # other data: other numbers
     units = pd.read_csv(run / "units.csv", dtype=str, keep_default_na=False)
     units.loc[0, "oe"] = "1.5"
     units.to_csv(run / "units.csv", index=False)
-    with pytest.raises(CasemixError, match=r"does not reproduce its units\.csv"):
-        reproduce_run(run, births)
+    with pytest.raises(CasemixError, match=r"changed after it was written \(units\.csv"):
+        reproduce_run(run, births)  # an edited run is not read at all
 
 
 def test_changed_data_are_refused(cohort, tmp_path):

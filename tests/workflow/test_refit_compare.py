@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from casemix import simulate_cohort, validate_births
+from casemix import RunFolderError, simulate_cohort, validate_births
 from casemix.models.runs import load_model
 from casemix.workflow import compare_runs, new_run_folder, refit_all
 
@@ -66,6 +66,16 @@ def test_run_folders_are_never_overwritten(setup):
     assert again != new and again.name == "big2_v2"
     assert (new / "model.json").exists() and (again / "model.json").exists()
     assert new_run_folder(runs, 2024, "big2").name == "big2_v3"
+
+
+def test_refit_checks_every_target_before_the_first_fit(setup, tmp_path):
+    births, models, _, _, _, _ = setup
+    (tmp_path / "some_file").write_text("x")
+    fitted: list[str] = []
+    with pytest.raises(RunFolderError, match=r"Cannot create .*big2: .*some_file is a file"):
+        refit_all(births, 2024, models=models, out=tmp_path / "some_file" / "runs",
+                  progress=fitted.append)
+    assert fitted == []
 
 
 def test_frozen_model_scores_new_year_identically_to_a_reload(setup, tmp_path):

@@ -26,7 +26,15 @@ from casemix.exceptions import CasemixError, CasemixWarning
 from casemix.indicators import DEFAULT_INDICATORS, DefinitionSettings, indicator_rates
 from casemix.indicators.derive import derive_indicators
 from casemix.models import CaseMixModel, load_spec
-from casemix.models.runs import Run, load_model, load_run, reproduce_run, save_run
+from casemix.models.runs import (
+    Run,
+    check_run_target,
+    check_writable,
+    load_model,
+    load_run,
+    reproduce_run,
+    save_run,
+)
 from casemix.records import UNIT_LEVELS, ValidationReport, load_births, write_table
 from casemix.simulation import simulate_cohort
 
@@ -422,6 +430,7 @@ def fit(
     coefficients.csv, exclusions.csv, manifest.json; posterior/ for Bayesian methods)."""
     try:
         check_threshold(threshold, override=allow_small_counts)
+        check_run_target(out)  # before the data are read and the model is fitted
         model_spec = load_spec(spec)
         if without_ses:
             model_spec = model_spec.without_ses()
@@ -622,6 +631,7 @@ def refit(
     from casemix.workflow import refit_all
 
     try:
+        check_writable(out)  # each spec's run folder is checked again before any fit
         with _step(f"Reading and validating {data}"):
             report = load_births(data, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
         specs = sorted(models.glob("*.toml"))

@@ -5,16 +5,24 @@ Everything is data (JSON, CSV, netCDF), never pickles.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
 import math
+import os
 import platform
+import re
+import secrets
+import shutil
+import tempfile
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import numpy.typing as npt
@@ -22,9 +30,9 @@ import pandas as pd
 
 from casemix.core.design import Encoding
 from casemix.disclosure import DEFAULT_THRESHOLD, mask_small_counts
-from casemix.exceptions import CasemixError
+from casemix.exceptions import CasemixError, CasemixWarning, RunFolderError
 from casemix.models.casemix_model import DEFAULT_SEED, CaseMixModel
-from casemix.models.disclosed import disclose_run
+from casemix.models.disclosed import DisclosedRun, disclose_run
 from casemix.models.methods import build_method
 from casemix.models.result import CaseMixResult, predict_risk
 from casemix.models.risk import RiskModel, risk_model_from_dict
@@ -33,15 +41,22 @@ from casemix.models.spec import ModelSpec
 from casemix.models.units import UnitTable
 from casemix.records import ValidationReport, load_births
 
-__all__ = ["MODEL_FORMAT", "FrozenModel", "Run", "data_fingerprint", "load_model",
-           "load_run", "reproduce_run", "save_run"]
+__all__ = ["MODEL_FORMAT", "RUN_FORMAT", "FrozenModel", "Run", "check_run_complete",
+           "check_run_target", "check_writable", "data_fingerprint", "is_staging_folder",
+           "load_model", "load_run", "reproduce_run", "save_run"]
 
 MODEL_FORMAT = "casemix-model/2"
 #: Earlier formats that :func:`load_model` still reads (no strategies recorded).
 _OLDER_FORMATS = ("casemix-model/1",)
 _PACKAGES = ("casemix", "numpy", "pandas", "scipy", "statsmodels", "pyarrow", "pymc", "nutpie")
-#: Where a run is marked complete: written last.
+#: Where a run is marked complete: written last, with the completeness record ``files``.
 MANIFEST = "manifest.json"
+#: Format of run manifests; ``casemix-run/3`` added the completeness record.
+RUN_FORMAT = "casemix-run/3"
+#: Files of every run folder, checked in folders written before the completeness record.
+CORE_FILES = ("model.json", "units.csv", "coefficients.csv", "exclusions.csv")
+#: Temporary folders of unfinished saves (:func:`save_run`, ``casemix export``).
+_STAGING = re.compile(r"\..+\.partial(-\d+-[0-9a-f]+)?")
 
 
 def _json_safe(value: Any) -> Any:
@@ -117,7 +132,10 @@ def load_model(path: str | Path) -> FrozenModel:
     """Load ``model.json`` (or a run folder containing it)."""
     path = Path(path)
     if path.is_dir():
+        check_run_complete(path)
         path = path / "model.json"
+    elif is_staging_folder(path.parent) or (path.parent / MANIFEST).is_file():
+        check_run_complete(path.parent)  # the model file of a run folder
     if not path.is_file():
         raise CasemixError(f"No saved model at {path}.")
     d = json.loads(path.read_text("utf-8"))
@@ -153,7 +171,8 @@ def save_run(
     ----------
     result : CaseMixResult
     out : path
-        Folder to write (created; existing files of a run are an error).
+        Folder to write. It must not exist (an empty directory is accepted): a run folder is
+        never overwritten. Checked before anything is computed (:func:`check_run_target`).
     births : pandas.DataFrame, optional
         The births the model was fitted on: for the data fingerprint and the calibration by
         subgroup (default: ``validation.births``).
@@ -180,46 +199,229 @@ def save_run(
     Files: ``model.json`` (spec, risk model and shrinker with all settings, seed, encoding,
     coefficients; no pickles), ``coefficients.csv``, ``units.csv``, ``direct.csv`` (every
     level), ``exclusions.csv`` (validation, indicator and model exclusions), the diagnostics,
-    ``posterior/`` for Bayesian fits, ``suppression_log.csv`` and ``manifest.json`` (written
-    last). Every count table is suppressed together with the others
+    ``posterior/`` for Bayesian fits, ``suppression_log.csv`` and ``manifest.json``. Every
+    count table is suppressed together with the others
     (:func:`casemix.models.disclosed.disclose_run`).
+
+    The folder appears complete or not at all: the files are written to a temporary sibling
+    ``.<name>.partial-<pid>-<random>``, then ``manifest.json`` with the completeness record
+    ``files`` (every other file's relative path, size in bytes and SHA-256), and the folder
+    is renamed to ``out`` in one step. On any error or interruption (``KeyboardInterrupt``)
+    the temporary folder is removed. :func:`load_run` checks the record.
+
+    Raises
+    ------
+    RunFolderError
+        ``out`` exists with content or cannot be written; or writing failed (nothing is left).
     """
-    out = Path(out)
-    if (out / "model.json").exists() or (out / MANIFEST).exists():
-        raise CasemixError(f"{out} already holds a run; choose a new folder (runs are never "
-                           "overwritten).")
+    out = check_run_target(out)
     if result.outcome is None:
         raise CasemixError("save_run needs a fitted result with its data attached.")
     births = births if births is not None else (validation.births if validation else None)
     disclosed = disclose_run(result, births, threshold=threshold)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "model.json").write_text(json.dumps(model_to_dict(result), indent=1))
-    disclosed.coefficients.to_csv(out / "coefficients.csv", index=False)
-    disclosed.units.to_csv(out / "units.csv", index=False)
-    disclosed.direct.to_csv(out / "direct.csv", index=False)
-    disclosed.geography.to_csv(out / "geography.csv", index=False)
-    exclusions = result.exclusions.to_frame()
-    if validation is not None:
-        exclusions = pd.concat([validation.exclusions.to_frame(), exclusions],
-                               ignore_index=True)
-    mask_small_counts(exclusions, threshold=threshold).to_csv(out / "exclusions.csv",
-                                                              index=False)
-    if diagnostics:
-        result.calibration().to_frame().to_csv(out / "calibration.csv", index=False)
-        for variable, table in disclosed.subgroups.items():
-            table.to_csv(out / f"calibration_{variable}.csv", index=False)
-        for level, table in disclosed.funnels.items():
-            table.to_csv(out / f"funnel_{level}.csv", index=False)
-    disclosed.log.to_csv(out / "suppression_log.csv", index=False)
-    _write_posteriors(result, out)
     manifest = _manifest(result, births=births, validation=validation, threshold=threshold,
                          data_file=data_file, mapping=mapping, invalid=invalid,
                          diagnostics=diagnostics)
     manifest["notes"] = [*manifest["notes"], *disclosed.notes]
     manifest["verdict"] = disclosed.verdict
-    (out / MANIFEST).write_text(json.dumps(_json_safe({**manifest, **(extra or {})}),
-                                           indent=1))
+    manifest.update(extra or {})
+    with _staged(out) as staging:
+        _write_tables(result, disclosed, staging, validation=validation, threshold=threshold,
+                      diagnostics=diagnostics)
+        _write_posteriors(result, staging)
+        manifest["files"] = _file_record(staging)
+        _write_manifest(staging, manifest)
     return out
+
+
+@contextlib.contextmanager
+def _staged(out: Path) -> Iterator[Path]:
+    """A new temporary sibling folder of ``out``, renamed to ``out`` when the block completes
+    and removed whatever happens (an error, ``KeyboardInterrupt``): nothing half-written
+    stays behind. An :class:`OSError` (disk full, permissions) becomes one clear error."""
+    staging = None
+    try:
+        staging = _staging_folder(out)
+        yield staging
+        _publish(staging, out)
+    except OSError as exc:
+        raise RunFolderError(f"Could not write the run folder {out} ({exc}); nothing was "
+                             "written. Free disk space or fix the permissions and fit "
+                             "again.") from exc
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _write_tables(result: CaseMixResult, disclosed: DisclosedRun, folder: Path, *,
+                  validation: ValidationReport | None, threshold: int,
+                  diagnostics: bool) -> None:
+    """The model and the disclosure-controlled tables of a run."""
+    (folder / "model.json").write_text(json.dumps(model_to_dict(result), indent=1))
+    disclosed.coefficients.to_csv(folder / "coefficients.csv", index=False)
+    disclosed.units.to_csv(folder / "units.csv", index=False)
+    disclosed.direct.to_csv(folder / "direct.csv", index=False)
+    disclosed.geography.to_csv(folder / "geography.csv", index=False)
+    exclusions = result.exclusions.to_frame()
+    if validation is not None:
+        exclusions = pd.concat([validation.exclusions.to_frame(), exclusions],
+                               ignore_index=True)
+    mask_small_counts(exclusions, threshold=threshold).to_csv(folder / "exclusions.csv",
+                                                              index=False)
+    if diagnostics:
+        result.calibration().to_frame().to_csv(folder / "calibration.csv", index=False)
+        for variable, table in disclosed.subgroups.items():
+            table.to_csv(folder / f"calibration_{variable}.csv", index=False)
+        for level, table in disclosed.funnels.items():
+            table.to_csv(folder / f"funnel_{level}.csv", index=False)
+    disclosed.log.to_csv(folder / "suppression_log.csv", index=False)
+
+
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """``manifest.json``, written last and flushed to disk."""
+    with open(folder / MANIFEST, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(_json_safe(manifest), indent=1))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def check_run_target(out: str | Path) -> Path:
+    """Check, before any work, that a new run folder can be written at ``out``.
+
+    Parameters
+    ----------
+    out : path
+        The run folder to write. It must not exist; an existing *empty* directory is
+        accepted (it is replaced by the run when the run is complete).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+
+    Raises
+    ------
+    RunFolderError
+        ``out`` exists with any content (runs are never overwritten), or its parent folder
+        can neither be written nor created.
+    """
+    out = Path(out)
+    _refuse_existing(out)
+    check_writable(out.parent, target=out)
+    return out
+
+
+def check_writable(folder: str | Path, *, target: str | Path | None = None) -> Path:
+    """Check that files can be created in ``folder``, or, when it does not exist yet, that it
+    can be created: in its nearest existing ancestor, by creating and removing a file.
+
+    Parameters
+    ----------
+    folder : path
+    target : path, optional
+        What is to be written in ``folder``, for the message (default ``folder``).
+
+    Raises
+    ------
+    RunFolderError
+        An ancestor of ``folder`` is a file, or the nearest existing one is not writable.
+    """
+    folder = Path(folder)
+    existing = folder.absolute()
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise RunFolderError(f"Cannot create {target or folder}: {existing} is a file, not a "
+                             "folder; choose an output folder elsewhere.")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".casemix-write-test-", dir=existing)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise RunFolderError(f"Cannot write {target or folder}: files cannot be created in "
+                             f"{existing} ({exc.strerror or exc}); choose an output folder "
+                             "you can write to, or fix its permissions.") from exc
+    return folder
+
+
+def _refuse_existing(out: Path) -> None:
+    """An existing ``out`` is an error unless it is an empty directory."""
+    if out.is_dir() and not out.is_symlink() and not any(out.iterdir()):
+        return
+    if not (out.exists() or out.is_symlink()):
+        return
+    what = ("already holds a run" if (out / MANIFEST).exists() else
+            "exists and is not empty" if out.is_dir() else "exists (a file)")
+    raise RunFolderError(f"{out} {what}; runs are never overwritten: write to a new folder "
+                         f"(e.g. {_free_name(out)}).")
+
+
+def _free_name(out: Path) -> Path:
+    """``out_v2``, ``out_v3``, ...: the first that does not exist."""
+    version = 2
+    while (candidate := out.with_name(f"{out.name}_v{version}")).exists():
+        version += 1
+    return candidate
+
+
+def is_staging_folder(folder: str | Path) -> bool:
+    """Whether ``folder`` is a temporary folder of an unfinished save
+    (``.<name>.partial-<pid>-<random>``; ``casemix export`` stages in ``.<name>.partial``)."""
+    return _STAGING.fullmatch(Path(folder).name) is not None
+
+
+def _staging_folder(out: Path) -> Path:
+    """A new, empty temporary sibling of ``out``: renamed to ``out`` when complete."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = out.with_name(f".{out.name}.partial-{os.getpid()}-{secrets.token_hex(4)}")
+    staging.mkdir()
+    return staging
+
+
+def _publish(staging: Path, out: Path) -> None:
+    """Rename the complete folder to ``out`` in one step (same file system), never over an
+    existing folder with content, and flush the rename to disk."""
+    try:
+        os.replace(staging, out)  # POSIX: also replaces an empty directory, never a full one
+    except OSError:
+        _refuse_existing(out)  # another writer got there first: the clear error
+        if not out.is_dir():
+            raise
+        out.rmdir()  # Windows cannot rename over an (empty) directory
+        os.replace(staging, out)
+    _fsync_dir(out.parent)
+
+
+def _file_record(folder: Path) -> dict[str, dict[str, Any]]:
+    """Completeness record: every file under ``folder`` (relative POSIX path) with its size
+    in bytes and SHA-256, each flushed to disk."""
+    record = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        with open(path, "rb") as fh:
+            record[path.relative_to(folder).as_posix()] = _describe(fh)
+            os.fsync(fh.fileno())
+    for sub in (folder, *(p for p in folder.rglob("*") if p.is_dir())):
+        _fsync_dir(sub)
+    return record
+
+
+def _describe(fh: BinaryIO) -> dict[str, Any]:
+    """Size and SHA-256 of an open file."""
+    digest, size = hashlib.sha256(), 0
+    while chunk := fh.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+    return {"bytes": size, "sha256": digest.hexdigest()}
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Flush a directory's entries to disk (where the platform allows it)."""
+    with contextlib.suppress(OSError):
+        handle = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(handle)
+        finally:
+            os.close(handle)
 
 
 def _manifest(result: CaseMixResult, *, births: pd.DataFrame | None,
@@ -231,7 +433,7 @@ def _manifest(result: CaseMixResult, *, births: pd.DataFrame | None,
     sampler = (getattr(result.shrinker, "sampler", None)
                or getattr(result.risk_model, "sampler", None))
     return {
-        "format": "casemix-run/2",
+        "format": RUN_FORMAT,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "spec_name": result.spec.name, "spec_sha256": result.spec.fingerprint(),
         **result.strategies(),
@@ -318,19 +520,97 @@ class Run:
         return UnitTable.from_frame(frame, self.manifest.get("years"))
 
 
+def check_run_complete(folder: str | Path, *, contents: bool = True) -> dict[str, Any]:
+    """Check that ``folder`` holds a completely written, unchanged run, and return its manifest.
+
+    Every file in the manifest's completeness record (``files``) must be present with its
+    recorded size and SHA-256. A folder written before the record existed (``casemix-run/2``
+    and earlier; its manifest was written last, too) is accepted with a
+    :class:`~casemix.exceptions.CasemixWarning` when it holds :data:`CORE_FILES`.
+
+    Parameters
+    ----------
+    folder : path
+    contents : bool, default True
+        Also compare sizes and SHA-256; ``False`` checks only that the files are present
+        (``casemix export``, whose audit judges the contents).
+
+    Raises
+    ------
+    RunFolderError
+        ``folder`` is missing, is the temporary folder of an interrupted save, lacks its
+        manifest or a recorded file, or a file changed after the run was written.
+    """
+    folder = Path(folder)
+    if is_staging_folder(folder):
+        raise RunFolderError(f"{folder} is the temporary folder of an interrupted save, not a "
+                             "run; delete it and fit the run again.")
+    if not folder.is_dir():
+        raise RunFolderError(f"No run folder at {folder}; pass the folder written by "
+                             "`casemix fit` or `casemix refit`.")
+    manifest = _read_manifest(folder)
+    record = manifest.get("files")
+    if record is None:
+        _check_legacy(folder)
+        return manifest
+    missing = [name for name in dict.fromkeys([*record, *CORE_FILES])
+               if not (folder / name).is_file()]
+    if missing:
+        raise _incomplete(folder, missing)
+    changed = [name for name, entry in record.items()
+               if contents and not _matches(folder / name, entry)]
+    if changed:
+        raise RunFolderError(
+            f"Run folder {folder} was changed after it was written ({', '.join(changed)}: "
+            f"size or SHA-256 differs from {MANIFEST}); fit the run again into a new folder "
+            "instead of editing it.")
+    return manifest
+
+
+def _incomplete(folder: Path, missing: list[str]) -> RunFolderError:
+    return RunFolderError(f"Incomplete run folder {folder} (missing: {', '.join(missing)}); "
+                          "it was not completely written: fit the run again into a new folder.")
+
+
+def _read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of a run folder; missing or unreadable means the run is incomplete."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        raise _incomplete(folder, [MANIFEST]) from None
+    if not isinstance(manifest, dict):
+        raise _incomplete(folder, [MANIFEST])
+    return manifest
+
+
+def _matches(path: Path, entry: dict[str, Any]) -> bool:
+    """Whether a file has its recorded size and SHA-256 (size first: cheap)."""
+    if path.stat().st_size != entry.get("bytes"):
+        return False
+    with open(path, "rb") as fh:
+        return _describe(fh) == {"bytes": entry.get("bytes"), "sha256": entry.get("sha256")}
+
+
+def _check_legacy(folder: Path) -> None:
+    """A run folder without completeness record: the core files, and a warning."""
+    missing = [name for name in CORE_FILES if not (folder / name).is_file()]
+    if missing:
+        raise _incomplete(folder, missing)
+    warnings.warn(f"{folder} was written by an earlier casemix without a completeness record "
+                  f"in {MANIFEST}: missing or truncated files cannot be detected. Fit it "
+                  "again to get a checked run folder.", CasemixWarning, stacklevel=4)
+
+
 def load_run(folder: str | Path) -> Run:
     """Read a run folder written by :func:`save_run` (``casemix fit`` or ``refit``).
 
     Raises
     ------
-    CasemixError
-        No complete run in ``folder`` (no manifest, or a model file without strategies).
+    RunFolderError
+        No complete run in ``folder`` (see :func:`check_run_complete`).
     """
     folder = Path(folder)
-    if not (folder / MANIFEST).is_file() or not (folder / "model.json").is_file():
-        raise CasemixError(f"{folder} is not a complete run folder (model.json and "
-                           f"{MANIFEST} are needed); fit it again with `casemix fit`.")
-    manifest = json.loads((folder / MANIFEST).read_text("utf-8"))
+    manifest = check_run_complete(folder)
     d = json.loads((folder / "model.json").read_text("utf-8"))
     spec = ModelSpec.from_dict(d["spec"], source=str(folder / "model.json"))
     if "risk_model" in d:

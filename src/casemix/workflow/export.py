@@ -11,6 +11,7 @@ import pandas as pd
 
 from casemix.disclosure import DEFAULT_THRESHOLD
 from casemix.exceptions import CasemixError
+from casemix.models.runs import check_run_complete
 from casemix.workflow.audit import AuditResult, audit_files
 
 __all__ = ["EXPORTED", "INTERNAL", "export_run"]
@@ -72,8 +73,7 @@ def export_run(run: str | Path, out: str | Path, *, indicators: Sequence[str | P
     run, out = Path(run), Path(out)
     if out.exists():
         raise CasemixError(f"{out} exists; choose a new export folder.")
-    if not (run / "manifest.json").is_file():
-        raise CasemixError(f"{run} is not a complete run folder (no manifest.json).")
+    check_run_complete(run, contents=False)  # complete; the audit below judges the contents
     staging = out.with_name(f".{out.name}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -12,7 +12,7 @@ import pandas as pd
 from casemix.disclosure import DEFAULT_THRESHOLD
 from casemix.exceptions import CasemixError, DataError, MethodSwitchWarning
 from casemix.models import CaseMixModel, load_spec
-from casemix.models.runs import save_run
+from casemix.models.runs import check_run_target, save_run
 from casemix.records import ValidationReport
 
 __all__ = ["new_run_folder", "refit_all"]
@@ -57,7 +57,8 @@ def refit_all(
         Folder of ``*.toml`` specifications.
     out : path
         Root of the run folders: ``out/YEAR/<spec>/`` (never overwritten, see
-        :func:`new_run_folder`).
+        :func:`new_run_folder`); every folder is checked to be writable before the first fit
+        (:func:`casemix.models.runs.check_run_target`).
     specs : sequence of str, optional
         Spec names to refit (default all).
     data_file, mapping, invalid
@@ -77,11 +78,12 @@ def refit_all(
         raise CasemixError(f"No model specifications (*.toml) in {models}.")
     if "year" not in births or not (births["year"] == year).any():
         raise DataError(f"The data hold no births of year {year}.")
+    chosen = [(path, spec) for path, spec in ((p, load_spec(p)) for p in paths)
+              if specs is None or spec.name in specs]
+    for _, spec in chosen:  # every target writable before the first fit
+        check_run_target(new_run_folder(out, year, spec.name))
     written: dict[str, Path] = {}
-    for path in paths:
-        spec = load_spec(path)
-        if specs is not None and spec.name not in specs:
-            continue
+    for path, spec in chosen:
         if progress is not None:
             progress(spec.name)
         span = len(spec.years) if spec.years else 1
