@@ -491,3 +491,11 @@ def test_exclusion_log_basics():
     assert "vsv missing: 4 rows" in repr(log)
     assert repr(ExclusionLog()) == "ExclusionLog(no exclusions)"
     assert ExclusionLog().to_frame().empty
+
+
+def test_empty_table_has_no_rows_error():
+    report = validate_births(births(0))
+    err = only_error(report, "")
+    assert err.message.startswith("The births table has no rows (columns: birth_id, year, "
+                                  "gestational_age_days)")
+    assert report.n_input == 0

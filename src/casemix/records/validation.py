@@ -8,6 +8,7 @@ every affected row is counted in the exclusion log; nothing is dropped silently.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -16,9 +17,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from casemix._params import check_one_of
-from casemix.exceptions import DataError
+from casemix.exceptions import DataError, DataWarning
 from casemix.records.exclusions import ExclusionLog
-from casemix.records.schema import COLUMNS, REQUIRED_COLUMNS, UNIT_LEVELS, Column
+from casemix.records.schema import COLUMNS, REQUIRED_COLUMNS, UNIT_LEVELS, Column, column_key
+from casemix.records.sniffing import ReadAssumptions
 
 __all__ = ["Problem", "ValidationReport", "validate_births"]
 
@@ -63,12 +65,21 @@ class ValidationReport:
         Rows excluded from all analyses, by reason.
     n_input : int
         Number of rows read.
+    renamed : dict
+        Columns renamed to their canonical name because they matched it only up to case and
+        spaces (source name -> canonical name), e.g. ``{"Birthweight_g": "birthweight_g"}``.
+    read_assumptions : ReadAssumptions or None
+        How the file was read (format; for CSV the delimiter, decimal mark and encoding, each
+        sniffed or given), set by :func:`~casemix.records.readers.load_births`; ``None`` for a
+        DataFrame.
     """
 
     births: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
     exclusions: ExclusionLog = field(default_factory=ExclusionLog)
     n_input: int = 0
+    renamed: dict[str, str] = field(default_factory=dict)
+    read_assumptions: ReadAssumptions | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -345,6 +356,78 @@ def _check_duplicates(births: pd.DataFrame, problems: list[Problem]) -> None:
             f"{ids[dup].nunique():,} ids, e.g. {_examples(ids[dup])}.", int(dup.sum())))
 
 
+def _duplicate_names(data: pd.DataFrame, problems: list[Problem]) -> bool:
+    """Column names that occur more than once are an error (which one holds the data?)."""
+    names = pd.Series(data.columns.map(str))
+    dup = names[names.duplicated(keep=False)].value_counts(sort=False)
+    if dup.empty:
+        return False
+    listed = ", ".join(f"{n!r} ({k} times)" for n, k in dup.items())
+    problems.append(Problem(
+        "error", ",".join(dup.index),
+        f"Column name(s) occur more than once: {listed}. Rename or drop the copies in the "
+        "extract so that every column has its own name.", len(data)))
+    return True
+
+
+def _canonical_names(
+    data: pd.DataFrame, problems: list[Problem]
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename columns that match a canonical name only up to case and spaces.
+
+    Two columns that name the same canonical column (e.g. ``vsv`` and ``VSV``) are an error.
+    """
+    sources: dict[str, list[str]] = {}
+    for name in data.columns:
+        key = name if name in COLUMNS else column_key(name)
+        if key in COLUMNS:
+            sources.setdefault(key, []).append(name)
+    renames: dict[str, str] = {}
+    for target, names in sources.items():
+        if len(names) > 1:
+            listed = ", ".join(repr(n) for n in names[:-1]) + f" and {names[-1]!r}"
+            problems.append(Problem(
+                "error", target,
+                f"Columns {listed} {'both' if len(names) == 2 else 'all'} name the canonical "
+                f"column '{target}' (case and spaces are ignored in column names); keep one "
+                "of them and drop or rename the others.", len(data)))
+        elif names[0] != target:
+            renames[names[0]] = target
+    if renames:
+        listed = ", ".join(f"{s!r} -> {t!r}" for s, t in renames.items())
+        message = (f"Column(s) renamed to their canonical name (they matched it up to case and "
+                   f"spaces): {listed}.")
+        warnings.warn(message, DataWarning, stacklevel=3)
+        problems.extend(Problem("warning", t, f"Column {s!r} read as {t!r} (canonical names "
+                                "are lower case, without surrounding spaces).")
+                        for s, t in renames.items())
+    return data.rename(columns=renames), renames
+
+
+def _check_columns(
+    data: pd.DataFrame, problems: list[Problem]
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Names and rows: duplicated names, case-insensitive canonical names, required columns,
+    an empty table. Errors are appended to ``problems``."""
+    if _duplicate_names(data, problems):
+        return data, {}
+    data, renames = _canonical_names(data, problems)
+    if len(data) == 0:
+        problems.append(Problem(
+            "error", "",
+            f"The births table has no rows (columns: {', '.join(map(str, data.columns[:20]))}"
+            "); there is nothing to validate or analyse. Check that the export holds the "
+            "births, not only the column names."))
+    missing = [c for c in REQUIRED_COLUMNS if c not in data.columns]
+    if missing:
+        problems.append(Problem(
+            "error", ",".join(missing),
+            f"Required column(s) missing: {', '.join(missing)}. Found: "
+            f"{', '.join(map(str, data.columns[:20]))}. Supply a column mapping "
+            "(--mapping FILE.toml) that names them.", len(data)))
+    return data, renames
+
+
 def validate_births(
     data: pd.DataFrame, *, invalid: InvalidPolicy = "exclude", extra_columns: bool = True
 ) -> ValidationReport:
@@ -369,22 +452,24 @@ def validate_births(
 
     Notes
     -----
-    Errors (the table cannot be used): a required column is missing; values cannot be parsed as
-    the column's type; category labels outside the allowed set; missing or duplicated
-    ``birth_id``. Missing linked covariates (income, education, migration background) are kept
-    as explicit missing values and reported, never dropped.
+    Column names are matched to the canonical names ignoring case and surrounding spaces
+    (inner spaces count as underscores, :func:`~casemix.records.schema.column_key`): such a
+    column is renamed with a :class:`~casemix.exceptions.DataWarning` and listed in
+    ``report.renamed``.
+
+    Errors (the table cannot be used): the table has no rows; a column name occurs twice, or
+    two columns name the same canonical column up to case and spaces; a required column is
+    missing; values cannot be parsed as the column's type; category labels outside the
+    allowed set; missing or duplicated ``birth_id``. Missing linked covariates (income,
+    education, migration background) are kept as explicit missing values and reported, never
+    dropped.
     """
     check_one_of("invalid", invalid, ("exclude", "missing", "error"), owner="validate_births")
     problems: list[Problem] = []
     log = ExclusionLog()
-    missing = [c for c in REQUIRED_COLUMNS if c not in data.columns]
-    if missing:
-        problems.append(Problem(
-            "error", ",".join(missing),
-            f"Required column(s) missing: {', '.join(missing)}. Found: "
-            f"{', '.join(map(str, data.columns[:20]))}. Supply a column mapping "
-            "(--mapping FILE.toml) that names them.", len(data)))
-        return ValidationReport(data.iloc[0:0], problems, log, len(data))
+    data, renamed = _check_columns(data, problems)
+    if any(p.severity == "error" for p in problems):
+        return ValidationReport(data.iloc[0:0], problems, log, len(data), renamed)
     births = pd.DataFrame(index=pd.RangeIndex(len(data)))
     for name in data.columns:
         raw = data[name].reset_index(drop=True)
@@ -395,9 +480,9 @@ def validate_births(
     _check_duplicates(births, problems)
     _derive_death_period(births, problems)
     if problems and any(p.severity == "error" for p in problems):
-        return ValidationReport(births.iloc[0:0], problems, log, len(data))
+        return ValidationReport(births.iloc[0:0], problems, log, len(data), renamed)
     births = _apply_row_rules(births, invalid, problems, log)
     if any(p.severity == "error" for p in problems):
-        return ValidationReport(births.iloc[0:0], problems, log, len(data))
+        return ValidationReport(births.iloc[0:0], problems, log, len(data), renamed)
     _report_missing_covariates(births, problems)
-    return ValidationReport(births, problems, log, len(data))
+    return ValidationReport(births, problems, log, len(data), renamed)
