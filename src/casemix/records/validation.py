@@ -28,6 +28,7 @@ InvalidPolicy = Literal["exclude", "missing", "error"]
 _TRUE = {"true", "t", "yes", "y", "1", "ja", "j", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "nee", "0.0"}
 _MAX_EXAMPLES = 5
+_MAX_EXACT = 2.0**53  # floats represent every whole number up to here
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,7 @@ def _coerce_numeric(
             f"Column '{col.name}' must be numeric ({col.kind}); {int(bad.sum()):,} rows have "
             f"values that are not numbers: {_examples(raw[bad])}. Fix the extract or map the "
             "codes in the column mapping.", int(bad.sum())))
-    num = num.astype("float64")
+    num = _finite(col, num.astype("float64"), raw, problems)
     if col.kind == "int":
         frac = num.notna() & (num != np.round(num))
         if frac.any():
@@ -166,6 +167,21 @@ def _coerce_numeric(
             num = num.where(~frac)
         return num.astype("Int64")
     return num
+
+
+def _finite(col: Column, num: pd.Series, raw: pd.Series, problems: list[Problem]) -> pd.Series:
+    """Infinite numbers, and whole numbers too large to store exactly (beyond 2**53), are an
+    error; they are set to missing so that the other checks still run."""
+    bad = np.isinf(num) | ((num.abs() >= _MAX_EXACT) if col.kind == "int" else False)
+    bad = bad.fillna(False).astype(bool)
+    if not bad.any():
+        return num
+    problems.append(Problem(
+        "error", col.name,
+        f"Column '{col.name}' has infinite or impossibly large numbers in {int(bad.sum()):,} "
+        f"rows: {_examples(raw[bad])}. Correct or blank these values in the extract.",
+        int(bad.sum())))
+    return num.where(~bad)
 
 
 def _coerce_bool(col: Column, raw: pd.Series, problems: list[Problem]) -> pd.Series:
@@ -216,9 +232,12 @@ def _coerce_category(col: Column, raw: pd.Series, problems: list[Problem]) -> pd
 
 
 def _coerce_id(col: Column, raw: pd.Series) -> pd.Series:
-    """Identifiers are strings; numeric codes keep no trailing '.0'."""
-    if pd.api.types.is_float_dtype(raw.dtype) and (raw.dropna() % 1 == 0).all():
-        raw = raw.astype("Int64")
+    """Identifiers are strings; numeric codes keep no trailing '.0' (whole numbers up to 2**53,
+    beyond which a float holds no exact integer)."""
+    if pd.api.types.is_float_dtype(raw.dtype):
+        exact = ((raw % 1 == 0) & (raw.abs() < _MAX_EXACT)).to_numpy(bool)
+        whole = raw.where(exact).astype("Int64").astype("string")
+        raw = whole.where(exact, raw.astype("string"))
     return raw.astype("string").str.strip().replace("", pd.NA)
 
 
