@@ -300,3 +300,14 @@ def test_missing_mapping_file(tmp_path):
         ColumnMapping.from_toml(tmp_path / "absent.toml")
     with pytest.raises(MappingError, match="not found"):
         load_births(extract(), mapping=tmp_path / "absent.toml")
+
+
+def test_weeks_that_are_not_numbers_are_a_mapping_error():
+    """A text value in the weeks column names the source column, not a pandas parse error."""
+    raw = extract()
+    raw["amww"] = raw["amww"].astype(object)
+    raw.loc[0, "amww"] = "onbekend"
+    with pytest.raises(MappingError, match=r"Column 'amww' \(mapped to gestational_age_weeks\) "
+                                           r"has values that are not numbers in <10 rows: "
+                                           r"'onbekend'"):
+        load_births(raw, mapping="perined")

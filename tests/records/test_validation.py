@@ -493,3 +493,39 @@ def test_exclusion_log_basics():
     assert "vsv missing: 4 rows" in repr(log)
     assert repr(ExclusionLog()) == "ExclusionLog(no exclusions)"
     assert ExclusionLog().to_frame().empty
+
+
+# --- inputs found by the property-based tests ------------------------------------------------
+
+
+def test_infinite_and_huge_numbers_are_errors_not_crashes():
+    """inf and 1e300 cannot be whole numbers: one error naming both rows, not a cast crash."""
+    report = validate_births(births(3, birthweight_g=[np.inf, 3000.0, 1e300]))
+    err = only_error(report, "birthweight_g")
+    assert err.n_rows == 2
+    assert "infinite or impossibly large" in err.message
+    assert "inf" in err.message and "1e+300" in err.message
+    assert report.births.empty
+
+
+def test_infinite_float_is_an_error():
+    report = validate_births(births(2, neighbourhood_ses=[-np.inf, 0.5]))
+    assert only_error(report, "neighbourhood_ses").n_rows == 1
+
+
+def test_huge_numeric_unit_code_stays_a_code():
+    """A float code beyond 2**53 cannot become an exact integer; it is kept as written, the
+    others lose their '.0'."""
+    report = validate_births(births(4, vsv=[9.5e18, 101.0, np.nan, 2.5]))
+    assert report.ok, report.errors
+    assert report.births["vsv"].tolist()[:2] == ["9.5e+18", "101"]
+    assert report.births["vsv"].isna().tolist() == [False, False, True, False]
+    assert report.births["vsv"].tolist()[3] == "2.5"
+
+
+def test_empty_table_has_no_rows_error():
+    report = validate_births(births(0))
+    err = only_error(report, "")
+    assert err.message.startswith("The births table has no rows (columns: birth_id, year, "
+                                  "gestational_age_days)")
+    assert report.n_input == 0

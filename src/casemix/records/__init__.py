@@ -4,6 +4,7 @@ from casemix.records.exclusions import ExclusionLog
 from casemix.records.mapping import PRESETS, ColumnMapping
 from casemix.records.readers import load_births, read_table
 from casemix.records.schema import COLUMNS, REQUIRED_COLUMNS, UNIT_LEVELS, Column
+from casemix.records.sniffing import ReadAssumptions, sniff_csv
 from casemix.records.validation import Problem, ValidationReport, validate_births
 from casemix.records.writers import write_table
 
@@ -16,9 +17,11 @@ __all__ = [
     "ColumnMapping",
     "ExclusionLog",
     "Problem",
+    "ReadAssumptions",
     "ValidationReport",
     "load_births",
     "read_table",
+    "sniff_csv",
     "validate_births",
     "write_table",
 ]

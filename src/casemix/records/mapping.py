@@ -235,11 +235,25 @@ class ColumnMapping:
         if "gestational_age_days" in out:
             raise MappingError("The file has both gestational_age_days and a weeks column "
                                "mapped to gestational_age_weeks; map only one.")
-        weeks = pd.to_numeric(out.pop("gestational_age_weeks"), errors="raise")
-        extra = pd.to_numeric(out.pop("gestational_age_extra_days"), errors="raise") \
+        weeks = self._numbers(out.pop("gestational_age_weeks"), "gestational_age_weeks")
+        extra = self._numbers(out.pop("gestational_age_extra_days"),
+                              "gestational_age_extra_days") \
             if "gestational_age_extra_days" in out else 0
         out["gestational_age_days"] = weeks * 7 + extra
         return out
+
+    def _numbers(self, values: pd.Series, field_name: str) -> pd.Series:
+        """Numbers of a weeks/days field; text that is not a number is a MappingError."""
+        source = next((s for s, t in self.columns.items() if t == field_name), field_name)
+        num = pd.to_numeric(values, errors="coerce")
+        text = values.astype("string").str.strip()
+        bad = num.isna() & values.notna() & text.ne("").fillna(False).astype(bool)
+        if bad.any():
+            raise MappingError(
+                f"Column {source!r} (mapped to {field_name}) has values that are not numbers "
+                f"in {_count(int(bad.sum()))} rows: {_listed_codes(values[bad].astype(str))}. "
+                "Correct or blank them in the extract.")
+        return num
 
     def _mortality(self, out: pd.DataFrame, notes: list[Problem], source: str) -> pd.DataFrame:
         if "mortality_code" not in out:

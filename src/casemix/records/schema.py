@@ -6,6 +6,7 @@ One row per child. Everything downstream (indicators, models, reports) reads the
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,6 +16,7 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "UNIT_LEVELS",
     "Column",
+    "column_key",
 ]
 
 Kind = Literal["id", "int", "float", "bool", "category"]
@@ -105,3 +107,25 @@ COLUMNS: dict[str, Column] = {
 }
 
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS.values() if c.required)
+
+
+_SPACES = re.compile(r"\s+")
+
+
+def column_key(name: object) -> str:
+    """Normalised form of a column name for case- and space-insensitive matching.
+
+    Notes
+    -----
+    Surrounding whitespace is removed, inner runs of whitespace become one underscore and the
+    name is case-folded: ``" Birthweight_g "`` and ``"birthweight_g"`` share the key
+    ``"birthweight_g"``, and so do ``"Birth ID"`` and ``"birth_id"``.
+
+    Examples
+    --------
+    >>> column_key(" Birthweight_g ")
+    'birthweight_g'
+    >>> column_key("Birth  ID")
+    'birth_id'
+    """
+    return _SPACES.sub("_", str(name).strip()).casefold()

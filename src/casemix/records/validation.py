@@ -8,6 +8,7 @@ every affected row is counted in the exclusion log; nothing is dropped silently.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
@@ -16,9 +17,10 @@ import numpy.typing as npt
 import pandas as pd
 
 from casemix._params import check_one_of
-from casemix.exceptions import DataError
+from casemix.exceptions import DataError, DataWarning
 from casemix.records.exclusions import ExclusionLog
-from casemix.records.schema import COLUMNS, REQUIRED_COLUMNS, UNIT_LEVELS, Column
+from casemix.records.schema import COLUMNS, REQUIRED_COLUMNS, UNIT_LEVELS, Column, column_key
+from casemix.records.sniffing import ReadAssumptions
 
 __all__ = ["Problem", "ValidationReport", "validate_births"]
 
@@ -26,6 +28,7 @@ InvalidPolicy = Literal["exclude", "missing", "error"]
 _TRUE = {"true", "t", "yes", "y", "1", "ja", "j", "1.0"}
 _FALSE = {"false", "f", "no", "n", "0", "nee", "0.0"}
 _MAX_EXAMPLES = 5
+_MAX_EXACT = 2.0**53  # floats represent every whole number up to here
 
 
 @dataclass(frozen=True)
@@ -63,12 +66,21 @@ class ValidationReport:
         Rows excluded from all analyses, by reason.
     n_input : int
         Number of rows read.
+    renamed : dict
+        Columns renamed to their canonical name because they matched it only up to case and
+        spaces (source name -> canonical name), e.g. ``{"Birthweight_g": "birthweight_g"}``.
+    read_assumptions : ReadAssumptions or None
+        How the file was read (format; for CSV the delimiter, decimal mark and encoding, each
+        sniffed or given), set by :func:`~casemix.records.readers.load_births`; ``None`` for a
+        DataFrame.
     """
 
     births: pd.DataFrame
     problems: list[Problem] = field(default_factory=list)
     exclusions: ExclusionLog = field(default_factory=ExclusionLog)
     n_input: int = 0
+    renamed: dict[str, str] = field(default_factory=dict)
+    read_assumptions: ReadAssumptions | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -144,7 +156,7 @@ def _coerce_numeric(
             f"Column '{col.name}' must be numeric ({col.kind}); {int(bad.sum()):,} rows have "
             f"values that are not numbers: {_examples(raw[bad])}. Fix the extract or map the "
             "codes in the column mapping.", int(bad.sum())))
-    num = num.astype("float64")
+    num = _finite(col, num.astype("float64"), raw, problems)
     if col.kind == "int":
         frac = num.notna() & (num != np.round(num))
         if frac.any():
@@ -155,6 +167,21 @@ def _coerce_numeric(
             num = num.where(~frac)
         return num.astype("Int64")
     return num
+
+
+def _finite(col: Column, num: pd.Series, raw: pd.Series, problems: list[Problem]) -> pd.Series:
+    """Infinite numbers, and whole numbers too large to store exactly (beyond 2**53), are an
+    error; they are set to missing so that the other checks still run."""
+    bad = np.isinf(num) | ((num.abs() >= _MAX_EXACT) if col.kind == "int" else False)
+    bad = bad.fillna(False).astype(bool)
+    if not bad.any():
+        return num
+    problems.append(Problem(
+        "error", col.name,
+        f"Column '{col.name}' has infinite or impossibly large numbers in {int(bad.sum()):,} "
+        f"rows: {_examples(raw[bad])}. Correct or blank these values in the extract.",
+        int(bad.sum())))
+    return num.where(~bad)
 
 
 def _coerce_bool(col: Column, raw: pd.Series, problems: list[Problem]) -> pd.Series:
@@ -205,9 +232,12 @@ def _coerce_category(col: Column, raw: pd.Series, problems: list[Problem]) -> pd
 
 
 def _coerce_id(col: Column, raw: pd.Series) -> pd.Series:
-    """Identifiers are strings; numeric codes keep no trailing '.0'."""
-    if pd.api.types.is_float_dtype(raw.dtype) and (raw.dropna() % 1 == 0).all():
-        raw = raw.astype("Int64")
+    """Identifiers are strings; numeric codes keep no trailing '.0' (whole numbers up to 2**53,
+    beyond which a float holds no exact integer)."""
+    if pd.api.types.is_float_dtype(raw.dtype):
+        exact = ((raw % 1 == 0) & (raw.abs() < _MAX_EXACT)).to_numpy(bool)
+        whole = raw.where(exact).astype("Int64").astype("string")
+        raw = whole.where(exact, raw.astype("string"))
     return raw.astype("string").str.strip().replace("", pd.NA)
 
 
@@ -374,8 +404,8 @@ def _check_duplicates(births: pd.DataFrame, problems: list[Problem]) -> None:
             f"{ids[dup].nunique():,} ids, e.g. {_examples(ids[dup])}.", int(dup.sum())))
 
 
-def _refused(empty: pd.DataFrame, problems: list[Problem], log: ExclusionLog, n_input: int
-             ) -> ValidationReport:
+def _refused(empty: pd.DataFrame, problems: list[Problem], log: ExclusionLog, n_input: int,
+             renamed: dict[str, str] | None = None) -> ValidationReport:
     """The report of a table with fatal problems: no row is usable, and the exclusion log
     says so (rows read = rows kept + rows excluded holds in the log too)."""
     logged = sum(int(str(e["n_rows"])) for e in log.entries  # rows, not values set missing
@@ -383,7 +413,79 @@ def _refused(empty: pd.DataFrame, problems: list[Problem], log: ExclusionLog, n_
     fatal = "; ".join(sorted({p.column for p in problems if p.severity == "error"}))
     log.add("validation", "all", f"not usable: fatal problem(s) in {fatal} (see the "
             "problems)", n_input - logged)
-    return ValidationReport(empty, problems, log, n_input)
+    return ValidationReport(empty, problems, log, n_input, renamed or {})
+
+
+def _duplicate_names(data: pd.DataFrame, problems: list[Problem]) -> bool:
+    """Column names that occur more than once are an error (which one holds the data?)."""
+    names = pd.Series(data.columns.map(str))
+    dup = names[names.duplicated(keep=False)].value_counts(sort=False)
+    if dup.empty:
+        return False
+    listed = ", ".join(f"{n!r} ({k} times)" for n, k in dup.items())
+    problems.append(Problem(
+        "error", ",".join(dup.index),
+        f"Column name(s) occur more than once: {listed}. Rename or drop the copies in the "
+        "extract so that every column has its own name.", len(data)))
+    return True
+
+
+def _canonical_names(
+    data: pd.DataFrame, problems: list[Problem]
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename columns that match a canonical name only up to case and spaces.
+
+    Two columns that name the same canonical column (e.g. ``vsv`` and ``VSV``) are an error.
+    """
+    sources: dict[str, list[str]] = {}
+    for name in data.columns:
+        key = name if name in COLUMNS else column_key(name)
+        if key in COLUMNS:
+            sources.setdefault(key, []).append(name)
+    renames: dict[str, str] = {}
+    for target, names in sources.items():
+        if len(names) > 1:
+            listed = ", ".join(repr(n) for n in names[:-1]) + f" and {names[-1]!r}"
+            problems.append(Problem(
+                "error", target,
+                f"Columns {listed} {'both' if len(names) == 2 else 'all'} name the canonical "
+                f"column '{target}' (case and spaces are ignored in column names); keep one "
+                "of them and drop or rename the others.", len(data)))
+        elif names[0] != target:
+            renames[names[0]] = target
+    if renames:
+        listed = ", ".join(f"{s!r} -> {t!r}" for s, t in renames.items())
+        message = (f"Column(s) renamed to their canonical name (they matched it up to case and "
+                   f"spaces): {listed}.")
+        warnings.warn(message, DataWarning, stacklevel=3)
+        problems.extend(Problem("warning", t, f"Column {s!r} read as {t!r} (canonical names "
+                                "are lower case, without surrounding spaces).")
+                        for s, t in renames.items())
+    return data.rename(columns=renames), renames
+
+
+def _check_columns(
+    data: pd.DataFrame, problems: list[Problem]
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Names and rows: duplicated names, case-insensitive canonical names, required columns,
+    an empty table. Errors are appended to ``problems``."""
+    if _duplicate_names(data, problems):
+        return data, {}
+    data, renames = _canonical_names(data, problems)
+    if len(data) == 0:
+        problems.append(Problem(
+            "error", "",
+            f"The births table has no rows (columns: {', '.join(map(str, data.columns[:20]))}"
+            "); there is nothing to validate or analyse. Check that the export holds the "
+            "births, not only the column names."))
+    missing = [c for c in REQUIRED_COLUMNS if c not in data.columns]
+    if missing:
+        problems.append(Problem(
+            "error", ",".join(missing),
+            f"Required column(s) missing: {', '.join(missing)}. Found: "
+            f"{', '.join(map(str, data.columns[:20]))}. Supply a column mapping "
+            "(--mapping FILE.toml) that names them.", len(data)))
+    return data, renames
 
 
 def validate_births(
@@ -410,22 +512,24 @@ def validate_births(
 
     Notes
     -----
-    Errors (the table cannot be used): a required column is missing; values cannot be parsed as
-    the column's type; category labels outside the allowed set; missing or duplicated
-    ``birth_id``. Missing linked covariates (income, education, migration background) are kept
-    as explicit missing values and reported, never dropped.
+    Column names are matched to the canonical names ignoring case and surrounding spaces
+    (inner spaces count as underscores, :func:`~casemix.records.schema.column_key`): such a
+    column is renamed with a :class:`~casemix.exceptions.DataWarning` and listed in
+    ``report.renamed``.
+
+    Errors (the table cannot be used): the table has no rows; a column name occurs twice, or
+    two columns name the same canonical column up to case and spaces; a required column is
+    missing; values cannot be parsed as the column's type; category labels outside the
+    allowed set; missing or duplicated ``birth_id``. Missing linked covariates (income,
+    education, migration background) are kept as explicit missing values and reported, never
+    dropped.
     """
     check_one_of("invalid", invalid, ("exclude", "missing", "error"), owner="validate_births")
     problems: list[Problem] = []
     log = ExclusionLog()
-    missing = [c for c in REQUIRED_COLUMNS if c not in data.columns]
-    if missing:
-        problems.append(Problem(
-            "error", ",".join(missing),
-            f"Required column(s) missing: {', '.join(missing)}. Found: "
-            f"{', '.join(map(str, data.columns[:20]))}. Supply a column mapping "
-            "(--mapping FILE.toml) that names them.", len(data)))
-        return _refused(data.iloc[0:0], problems, log, len(data))
+    data, renamed = _check_columns(data, problems)
+    if any(p.severity == "error" for p in problems):
+        return _refused(data.iloc[0:0], problems, log, len(data), renamed)
     births = pd.DataFrame(index=pd.RangeIndex(len(data)))
     for name in data.columns:
         raw = data[name].reset_index(drop=True)
@@ -436,9 +540,9 @@ def validate_births(
     _check_duplicates(births, problems)
     _derive_death_period(births, problems)
     if problems and any(p.severity == "error" for p in problems):
-        return _refused(births.iloc[0:0], problems, log, len(data))
+        return _refused(births.iloc[0:0], problems, log, len(data), renamed)
     births = _apply_row_rules(births, invalid, problems, log)
     if any(p.severity == "error" for p in problems):
-        return _refused(births.iloc[0:0], problems, log, len(data))
+        return _refused(births.iloc[0:0], problems, log, len(data), renamed)
     _report_missing_covariates(births, problems)
-    return ValidationReport(births, problems, log, len(data))
+    return ValidationReport(births, problems, log, len(data), renamed)
