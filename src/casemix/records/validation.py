@@ -242,22 +242,29 @@ def _coerce_id(col: Column, raw: pd.Series) -> pd.Series:
 
 
 def _unit_codes(col: Column, codes: pd.Series, problems: list[Problem]) -> pd.Series:
-    """Unit codes normalised: surrounding spaces removed, inner runs of spaces made one, and
-    upper case (registry codes such as ``VSV01``, ``GM0363``), so that ``vsv01`` and
-    ``VSV01`` are one unit; a warning lists the codes that were merged."""
-    normal = codes.str.replace(r"\s+", " ", regex=True).str.upper()
-    pairs = pd.DataFrame({"raw": codes, "normal": normal}).dropna().drop_duplicates()
-    merged = pairs[pairs["normal"].duplicated(keep=False)]
+    """Unit codes normalised: surrounding spaces removed and inner runs of spaces made one;
+    codes that then differ only in case (``vsv01``, ``VSV01``) are one unit, written as its
+    most frequent spelling (ties: the first in sorted order), with a warning listing the
+    codes that were merged. Names keep their case (``Súdwest-Fryslân``)."""
+    spaced = codes.str.replace(r"\s+", " ", regex=True).str.strip()
+    key = spaced.str.casefold()
+    counts = pd.DataFrame({"key": key, "spelling": spaced}).dropna().value_counts()
+    if counts.empty:
+        return spaced
+    ranked = counts.reset_index().sort_values(["key", "count", "spelling"],
+                                              ascending=[True, False, True])
+    chosen = ranked.drop_duplicates("key").set_index("key")["spelling"]
+    merged = ranked[ranked["key"].duplicated(keep=False)]
     if len(merged):
-        groups = merged.groupby("normal")["raw"].apply(lambda s: " / ".join(sorted(s)))
-        rows = int(normal.isin(groups.index).sum())
-        shown = "; ".join(f"{v} -> {k}" for k, v in list(groups.items())[:5])
+        groups = merged.groupby("key")["spelling"].apply(lambda v: " / ".join(sorted(v)))
+        rows = int(key.isin(groups.index).sum())
+        shown = "; ".join(f"{v} -> {chosen[k]}" for k, v in list(groups.items())[:5])
         problems.append(Problem(
             "warning", col.name, n_rows=rows, message=
             f"{len(groups)} unit code(s) differ only in case or spaces and are taken as one "
-            f"unit (codes are compared in upper case without extra spaces): {shown}"
+            f"unit, written as their most frequent spelling: {shown}"
             f"{'; ...' if len(groups) > 5 else ''}."))
-    return normal
+    return key.map(chosen).astype("string")
 
 
 def _coerce(col: Column, raw: pd.Series, problems: list[Problem]) -> pd.Series:
