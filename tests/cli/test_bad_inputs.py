@@ -219,3 +219,30 @@ def test_a_table_without_units_or_outcome_columns_is_not_silently_valid(tmp_path
     text = " ".join(result.output.split())
     assert result.exit_code == 0, result.output
     assert "No unit column" in text and "only preterm" in text
+
+
+def test_dutch_spreadsheet_export_is_read_and_said(tmp_path, births):
+    """';' with decimal commas in cp1252 (accented names): sniffed and said; the same file
+    with --sep ',' forced fails with a hint; a fit records how it read the file, so the run
+    reads it again the same way."""
+    import json
+
+    from casemix.models.runs import load_run
+
+    path = tmp_path / "export.csv"
+    b = births.assign(municipality_name="Súdwest-Fryslân")
+    b.to_csv(path, sep=";", decimal=",", index=False, encoding="cp1252")
+    ok = runner.invoke(app, ["validate", str(path)])
+    text = " ".join(ok.output.split())
+    assert ok.exit_code == 0, ok.output
+    assert "delimiter ';' (sniffed)" in text and "decimal mark ','" in text
+    assert "cp1252" in text
+    forced = runner.invoke(app, ["validate", str(path), "--sep", ","])
+    assert forced.exit_code in (1, 2) and "Traceback" not in forced.output
+    run = tmp_path / "run"
+    fit = runner.invoke(app, ["fit", str(ROOT / "models" / "big2.toml"), "--data", str(path),
+                              "--out", str(run), "--no-diagnostics", "--encoding", "cp1252"])
+    assert fit.exit_code == 0, fit.output
+    read = json.loads((run / "manifest.json").read_text())["read"]
+    assert read == {"sep": ";", "decimal": ",", "encoding": "cp1252"}
+    assert len(load_run(run).read_births().births) == len(births)

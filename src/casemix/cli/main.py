@@ -115,6 +115,12 @@ AllowSmallOpt = Annotated[
     typer.Option("--allow-small-counts", help="Permit a disclosure threshold below 10 "
                  "(recorded in the manifest)."),
 ]
+SepOpt = Annotated[str | None, typer.Option(
+    "--sep", help="CSV delimiter (',', ';', 'tab', '|'); default: sniffed, and said.")]
+DecimalOpt = Annotated[str | None, typer.Option(
+    "--decimal", help="CSV decimal mark ('.' or ','); default: sniffed.")]
+EncodingOpt = Annotated[str | None, typer.Option(
+    "--encoding", help="CSV encoding (utf-8, cp1252, latin-1, ...); default: sniffed.")]
 InvalidOpt = Annotated[
     str,
     typer.Option(help="Impossible values: 'exclude' the row, set to 'missing', or 'error'."),
@@ -182,6 +188,13 @@ def _select_years(report: ValidationReport, years: list[int] | None) -> Validati
     return dataclasses.replace(report, births=births[keep].reset_index(drop=True))
 
 
+def _said_read(report: ValidationReport) -> None:
+    """How a CSV file was read (delimiter, decimal mark, encoding; sniffed or given)."""
+    read = getattr(report, "read_assumptions", None)
+    if read is not None and read.format == "csv":
+        err_console.print(read.describe())
+
+
 def _print_report(report: ValidationReport) -> None:
     colour = "green" if report.ok else "red"
     _say(f"[bold {colour}]{'Valid' if report.ok else 'Invalid'}[/]: "
@@ -235,6 +248,9 @@ def simulate(
 def validate(
     file: Annotated[Path, typer.Argument(help="Births file (.csv, .parquet, .sav).")],
     mapping: MappingOpt = None,
+    sep: SepOpt = None,
+    decimal: DecimalOpt = None,
+    encoding: EncodingOpt = None,
     invalid: InvalidOpt = "exclude",
     exclusions: Annotated[Path | None, typer.Option(help="Write the exclusion log to this CSV."
                                                     )] = None,
@@ -243,7 +259,8 @@ def validate(
     try:
         with _step(f"Reading and validating {file}"):
             report = load_births(file, mapping=mapping, invalid=invalid,  # type: ignore[arg-type]
-                                 errors="report")
+                                 sep=sep, decimal=decimal, encoding=encoding, errors="report")
+            _said_read(report)
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
     _print_report(report)
@@ -265,6 +282,9 @@ def indicators(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the table to this CSV."
                                              )] = None,
     mapping: MappingOpt = None,
+    sep: SepOpt = None,
+    decimal: DecimalOpt = None,
+    encoding: EncodingOpt = None,
     invalid: InvalidOpt = "exclude",
     definitions: Annotated[str, typer.Option(
         help="Definition preset: monitor-2022 (Kansrijke Start monitor, the default), diaper "
@@ -292,7 +312,9 @@ def indicators(
         settings = DefinitionSettings.from_preset(definitions, **(
             {} if min_ga_weeks is None else {"min_gestational_age_days": 7 * min_ga_weeks}))
         with _step(f"Reading and validating {file}"):
-            report = load_births(file, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
+            report = load_births(file, mapping=mapping, invalid=invalid,  # type: ignore[arg-type]
+                                 sep=sep, decimal=decimal, encoding=encoding)
+            _said_read(report)
         report = _select_years(report, year)
         with _step("Deriving indicators"):
             flags = derive_indicators(report.births, indicator, settings=settings)
@@ -421,6 +443,9 @@ def fit(
     seed: Annotated[int, typer.Option(help="Seed of all random draws (sampler, "
                                       "intervals).")] = 20261123,
     mapping: MappingOpt = None,
+    sep: SepOpt = None,
+    decimal: DecimalOpt = None,
+    encoding: EncodingOpt = None,
     invalid: InvalidOpt = "exclude",
     threshold: Annotated[int, typer.Option(help="Disclosure control: counts below this are "
                                            "suppressed in the exported tables.")] = 10,
@@ -441,7 +466,9 @@ def fit(
                              trend=trend, adjacency=adjacency, sampler=sampler)
         model.strategies()  # option errors before the data are read
         with _step(f"Reading and validating {data}"):
-            report = load_births(data, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
+            report = load_births(data, mapping=mapping, invalid=invalid,  # type: ignore[arg-type]
+                                 sep=sep, decimal=decimal, encoding=encoding)
+            _said_read(report)
         if sampler is not None:  # the sampler shows its own progress bars
             err_console.print(f"Fitting {model_spec.name} ({chosen}; NUTS, {sampler.chains} "
                               f"chains x {sampler.tune} warm-up + {sampler.draws} draws)")
@@ -499,13 +526,18 @@ def score(
     out: Annotated[Path, typer.Option("--out", "-o", help="Predictions (.parquet or .csv): "
                                       "birth_id, expected_risk. Microdata: stays inside.")],
     mapping: MappingOpt = None,
+    sep: SepOpt = None,
+    decimal: DecimalOpt = None,
+    encoding: EncodingOpt = None,
     invalid: InvalidOpt = "exclude",
 ) -> None:
     """Apply a saved model to new births (e.g. a new year on a frozen standard)."""
     try:
         model = load_model(run)
         with _step(f"Reading and validating {data}"):
-            report = load_births(data, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
+            report = load_births(data, mapping=mapping, invalid=invalid,  # type: ignore[arg-type]
+                                 sep=sep, decimal=decimal, encoding=encoding)
+            _said_read(report)
         with _step("Scoring"):
             scores = model.score(report.births)
         write_table(scores, out)
@@ -625,6 +657,9 @@ def refit(
     models: Annotated[Path, typer.Option(help="Folder of model specifications.")] = Path(
         "models"),
     mapping: MappingOpt = None,
+    sep: SepOpt = None,
+    decimal: DecimalOpt = None,
+    encoding: EncodingOpt = None,
     invalid: InvalidOpt = "exclude",
 ) -> None:
     """Refit every specification in models/ for a new year (one run folder per spec)."""
@@ -633,7 +668,9 @@ def refit(
     try:
         check_writable(out)  # each spec's run folder is checked again before any fit
         with _step(f"Reading and validating {data}"):
-            report = load_births(data, mapping=mapping, invalid=invalid)  # type: ignore[arg-type]
+            report = load_births(data, mapping=mapping, invalid=invalid,  # type: ignore[arg-type]
+                                 sep=sep, decimal=decimal, encoding=encoding)
+            _said_read(report)
         specs = sorted(models.glob("*.toml"))
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                       console=err_console, transient=True) as bar:

@@ -424,6 +424,15 @@ def _fsync_dir(folder: Path) -> None:
             os.close(handle)
 
 
+def _read_settings(validation: ValidationReport | None) -> dict[str, str] | None:
+    """How a CSV data file was read (delimiter, decimal mark, encoding, sniffed or given),
+    so that the run reads it again the same way."""
+    read = getattr(validation, "read_assumptions", None)
+    if read is None or read.format != "csv":
+        return None
+    return {"sep": read.sep, "decimal": read.decimal, "encoding": read.encoding}
+
+
 def _manifest(result: CaseMixResult, *, births: pd.DataFrame | None,
               validation: ValidationReport | None, threshold: int,
               data_file: str | Path | None, mapping: str | None, invalid: str,
@@ -440,7 +449,7 @@ def _manifest(result: CaseMixResult, *, births: pd.DataFrame | None,
         "sampler": None if sampler is None else sampler.to_dict(),
         "adjacency_sha256": None if adjacency is None else adjacency.fingerprint(),
         "data_file": None if data_file is None else str(Path(data_file).resolve()),
-        "mapping": mapping, "invalid": invalid,
+        "mapping": mapping, "invalid": invalid, "read": _read_settings(validation),
         "data_sha256": None if births is None else data_fingerprint(births),
         "rows_read": None if validation is None else validation.n_input,
         "rows": {"input": result.n_input, "analysed": result.n_analysed,
@@ -501,7 +510,8 @@ class Run:
             raise CasemixError(f"{self.folder}/{MANIFEST} does not name the data file; pass "
                                "the births to refit() yourself.")
         report = load_births(data_file, mapping=self.manifest.get("mapping"),
-                             invalid=self.manifest.get("invalid", "exclude"))
+                             invalid=self.manifest.get("invalid", "exclude"),
+                             **(self.manifest.get("read") or {}))
         if self.manifest.get("data_sha256") not in (None, data_fingerprint(report.births)):
             raise CasemixError(f"{data_file} has changed since the run was fitted (data "
                                "fingerprint differs); refit the run first.")
