@@ -48,6 +48,15 @@ def _csv(tmp: Path, frame: pd.DataFrame, name: str = "x.csv") -> str:
     return str(path)
 
 
+def _semicolon(tmp: Path, frame: pd.DataFrame) -> str:
+    """A Dutch spreadsheet export: ';' and decimal commas, with a ragged line."""
+    path = tmp / "nl.csv"
+    frame.to_csv(path, sep=";", decimal=",", index=False)
+    with path.open("a", encoding="utf-8") as f:
+        f.write("1;2\n")
+    return str(path)
+
+
 def _ref(tmp: Path, rows: list[dict]) -> str:
     return _csv(tmp, pd.DataFrame(rows), "ref.csv")
 
@@ -181,6 +190,18 @@ CASES: list[Case] = [
                       str(t / "runs")], 2, r"no births of year 1990"),
     ("simulate with no births",
      lambda t, d, b: ["simulate", "--out", str(t / "c.parquet"), "--n-births", "0"], 2, r"."),
+    ("header-only CSV",
+     lambda t, d, b: ["validate", _csv(t, b.iloc[0:0])], 1, r"has no rows"),
+    ("fit on a header-only CSV",
+     lambda t, d, b: ["fit", str(ROOT / "models" / "big2.toml"), "--data",
+                      _csv(t, b.iloc[0:0]), "--out", str(t / "run")], 2, r"has no rows"),
+    ("ragged line with the wrong delimiter forced",
+     lambda t, d, b: ["validate", _semicolon(t, b), "--sep", ","], 2,
+     r"delimiter|--sep"),
+    ("mis-cased column name",
+     lambda t, d, b: ["validate", _csv(t, b.rename(columns={"birthweight_g":
+                                                              "Birthweight_g"}))], 0,
+     r"renamed|read as"),
     ("unknown command option",
      lambda t, d, b: ["indicators", str(d), "--colour"], 2, r"No such option"),
 ]

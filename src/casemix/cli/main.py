@@ -350,7 +350,7 @@ def indicators(
         _print_breakdowns(broken)
     if flags.skipped:
         _say(f"[yellow]Not derived[/]: {escape(str(flags.skipped))}")
-    console.print(f"Exclusions: {report.n_excluded:,} rows at validation; indicator "
+    console.print(f"Exclusions: {_n(report.n_excluded)} rows at validation; indicator "
                   f"denominators as logged ({len(log)} entries).")
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
