@@ -57,6 +57,13 @@ def _semicolon(tmp: Path, frame: pd.DataFrame) -> str:
     return str(path)
 
 
+def _models(tmp: Path, text: str) -> str:
+    folder = tmp / "models"
+    folder.mkdir()
+    (folder / "nothing.toml").write_text(text, "utf-8")
+    return str(folder)
+
+
 def _ref(tmp: Path, rows: list[dict]) -> str:
     return _csv(tmp, pd.DataFrame(rows), "ref.csv")
 
@@ -202,6 +209,16 @@ CASES: list[Case] = [
      lambda t, d, b: ["validate", _csv(t, b.rename(columns={"birthweight_g":
                                                               "Birthweight_g"}))], 0,
      r"renamed|read as"),
+    ("refit names the spec whose outcome has no events",
+     lambda t, d, b: ["refit", "--year", str(int(b["year"].max())), "--data",
+                      _csv(t, b.assign(never=0)), "--models", _models(t, BIG2.replace(
+                          'outcome = "big2"', 'outcome = "never"')), "--out",
+                      str(t / "runs")], 2, r"models/nothing.*outcome 'never' has no events"),
+    ("several years pooled by indicators",
+     lambda t, d, b: ["indicators", _csv(t, pd.concat([b.assign(year=2023),
+                                                        b.assign(year=2024, birth_id=b[
+                                                            "birth_id"].astype(str) + "b")]))],
+     0, r"2 years \(2023\.\.2024\); they are pooled"),
     ("unknown command option",
      lambda t, d, b: ["indicators", str(d), "--colour"], 2, r"No such option"),
 ]
@@ -267,3 +284,21 @@ def test_dutch_spreadsheet_export_is_read_and_said(tmp_path, births):
     read = json.loads((run / "manifest.json").read_text())["read"]
     assert read == {"sep": ";", "decimal": ",", "encoding": "cp1252"}
     assert len(load_run(run).read_births().births) == len(births)
+
+
+def test_score_reports_every_row_it_did_not_use(tmp_path, births, data):
+    """4 rows with an impossible maternal age: rows read = used + excluded, with the reason,
+    and the small count shown as <10."""
+    run = tmp_path / "run"
+    fit = runner.invoke(app, ["fit", str(ROOT / "models" / "big2.toml"), "--data", str(data),
+                              "--out", str(run), "--no-diagnostics"])
+    assert fit.exit_code == 0, fit.output
+    bad = births.copy()
+    bad.loc[:3, "maternal_age"] = 7
+    path = _csv(tmp_path, bad)
+    result = runner.invoke(app, ["score", str(run), "--data", path, "--out",
+                                 str(tmp_path / "scores.csv")])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 0, result.output
+    assert f"{len(births):,} rows read = {len(births) - 4:,} used + 4 excluded" in text
+    assert "excluded: <10 rows" in text
