@@ -212,13 +212,13 @@ def _search(ref: pd.DataFrame, births: pd.DataFrame, level: str, indicator: str,
     per-combination table."""
     presets = _preset_counts(ref, births, level, indicator)
     rows, found = [], []
+    rules = RELEVANT_RULES.get(indicator, tuple(SEARCH))
     for changes, alt in _combinations(indicator, settings, births):
         c = _counts(ref, births, level, indicator, alt)
         ok = _agrees(ref.assign(n=c["numerator"].to_numpy(), d=c["denominator"].to_numpy()),
                      "n", "d", tolerance).to_numpy()
         same = [name for name, p in presets.items() if p[["numerator", "denominator"]].equals(
             c[["numerator", "denominator"]])]
-        rules = RELEVANT_RULES.get(indicator, tuple(SEARCH))
         rows.append({"indicator": indicator, "combination": _label(changes),
                      "rules": ", ".join(f"{k}={getattr(alt, k)}" for k in rules),
                      "presets": "; ".join(same), "rows": len(ref),
