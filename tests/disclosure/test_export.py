@@ -122,6 +122,6 @@ def test_report_marks_units_by_precision(tmp_path):
     tables, _ = read_report(report.read_text())
     units = next(t for t in tables if "small_unit" in t.columns)
     width = units["oe_upper"] - units["oe_lower"]
-    marked = units["small_unit"].eq("imprecise")
+    marked = units["small_unit"].eq("onnauwkeurig")  # "imprecise" in the Dutch report
     assert marked.tolist() == (width > 1.0).tolist()
     assert units.loc[units["observed"].isna(), "small_unit"].isna().all()

@@ -620,12 +620,20 @@ def report(
                                                    "denominator) for the alignment "
                                                    "section.")] = None,
     allow_small_counts: AllowSmallOpt = False,
+    lang: Annotated[str, typer.Option("--lang", help="Language of the report: nl (Dutch "
+                                      "text and number formats) or en.")] = "nl",
+    geometry: Annotated[Path | None, typer.Option(
+        "--geometry", help="GeoJSON boundary file of the units: a choropleth map per level "
+                           "it covers (casemix simulate writes one).")] = None,
 ) -> None:
     """Write the diagnostic report of a run: one self-contained HTML file (works offline)."""
     from casemix.report import build_report, write_report
+    from casemix.report.i18n import language
 
     try:
         check_threshold(threshold, override=allow_small_counts)
+        language(lang)  # an unknown language before the refit
+        boundaries = _boundaries(geometry)
         loaded, validation = _load_run(run)
         with _step("Refitting the run with its recorded settings, and its sensitivity "
                    "analyses"), warnings.catch_warnings():
@@ -641,11 +649,20 @@ def report(
                                         settings=loaded.spec.definitions)
             html = build_report(result, validation.births, validation=validation,
                                 threshold=threshold, manifest=loaded.manifest,
-                                alignment=aligned)
+                                alignment=aligned, lang=lang, geometry=boundaries)
         path = write_report(html, out)
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     _say(f"Report written to [bold]{escape(str(path.resolve()))}[/]")
+
+
+def _boundaries(path: Path | None) -> Any:
+    """The boundary file of ``--geometry``, read before any work is done."""
+    if path is None:
+        return None
+    from casemix.geography import read_boundaries
+
+    return read_boundaries(path)
 
 
 @app.command()

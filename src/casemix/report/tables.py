@@ -88,13 +88,15 @@ def html_table(frame: pd.DataFrame, columns: Sequence[Column], fmt: Formatter, *
                table_id: str = "", caption: str = "") -> Markup:
     """An HTML table of ``frame``'s ``columns`` (missing ones are skipped).
 
-    Each header cell carries ``data-column`` with the canonical name; hidden cells read
+    Each header cell carries ``data-column`` with the canonical name (and an interval's
+    ``data-parts``, its limit columns); hidden cells read
     :data:`casemix.report.formatting.HIDDEN`.
     """
     translate = fmt.lang.gettext
     shown = [c for c in columns if c.key in frame.columns]
     head = "".join(
         f'<th scope="col" data-column="{escape(c.key)}"'
+        + (f' data-parts="{escape(" ".join(c.parts))}"' if c.parts else "")
         + (f' title="{escape(translate(c.title))}"' if c.title else "")
         + f">{escape(c.header(translate))}</th>" for c in shown)
     body = []

@@ -260,9 +260,11 @@ def _report_checks(path: Path, threshold: float) -> list[dict[str, object]]:
                                                                                 path.name)
         if "n_rows" in frame.columns:
             out += _exclusion_checks(frame, path.name, threshold)
-    for match in re.finditer(r"\b(\d[\d,.]*) (?:rows |births )?(excluded|read)\b", text):
-        n = float(match.group(1).replace(",", ""))
-        if match.group(2) == "read" or 0 < n < threshold:
+    # English and Dutch reports; counts are whole, so any grouping mark is dropped
+    for match in re.finditer(r"\b(\d[\d,.]*) (?:rows |births |rijen |geboorten )?"
+                             r"(excluded|read|uitgesloten|gelezen|ingelezen)\b", text):
+        n = float(re.sub(r"[,.]", "", match.group(1)))
+        if match.group(2) in ("read", "gelezen", "ingelezen") or 0 < n < threshold:
             out.append(_finding(path.name, "text", match.group(0),
                                 "count in the text: rows read or a small exclusion count",
                                 n, n))
