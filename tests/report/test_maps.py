@@ -66,6 +66,7 @@ def test_one_patch_per_unit_and_hatching_only_on_suppressed(ax):
     assert len([p for p in ax.patches if isinstance(p, PathPatch)]) == 4
     assert patches["D"].get_hatch() == "///"
     assert all(patches[c].get_hatch() is None for c in "ABC")
+    assert len({p.get_hatch() for p in patches.values()}) == 2
     assert patches["A"].get_facecolor() == to_rgba(VERDICT_COLOURS["above"])
     assert patches["D"].get_facecolor() == to_rgba("white")  # its verdict is not shown
     assert patches["C"].get_facecolor() == to_rgba(VERDICT_COLOURS["within"])
@@ -173,6 +174,7 @@ def test_ratio_colour_bar_label_and_numbers_from_the_caller(ax):
     assert ticks == ["0,80", "0,91", "1,00", "1,10", "1,25"]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["geen uitkomst"]
     assert _patches(ax)["C"].get_facecolor() == to_rgba("white")
+    assert _patches(ax)["C"].get_hatch() == ".."  # not a ratio of 1 (white)
 
 
 def test_bad_values_are_refused(ax):
@@ -180,5 +182,7 @@ def test_bad_values_are_refused(ax):
         verdict_map(ax, SHAPES, pd.Series({"A": "higher"}))
     with pytest.raises(ParameterError, match="ratios must be positive"):
         ratio_map(ax, SHAPES, pd.Series({"A": -1.0}))
+    with pytest.raises(ParameterError, match="'A' has several"):
+        ratio_map(ax, SHAPES, pd.Series([1.1, 1.2], index=["A", "A"]))
     with pytest.raises(ParameterError, match="'limit'"):
         ratio_map(ax, SHAPES, pd.Series({"A": 1.2}), limit=0.9)

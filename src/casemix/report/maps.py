@@ -58,7 +58,9 @@ _RATIO_TICKS = (1.05, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0)
 _EDGE: dict[str, Any] = {"edgecolor": "white", "linewidth": 0.4}
 _SUPPRESSED: dict[str, Any] = {"facecolor": "white", "edgecolor": "0.55", "hatch": "///",
                                "linewidth": 0.5}
-_NO_RESULT: dict[str, Any] = {"facecolor": "white", "edgecolor": "0.7", "linewidth": 0.5}
+#: No result (the unit is on the map but has no value): dotted, apart from a ratio of 1.
+_NO_RESULT: dict[str, Any] = {"facecolor": "white", "edgecolor": "0.6", "hatch": "..",
+                              "linewidth": 0.5}
 _FONT = 9  # pt: legend, colour bar; titles are larger
 
 Shapes = Mapping[str, "BaseGeometry"]
@@ -85,8 +87,8 @@ def verdict_map(
         Unit code to its Polygon or MultiPolygon
         (:meth:`casemix.geography.Boundaries.for_units`).
     verdict : pandas.Series
-        ``above``, ``below`` or ``within`` (``flag_95``) by unit code; missing values are
-        drawn as "no result".
+        ``above``, ``below`` or ``within`` (``flag_95``) by unit code; units without one are
+        drawn dotted ("no result").
     suppressed : collection of str
         Units not published: drawn hatched, whatever their verdict.
     labels : mapping of str to str, optional
@@ -145,7 +147,7 @@ def ratio_map(
     shapes : mapping of str to shapely geometry
         Unit code to its Polygon or MultiPolygon.
     ratio : pandas.Series
-        Positive ratios by unit code; missing values are drawn as "no result".
+        Positive ratios by unit code; units without one are drawn dotted ("no result").
     suppressed : collection of str
         Units not published: drawn hatched, and their ratios (if given) neither drawn nor
         used for the scale.
@@ -190,8 +192,12 @@ def ratio_map(
 
 
 def _by_code(values: pd.Series) -> pd.Series:
-    """The series indexed by unit codes as text."""
-    return values.set_axis(values.index.map(str))
+    """The series indexed by unit codes as text (one value per unit)."""
+    codes = values.index.map(str)
+    if codes.has_duplicates:
+        raise ParameterError(f"maps: one value per unit; {codes[codes.duplicated()][0]!r} has "
+                             "several (select one period and stratum of the unit table).")
+    return values.set_axis(codes)
 
 
 def _verdict_categories(shapes: Shapes, verdict: pd.Series, verdict_998: pd.Series | None,
