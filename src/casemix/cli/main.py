@@ -219,8 +219,8 @@ def _load_run(run: Path) -> tuple[Run, ValidationReport]:
 @app.command()
 def simulate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Births file to write "
-                                      "(.parquet, .csv or .sav); the truth and adjacency "
-                                      "lists are written beside it.")
+                                      "(.parquet, .csv or .sav); the truth, adjacency "
+                                      "lists and boundaries are written beside it.")
                    ] = Path("cohort.parquet"),
     n_births: Annotated[int, typer.Option(help="Number of births.")] = 170_000,
     years: Annotated[list[int] | None, typer.Option("--year", help="Year(s) of birth; repeat "
@@ -238,6 +238,8 @@ def simulate(
             for level in ("vsv", "municipality"):
                 cohort.geography.neighbours(level).to_csv(
                     out.with_name(f"{out.stem}_adjacency_{level}.csv"), index=False)
+            out.with_name(f"{out.stem}_boundaries.geojson").write_text(  # for the maps
+                json.dumps(cohort.geography.boundaries()), "utf-8")
         out.with_name(f"{out.stem}_simulation.json").write_text(
             json.dumps(cohort.parameters, indent=2))
     _say(f"Wrote {len(cohort.births):,} births to [bold]{escape(str(out))}[/] and the true unit "

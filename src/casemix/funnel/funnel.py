@@ -180,19 +180,36 @@ class FunnelResult:
         colours = u[top].map({"above": "C3", "below": "C0", "within": "0.35"})
         ax.scatter(u["denominator"], u["value"], s=14, c=colours.tolist(), zorder=3)
         ax.axhline(self.target, color="k", lw=0.8)
-        if label_outliers:
-            for row in u[u[top] != "within"].itertuples():
-                ax.annotate(str(row.unit), (row.denominator, row.value), fontsize=7,
-                            xytext=(3, 3), textcoords="offset points")
         ax.set_xscale("log")
         ax.set_xlabel("expected events" if self.kind == "ratio" else "births")
         ax.set_ylabel("observed / expected" if self.kind == "ratio" else "proportion")
         adj = {"none": "no over-dispersion adjustment",
                "multiplicative": f"multiplicative, phi = {self.phi:.2f}",
                "additive": f"additive random effects, tau2 = {self.tau2:.4f}"}[self.adjustment]
-        ax.set_title(title or f"Funnel plot ({self.scale} scale, {adj})", fontsize=9)
-        ax.legend(fontsize=7, frameon=False)
+        ax.set_title(title or f"Funnel plot ({self.scale} scale, {adj})", fontsize=_FONT)
+        legend = ax.legend(fontsize=_FONT, frameon=False)
+        if label_outliers:  # last: the labels are placed where the final layout leaves room
+            _label_points(ax, u[u[top] != "within"], u, avoid=[legend])
         return ax
+
+
+#: Font size (pt) of the funnel plot's labels, legend and title.
+_FONT = 9
+
+
+def _label_points(ax: Axes, labelled: pd.DataFrame, points: pd.DataFrame,
+                  avoid: list[Any]) -> None:
+    """Label units beside their points without overlaps: adjustText moves the labels apart
+    (and off the other points and ``avoid``), with a fixed number of steps so that the same
+    plot gives the same figure, and draws a thin line to a label it moved far."""
+    from adjustText import adjust_text
+
+    texts = [ax.text(row.denominator, row.value, str(row.unit), fontsize=_FONT)
+             for row in labelled.itertuples()]
+    if texts:
+        adjust_text(texts, x=points["denominator"].to_numpy(), y=points["value"].to_numpy(),
+                    objects=avoid, ax=ax, iter_lim=1000, expand=(1.1, 1.3),
+                    arrowprops={"arrowstyle": "-", "color": "0.45", "lw": 0.6})
 
 
 def funnel(
