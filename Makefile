@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := demo_output
 
-.PHONY: demo test lint bench clean venv docs
+.PHONY: demo test lint bench clean venv docs messages
 
 venv: $(STAMP)
 
@@ -35,6 +35,15 @@ docs: $(STAMP)
 	$(BIN)/typer casemix.cli.main utils docs --name casemix --output docs/cli.md
 	$(BIN)/mkdocs build --strict
 	@echo "Documentation site in site/ (open site/index.html)"
+
+# The report's message catalogue: extract the strings, merge them into the Dutch catalogue
+# (new strings arrive untranslated; tests/report/test_catalogue.py says which).
+messages: $(STAMP)
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k _rule:1 --no-location --sort-output \
+		--project casemix -o build/casemix.pot .
+	$(BIN)/pybabel update -i build/casemix.pot -d src/casemix/report/locale -D casemix \
+		--no-fuzzy-matching --ignore-obsolete --width 100
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

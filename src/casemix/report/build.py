@@ -358,21 +358,19 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
         verdict=disclosed.verdict,
         figures=_figures(result, disclosed, level, shrunk, safe_units,
                          shrinker.shrinker.describe(), fmt),
-        maps=_maps(geometry, shrunk_all, result.spec.levels, fmt),
+        maps=_maps(geometry, published, shrunk_all, result.spec.levels, fmt),
         shrinkage_method=shrinker.method, own_shrinkage=shrinker is result,
         n_units=len(main), n_suppressed=int(main["suppressed"].sum()),
         alignment=_alignment_html(alignment, threshold, fmt),
         imprecise_width=fmt.number(IMPRECISE_WIDTH, 1), hidden=HIDDEN, variables=cols.VARIABLES)
 
 
-def _maps(geometry: Any, units: Any, levels: tuple[str, ...], fmt: Formatter
-          ) -> list[dict[str, str]]:
+def _maps(geometry: Any, published: Any, shrunk: Any, levels: tuple[str, ...],
+          fmt: Formatter) -> list[dict[str, str]]:
     """Choropleth maps per level that the boundary file covers (none without one)."""
     if geometry is None:
         return []
-    from casemix.report.maps import level_maps
-
-    return level_maps(geometry, units, levels, fmt)
+    return figures.level_maps(geometry, published, shrunk, levels, fmt)
 
 
 def write_report(html: str, path: str | Path) -> Path:

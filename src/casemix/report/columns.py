@@ -69,7 +69,6 @@ def unit_columns(level: str, *, shrinkage: bool) -> list[Column]:
         Column("verdict_p", N_("p (verdict)"), "p"),
         Column("flag_poisson_95", N_("Differs from national (95%)"), "label", labels=FLAGS,
                title=N_("The O/E interval excludes 1: sampling variation alone allowed for")),
-        Column("p_value", N_("p (vs national)"), "p"),
         Column("small_unit", N_("Precision"), "label", labels=FLAGS),
     ]
     return cols

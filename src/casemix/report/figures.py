@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from casemix.exceptions import MethodSwitchWarning
+from casemix.report.columns import LEVELS, N_
 from casemix.report.formatting import Formatter
 
 __all__ = ["MIN_POINTS", "legible", "png"]
@@ -161,3 +162,62 @@ def spline_figure(ages: np.ndarray, curve: pd.DataFrame, variable: str, fmt: For
     _decimal_axes(ax, fmt)
     legible(fig)
     return png(fig)
+
+
+#: Legend texts of the maps (keys of :data:`casemix.report.maps.VERDICT_LABELS`).
+MAP_LABELS = {
+    "above_998": N_("above expected (99.8% limits)"),
+    "above": N_("above expected (95% limits)"),
+    "within": N_("within the limits"),
+    "below": N_("below expected (95% limits)"),
+    "below_998": N_("below expected (99.8% limits)"),
+    "no_result": N_("no result"),
+    "suppressed": N_("not published (small numbers)"),
+    "missing": N_("Not on the map (no boundary): {units}."),
+}
+
+
+def level_maps(geometry: Any, published: Any, shrunk: Any, levels: tuple[str, ...],
+               fmt: Formatter) -> list[dict[str, str]]:
+    """A verdict map and a shrunken-O/E map per level that the boundary file covers.
+
+    Parameters
+    ----------
+    geometry : Boundaries
+        The boundary file (:func:`casemix.geography.read_boundaries`).
+    published, shrunk : UnitTable
+        The run's published unit table (its verdict) and the disclosed table of the run
+        whose shrunken O/E is shown; suppressed units are hatched on both maps.
+    """
+    import matplotlib.pyplot as plt
+
+    from casemix.exceptions import BoundaryError
+    from casemix.report.maps import ratio_map, verdict_map
+
+    _ = fmt.lang.gettext
+    labels = {k: _(v) for k, v in MAP_LABELS.items()}
+    out = []
+    for level in levels:
+        units = published.main(level).assign(unit=lambda t: t["unit"].astype(str))
+        try:
+            shapes = geometry.for_units(level, units["unit"], allow_missing=True)
+        except BoundaryError:  # the file does not hold this level
+            continue
+        hidden = set(units.loc[units["suppressed"].astype(bool), "unit"])
+        name = _(LEVELS.get(level, level))
+        verdict = units.set_index("unit")
+        fig, ax = plt.subplots(figsize=(5.2, 5.9), layout="constrained")
+        missing = verdict_map(ax, shapes, verdict["flag_95"].dropna(), hidden, labels,
+                              _("Verdict (%(level)s)", level=name),
+                              verdict_998=verdict["flag_998"].dropna())
+        verdict_png = png(fig)
+        s = shrunk.main(level).assign(unit=lambda t: t["unit"].astype(str)).set_index("unit")
+        fig, ax = plt.subplots(figsize=(5.6, 5.9), layout="constrained")
+        ratio_map(ax, shapes, s["shrunk_oe"].dropna(), hidden, labels,
+                  _("Shrunken O/E (%(level)s)", level=name),
+                  colorbar_label=_("observed / expected (log scale)"),
+                  number_format=lambda v: fmt.number(v, 2))
+        out.append({"title": name, "verdict": verdict_png, "ratio": png(fig),
+                    "verdict_alt": _("map of the verdict"), "ratio_alt": _(
+                        "map of the shrunken O/E"), "missing": missing})
+    return out

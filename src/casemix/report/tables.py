@@ -104,7 +104,8 @@ def html_table(frame: pd.DataFrame, columns: Sequence[Column], fmt: Formatter, *
         cells = []
         for c in shown:
             text, numeric = _cell(row, c, fmt, translate)
-            cells.append(f'<td class="{"num" if numeric else "txt"}">{escape(text)}</td>')
+            kind = ("num ivl" if c.parts else "num") if numeric else "txt"
+            cells.append(f'<td class="{kind}">{escape(text)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     ident = f' id="{escape(table_id)}"' if table_id else ""
     cap = f"<caption>{escape(caption)}</caption>" if caption else ""
