@@ -7,7 +7,7 @@ DEMO := demo_output
 # KaTeX for the formulas of the documentation site, pinned in package-lock.json (no CDN).
 NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: demo test lint bench clean venv docs docs-assets
+.PHONY: demo test lint bench clean venv docs docs-assets docs-examples
 
 venv: $(STAMP)
 
@@ -40,9 +40,12 @@ test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/mkdocs build --strict --quiet
 
 docs: $(STAMP) $(NODE_STAMP)
-	$(BIN)/typer casemix.cli.main utils docs --name casemix --output docs/cli.md
 	$(BIN)/mkdocs build --strict
 	@echo "Documentation site in site/ (open site/index.html)"
+
+# Rerun the command pages' worked examples and rewrite their output (docs/cli/output/).
+docs-examples: $(STAMP)
+	$(BIN)/python docs/examples/run_examples.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks docs
