@@ -42,7 +42,7 @@ def site(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("site")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([*_mkdocs(), "build", "--strict", "--quiet", "-d", str(out)],
+    done = subprocess.run([*_mkdocs(), "build", "--strict", "-d", str(out)],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"mkdocs build failed:\n{done.stdout}\n{done.stderr}"
     return out
