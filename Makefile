@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO := demo_output
+# KaTeX for the formulas of the documentation site, pinned in package-lock.json (no CDN).
+NODE_STAMP := node_modules/.package-lock.json
 
-.PHONY: demo test lint bench clean venv docs messages
+.PHONY: demo test lint bench clean venv docs docs-assets docs-examples messages
 
 venv: $(STAMP)
 
@@ -14,6 +16,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
+
+docs-assets: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $(NODE_STAMP)
 
 demo: $(STAMP)
 	$(BIN)/casemix simulate --out $(DEMO)/cohort.parquet
@@ -25,14 +33,13 @@ demo: $(STAMP)
 	$(BIN)/casemix report $(DEMO)/big2 --out $(DEMO)/report_big2.html
 	@echo "Demo outputs in $(DEMO)/; open the report: $(CURDIR)/$(DEMO)/report_big2.html"
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest -q
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
 	$(BIN)/mypy src/casemix
 	$(BIN)/mkdocs build --strict --quiet
 
-docs: $(STAMP)
-	$(BIN)/typer casemix.cli.main utils docs --name casemix --output docs/cli.md
+docs: $(STAMP) $(NODE_STAMP)
 	$(BIN)/mkdocs build --strict
 	@echo "Documentation site in site/ (open site/index.html)"
 
@@ -45,8 +52,12 @@ messages: $(STAMP)
 	$(BIN)/pybabel update -i build/casemix.pot -d src/casemix/report/locale -D casemix \
 		--no-fuzzy-matching --ignore-obsolete --width 100
 
+# Rerun the command pages' worked examples and rewrite their output (docs/cli/output/).
+docs-examples: $(STAMP)
+	$(BIN)/python docs/examples/run_examples.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs
 	$(BIN)/mypy src/casemix
 
 bench: $(STAMP)
@@ -54,4 +65,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_fit.py
 
 clean:
-	rm -rf $(VENV) $(DEMO) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(DEMO) node_modules .pytest_cache .ruff_cache .mypy_cache

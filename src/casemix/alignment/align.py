@@ -297,7 +297,7 @@ def align(
     and under each named preset (:data:`casemix.indicators.PRESETS`). A row that differs
     under ``settings`` is explained by the combinations with the fewest rule changes under
     which it agrees; when none does, the closest combination (smallest
-    :math:`|\Delta O| + |\Delta N|`) and its residual difference are reported.
+    $|\Delta O| + |\Delta N|$) and its residual difference are reported.
     """
     missing = [c for c in REFERENCE_COLUMNS if c not in reference]
     if missing:

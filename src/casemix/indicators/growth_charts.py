@@ -136,7 +136,7 @@ def birthweight_at_percentile(
     Notes
     -----
     The publication tabulates seven percentiles only. Between them, weight is interpolated
-    linearly on the standard-normal quantile scale, :math:`z = \\Phi^{-1}(q)`; beyond p3 and p97 the
+    linearly on the standard-normal quantile scale, $z = \\Phi^{-1}(q)$; beyond p3 and p97 the
     outermost segment is extrapolated. This is an approximation used to generate synthetic
     birthweights; SGA classification itself only uses the tabulated p10.
     """

@@ -149,12 +149,12 @@ def row_groups(frame: pd.DataFrame, *, stratify: Sequence[str], by_year: bool,
 
 def cell_variance(expected: npt.NDArray[np.float64], births: npt.NDArray[np.float64]
                   ) -> npt.NDArray[np.float64]:
-    """Null variance of the events of each cell, :math:`m p (1 - p)` with
-    :math:`p = e/m` (the births of a cell share one covariate pattern, hence one risk).
+    """Null variance of the events of each cell, $m p (1 - p)$ with
+    $p = e/m$ (the births of a cell share one covariate pattern, hence one risk).
 
     With case weights, ``m`` is the sum of weights and the variance is that of the
-    unweighted count scaled by the weights (:math:`\\sum w p(1-p)`, not
-    :math:`\\sum w^2 p(1-p)`)."""
+    unweighted count scaled by the weights ($\\sum w p(1-p)$, not
+    $\\sum w^2 p(1-p)$)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(births > 0, expected / births, 0.0)
     return expected * (1 - p)
