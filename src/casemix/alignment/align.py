@@ -142,7 +142,9 @@ def _crude(births: pd.DataFrame, level: str, indicators: Sequence[str],
     for year, sub in births.groupby("year"):
         table, _ = indicator_rates(sub, None if level == "national" else level,
                                    indicators=indicators, settings=settings, threshold=None)
-        table = table[table["level"] == level]
+        # the units of the level, and the national row (unit "national"): a published table
+        # has both
+        table = table[table["level"].isin([level, "national"])]
         tables.append(table.assign(year=int(year)))
     out = pd.concat(tables, ignore_index=True)
     return out[["unit", "year", "indicator", "numerator", "denominator"]]

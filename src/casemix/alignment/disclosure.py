@@ -70,15 +70,21 @@ def _protected_counts(table: pd.DataFrame, threshold: int) -> pd.DataFrame:
                           "denominator": rows["denominator"].astype(float)},
                          index=rows.index)
         if not national.all():  # the year's totals, taken as known (conservative)
-            totals = t[~national].groupby("indicator", as_index=False)[
-                ["numerator", "denominator"]].sum().assign(level="national", unit="national")
-            totals.index = pd.RangeIndex(-len(totals), 0)  # apart from the rows' labels
-            t = pd.concat([t[~national], totals[t.columns]])
+            # where the table has our national row it is the total; otherwise the sum of
+            # the units stands in for it (apart from the rows' labels)
+            have = set(t.loc[national, "indicator"])
+            totals = t[~national & ~t["indicator"].isin(have)].groupby(
+                "indicator", as_index=False)[["numerator", "denominator"]].sum().assign(
+                level="national", unit="national")
+            totals.index = pd.RangeIndex(-len(totals), 0)
+            t = pd.concat([t, totals[t.columns]])
         t["rate"] = t["numerator"] / t["denominator"]
         safe = disclose_rates(t.reset_index(names="_row"), threshold=threshold,
                               missing={"unit": 0.0}).set_index("_row")
         safe = safe[safe.index.isin(rows.index)]
-        out.loc[safe.index, ["numerator", "denominator"]] = safe[["numerator", "denominator"]]
+        for column in ("numerator", "denominator"):  # whole counts, hidden ones as NA
+            out.loc[safe.index, column] = pd.array(
+                pd.to_numeric(safe[column], errors="coerce").round(), dtype="Int64")
         out.loc[safe.index, "suppressed"] = safe["suppressed"].to_numpy()
     hidden_o = out["numerator"].isna() & table["numerator"].notna()
     hidden_n = out["denominator"].isna() & table["denominator"].notna()
