@@ -74,3 +74,29 @@ def test_a_small_exclusion_count_in_dutch_text_is_found(reports, tmp_path):
                                  1))
     findings = audit_files([path]).findings
     assert findings["route"].str.contains("count in the text").any()
+
+
+def test_the_alignment_section_passes_and_a_planted_difference_is_found(tmp_path):
+    """The alignment section (published figures under other definitions): the report passes
+    the audit; an exact small difference put back in place of its band is found."""
+    from casemix.alignment import align
+    from casemix.indicators import DefinitionSettings, indicator_rates
+
+    spec = load_spec(ROOT / "models" / "big2.toml")
+    births = validate_births(simulate_cohort(12_000, seed=23).births).births
+    published, _ = indicator_rates(births, by="vsv", indicators=["preterm", "sga"],
+                                   settings=DefinitionSettings.from_preset("perined-22wk"))
+    reference = published[["unit", "indicator", "numerator", "denominator"]].assign(year=2024)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = CaseMixModel(spec).fit(births)
+        aligned = align(births, reference, level="vsv", settings=spec.definitions)
+        html = build_report(result, births, alignment=aligned, lang="nl")
+    path = write_report(html, tmp_path / "aligned.html")
+    assert 'id="alignment"' in html and audit_files([path]).ok
+    band = re.search(r'<td class="\w+">(\+1\.\.\+9|-9\.\.-1)</td>', html)
+    assert band, "no banded difference in the alignment section"
+    planted = tmp_path / "planted.html"
+    planted.write_text(html.replace(band.group(0), '<td class="txt">+3</td>', 1))
+    findings = audit_files([planted]).findings
+    assert findings["route"].str.contains("difference below").any()

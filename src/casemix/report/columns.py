@@ -142,6 +142,23 @@ def sensitivity_columns(frame: pd.DataFrame) -> list[Column]:
             Column("why", N_("Analyses that differ"))]
 
 
+#: Headers of the alignment tables (and of other tables without a fixed layout).
+HEADERS = {
+    "unit": N_("Unit"), "year": N_("Year"), "indicator": N_("Indicator"),
+    "combination": N_("Combination of rules"), "rules": N_("Rules"),
+    "presets": N_("Presets"), "rows": N_("Rows"), "rows_agreeing": N_("Rows that agree"),
+    "explained_by": N_("Explained by"), "numerator_reference": N_("Numerator (published)"),
+    "denominator_reference": N_("Denominator (published)"),
+    "numerator": N_("Numerator (ours)"), "denominator": N_("Denominator (ours)"),
+    "rate_reference": N_("Rate (published)"), "rate": N_("Rate (ours)"),
+    "numerator_difference": N_("Difference in numerator"),
+    "denominator_difference": N_("Difference in denominator"), "agrees": N_("Agrees"),
+    "best_combination": N_("Best combination"),
+    "numerator_residual": N_("Numerator left unexplained"),
+    "denominator_residual": N_("Denominator left unexplained"),
+    "suppressed": N_("Suppressed"), "difference_banded": N_("Difference banded")}
+
+
 def generic_columns(frame: pd.DataFrame) -> list[Column]:
     """Columns for a table without a fixed layout (alignment): counts as counts, other
     numbers with three decimals, headers from the column names."""
@@ -158,7 +175,10 @@ def generic_columns(frame: pd.DataFrame) -> list[Column]:
                 "number", 3)
         else:
             kind, digits = "text", 0
-        cols.append(Column(str(key), str(key).replace("_", " "), kind, digits))
+        if str(key).startswith("rate"):
+            kind, digits = "percent", 2
+        cols.append(Column(str(key), HEADERS.get(str(key), str(key).replace("_", " ")), kind,
+                           digits))
     return cols
 
 

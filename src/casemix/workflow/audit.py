@@ -260,6 +260,8 @@ def _report_checks(path: Path, threshold: float) -> list[dict[str, object]]:
                                                                                 path.name)
         if "n_rows" in frame.columns:
             out += _exclusion_checks(frame, path.name, threshold)
+        if "numerator_difference" in frame.columns:  # the alignment section
+            out += _alignment_checks(frame, path.name, threshold)
     # English and Dutch reports; counts are whole, so any grouping mark is dropped
     for match in re.finditer(r"\b(\d[\d,.]*) (?:rows |births |rijen |geboorten )?"
                              r"(excluded|read|uitgesloten|gelezen|ingelezen)\b", text):
