@@ -8,14 +8,9 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from casemix.report.tables import Column
+from casemix.report.tables import N_, Column
 
-__all__ = ["CATEGORY", "FLAGS", "LEVELS", "VARIABLES", "generic_columns", "unit_columns"]
-
-
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
-    """Mark ``message`` for the catalogue without translating it here."""
-    return message
+__all__ = ["CATEGORY", "FLAGS", "LEVELS", "N_", "VARIABLES", "generic_columns", "unit_columns"]
 
 
 #: Verdict and flag codes.

@@ -12,7 +12,15 @@ from markupsafe import Markup, escape
 
 from casemix.report.formatting import HIDDEN, Formatter
 
-__all__ = ["Column", "html_table"]
+__all__ = ["N_", "Column", "html_table"]
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "translate later"
+    """Mark ``message`` for the catalogue without translating it here."""
+    return message
+
+
+YES, NO = N_("yes"), N_("no")
 
 
 @dataclass(frozen=True)
@@ -75,7 +83,7 @@ def _cell(row: pd.Series, column: Column, fmt: Formatter,
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return (HIDDEN if kind == "label" else ""), False
     if isinstance(value, bool):
-        return translate("yes" if value else "no"), False
+        return translate(YES if value else NO), False
     text = str(value)
     if not text:
         return "", False
