@@ -21,6 +21,7 @@ from casemix.exceptions import MethodSwitchWarning
 from casemix.funnel import funnel as funnel_plot
 from casemix.models import CaseMixModel, CaseMixResult, apply_verdict
 from casemix.models.disclosed import DisclosedRun, disclose_run, masked_like
+from casemix.models.units import IMPRECISE_WIDTH
 from casemix.records import ValidationReport
 from casemix.report.findings import key_findings
 from casemix.verdict import SPREAD_SETTINGS
@@ -39,11 +40,6 @@ def _png(fig: Any) -> str:
     plt.close(fig)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
-
-#: A unit is marked imprecise when its 95% O/E interval is wider than this: it cannot tell
-#: about half the national rate from about one and a half times it (for O = E the Byar
-#: interval is that wide up to about 17 expected events).
-IMPRECISE_WIDTH = 1.0
 
 
 def _html(table: pd.DataFrame, digits: int = 3) -> str:
