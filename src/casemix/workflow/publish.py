@@ -18,7 +18,7 @@ import pandas as pd
 from casemix._params import check_one_of
 from casemix.exceptions import CasemixError
 from casemix.models.runs import Run, load_run
-from casemix.workflow.statline import NATIONAL_CODE, NATIONAL_TYPE, encode_statline
+from casemix.workflow.statline import NATIONAL_CODE, NATIONAL_TYPE, decimals, encode_statline
 
 __all__ = ["FORMATS", "publish_run", "statline_table", "write_statline"]
 
@@ -73,11 +73,13 @@ def _national(calibration: Path, period: str) -> pd.DataFrame | None:
 
 
 def write_statline(table: pd.DataFrame, path: str | Path) -> Path:
-    """Write a StatLine table as CSV: whole numbers without decimals, blanks empty; written
-    to a temporary file first and renamed, so a reader never sees half a table."""
+    """Write a StatLine table as CSV: each value with the decimals of its measure
+    (:func:`casemix.workflow.statline.decimals`; counts as whole numbers), blanks empty;
+    written to a temporary file first and renamed, so a reader never sees half a table."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    out = table.assign(**{c: _text(table[c]) for c in ("value", "lower", "upper")})
+    digits = [decimals(m, u) for m, u in zip(table["measure"], table["unit"], strict=True)]
+    out = table.assign(**{c: _text(table[c], digits) for c in ("value", "lower", "upper")})
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
         out.to_csv(partial, index=False)
@@ -87,10 +89,12 @@ def write_statline(table: pd.DataFrame, path: str | Path) -> Path:
     return path
 
 
-def _text(values: pd.Series) -> pd.Series:
-    """Whole numbers as integers (``789``, ``-1``), others as their shortest repr."""
-    return values.map(lambda v: "" if pd.isna(v) else str(int(v)) if float(v).is_integer()
-                      else repr(float(v)))
+def _text(values: pd.Series, digits: list[int | None]) -> list[str]:
+    """Values with fixed decimals (``14.80``, ``-1``); counts as whole numbers, weighted ones
+    as their shortest repr; blank for a missing value."""
+    return ["" if pd.isna(v) else f"{v:.{d}f}" if d is not None else str(int(v))
+            if float(v).is_integer() else repr(float(v))
+            for v, d in zip(values, digits, strict=True)]
 
 
 def publish_run(run: str | Path, out: str | Path, *, format: str = "statline"

@@ -17,7 +17,7 @@ import pandas as pd
 from casemix.models.units import IMPRECISE_WIDTH
 
 __all__ = ["COLUMNS", "KEY", "MEASURES", "NATIONAL_CODE", "NATIONAL_TYPE", "PER_1000",
-           "SIGNATURE", "STATUS", "DecodedStatline", "Measure", "decode_statline",
+           "SIGNATURE", "STATUS", "DecodedStatline", "Measure", "decimals", "decode_statline",
            "encode_statline", "rate_unit"]
 
 #: Columns of a StatLine table, in order.
@@ -106,6 +106,16 @@ def rate_unit(indicator: str) -> str:
     return "per_1000" if indicator in PER_1000 else "percent"
 
 
+def decimals(measure: str, unit: str) -> int | None:
+    """Decimals a value of ``measure`` in ``unit`` is published with: those of ``units.csv``
+    on the scale shown (a proportion's 4 are 2 in percent, 1 per 1,000); None for counts,
+    which are whole numbers (weighted counts keep their decimals)."""
+    m = _BY_NAME[measure]
+    if m.digits is None or m.unit != "rate":
+        return m.digits
+    return m.digits - int(np.log10(RATE_SCALES[unit]))
+
+
 def encode_statline(units: pd.DataFrame, indicator: str, *, region_type: str | None = None
                     ) -> pd.DataFrame:
     """Unit-table rows as a StatLine table.
@@ -172,8 +182,7 @@ def _scaled(column: pd.Series, m: Measure, rates: str) -> np.ndarray:
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     if m.unit != "rate":
         return values
-    scale = RATE_SCALES[rates]
-    return np.round(values * scale, int(m.digits or 0) - int(np.log10(scale)))
+    return np.asarray(np.round(values * RATE_SCALES[rates], decimals(m.name, rates) or 0))
 
 
 def _unreliable(units: pd.DataFrame, m: Measure) -> np.ndarray:
