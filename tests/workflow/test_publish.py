@@ -209,10 +209,27 @@ def test_a_row_marked_suppressed_with_a_value_and_extra_rows_fail(fitted, tmp_pa
     extra.to_csv(tmp_path / "extra.csv", index=False)
     assert audit_files([tmp_path / "extra.csv"]).findings["route"].str.contains(
         "unknown measure").any()
+    two = pd.concat([table, table.assign(indicator="preterm")])
+    two.to_csv(tmp_path / "two.csv", index=False)
+    assert audit_files([tmp_path / "two.csv"]).findings["route"].str.contains(
+        "more than one indicator").any()
     twice = pd.concat([table, table.iloc[[5]].assign(value=123)])
     twice.to_csv(tmp_path / "twice.csv", index=False)
     assert audit_files([tmp_path / "twice.csv"]).findings["route"].str.contains(
         "more than once").any()
+
+
+def test_a_count_under_another_region_type_is_not_missed(fitted, tmp_path):
+    """Shown under a region type units.csv does not have, a hidden count would be a cell of
+    its own: audited with units.csv, such rows are findings."""
+    run, publish, _ = fitted
+    table = _read(publish)
+    renamed = table.assign(region_type=table["region_type"].replace("vsv", "verloskundig"))
+    renamed.to_csv(tmp_path / "renamed.csv", index=False)
+    assert audit_files([tmp_path / "renamed.csv"]).ok  # alone: any region type may be used
+    findings = audit_files([tmp_path / "renamed.csv", run / "units.csv"]).findings
+    assert findings["route"].str.contains("not in units.csv").sum() == (
+        table.loc[table["measure"] == "births", "region_type"] == "vsv").sum()
 
 
 def test_shrinkage_runs_publish_the_shrunken_ratio(tmp_path):

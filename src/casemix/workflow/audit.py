@@ -144,6 +144,7 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
                                      "environment (exact counts, full precision or draws)"))
         elif path in statlines:
             findings += _statline_checks(statlines[path], name, threshold)
+            findings += _statline_regions(statlines[path], name, units)
             _link_statline(cells, statlines[path], name, main, links, files, geography)
         elif name.startswith("funnel_"):
             frame = _read(path)
@@ -247,12 +248,31 @@ def _statline_checks(table: DecodedStatline, file: str, threshold: float
                         (table.marked, "value shown on a row marked suppressed")):
         out += [_finding(file, f"{r.region_type} {r.region_code} {r.period}", str(r.measure),
                          route) for r in rows.itertuples(index=False)]
+    if len(table.indicators) > 1:
+        out.append(_finding(file, "", "indicator", "more than one indicator in one table: "
+                            "audit the table of each run on its own"))
     units = table.units
     if "crude_rate" in units:
         for i in np.flatnonzero((units["n"].isna() & units["crude_rate"].notna()).to_numpy()):
             out.append(_finding(file, _label(units, int(i)), "crude_rate",
                                 "rate shown with suppressed births"))
     return out + _statline_decimals(table, file)
+
+
+def _statline_regions(table: DecodedStatline, file: str, units: pd.DataFrame | None
+                      ) -> list[dict[str, object]]:
+    """Audited with ``units.csv``, every region and period of a publication table must be a
+    row of it: a unit shown under another region type or code would be a cell of its own,
+    not linked to the run's (a count hidden there could be shown here unseen)."""
+    if units is None:
+        return []
+    keys = ["level", "unit", "period"]
+    known = units.loc[units["stratum"].astype(str).eq("all"), keys].astype(str)
+    rows = table.units[keys].astype(str).merge(known.drop_duplicates(), how="left",
+                                               indicator=True)
+    return [_finding(file, f"{r.level} {r.unit} {r.period}", "region_code",
+                     "region, type or period not in units.csv: not linked to its cells")
+            for r in rows[rows["_merge"] == "left_only"].itertuples(index=False)]
 
 
 def _statline_decimals(table: DecodedStatline, file: str) -> list[dict[str, object]]:

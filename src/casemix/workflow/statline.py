@@ -210,6 +210,9 @@ class DecodedStatline:
         Rows of a measure or unit this module does not define.
     marked : pandas.DataFrame
         Rows with status ``suppressed`` that show a value or an interval.
+    indicators : tuple of str
+        The indicators of the table (one for a table of ``casemix publish``; the unit rows
+        are those of the first).
     """
 
     units: pd.DataFrame
@@ -217,6 +220,7 @@ class DecodedStatline:
     duplicated: pd.DataFrame
     unknown: pd.DataFrame
     marked: pd.DataFrame
+    indicators: tuple[str, ...] = ()
 
 
 def decode_statline(table: pd.DataFrame) -> DecodedStatline:
@@ -241,10 +245,13 @@ def decode_statline(table: pd.DataFrame) -> DecodedStatline:
         ["count", "ratio", "code", *RATE_SCALES])
     duplicated = t[t.duplicated(KEY, keep=False)]
     marked = t[t["status"].eq("suppressed") & t[["value", "lower", "upper"]].notna().any(axis=1)]
-    wide = _wide(t[known].drop_duplicates(KEY))
+    indicators = tuple(str(i) for i in pd.unique(t["indicator"]))
+    first = t["indicator"].astype(str).eq(indicators[0]) if indicators else known
+    wide = _wide(t[known & first].drop_duplicates(KEY))
     national = wide["level"].eq(NATIONAL_TYPE)
     return DecodedStatline(wide[~national].reset_index(drop=True),
-                           wide[national].reset_index(drop=True), duplicated, t[~known], marked)
+                           wide[national].reset_index(drop=True), duplicated, t[~known], marked,
+                           indicators)
 
 
 def _wide(t: pd.DataFrame) -> pd.DataFrame:
