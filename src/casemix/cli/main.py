@@ -740,6 +740,29 @@ def compare_runs_command(
 
 
 @app.command()
+def publish(
+    run: Annotated[Path, typer.Argument(help="Run folder of `casemix fit` or `refit`.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write (outside the "
+                                      "run folder).")],
+    table_format: Annotated[str, typer.Option(
+        "--format", help="Table format: 'statline' (long: one row per region, period, "
+                         "indicator and measure).")] = "statline",
+) -> None:
+    """Write the run's publication table from its disclosure-controlled files only; audit it
+    with `casemix audit FILE RUN/units.csv`, export it with `casemix export --publish`."""
+    from casemix.workflow.publish import publish_run
+
+    try:
+        table = publish_run(run, out, format=table_format)
+    except (CasemixError, ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    status = table["status"].value_counts()
+    _say(f"Wrote [bold]{escape(str(out))}[/]: {len(table):,} rows, "
+         f"{table['region_code'].nunique():,} regions; {status.get('suppressed', 0):,} "
+         f"suppressed, {status.get('unreliable', 0):,} unreliable.")
+
+
+@app.command()
 def audit(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders written by casemix "
                                                 "(a run folder, an export folder, tables).")],

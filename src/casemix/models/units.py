@@ -17,14 +17,20 @@ from casemix.standardisation.poisson_binomial import (
     poisson_binomial_units,
 )
 
-__all__ = ["DERIVED_COLUMNS", "UnitTable", "cell_variance", "compare_units", "period_label",
-           "row_groups"]
+__all__ = ["DERIVED_COLUMNS", "IMPRECISE_WIDTH", "UnitTable", "cell_variance", "compare_units",
+           "period_label", "row_groups"]
 
 #: Columns blanked together with a suppressed observed count (all computable from it).
 DERIVED_COLUMNS = ["crude_rate", "oe", "oe_lower", "oe_upper", "adjusted_rate",
                    "adjusted_rate_lower", "adjusted_rate_upper", "z", "p_value", "flag_95",
                    "flag_998", "flag_poisson_95", "flag_poisson_998", "verdict_p",
                    "shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above"]
+
+#: A unit is marked imprecise (the report) or unreliable (publication tables) when its 95%
+#: O/E interval is wider than this: it cannot tell about half the national rate from about one
+#: and a half times it (for O = E the Byar interval is that wide up to about 17 expected
+#: events).
+IMPRECISE_WIDTH = 1.0
 
 #: Stratum label of the rows over all births of a unit.
 ALL = "all"

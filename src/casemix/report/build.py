@@ -19,6 +19,7 @@ from casemix.disclosure import DEFAULT_THRESHOLD
 from casemix.exceptions import MethodSwitchWarning
 from casemix.models import CaseMixModel, CaseMixResult, apply_verdict
 from casemix.models.disclosed import DisclosedRun, disclose_run, masked_like
+from casemix.models.units import IMPRECISE_WIDTH
 from casemix.records import ValidationReport
 from casemix.report import columns as cols
 from casemix.report import figures
@@ -33,10 +34,6 @@ __all__ = ["build_report", "sensitivity_runs", "sensitivity_table"]
 SHRINKAGE_METHODS = ("eb", "fay-herriot", "glmm")
 
 
-#: A unit is marked imprecise when its 95% O/E interval is wider than this: it cannot tell
-#: about half the national rate from about one and a half times it (for O = E the Byar
-#: interval is that wide up to about 17 expected events).
-IMPRECISE_WIDTH = 1.0
 
 
 def _fit_quiet(model: CaseMixModel, births: pd.DataFrame) -> CaseMixResult:
