@@ -82,7 +82,9 @@ EXAMPLES: tuple[Example | Callable[[Path], None], ...] = (
     write_reference,
     Example("casemix align runs/big2 --reference published.csv --level national "
             "--out alignment.csv", "align"),
-    Example("casemix report runs/big2 --out report.html", "report"),
+    Example("casemix report runs/big2 --out report.html --geometry cohort_boundaries.geojson",
+            "report"),
+    Example("casemix publish runs/big2 --format statline --out big2_statline.csv", "publish"),
     Example("casemix simulate --out cohort_2025.parquet --n-births 20000 --year 2025 "
             "--seed 2"),
     annual_models,
@@ -91,7 +93,7 @@ EXAMPLES: tuple[Example | Callable[[Path], None], ...] = (
     Example("casemix compare-runs runs/big2 runs/2025/big2 --out changes.html",
             "compare-runs", max_lines=30),
     Example("casemix export runs/big2 --out export --indicators indicators.csv "
-            "--report report.html", "export"),
+            "--indicators big2_statline.csv --report report.html", "export"),
     Example("casemix audit export", "audit"),
     Example("casemix audit runs/big2", "audit-run-folder", exit_code=1),
 )
