@@ -78,7 +78,8 @@ def _protected_counts(table: pd.DataFrame, threshold: int) -> pd.DataFrame:
         safe = disclose_rates(t.reset_index(names="_row"), threshold=threshold,
                               missing={"unit": 0.0}).set_index("_row")
         safe = safe[safe.index.isin(rows.index)]
-        out.loc[safe.index, ["numerator", "denominator"]] = safe[["numerator", "denominator"]]
+        for count in ("numerator", "denominator"):  # values: a Series would be read by
+            out.loc[safe.index, count] = safe[count].to_numpy()  # position (pandas)
         out.loc[safe.index, "suppressed"] = safe["suppressed"].to_numpy()
     hidden_o = out["numerator"].isna() & table["numerator"].notna()
     hidden_n = out["denominator"].isna() & table["denominator"].notna()
