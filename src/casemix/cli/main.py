@@ -232,6 +232,10 @@ def simulate(
     years: Annotated[list[int] | None, typer.Option("--year", help="Year(s) of birth; repeat "
                                                     "for several years.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same cohort).")] = 20261123,
+    births_seed: Annotated[int | None, typer.Option(
+        help="Seed of the births alone: the country (units, geography) and the true unit "
+             "effects of --seed with new births, e.g. a next year: --year 2025 "
+             "--births-seed 2025.")] = None,
     mapping: Annotated[str | None, typer.Option(
         "--mapping", "-m", help="Write the births as a registry extract: the source names "
         "and codes of this mapping ('perined' or a TOML file), with the registry's percentile; "
@@ -251,7 +255,8 @@ def simulate(
     except CasemixError as exc:
         raise _fail(exc) from exc
     with _step(f"Simulating {n_births:,} births"):
-        cohort = simulate_cohort(n_births, years=tuple(years or (2024,)), seed=seed)
+        cohort = simulate_cohort(n_births, years=tuple(years or (2024,)), seed=seed,
+                                 births_seed=births_seed)
     with _step(f"Writing {out}"):
         truth_path = _write_cohort(cohort, out, extract)
     _say(f"Wrote {len(cohort.births):,} births to [bold]{escape(str(out))}[/]"
