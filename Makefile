@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 	@echo "Installed casemix in $(VENV)."
 
-# Everything the README tour uses, in $(DEMO)/ (git-ignored).
+# Everything the README tour uses, in a fresh $(DEMO)/ (git-ignored).
 demo: $(STAMP)
+	rm -rf "$(DEMO)"
 	@echo "== 1/5 Simulating: the 2024 cohort with sample published figures, the same births as a registry extract, and 2025 in the same country"
 	$(BIN)/casemix simulate --n-births $(DEMO_BIRTHS) --out $(DEMO)/cohort.parquet \
 		--published $(DEMO)/published_2024.csv
@@ -33,7 +34,6 @@ demo: $(STAMP)
 	$(BIN)/casemix indicators $(DEMO)/cohort.parquet --by vsv --breakdown education,income_quintile \
 		--out $(DEMO)/indicators_vsv.csv
 	@echo "== 4/5 Fitting the Big2 case-mix model"
-	rm -rf $(DEMO)/big2
 	$(BIN)/casemix fit models/big2.toml --data $(DEMO)/cohort.parquet --out $(DEMO)/big2
 	@echo "== 5/5 Writing the report (about 30 s)"
 	$(BIN)/casemix report $(DEMO)/big2 --out $(DEMO)/report_big2.html
