@@ -88,7 +88,8 @@ class AlignmentResult:
         Per reference row: ``unit``, ``year``, ``indicator``, ``numerator_reference``,
         ``denominator_reference``, ``numerator``, ``denominator``, ``rate_reference``,
         ``rate``, ``numerator_difference``, ``denominator_difference``, ``agrees``
-        (within tolerance under the settings compared), ``presets`` (the named presets
+        (within tolerance under the settings compared, on the counts that are published: a
+        blank, suppressed published count is not compared), ``presets`` (the named presets
         under which the row agrees, ``;``-separated), ``explained_by`` (for a row that
         differs: the smallest combinations of rule changes under which it agrees, e.g.
         ``minimum gestational age 22+0 weeks + singletons only``, ``;``-separated;
@@ -151,10 +152,14 @@ def _crude(births: pd.DataFrame, level: str, indicators: Sequence[str],
 
 
 def _agrees(a: pd.DataFrame, num: str, den: str, tolerance: float) -> pd.Series:
-    n_ok = (a[num] - a["numerator_reference"]).abs() <= tolerance * a["numerator_reference"]
-    d_ok = (a[den] - a["denominator_reference"]).abs() <= tolerance * a[
-        "denominator_reference"]
-    return (n_ok & d_ok).fillna(False).astype(bool)
+    """Within tolerance on every published count; a blank (suppressed) published count is not
+    compared, but our count must exist."""
+    def close(ours: str, published: str) -> pd.Series:
+        ref = a[published]
+        near = (a[ours] - ref).abs() <= tolerance * ref
+        return near.fillna(False).astype(bool) | (ref.isna() & a[ours].notna())
+
+    return close(num, "numerator_reference") & close(den, "denominator_reference")
 
 
 def _options(rule: str, births: pd.DataFrame) -> tuple[object, ...]:
@@ -328,6 +333,8 @@ def _reference(reference: pd.DataFrame) -> pd.DataFrame:
     ref = reference[list(REFERENCE_COLUMNS)].copy()
     ref["unit"] = ref["unit"].astype(str)
     ref["year"] = ref["year"].astype(int)
+    for count in ("numerator", "denominator"):  # blank (suppressed) figures as NaN
+        ref[count] = pd.to_numeric(ref[count]).astype("float64")
     dup = ref.duplicated(["unit", "year", "indicator"], keep=False)
     if dup.any():
         first = ref.loc[dup].iloc[0]

@@ -35,7 +35,13 @@ from casemix.models.runs import (
     reproduce_run,
     save_run,
 )
-from casemix.records import UNIT_LEVELS, ValidationReport, load_births, write_table
+from casemix.records import (
+    UNIT_LEVELS,
+    ColumnMapping,
+    ValidationReport,
+    load_births,
+    write_table,
+)
 from casemix.simulation import simulate_cohort
 
 #: Markup is off by default: unit labels, file names and messages are printed as they are
@@ -226,24 +232,64 @@ def simulate(
     years: Annotated[list[int] | None, typer.Option("--year", help="Year(s) of birth; repeat "
                                                     "for several years.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same cohort).")] = 20261123,
+    births_seed: Annotated[int | None, typer.Option(
+        help="Seed of the births alone: the country (units, geography) and the true unit "
+             "effects of --seed with new births, e.g. a next year: --year 2025 "
+             "--births-seed 2025.")] = None,
+    mapping: Annotated[str | None, typer.Option(
+        "--mapping", "-m", help="Write the births as a registry extract: the source names "
+        "and codes of this mapping ('perined' or a TOML file), with the registry's percentile; "
+        "a .sav gets value labels and user-missing codes. Read it back with the same "
+        "--mapping.")] = None,
+    published: Annotated[Path | None, typer.Option(
+        help="Also write a sample table of published figures (CSV: unit, year, indicator, "
+             "numerator, denominator per VSV; perinatal mortality counted as older Perined "
+             "editions do, counts below 10 blank), for `casemix align` and `casemix report "
+             "--reference`.")] = None,
 ) -> None:
     """Simulate a realistic synthetic national birth cohort with known unit effects."""
+    from casemix.simulation.extract import load_mapping
+
+    try:
+        extract = None if mapping is None else load_mapping(mapping)  # before simulating
+    except CasemixError as exc:
+        raise _fail(exc) from exc
     with _step(f"Simulating {n_births:,} births"):
-        cohort = simulate_cohort(n_births, years=tuple(years or (2024,)), seed=seed)
+        cohort = simulate_cohort(n_births, years=tuple(years or (2024,)), seed=seed,
+                                 births_seed=births_seed)
     with _step(f"Writing {out}"):
+        truth_path = _write_cohort(cohort, out, extract)
+    _say(f"Wrote {len(cohort.births):,} births to [bold]{escape(str(out))}[/]"
+         f"{' (mapping ' + escape(extract.name) + ')' if extract else ''} and the true unit "
+         f"effects to [bold]{escape(str(truth_path))}[/].")
+    if published is not None:
+        from casemix.simulation import published_figures
+
+        with _step(f"Counting the published figures for {published}"):
+            write_table(published_figures(cohort.births), published)
+        _say(f"Wrote sample published figures to [bold]{escape(str(published))}[/].")
+
+
+def _write_cohort(cohort: Any, out: Path, mapping: ColumnMapping | None) -> Path:
+    """The births (canonical, or as a registry extract of ``mapping``), the truth, the
+    adjacency lists and the settings; returns the truth file."""
+    if mapping is None:
         write_table(cohort.births, out)
-        truth_path = out.with_name(f"{out.stem}_truth.csv")
-        cohort.truth.to_csv(truth_path, index=False)
-        if cohort.geography is not None:  # neighbour lists for `casemix fit --method bym2`
-            for level in ("vsv", "municipality"):
-                cohort.geography.neighbours(level).to_csv(
-                    out.with_name(f"{out.stem}_adjacency_{level}.csv"), index=False)
-            out.with_name(f"{out.stem}_boundaries.geojson").write_text(  # for the maps
-                json.dumps(cohort.geography.boundaries()), "utf-8")
-        out.with_name(f"{out.stem}_simulation.json").write_text(
-            json.dumps(cohort.parameters, indent=2))
-    _say(f"Wrote {len(cohort.births):,} births to [bold]{escape(str(out))}[/] and the true unit "
-                  f"effects to [bold]{truth_path}[/].")
+    else:
+        from casemix.simulation import registry_extract
+
+        registry_extract(cohort.births, mapping).write(out)
+    truth_path = out.with_name(f"{out.stem}_truth.csv")
+    cohort.truth.to_csv(truth_path, index=False)
+    if cohort.geography is not None:  # neighbour lists for `casemix fit --method bym2`
+        for level in ("vsv", "municipality"):
+            cohort.geography.neighbours(level).to_csv(
+                out.with_name(f"{out.stem}_adjacency_{level}.csv"), index=False)
+        out.with_name(f"{out.stem}_boundaries.geojson").write_text(  # for the report's maps
+            json.dumps(cohort.geography.boundaries()), "utf-8")
+    out.with_name(f"{out.stem}_simulation.json").write_text(
+        json.dumps(cohort.parameters, indent=2))
+    return truth_path
 
 
 @app.command()
