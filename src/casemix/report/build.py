@@ -169,10 +169,11 @@ def _coefficients(disclosed: DisclosedRun, result: CaseMixResult, fmt: Formatter
 def _statistics(result: CaseMixResult, fmt: Formatter) -> Markup:
     """Discrimination and calibration statistics, one labelled row each."""
     stats = result.calibration().to_frame().iloc[:, 0]
-    rows = [{"statistic": fmt.lang.gettext(cols.STATISTICS[k][0]) if k in cols.STATISTICS else k,
-             "value": fmt.count(v) if cols.STATISTICS.get(k, ("", 4))[1] is None
-             else fmt.number(v, cols.STATISTICS.get(k, ("", 4))[1])}
-            for k, v in stats.items()]
+    rows = []
+    for key, value in stats.items():
+        label, digits = cols.STATISTICS.get(str(key), (str(key), 4))
+        rows.append({"statistic": fmt.lang.gettext(label),
+                     "value": fmt.count(value) if digits is None else fmt.number(value, digits)})
     return html_table(pd.DataFrame(rows), [cols.Column("statistic", cols.N_("Statistic")),
                                            cols.Column("value", cols.N_("Value"))], fmt,
                       table_id="statistics")
