@@ -59,3 +59,10 @@ def test_a_blank_published_count_is_not_a_difference(births, published):
     assert not align(births, wrong, level="vsv").table["agrees"].any()
     absent = row.assign(unit="VSV_NOT_THERE")
     assert not align(births, absent, level="vsv").table["agrees"].any()
+
+
+def test_columns_are_the_alignment_reference_format():
+    from casemix.alignment import REFERENCE_COLUMNS
+    from casemix.simulation import published
+
+    assert published.REFERENCE_COLUMNS == tuple(REFERENCE_COLUMNS)

@@ -7,11 +7,14 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from casemix.alignment import REFERENCE_COLUMNS
 from casemix.indicators import DefinitionSettings, indicator_rates
 from casemix.records import validate_births
 
 __all__ = ["PUBLISHED_DEFINITIONS", "published_figures"]
+
+#: The columns of a reference table of ``casemix align`` (``casemix.alignment``'s
+#: ``REFERENCE_COLUMNS``; simulation sits beside alignment, so it does not import it).
+REFERENCE_COLUMNS = ("unit", "year", "indicator", "numerator", "denominator")
 
 #: Indicator -> definitions preset it is published under in the sample table: the Big2 family
 #: as the Kansrijke Start monitor counts it, perinatal mortality as older Perined editions
