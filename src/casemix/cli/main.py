@@ -8,6 +8,7 @@ import json
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -95,9 +96,37 @@ app = typer.Typer(
 )
 
 
+def _version(value: bool) -> None:
+    """Print ``casemix <version>`` and exit (the eager ``--version`` option).
+
+    Parameters
+    ----------
+    value : bool
+        Whether ``--version`` was given.
+    """
+    if value:
+        console.print(f"casemix {package_version()}")
+        raise typer.Exit()
+
+
+def package_version() -> str:
+    """The installed version of casemix (``casemix.__version__`` when not installed)."""
+    try:
+        return metadata.version("casemix")
+    except metadata.PackageNotFoundError:
+        import casemix
+
+        return casemix.__version__
+
+
 @app.callback()
-def _root(debug: Annotated[bool, typer.Option(
-        "--debug", help="Show the full traceback of a failure.")] = False) -> None:
+def _root(
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the full traceback of a failure.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print the version of casemix and exit.", callback=_version,
+        is_eager=True)] = False,
+) -> None:
     """Case-mix adjustment and fair comparison of Dutch birth-outcome indicators."""
     DEBUG["on"] = debug
 
