@@ -54,7 +54,16 @@ class SafeGroup(TyperGroup):
     """The one error path of every command: an expected failure (a casemix error, a value or
     file error) is one line ``error: what, where, how to fix`` and exit code 2; an internal
     error is one line with exit code 1 and a pointer to ``--debug``; Ctrl-C exits with 130
-    after the command's own clean-up. ``--debug`` shows the traceback instead."""
+    after the command's own clean-up. ``--debug`` shows the traceback instead.
+
+    Help is plain text (the app has ``rich_markup_mode=None``): bracketed text in a help
+    string, such as ``{region: [neighbours]}``, prints as written. Each command's summary in
+    ``casemix --help`` is the first paragraph of its help, not a sentence cut at ``e.g.``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for command in self.commands.values():
+            _tidy_help(command)
 
     def invoke(self, ctx: Any) -> Any:  # typer's (vendored) click Context
         try:
@@ -68,6 +77,22 @@ class SafeGroup(TyperGroup):
                 raise
             err_console.print("interrupted: nothing was left half-written.")
             raise typer.Exit(code=EXIT_INTERRUPTED) from None
+
+
+def _tidy_help(command: Any) -> None:
+    """Give ``command`` its summary line and argument labels (see :class:`SafeGroup`).
+
+    Parameters
+    ----------
+    command : typer.core.TyperCommand
+        A command of the app; changed in place.
+    """
+    if command.help and not command.short_help:
+        command.short_help = " ".join(command.help.split("\n\n")[0].split())
+    for param in command.params:
+        if param.param_type_name == "argument" and param.metavar:
+            # the metavar says what the argument is; typer would add its type (<path>)
+            param.display_type_rich = lambda ctx: None
 
 
 def _is_control(exc: BaseException) -> bool:
@@ -91,6 +116,7 @@ app = typer.Typer(
     help="Case-mix adjustment and fair comparison of Dutch birth-outcome indicators.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # help as written: "[neighbours]" is text, not console markup
     pretty_exceptions_enable=False,
     cls=SafeGroup,
 )
@@ -213,7 +239,7 @@ def _select_years(report: ValidationReport, years: list[int] | None) -> Validati
         raise CasemixError(f"--year {absent}: the file holds the years {present}.")
     keep = births["year"].isin(years)
     _say(f"[yellow]note:[/] {_n(int((~keep).sum()))} births of other years left out "
-         f"(years {sorted(years)} kept).")
+         f"(years {', '.join(map(str, sorted(years)))} kept).")
     return dataclasses.replace(report, births=births[keep].reset_index(drop=True))
 
 
@@ -270,7 +296,7 @@ def simulate(
         out.with_name(f"{out.stem}_simulation.json").write_text(
             json.dumps(cohort.parameters, indent=2))
     _say(f"Wrote {len(cohort.births):,} births to [bold]{escape(str(out))}[/] and the true unit "
-                  f"effects to [bold]{truth_path}[/].")
+         f"effects to [bold]{escape(str(truth_path))}[/].")
 
 
 @app.command()
@@ -706,7 +732,7 @@ def refit(
             task = bar.add_task("refitting", total=len(specs))
 
             def advance(name: str) -> None:
-                bar.update(task, description=f"refitting {name}")
+                bar.update(task, description=escape(f"refitting {name}"))
                 bar.advance(task)
 
             written = refit_all(report, year, models=models, out=out, data_file=data,
