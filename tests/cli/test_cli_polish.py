@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import typing
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -109,3 +110,69 @@ def test_a_mapping_error_prints_its_bracketed_table_name(command, unmapped, tmp_
     text = " ".join(result.output.split())
     assert result.exit_code == 2, result.output
     assert "Add them to [values.infant_sex] in the mapping." in text
+
+
+# -- metavars only where they help ----------------------------------------------------------
+
+#: What an option's value is: a file, a folder, a run folder, a number, a year, a name.
+WORDS = {"FILE", "FOLDER", "SPEC", "RUN", "OLD", "NEW", "PATH", "PRESET|FILE", "N", "YEAR",
+         "NAME", "CHAR"}
+PATH_WORDS = {"FILE", "FOLDER", "SPEC", "RUN", "OLD", "NEW", "PATH"}
+CHOICES = re.compile(r"^\[[^\[\]|]+(\|[^\[\]|]+)+\]$")
+
+
+def _parameters() -> list[tuple[str, str, type, Any]]:
+    """(command, parameter, base type, typer's Option/Argument info) of every parameter of
+    every command and of the group."""
+    infos = [(c.name or c.callback.__name__.replace("_", "-"), c.callback)
+             for c in app.registered_commands]
+    infos.append(("", app.registered_callback.callback))
+    out = []
+    for name, callback in infos:
+        for param, hint in typing.get_type_hints(callback, include_extras=True).items():
+            if param == "return":
+                continue
+            base, info = typing.get_args(hint)[0], typing.get_args(hint)[1]
+            types = [t for t in (typing.get_args(base) or (base,)) if t is not type(None)]
+            element = typing.get_args(types[0])[0] if typing.get_origin(types[0]) else types[0]
+            out.append((name, param, element, info))
+    return out
+
+
+@pytest.mark.parametrize(("command", "param", "kind", "info"), _parameters(),
+                         ids=[f"{c or 'casemix'}-{p}" for c, p, _, _ in _parameters()])
+def test_metavars_say_what_the_value_is(command, param, kind, info):
+    """Flags show none; paths FILE, FOLDER (or what the argument is: SPEC, RUN, ...);
+    numbers N (years YEAR); fixed values their choices."""
+    if kind is bool:
+        assert not info.metavar
+    elif kind is Path:
+        assert info.metavar in PATH_WORDS
+    elif kind in (int, float):
+        assert info.metavar in ("N", "YEAR")
+    else:
+        assert info.metavar in WORDS or CHOICES.match(info.metavar), info.metavar
+
+
+@pytest.mark.parametrize("name", list(_commands()))
+def test_help_shows_no_type_names(name):
+    """No typer type labels (<bool>, <path>, <int>, INTEGER, TEXT...) in any help."""
+    result = runner.invoke(app, [*([name] if name else []), "--help"])
+    assert result.exit_code == 0, result.output
+    assert not re.search(r"<(bool|path|int|float|str|list)|\b(INTEGER|FLOAT|TEXT|BOOLEAN)\b",
+                         result.output), result.output
+    assert not re.search(r"--(help|debug|version|json|without-ses|allow-small-counts) \S",
+                         result.output), result.output
+
+
+def test_choices_are_the_packages_own():
+    from casemix.bayes.trend import TRENDS
+    from casemix.cli import main
+    from casemix.inequality import BREAKDOWNS
+
+    assert main.TRENDS == TRENDS
+    assert tuple(BREAKDOWNS) == main.BREAKDOWN_NAMES
+    fit = " ".join(runner.invoke(app, ["fit", "--help"]).output.split())
+    assert "--method [pooled|fixed|glmm|eb|fay-herriot|bayes|bayes-joint|bym2]" in fit
+    assert "-o, --out FOLDER" in fit and "-d, --data FILE" in fit and "--seed N" in fit
+    assert "[OPTIONS] {SPEC}" in fit and "SPEC Model specification" in fit

@@ -6,7 +6,7 @@ import contextlib
 import dataclasses
 import json
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -24,9 +24,15 @@ from typer.core import TyperGroup
 from casemix.disclosure import check_threshold, mask_small_counts
 from casemix.disclosure.tables import geography_table, nesting_of
 from casemix.exceptions import CasemixError, CasemixWarning
-from casemix.indicators import DEFAULT_INDICATORS, DefinitionSettings, indicator_rates
+from casemix.indicators import (
+    DEFAULT_INDICATORS,
+    PRESETS,
+    DefinitionSettings,
+    indicator_rates,
+)
 from casemix.indicators.derive import derive_indicators
 from casemix.models import CaseMixModel, load_spec
+from casemix.models.methods import METHOD_NAMES
 from casemix.models.runs import (
     Run,
     check_run_target,
@@ -161,25 +167,35 @@ def _say(text: str, *, err: bool = False) -> None:
     """Print a line with casemix's own styling (user values in it must be escaped)."""
     (err_console if err else console).print(text, markup=True)
 
-MappingOpt = Annotated[
-    str | None,
-    typer.Option("--mapping", "-m", help="Column mapping: preset name ('perined') or a TOML file."),
-]
-AllowSmallOpt = Annotated[
-    bool,
-    typer.Option("--allow-small-counts", help="Permit a disclosure threshold below 10 "
-                 "(recorded in the manifest)."),
-]
+
+def _choices(names: Iterable[str]) -> str:
+    """The metavar of an option with fixed values: ``[a|b|c]``."""
+    return f"[{'|'.join(names)}]"
+
+
+#: Values of options the package checks itself (its own error names the choices); the
+#: heavy modules that define them are imported only by the commands that need them.
+INVALID_CHOICES = ("exclude", "missing", "error")  # casemix.records.validation
+TRENDS = ("rw1", "shared")  # casemix.bayes.trend.TRENDS
+BREAKDOWN_NAMES = ("education", "income_quintile", "migration_background")  # inequality
+
+MappingOpt = Annotated[str | None, typer.Option(
+    "--mapping", "-m", metavar="PRESET|FILE",
+    help="Column mapping: preset name ('perined') or a TOML file.")]
+AllowSmallOpt = Annotated[bool, typer.Option(
+    "--allow-small-counts",
+    help="Permit a disclosure threshold below 10 (recorded in the manifest).")]
 SepOpt = Annotated[str | None, typer.Option(
-    "--sep", help="CSV delimiter (',', ';', 'tab', '|'); default: sniffed, and said.")]
+    "--sep", metavar="CHAR",
+    help="CSV delimiter (',', ';', 'tab', '|'); default: sniffed, and said.")]
 DecimalOpt = Annotated[str | None, typer.Option(
-    "--decimal", help="CSV decimal mark ('.' or ','); default: sniffed.")]
+    "--decimal", metavar=_choices(".,"), help="CSV decimal mark; default: sniffed.")]
 EncodingOpt = Annotated[str | None, typer.Option(
-    "--encoding", help="CSV encoding (utf-8, cp1252, latin-1, ...); default: sniffed.")]
-InvalidOpt = Annotated[
-    str,
-    typer.Option(help="Impossible values: 'exclude' the row, set to 'missing', or 'error'."),
-]
+    "--encoding", metavar="NAME",
+    help="CSV encoding (utf-8, cp1252, latin-1, ...); default: sniffed.")]
+InvalidOpt = Annotated[str, typer.Option(
+    metavar=_choices(INVALID_CHOICES),
+    help="Impossible values: 'exclude' the row, set to 'missing', or 'error'.")]
 
 
 @contextmanager
@@ -273,14 +289,14 @@ def _load_run(run: Path) -> tuple[Run, ValidationReport]:
 
 @app.command()
 def simulate(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Births file to write "
-                                      "(.parquet, .csv or .sav); the truth and adjacency "
-                                      "lists are written beside it.")
-                   ] = Path("cohort.parquet"),
-    n_births: Annotated[int, typer.Option(help="Number of births.")] = 170_000,
-    years: Annotated[list[int] | None, typer.Option("--year", help="Year(s) of birth; repeat "
-                                                    "for several years.")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same cohort).")] = 20261123,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FILE", help="Births file to write (.parquet, .csv or .sav); the "
+        "truth and adjacency lists are written beside it.")] = Path("cohort.parquet"),
+    n_births: Annotated[int, typer.Option(metavar="N", help="Number of births.")] = 170_000,
+    years: Annotated[list[int] | None, typer.Option(
+        "--year", metavar="YEAR", help="Year(s) of birth; repeat for several years.")] = None,
+    seed: Annotated[int, typer.Option(
+        metavar="N", help="Random seed (same seed, same cohort).")] = 20261123,
 ) -> None:
     """Simulate a realistic synthetic national birth cohort with known unit effects."""
     with _step(f"Simulating {n_births:,} births"):
@@ -301,14 +317,15 @@ def simulate(
 
 @app.command()
 def validate(
-    file: Annotated[Path, typer.Argument(help="Births file (.csv, .parquet, .sav).")],
+    file: Annotated[Path, typer.Argument(
+        metavar="FILE", help="Births file (.csv, .parquet, .sav).")],
     mapping: MappingOpt = None,
     sep: SepOpt = None,
     decimal: DecimalOpt = None,
     encoding: EncodingOpt = None,
     invalid: InvalidOpt = "exclude",
-    exclusions: Annotated[Path | None, typer.Option(help="Write the exclusion log to this CSV."
-                                                    )] = None,
+    exclusions: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="Write the exclusion log to this CSV.")] = None,
 ) -> None:
     """Check a births file against the canonical schema; exit code 1 on fatal problems."""
     try:
@@ -327,37 +344,37 @@ def validate(
 
 @app.command()
 def indicators(
-    file: Annotated[Path, typer.Argument(help="Births file (.csv, .parquet, .sav).")],
+    file: Annotated[Path, typer.Argument(
+        metavar="FILE", help="Births file (.csv, .parquet, .sav).")],
     by: Annotated[list[str] | None, typer.Option(
-        help=f"Unit level; repeat for several ({', '.join(UNIT_LEVELS)}).")] = None,
+        metavar=_choices(UNIT_LEVELS), help="Unit level; repeat for several.")] = None,
     indicator: Annotated[list[str] | None, typer.Option(
-        help="Indicator; repeat for several "
-             f"({', '.join(i.name for i in DEFAULT_INDICATORS)}). Default: all available.")
-                         ] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the table to this CSV."
-                                             )] = None,
+        metavar="NAME", help="Indicator; repeat for several "
+        f"({', '.join(i.name for i in DEFAULT_INDICATORS)}). Default: all available.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="FILE", help="Write the table to this CSV.")] = None,
     mapping: MappingOpt = None,
     sep: SepOpt = None,
     decimal: DecimalOpt = None,
     encoding: EncodingOpt = None,
     invalid: InvalidOpt = "exclude",
     definitions: Annotated[str, typer.Option(
-        help="Definition preset: monitor-2022 (Kansrijke Start monitor, the default), diaper "
-             "(RIVM's DIAPER scripts), perined-22wk (older publications), casemix-2026.1.")
-                           ] = "monitor-2022",
+        metavar=_choices(PRESETS), help="Definition preset: monitor-2022 (Kansrijke Start "
+        "monitor, the default), diaper (RIVM's DIAPER scripts), perined-22wk (older "
+        "publications), casemix-2026.1.")] = "monitor-2022",
     min_ga_weeks: Annotated[int | None, typer.Option(
-        help="Override the preset's minimum gestational age, in completed weeks.")] = None,
+        metavar="N", help="Override the preset's minimum gestational age, in completed weeks."
+    )] = None,
     breakdown: Annotated[list[str] | None, typer.Option(
-        help="Break down by education, income_quintile and/or migration_background "
-             "(repeat, or comma-separated): crude and case-mix-adjusted rates per group and "
-             "the inequality measures, written beside --out as <name>_breakdowns.csv and "
-             "<name>_inequality.csv; for the --indicator(s), default big2, preterm and "
-             "sga.")] = None,
+        metavar=_choices(BREAKDOWN_NAMES), help="Break down by social group (repeat, or "
+        "comma-separated): crude and case-mix-adjusted rates per group and the inequality "
+        "measures, written beside --out as <name>_breakdowns.csv and <name>_inequality.csv; "
+        "for the --indicator(s), default big2, preterm and sga.")] = None,
     year: Annotated[list[int] | None, typer.Option(
-        help="Only these years (repeat for several); by default every year in the file is "
-             "pooled into one table, and the command says so.")] = None,
-    threshold: Annotated[int, typer.Option(help="Disclosure control: counts below this are "
-                                           "suppressed.")] = 10,
+        metavar="YEAR", help="Only these years (repeat for several); by default every year in "
+        "the file is pooled into one table, and the command says so.")] = None,
+    threshold: Annotated[int, typer.Option(
+        metavar="N", help="Disclosure control: counts below this are suppressed.")] = 10,
     allow_small_counts: AllowSmallOpt = False,
 ) -> None:
     """Crude counts and rates per unit and indicator (disclosure-safe); with --breakdown, per
@@ -463,47 +480,51 @@ def _pct(x: float, lo: float, hi: float) -> str:
 
 @app.command()
 def fit(
-    spec: Annotated[Path, typer.Argument(help="Model specification (TOML), e.g. "
-                                         "models/big2.toml.")],
-    data: Annotated[Path, typer.Option("--data", "-d", help="Births file (.csv, .parquet, "
-                                       ".sav).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder to write (new).")],
+    spec: Annotated[Path, typer.Argument(
+        metavar="SPEC", help="Model specification (TOML), e.g. models/big2.toml.")],
+    data: Annotated[Path, typer.Option(
+        "--data", "-d", metavar="FILE", help="Births file (.csv, .parquet, .sav).")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FOLDER", help="Run folder to write (new).")],
     method: Annotated[str | None, typer.Option(
-        help="pooled, fixed, glmm, eb, fay-herriot, bayes, bayes-joint or bym2 (default: "
-             "the spec's).")] = None,
-    without_ses: Annotated[bool, typer.Option("--without-ses", help="Drop the spec's SES "
-                                              "adjusters (the 'without SES' view).")] = False,
-    n_agq: Annotated[int | None, typer.Option(help="glmm: quadrature nodes (1 = Laplace, "
-                                              "the default).")] = None,
-    n_boot: Annotated[int | None, typer.Option(help="glmm: parametric-bootstrap refits for "
-                                               "the intervals and ranks (default 0: "
-                                               "conditional draws).")] = None,
-    diagnostics: Annotated[bool, typer.Option(help="Write calibration and funnel tables "
-                                              "to the run folder.")] = True,
+        metavar=_choices(METHOD_NAMES), help="Method (default: the spec's).")] = None,
+    without_ses: Annotated[bool, typer.Option(
+        "--without-ses", help="Drop the spec's SES adjusters (the 'without SES' view).")
+    ] = False,
+    n_agq: Annotated[int | None, typer.Option(
+        metavar="N", help="glmm: quadrature nodes (1 = Laplace, the default).")] = None,
+    n_boot: Annotated[int | None, typer.Option(
+        metavar="N", help="glmm: parametric-bootstrap refits for the intervals and ranks "
+        "(default 0: conditional draws).")] = None,
+    diagnostics: Annotated[bool, typer.Option(
+        help="Write calibration and funnel tables to the run folder.")] = True,
     adjacency: Annotated[Path | None, typer.Option(
-        help="bym2: neighbour pairs of the regions (CSV: region,neighbour; or JSON "
-             "{region: [neighbours]}).")] = None,
-    draws: Annotated[int | None, typer.Option(help="Bayesian methods: kept draws per chain "
-                                              "(default 1000; bayes-joint 2500).")] = None,
-    tune: Annotated[int | None, typer.Option(help="Bayesian methods: warm-up iterations per "
-                                             "chain (default 1000; bayes-joint 300).")] = None,
-    chains: Annotated[int | None, typer.Option(help="Bayesian methods: chains (default 4; "
-                                               "bayes-joint 2).")] = None,
+        metavar="FILE", help="bym2: neighbour pairs of the regions (CSV: region,neighbour; or "
+        "JSON {region: [neighbours]}).")] = None,
+    draws: Annotated[int | None, typer.Option(
+        metavar="N", help="Bayesian methods: kept draws per chain (default 1000; bayes-joint "
+        "2500).")] = None,
+    tune: Annotated[int | None, typer.Option(
+        metavar="N", help="Bayesian methods: warm-up iterations per chain (default 1000; "
+        "bayes-joint 300).")] = None,
+    chains: Annotated[int | None, typer.Option(
+        metavar="N", help="Bayesian methods: chains (default 4; bayes-joint 2).")] = None,
     target_accept: Annotated[float | None, typer.Option(
-        help="Bayesian methods: target acceptance rate of NUTS (default 0.9; bayes-joint "
-             "0.65; raise to 0.95 or 0.99 when divergences are reported).")] = None,
-    trend: Annotated[str | None, typer.Option(help="bayes, bym2: per-year rows from rw1 "
-                                              "(random walk, the default) or shared (year "
-                                              "effects + unit level).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of all random draws (sampler, "
-                                      "intervals).")] = 20261123,
+        metavar="N", help="Bayesian methods: target acceptance rate of NUTS (default 0.9; "
+        "bayes-joint 0.65; raise to 0.95 or 0.99 when divergences are reported).")] = None,
+    trend: Annotated[str | None, typer.Option(
+        metavar=_choices(TRENDS), help="bayes, bym2: per-year rows from rw1 (random walk, the "
+        "default) or shared (year effects + unit level).")] = None,
+    seed: Annotated[int, typer.Option(
+        metavar="N", help="Seed of all random draws (sampler, intervals).")] = 20261123,
     mapping: MappingOpt = None,
     sep: SepOpt = None,
     decimal: DecimalOpt = None,
     encoding: EncodingOpt = None,
     invalid: InvalidOpt = "exclude",
-    threshold: Annotated[int, typer.Option(help="Disclosure control: counts below this are "
-                                           "suppressed in the exported tables.")] = 10,
+    threshold: Annotated[int, typer.Option(
+        metavar="N", help="Disclosure control: counts below this are suppressed in the "
+        "exported tables.")] = 10,
     allow_small_counts: AllowSmallOpt = False,
 ) -> None:
     """Fit a case-mix model and write the run folder (model.json, units.csv, direct.csv,
@@ -576,10 +597,13 @@ def _sampler(method: str, *, draws: int | None, tune: int | None, chains: int | 
 
 @app.command()
 def score(
-    run: Annotated[Path, typer.Argument(help="Run folder (or model.json) of a fitted model.")],
-    data: Annotated[Path, typer.Option("--data", "-d", help="Births file to score.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Predictions (.parquet or .csv): "
-                                      "birth_id, expected_risk. Microdata: stays inside.")],
+    run: Annotated[Path, typer.Argument(
+        metavar="RUN", help="Run folder (or model.json) of a fitted model.")],
+    data: Annotated[Path, typer.Option(
+        "--data", "-d", metavar="FILE", help="Births file to score.")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FILE", help="Predictions (.parquet or .csv): birth_id, "
+        "expected_risk. Microdata: stays inside.")],
     mapping: MappingOpt = None,
     sep: SepOpt = None,
     decimal: DecimalOpt = None,
@@ -615,17 +639,21 @@ def _print_unused(report: ValidationReport) -> None:
 
 @app.command()
 def align(
-    run: Annotated[Path, typer.Argument(help="Run folder of `casemix fit` (its data file, "
-                                        "mapping and definitions are used).")],
-    reference: Annotated[Path, typer.Option(help="Published figures (CSV): unit, year, "
-                                            "indicator, numerator, denominator.")],
-    level: Annotated[str | None, typer.Option(help="Unit level of the reference (default: "
-                                              "the spec's first level; 'national').")] = None,
-    tolerance: Annotated[float, typer.Option(help="Relative tolerance on the counts.")] = 0.0,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the comparison to "
-                                             "this CSV (counts below the threshold "
-                                             "suppressed).")] = None,
-    threshold: Annotated[int, typer.Option(help="Disclosure threshold.")] = 10,
+    run: Annotated[Path, typer.Argument(
+        metavar="RUN", help="Run folder of `casemix fit` (its data file, mapping and "
+        "definitions are used).")],
+    reference: Annotated[Path, typer.Option(
+        metavar="FILE", help="Published figures (CSV): unit, year, indicator, numerator, "
+        "denominator.")],
+    level: Annotated[str | None, typer.Option(
+        metavar=_choices(("national", *UNIT_LEVELS)),
+        help="Unit level of the reference (default: the spec's first level).")] = None,
+    tolerance: Annotated[float, typer.Option(
+        metavar="N", help="Relative tolerance on the counts.")] = 0.0,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="FILE", help="Write the comparison to this CSV (counts below "
+        "the threshold suppressed).")] = None,
+    threshold: Annotated[int, typer.Option(metavar="N", help="Disclosure threshold.")] = 10,
     allow_small_counts: AllowSmallOpt = False,
 ) -> None:
     """Compare crude numbers with the registry's published figures and search every
@@ -665,15 +693,14 @@ def align(
 
 @app.command()
 def report(
-    run: Annotated[Path, typer.Argument(help="Run folder of `casemix fit`.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path(
-        "report.html"),
-    threshold: Annotated[int, typer.Option(help="Disclosure threshold of every table and "
-                                           "figure.")] = 10,
-    reference: Annotated[Path | None, typer.Option(help="Published figures (CSV: unit, "
-                                                   "year, indicator, numerator, "
-                                                   "denominator) for the alignment "
-                                                   "section.")] = None,
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="Run folder of `casemix fit`.")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FILE", help="HTML file to write.")] = Path("report.html"),
+    threshold: Annotated[int, typer.Option(
+        metavar="N", help="Disclosure threshold of every table and figure.")] = 10,
+    reference: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="Published figures (CSV: unit, year, indicator, numerator, "
+        "denominator) for the alignment section.")] = None,
     allow_small_counts: AllowSmallOpt = False,
 ) -> None:
     """Write the diagnostic report of a run: one self-contained HTML file (works offline)."""
@@ -705,12 +732,14 @@ def report(
 
 @app.command()
 def refit(
-    year: Annotated[int, typer.Option(help="The new registry year.")],
-    data: Annotated[Path, typer.Option("--data", "-d", help="Births file (.csv, .parquet, .sav).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Root of the run folders "
-                                      "(runs/YEAR/<spec>/, never overwritten).")] = Path("runs"),
-    models: Annotated[Path, typer.Option(help="Folder of model specifications.")] = Path(
-        "models"),
+    year: Annotated[int, typer.Option(metavar="YEAR", help="The new registry year.")],
+    data: Annotated[Path, typer.Option(
+        "--data", "-d", metavar="FILE", help="Births file (.csv, .parquet, .sav).")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FOLDER", help="Root of the run folders (runs/YEAR/<spec>/, "
+        "never overwritten).")] = Path("runs"),
+    models: Annotated[Path, typer.Option(
+        metavar="FOLDER", help="Folder of model specifications.")] = Path("models"),
     mapping: MappingOpt = None,
     sep: SepOpt = None,
     decimal: DecimalOpt = None,
@@ -745,10 +774,11 @@ def refit(
 
 @app.command("compare-runs")
 def compare_runs_command(
-    old: Annotated[Path, typer.Argument(help="Earlier run folder.")],
-    new: Annotated[Path, typer.Argument(help="Later run folder (same specification).")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write an HTML summary.")
-                   ] = None,
+    old: Annotated[Path, typer.Argument(metavar="OLD", help="Earlier run folder.")],
+    new: Annotated[Path, typer.Argument(
+        metavar="NEW", help="Later run folder (same specification).")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="FILE", help="Write an HTML summary.")] = None,
 ) -> None:
     """Coefficient drift, calibration of the old model on the new data, changed unit flags."""
     from casemix.workflow import compare_runs
@@ -777,15 +807,16 @@ def compare_runs_command(
 
 @app.command()
 def audit(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders written by casemix "
-                                                "(a run folder, an export folder, tables).")],
-    threshold: Annotated[int, typer.Option(help="Every hidden count's derivable interval "
-                                           "must reach this.")] = 10,
-    width: Annotated[float | None, typer.Option(help="...and be this wide where it reaches "
-                                                "below the threshold (default: the "
-                                                "threshold).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")
-                       ] = False,
+    paths: Annotated[list[Path], typer.Argument(
+        metavar="PATH", help="Files or folders written by casemix (a run folder, an export "
+        "folder, tables).")],
+    threshold: Annotated[int, typer.Option(
+        metavar="N", help="Every hidden count's derivable interval must reach this.")] = 10,
+    width: Annotated[float | None, typer.Option(
+        metavar="N", help="...and be this wide where it reaches below the threshold "
+        "(default: the threshold).")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the findings as JSON.")] = False,
 ) -> None:
     """What an attacker can derive from these files together; exit code 1 when a hidden
     count can be shown to be small."""
@@ -812,18 +843,22 @@ def audit(
 
 @app.command()
 def export(
-    run: Annotated[Path, typer.Argument(help="Run folder of `casemix fit` or `refit`.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Export folder to create (new).")],
+    run: Annotated[Path, typer.Argument(
+        metavar="RUN", help="Run folder of `casemix fit` or `refit`.")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FOLDER", help="Export folder to create (new).")],
     indicators: Annotated[list[Path] | None, typer.Option(
-        "--indicators", help="Indicator tables to export as well; repeat for several.")
-                          ] = None,
+        "--indicators", metavar="FILE",
+        help="Indicator tables to export as well; repeat for several.")] = None,
     report: Annotated[Path | None, typer.Option(
-        help="The run's report (`casemix report RUN`) to export as well, audited with the "
-             "tables.")] = None,
-    threshold: Annotated[int, typer.Option(help="Audit: every hidden count's derivable "
-                                           "interval must reach this.")] = 10,
-    width: Annotated[float | None, typer.Option(help="Audit: ...and be this wide where it "
-                                                "reaches below the threshold.")] = None,
+        metavar="FILE", help="The run's report (`casemix report RUN`) to export as well, "
+        "audited with the tables.")] = None,
+    threshold: Annotated[int, typer.Option(
+        metavar="N", help="Audit: every hidden count's derivable interval must reach this.")
+    ] = 10,
+    width: Annotated[float | None, typer.Option(
+        metavar="N", help="Audit: ...and be this wide where it reaches below the threshold.")
+    ] = None,
 ) -> None:
     """Copy only the files that may leave the secure environment, audit them together, and
     refuse (exit 1, nothing written) when the audit finds a derivable small count."""
