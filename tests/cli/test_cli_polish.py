@@ -176,3 +176,88 @@ def test_choices_are_the_packages_own():
     assert "--method [pooled|fixed|glmm|eb|fay-herriot|bayes|bayes-joint|bym2]" in fit
     assert "-o, --out FOLDER" in fit and "-d, --data FILE" in fit and "--seed N" in fit
     assert "[OPTIONS] {SPEC}" in fit and "SPEC Model specification" in fit
+
+
+# -- the fit summary ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory) -> Path:
+    """20,000 simulated births (two years, so that compare-runs has two runs to compare)."""
+    path = tmp_path_factory.mktemp("polish") / "cohort.parquet"
+    result = runner.invoke(app, ["simulate", "--out", str(path), "--n-births", "20000",
+                                 "--year", "2023", "--year", "2024", "--seed", "11"])
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture(scope="module")
+def fitted(cohort) -> tuple[Path, str]:
+    """A pooled big2 run of the cohort and what ``casemix fit`` printed."""
+    run = cohort.parent / "run"
+    result = runner.invoke(app, ["fit", str(BIG2), "--data", str(cohort), "--out", str(run),
+                                 "--no-diagnostics"])
+    assert result.exit_code == 0, result.output
+    return run, result.output
+
+
+@pytest.fixture(scope="module")
+def refitted(cohort) -> tuple[Path, Path]:
+    """Runs of 2023 and 2024 (``casemix refit``, both levels)."""
+    root = cohort.parent / "runs"
+    models = cohort.parent / "models"
+    models.mkdir()
+    (models / "big2.toml").write_text(BIG2.read_text("utf-8"), "utf-8")
+    for year in (2023, 2024):
+        result = runner.invoke(app, ["refit", "--year", str(year), "--data", str(cohort),
+                                     "--models", str(models), "--out", str(root)])
+        assert result.exit_code == 0, result.output
+    return root / "2023" / "big2", root / "2024" / "big2"
+
+
+def test_fit_prints_a_table_per_level_not_a_repr(fitted):
+    from casemix.models import verdict_counts
+    from casemix.models.runs import load_run
+
+    run, output = fitted
+    assert "<CaseMixResult" not in output and "cells=" not in output
+    loaded = load_run(run)
+    counts = verdict_counts(loaded.units().main()).set_index("level")
+    manifest = loaded.manifest
+    assert f"big2 (pooled): {manifest['rows']['analysed']:,} births analysed" in output
+    rows = {}
+    for line in output.splitlines():
+        rows.setdefault(line.split()[0] if line.strip() else "", line.split())
+    for level in ("vsv", "municipality"):
+        c = counts.loc[level]
+        spread = next(s for s in manifest["verdict"]["spread"] if s["level"] == level
+                      and s["stratum"] == "all" and s["period"] == loaded.units().period)
+        assert rows[level] == [level, f"{c['published']:,}", "of", f"{c['units']:,}",
+                                *(str(c[k]) for k in ("above_95", "below_95", "above_998",
+                                                      "below_998")),
+                                f"{spread['phi']:.2f}", f"{spread['tau']:.3f}"]
+    assert output.index("births analysed") < output.index("Verdict:") < output.index("Wrote")
+
+
+def test_fit_notes_follow_the_table_and_print_literally(cohort, tmp_path, monkeypatch):
+    """A warning while the run is written is a note after the table, bracketed text and
+    all."""
+    import warnings
+
+    from casemix.cli import main
+    from casemix.exceptions import CasemixWarning
+
+    def save_run(*args, **kwargs):
+        warnings.warn("direct.csv: add the level to [levels] of the spec.", CasemixWarning,
+                      stacklevel=2)
+        return real(*args, **kwargs)
+
+    real = main.save_run
+    monkeypatch.setattr(main, "save_run", save_run)
+    result = runner.invoke(app, ["fit", str(BIG2), "--data", str(cohort), "--out",
+                                 str(tmp_path / "r"), "--no-diagnostics", "--method", "eb"])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "big2 (eb)" in text
+    note = "note: direct.csv: add the level to [levels] of the spec."
+    assert note in text
+    assert text.index("births analysed") < text.index(note) < text.index("Wrote")

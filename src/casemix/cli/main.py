@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -559,26 +561,62 @@ def fit(
                      invalid=invalid, extra={"command": "casemix fit"})
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
-    console.print(repr(result))
+    _print_fit(load_run(out), result)
     for note in [*result.notes, *(str(w.message) for w in written)]:
         _say(f"[yellow]note:[/] {escape(note)}")
-    _print_verdicts(out, result)
     _say(f"Wrote [bold]{escape(str(out))}[/].")
 
 
-def _print_verdicts(out: Path, result: Any) -> None:
-    """Units unusual beyond the between-unit variation, per level, as published in
-    ``units.csv`` (suppressed units are not counted)."""
+def _print_fit(run: Run, result: Any) -> None:
+    """What a fit found, per level, as published in the run folder: units published of all,
+    units unusual beyond the between-unit variation (above and below, at 95% and 99.8%; the
+    99.8% ones by name), and that variation (phi and tau of the published units' spread, on
+    which their flags rest).
+
+    Parameters
+    ----------
+    run : casemix.models.runs.Run
+        The run folder just written (its ``units.csv`` and the verdict in its manifest).
+    result : casemix.models.CaseMixResult
+        The fit (spec name, method, births analysed).
+    """
     from casemix.models import verdict_counts
 
-    published = load_run(out).units().main()
-    console.print(f"Verdict ({result.method}): {result.verdict.get('method', '')}")
-    for row in verdict_counts(published).itertuples(index=False):
-        console.print(f"{row.level}: {row.published} of {row.units} units published; unusual "
-                      f"at 95%: {row.above_95} above, {row.below_95} below; at 99.8%: "
-                      f"{row.above_998} above, {row.below_998} below", soft_wrap=True)
+    units = run.units()
+    verdict = run.manifest.get("verdict", {})
+    spreads = {s["level"]: s for s in verdict.get("spread", [])
+               if s["period"] == units.period and s["stratum"] == "all"}
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"{result.spec.name} "
+                  f"({result.method}): {_n(result.n_analysed)} births analysed")
+    table.add_column("level", no_wrap=True)
+    for header in ("units\npublished", "95%\nabove", "95%\nbelow", "99.8%\nabove",
+                   "99.8%\nbelow", "phi", "tau"):
+        table.add_column(header, justify="right")
+    counts = verdict_counts(units.main())
+    for row in counts.itertuples(index=False):
+        table.add_row(row.level, f"{_n(row.published)} of {_n(row.units)}",
+                      *(f"{n:,}" for n in (row.above_95, row.below_95, row.above_998,
+                                           row.below_998)),
+                      *_dispersion(spreads.get(row.level)))
+    console.print(table)
+    for row in counts.itertuples(index=False):
         if row.unusual_998:
-            console.print(f"  unusual at 99.8%: {row.unusual_998}", soft_wrap=True)
+            console.print(f"{row.level} unusual at 99.8%: {row.unusual_998}", soft_wrap=True)
+    console.print("Above, below: published units unusual beyond the between-unit variation; "
+                  "phi: spread of their O/E relative to sampling variation; tau: between-unit "
+                  f"SD of log O/E. Verdict: {verdict.get('method', '')}.")
+
+
+def _dispersion(spread: dict[str, Any] | None) -> tuple[str, str]:
+    """``phi`` and ``tau`` of a level's between-unit spread as printed (``too few`` units
+    to estimate them)."""
+    if spread is None or not _finite(spread.get("phi")):
+        return "too few", "too few"
+    return f"{spread['phi']:.2f}", f"{spread['tau']:.3f}"
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
 
 
 def _sampler(method: str, *, draws: int | None, tune: int | None, chains: int | None,
