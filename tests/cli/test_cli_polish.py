@@ -5,6 +5,8 @@ long steps, no ``nan``/``None``/``True`` leaking out, and counts with thousands 
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import re
 import subprocess
 import sys
@@ -261,3 +263,177 @@ def test_fit_notes_follow_the_table_and_print_literally(cohort, tmp_path, monkey
     note = "note: direct.csv: add the level to [levels] of the spec."
     assert note in text
     assert text.index("births analysed") < text.index(note) < text.index("Wrote")
+
+
+# -- progress on every long step --------------------------------------------------------------
+
+#: The slow work of the commands, by module (or class) and name: each must run inside a
+#: ``_step`` spinner (refit's specs run under its own progress bar, the samplers of the
+#: Bayesian methods show their own).
+HEAVY = [("casemix.cli.main", "simulate_cohort"), ("casemix.cli.main", "write_table"),
+         ("casemix.cli.main", "load_births"), ("casemix.cli.main", "derive_indicators"),
+         ("casemix.cli.main", "indicator_rates"), ("casemix.cli.main", "save_run"),
+         ("casemix.cli.main", "reproduce_run"), ("casemix.cli.main", "geography_table"),
+         ("casemix.models.CaseMixModel", "fit"), ("casemix.models.runs.FrozenModel", "score"),
+         ("casemix.alignment", "align"), ("casemix.report", "build_report"),
+         ("casemix.inequality", "indicator_breakdowns"), ("casemix.workflow", "compare_runs"),
+         ("casemix.workflow.audit", "audit_files"), ("casemix.workflow.export", "export_run")]
+
+
+def _owner(dotted: str) -> Any:
+    try:
+        return importlib.import_module(dotted)
+    except ModuleNotFoundError:
+        module, name = dotted.rsplit(".", 1)
+        return getattr(importlib.import_module(module), name)
+
+
+@pytest.fixture
+def steps(monkeypatch) -> dict[str, list[str]]:
+    """Record the spinner steps entered and every slow call made outside one."""
+    from casemix.cli import main
+
+    log: dict[str, list[str]] = {"steps": [], "outside": [], "active": []}
+
+    @contextlib.contextmanager
+    def step(description: str):
+        log["steps"].append(description)
+        log["active"].append(description)
+        try:
+            yield
+        finally:
+            log["active"].pop()
+
+    def watched(name: str, real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            if not log["active"]:
+                log["outside"].append(name)
+            return real(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(main, "_step", step)
+    for owner, name in HEAVY:
+        target = _owner(owner)
+        monkeypatch.setattr(target, name, watched(name, getattr(target, name)))
+    return log
+
+
+def test_every_slow_step_shows_progress(cohort, fitted, refitted, steps, tmp_path):
+    """simulate, validate, indicators (with breakdowns), fit, score, align, report,
+    compare-runs, audit and export: no slow call outside a spinner."""
+    from casemix import DefinitionSettings, load_births
+    from casemix.alignment.align import _crude
+
+    small = tmp_path / "small.parquet"
+    ref = tmp_path / "ref.csv"
+    births = load_births(cohort).births
+    _crude(births[births["year"] == 2024], "vsv", ["preterm"], DefinitionSettings()).to_csv(
+        ref, index=False)
+    run, _ = fitted
+    runs = refitted
+    commands = [
+        ["simulate", "--out", str(small), "--n-births", "3000", "--seed", "2"],
+        ["validate", str(small)],
+        ["indicators", str(small), "--by", "vsv", "--breakdown", "education", "--indicator",
+         "preterm", "--out", str(tmp_path / "ind" / "ind.csv")],
+        ["fit", str(BIG2), "--data", str(small), "--out", str(tmp_path / "run"),
+         "--no-diagnostics"],
+        ["score", str(run), "--data", str(small), "--out", str(tmp_path / "s.csv")],
+        ["align", str(run), "--reference", str(ref), "--out", str(tmp_path / "al.csv")],
+        ["report", str(tmp_path / "run"), "--out", str(tmp_path / "r.html")],
+        ["compare-runs", *map(str, runs), "--out", str(tmp_path / "cmp.html")],
+        ["audit", str(run)],
+        ["export", str(run), "--out", str(tmp_path / "export")],
+    ]
+    for argv in commands:
+        result = runner.invoke(app, argv)
+        assert result.exit_code in (0, 1), (argv, result.output)
+        assert not steps["outside"], (argv, steps["outside"])
+    said = " ".join(steps["steps"])
+    for words in ("Simulating 3,000 births", "Deriving indicators", "protecting counts",
+                  "Breaking down by education", "Fitting big2", "Scoring",
+                  "alternative definitions", "Refitting the run", "Comparing the runs",
+                  "Auditing", "auditing them together"):
+        assert words in said, words
+
+
+def test_no_spinner_line_on_a_pipe(cohort):
+    """stderr that is not a terminal gets no spinner (and no blank line for it)."""
+    result = runner.invoke(app, ["validate", str(cohort)])
+    assert result.exit_code == 0, result.output
+    assert not result.output.startswith("\n")
+    assert "\n\n" not in result.output.split("Valid")[0]
+
+
+# -- no nan, None, True or False; counts with thousands separators ----------------------
+
+LEAKS = re.compile(r"\b(nan|NaN|None|True|False|NaT)\b|<NA>")
+#: A number of 4 or more digits without separators (years and seeds aside), not part of a
+#: decimal, a path or a name.
+BARE = re.compile(r"(?<![\w.,/-])\d{4,}(?![\w,/])")
+
+
+def _bare_counts(text: str) -> list[str]:
+    return [m for m in BARE.findall(text) if not (1900 <= int(m) <= 2100)]
+
+
+@pytest.fixture(scope="module")
+def outputs(cohort, fitted, refitted, tmp_path_factory) -> dict[str, str]:
+    """What every command prints on the 20,000 births (and a 3,000-birth breakdown)."""
+    tmp = tmp_path_factory.mktemp("outputs")
+    run, fit_output = fitted
+    small = tmp / "small.parquet"
+    argvs = {
+        "simulate": ["simulate", "--out", str(small), "--n-births", "3000", "--seed", "2"],
+        "validate": ["validate", str(cohort)],
+        "indicators": ["indicators", str(cohort), "--by", "vsv",
+                       "--year", "2024", "--out", str(tmp / "ind" / "ind.csv")],
+        "breakdowns": ["indicators", str(small), "--by", "vsv", "--breakdown",
+                       "education,migration_background", "--indicator", "big2"],
+        "score": ["score", str(run), "--data", str(cohort), "--out", str(tmp / "s.csv")],
+        "compare-runs": ["compare-runs", *map(str, refitted), "--out", str(tmp / "cmp.html")],
+        "audit": ["audit", str(run), str(tmp / "ind")],
+        "audit-json": ["audit", str(run), "--json"],
+        "export": ["export", str(run), "--out", str(tmp / "export")],
+    }
+    out = {"fit": fit_output}
+    for name, argv in argvs.items():
+        result = runner.invoke(app, argv)
+        assert result.exit_code in (0, 1), (name, result.output)
+        out[name] = result.output
+    out["compare-runs.html"] = (tmp / "cmp.html").read_text("utf-8")
+    return out
+
+
+@pytest.mark.parametrize("name", ["simulate", "validate", "indicators", "breakdowns", "fit",
+                                  "score", "compare-runs", "compare-runs.html", "audit",
+                                  "export"])
+def test_no_nan_none_true_or_false_is_printed(outputs, name):
+    assert not LEAKS.search(outputs[name]), outputs[name]
+
+
+def test_compare_runs_says_suppressed(outputs):
+    """Units suppressed in one of the runs (municipalities with few births) show as such."""
+    assert re.search(r"GM\d+: (suppressed -> \w+|\w+ -> suppressed)", outputs["compare-runs"])
+
+
+def test_audit_json_is_valid_json(outputs):
+    import json
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    audit = json.loads(outputs["audit-json"], parse_constant=refuse)
+    assert audit["findings"] and audit["findings"][0]["lower"] is None
+
+
+@pytest.mark.parametrize("name", ["simulate", "validate", "indicators", "breakdowns", "fit",
+                                  "score", "compare-runs", "audit", "export"])
+def test_counts_have_thousands_separators(outputs, name):
+    assert not _bare_counts(outputs[name]), outputs[name]
+
+
+def test_separators_where_counts_are_large(outputs):
+    assert "20,000 rows read" in outputs["validate"]
+    assert re.search(r"\d,\d{3} births analysed", outputs["fit"])
+    assert re.search(r"\d,\d{3} hidden counts checked", outputs["audit"])

@@ -202,9 +202,17 @@ InvalidOpt = Annotated[str, typer.Option(
 
 @contextmanager
 def _step(description: str) -> Iterator[None]:
-    """Show a spinner with elapsed time while a long step runs."""
+    """Show a spinner with elapsed time on stderr while a long step runs (transient: gone
+    when the step ends; none when stderr is a pipe or a log, which would keep a blank line).
+
+    Parameters
+    ----------
+    description : str
+        What the step does, printed as written.
+    """
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=err_console, transient=True) as progress:
+                  console=err_console, transient=True,
+                  disable=not err_console.is_terminal) as progress:
         progress.add_task(escape(description), total=None)
         yield
 
@@ -238,6 +246,16 @@ def _message(exc: BaseException) -> str:
 def _n(count: float) -> str:
     """A count as the command shows it: 1..9 as ``<10`` (the disclosure rule)."""
     return "<10" if 0 < count < 10 else f"{int(count):,}"
+
+
+def _missing(value: Any) -> bool:
+    """Whether a value read from a table is missing (None, NaN, NA): a suppressed cell."""
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _shown(value: Any, spec: str = "", missing: str = "suppressed") -> str:
+    """A value as printed: formatted with ``spec``, or ``missing`` (never ``nan``)."""
+    return missing if _missing(value) else format(value, spec)
 
 
 def _select_years(report: ValidationReport, years: list[int] | None) -> ValidationReport:
@@ -284,7 +302,8 @@ def _print_report(report: ValidationReport) -> None:
 
 def _load_run(run: Path) -> tuple[Run, ValidationReport]:
     """A run folder and its births (read as recorded, checked against the fingerprint)."""
-    loaded = load_run(run)
+    with _step(f"Checking the run folder {run}"):
+        loaded = load_run(run)
     with _step(f"Reading {loaded.manifest.get('data_file')}"):
         return loaded, loaded.read_births()
 
@@ -392,6 +411,7 @@ def indicators(
         report = _select_years(report, year)
         with _step("Deriving indicators"):
             flags = derive_indicators(report.births, indicator, settings=settings)
+        with _step(f"Counting per unit and protecting counts below {threshold}"):
             table, log = indicator_rates(report.births, by or [], flags=flags,
                                          threshold=threshold)
         dims = [b.strip() for item in breakdown or [] for b in item.split(",") if b.strip()]
@@ -414,33 +434,46 @@ def indicators(
                           f"{settings.min_gestational_age_label} weeks)")
     for row in national.itertuples():
         summary.add_row(row.indicator, _count(row.numerator), _count(row.denominator),
-                        "(hidden)" if pd.isna(row.rate) else f"{row.rate:.2%}")
+                        _shown(row.rate, ".2%"))
     console.print(summary)
     for level in by or []:
         sub = table[table["level"] == level]
-        console.print(f"{level}: {sub['unit'].nunique()} units, "
-                      f"{int(sub['suppressed'].sum())} cells suppressed (counts < {threshold}).")
+        console.print(f"{level}: {sub['unit'].nunique():,} units, "
+                      f"{int(sub['suppressed'].sum()):,} cells suppressed (counts < "
+                      f"{threshold}).")
     if broken is not None:
         _print_breakdowns(broken)
     if flags.skipped:
-        _say(f"[yellow]Not derived[/]: {escape(str(flags.skipped))}")
+        _say("[yellow]Not derived[/]: " + escape("; ".join(
+            f"{name} ({why})" for name, why in flags.skipped.items())) + ".")
     console.print(f"Exclusions: {_n(report.n_excluded)} rows at validation; indicator "
-                  f"denominators as logged ({len(log)} entries).")
+                  f"denominators as logged ({len(log):,} entries).")
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.assign(definitions=settings.version).to_csv(out, index=False)
-        mask_small_counts(log.to_frame(), threshold=threshold).to_csv(
-            out.with_name(f"{out.stem}_exclusions.csv"), index=False)
-        geography = geography_table(nesting_of(report.births, by or []))
-        if len(geography):  # public nesting of the levels, which the audit needs
-            geography.to_csv(out.with_name(f"{out.stem}_geography.csv"), index=False)
-        if broken is not None:
-            broken.table.assign(definitions=settings.version).to_csv(
-                out.with_name(f"{out.stem}_breakdowns.csv"), index=False)
-            broken.inequality.to_csv(out.with_name(f"{out.stem}_inequality.csv"), index=False)
+        with _step(f"Writing {out}"):
+            geography = _write_indicators(out, table, log, broken, report.births, by or [],
+                                          settings=settings, threshold=threshold)
         _say(f"Wrote [bold]{escape(str(out))}[/], its exclusion log"
-                      f"{' and geography' if len(geography) else ''}"
-                      f"{', breakdowns and inequality measures' if broken else ''}.")
+             f"{' and geography' if len(geography) else ''}"
+             f"{', breakdowns and inequality measures' if broken else ''}.")
+
+
+def _write_indicators(out: Path, table: pd.DataFrame, log: Any, broken: Any,
+                      births: pd.DataFrame, by: list[str], *, settings: DefinitionSettings,
+                      threshold: int) -> pd.DataFrame:
+    """Write the indicator table of ``casemix indicators --out`` and the tables beside it
+    (exclusion log, geography, breakdowns and inequality); return the geography table."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.assign(definitions=settings.version).to_csv(out, index=False)
+    mask_small_counts(log.to_frame(), threshold=threshold).to_csv(
+        out.with_name(f"{out.stem}_exclusions.csv"), index=False)
+    geography = geography_table(nesting_of(births, by))
+    if len(geography):  # public nesting of the levels, which the audit needs
+        geography.to_csv(out.with_name(f"{out.stem}_geography.csv"), index=False)
+    if broken is not None:
+        broken.table.assign(definitions=settings.version).to_csv(
+            out.with_name(f"{out.stem}_breakdowns.csv"), index=False)
+        broken.inequality.to_csv(out.with_name(f"{out.stem}_inequality.csv"), index=False)
+    return geography
 
 
 #: Indicators broken down when no --indicator is given (the monitor's breakdowns).
@@ -466,18 +499,29 @@ def _print_breakdowns(broken: Any) -> None:
         sel = ineq[(ineq["level"] == "national") & (ineq["indicator"] == first)
                    & (ineq["breakdown"] == dim)]
         for r in sel.itertuples():
-            value = ("suppressed" if r.suppressed else
-                     f"{r.value:.4f} ({r.lower:.4f} to {r.upper:.4f})" if pd.notna(r.value)
-                     else r.note)
-            console.print(f"  {r.measure} ({r.rates}) {r.comparison}: {value}")
+            console.print(f"  {r.measure} ({r.rates}) {r.comparison}: {_measure(r)}")
+
+
+def _measure(r: Any) -> str:
+    """An inequality measure as printed: value (interval), ``suppressed``, or why not."""
+    if r.suppressed is True or _missing(r.value):
+        return ("suppressed" if r.suppressed is True else
+                "not estimable" if _missing(r.note) or not r.note else str(r.note))
+    interval = ("" if _missing(r.lower) or _missing(r.upper) else
+                f" ({r.lower:.4f} to {r.upper:.4f})")
+    return f"{r.value:.4f}{interval}"
 
 
 def _count(x: Any) -> str:
-    return "(hidden)" if pd.isna(x) else f"{int(x):,}"
+    """A published count: with thousands separators, or ``suppressed``."""
+    return "suppressed" if _missing(x) else f"{int(x):,}"
 
 
 def _pct(x: float, lo: float, hi: float) -> str:
-    return "" if pd.isna(x) else f"{x:.1%} ({lo:.1%} to {hi:.1%})"
+    """A rate and its interval in percent, or ``suppressed``."""
+    if _missing(x):
+        return "suppressed"
+    return f"{x:.1%}" + ("" if _missing(lo) or _missing(hi) else f" ({lo:.1%} to {hi:.1%})")
 
 
 @app.command()
@@ -548,8 +592,8 @@ def fit(
                                  sep=sep, decimal=decimal, encoding=encoding)
             _said_read(report)
         if sampler is not None:  # the sampler shows its own progress bars
-            err_console.print(f"Fitting {model_spec.name} ({chosen}; NUTS, {sampler.chains} "
-                              f"chains x {sampler.tune} warm-up + {sampler.draws} draws)")
+            err_console.print(f"Fitting {model_spec.name} ({chosen}; NUTS, {sampler.chains:,} "
+                              f"chains x {sampler.tune:,} warm-up + {sampler.draws:,} draws)")
         with (contextlib.nullcontext() if sampler is not None else
               _step(f"Fitting {model_spec.name} ({chosen})")), warnings.catch_warnings():
             warnings.simplefilter("ignore", CasemixWarning)  # printed below as notes
@@ -657,7 +701,8 @@ def score(
             _said_read(report)
         with _step("Scoring"):
             scores = model.score(report.births)
-        write_table(scores, out)
+        with _step(f"Writing {out}"):
+            write_table(scores, out)
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
     _say(f"Scored {len(scores):,} births with {escape(model.spec.name)} "
@@ -709,23 +754,27 @@ def align(
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     table = result.table
-    console.print(f"{int(table['agrees'].sum())} of {len(table)} reference rows agree "
+    console.print(f"{int(table['agrees'].sum()):,} of {len(table):,} reference rows agree "
                   f"(definitions {loaded.spec.definitions.version}).")
     summary = result.summary()
     if len(summary):
         t = Table("indicator", "explained by", "rows", title="Differences")
         for row in summary.itertuples():
-            t.add_row(row.indicator, row.explained_by, str(row.rows))
+            t.add_row(row.indicator, _shown(row.explained_by, missing="unexplained"),
+                      f"{row.rows:,}")
         console.print(t)
     best = Table("indicator", "combination", "presets", "rows reproduced",
                  title="Closest definitions per indicator (exhaustive search)")
     for row in result.best().itertuples():
-        best.add_row(row.indicator, row.combination or "(as compared)", row.presets,
-                     f"{row.rows_agreeing} of {row.rows}")
+        best.add_row(row.indicator, _shown(row.combination, missing="") or "(as compared)",
+                     _shown(row.presets, missing="") or "none",
+                     f"{row.rows_agreeing:,} of {row.rows:,}")
     console.print(best)
     if out is not None:
-        result.disclosed(threshold).to_csv(out, index=False)
-        result.combinations.to_csv(out.with_name(f"{out.stem}_combinations.csv"), index=False)
+        with _step(f"Writing {out} (counts below {threshold} suppressed)"):
+            result.disclosed(threshold).to_csv(out, index=False)
+            result.combinations.to_csv(out.with_name(f"{out.stem}_combinations.csv"),
+                                       index=False)
         _say(f"Wrote [bold]{escape(str(out))}[/] and the combinations searched.")
 
 
@@ -795,7 +844,8 @@ def refit(
             _said_read(report)
         specs = sorted(models.glob("*.toml"))
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=err_console, transient=True) as bar:
+                      console=err_console, transient=True,
+                      disable=not err_console.is_terminal) as bar:
             task = bar.add_task("refitting", total=len(specs))
 
             def advance(name: str) -> None:
@@ -822,24 +872,31 @@ def compare_runs_command(
     from casemix.workflow import compare_runs
 
     try:
-        result = compare_runs(old, new)
+        with _step(f"Comparing the runs (the old model on the births of {new})"):
+            result = compare_runs(old, new)
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     drift = result.coefficients[result.coefficients["drift"]]
-    console.print(f"{len(drift)} of {len(result.coefficients)} coefficients drifted "
+    console.print(f"{len(drift):,} of {len(result.coefficients):,} coefficients drifted "
                   "(95% interval of the difference excludes 0).")
     for row in drift.itertuples():
-        console.print(f"  {row.term}: {row.estimate_old:.3f} -> {row.estimate_new:.3f}")
+        console.print(f"  {row.term}: {_shown(row.estimate_old, '.3f', 'not estimated')} -> "
+                      f"{_shown(row.estimate_new, '.3f', 'not estimated')}")
     changed = result.units[result.units["flag_changed"]]
-    console.print(f"{len(changed)} of {len(result.units)} units changed their 95% flag.")
+    console.print(f"{len(changed):,} of {len(result.units):,} units changed their 95% flag "
+                  "(suppressed: not published in that run).")
     for row in changed.itertuples():
-        console.print(f"  {row.level} {row.unit}: {row.flag_95_old} -> {row.flag_95_new}")
+        console.print(f"  {row.level} {row.unit}: {_shown(row.flag_95_old)} -> "
+                      f"{_shown(row.flag_95_new)}")
     if result.calibration is not None:
         c = result.calibration
-        console.print(f"Old model on new data: calibration-in-the-large {c.citl:.3f} "
-                      f"(SE {c.citl_se:.3f}), slope {c.slope:.3f} (SE {c.slope_se:.3f}).")
+        console.print(
+            f"Old model on new data: calibration-in-the-large {_shown(c.citl, '.3f', 'n/a')} "
+            f"(SE {_shown(c.citl_se, '.3f', 'n/a')}), slope {_shown(c.slope, '.3f', 'n/a')} "
+            f"(SE {_shown(c.slope_se, '.3f', 'n/a')}).")
     if out is not None:
-        out.write_text(result.to_html(), encoding="utf-8")
+        with _step(f"Writing {out}"):
+            out.write_text(result.to_html(), encoding="utf-8")
         _say(f"Wrote [bold]{escape(str(out))}[/].")
 
 
@@ -861,22 +918,29 @@ def audit(
     from casemix.workflow.audit import audit_files
 
     try:
-        result = audit_files(list(paths), threshold=threshold, width=width)
+        with _step("Auditing: what the files give away together (linear programs)"):
+            result = audit_files(list(paths), threshold=threshold, width=width)
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     if as_json:
         print(result.to_json())
     else:
         for f in result.findings.itertuples():
-            interval = ("" if pd.isna(f.lower) else
-                        f" derivable interval [{f.lower:g}, {f.upper:g}]")
-            console.print(f"{f.file} | {f.row} | {f.column}:{interval} ({f.route})")
+            console.print(_finding(f))
         verdict = ("[green]passes[/]" if result.ok else
-                   f"[red]fails[/] ({len(result.findings)} findings)")
-        _say(f"Audit {verdict}: {result.n_hidden} hidden counts checked; threshold "
-             f"{result.protection.threshold}, width {result.protection.width:g}.")
+                   f"[red]fails[/] ({len(result.findings):,} findings)")
+        _say(f"Audit {verdict}: {result.n_hidden:,} hidden counts checked; threshold "
+             f"{result.protection.threshold:,}, width {result.protection.width:g}.")
     if not result.ok:
         raise typer.Exit(code=1)
+
+
+def _finding(f: Any) -> str:
+    """One audit finding as printed: where (file, row, column), what can be derived, how."""
+    where = " | ".join(str(x) for x in (f.file, f.row, f.column) if not _missing(x) and x)
+    if _missing(f.lower) or _missing(f.upper):
+        return f"{where}: {f.route}"
+    return f"{where}: derivable interval [{f.lower:g}, {f.upper:g}] ({f.route})"
 
 
 @app.command()
@@ -903,15 +967,16 @@ def export(
     from casemix.workflow.export import export_run
 
     try:
-        result = export_run(run, out, indicators=indicators or [], report=report,
-                            threshold=threshold, width=width)
+        with _step(f"Copying the exportable files to {out} and auditing them together"):
+            result = export_run(run, out, indicators=indicators or [], report=report,
+                                threshold=threshold, width=width)
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     if not result.ok:
         for f in result.findings.itertuples():
-            console.print(f"{f.file} | {f.row} | {f.column} ({f.route})")
-        _say(f"[red]Export refused[/]: {len(result.findings)} findings; nothing "
-                      f"written to {escape(str(out))}.")
+            console.print(_finding(f))
+        _say(f"[red]Export refused[/]: {len(result.findings):,} findings; nothing "
+             f"written to {escape(str(out))}.")
         raise typer.Exit(code=1)
-    _say(f"Exported to [bold]{escape(str(out))}[/]; audit passed ({result.n_hidden} hidden "
+    _say(f"Exported to [bold]{escape(str(out))}[/]; audit passed ({result.n_hidden:,} hidden "
                   "counts checked). See README.md and audit.json there.")
