@@ -20,6 +20,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "casemix"
 LAYERS: dict[str, int] = {
     # foundation
     "exceptions": 0, "_params": 1,
+    # geography of the units: boundary files (needs only the exception tree)
+    "geography": 5,
     # data in, and table-level disclosure control (needed by everything that writes tables)
     "records": 10, "disclosure": 11, "indicators": 12, "resources": 0,
     # numerical core

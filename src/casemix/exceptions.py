@@ -7,6 +7,7 @@ user's data are also :class:`ValueError` so that generic handlers keep working.
 from __future__ import annotations
 
 __all__ = [
+    "BoundaryError",
     "CasemixError",
     "CasemixWarning",
     "ConvergenceError",
@@ -45,6 +46,10 @@ class RunFolderError(CasemixError):
 
 class SpecError(CasemixError, ValueError):
     """A model or indicator specification is invalid."""
+
+
+class BoundaryError(CasemixError, ValueError):
+    """A boundary file (GeoJSON) cannot be read, or its features do not match the units."""
 
 
 class ConvergenceError(CasemixError, RuntimeError):

@@ -120,7 +120,7 @@ def test_a_mapping_error_prints_its_bracketed_table_name(command, unmapped, tmp_
 WORDS = {"FILE", "FOLDER", "SPEC", "RUN", "OLD", "NEW", "PATH", "PRESET|FILE", "N", "YEAR",
          "NAME", "CHAR"}
 PATH_WORDS = {"FILE", "FOLDER", "SPEC", "RUN", "OLD", "NEW", "PATH"}
-CHOICES = re.compile(r"^\[[^\[\]|]+(\|[^\[\]|]+)+\]$")
+CHOICES = re.compile(r"^\[[^\[\]|]+(\|[^\[\]|]+)*\]$")
 
 
 def _parameters() -> list[tuple[str, str, type, Any]]:
@@ -171,8 +171,12 @@ def test_choices_are_the_packages_own():
     from casemix.bayes.trend import TRENDS
     from casemix.cli import main
     from casemix.inequality import BREAKDOWNS
+    from casemix.report.i18n import LANGUAGES
+    from casemix.workflow.publish import FORMATS
 
     assert main.TRENDS == TRENDS
+    assert main.LANGUAGES == LANGUAGES
+    assert main.PUBLISH_FORMATS == FORMATS
     assert tuple(BREAKDOWNS) == main.BREAKDOWN_NAMES
     fit = " ".join(runner.invoke(app, ["fit", "--help"]).output.split())
     assert "--method [pooled|fixed|glmm|eb|fay-herriot|bayes|bayes-joint|bym2]" in fit
@@ -277,7 +281,8 @@ HEAVY = [("casemix.cli.main", "simulate_cohort"), ("casemix.cli.main", "write_ta
          ("casemix.models.CaseMixModel", "fit"), ("casemix.models.runs.FrozenModel", "score"),
          ("casemix.alignment", "align"), ("casemix.report", "build_report"),
          ("casemix.inequality", "indicator_breakdowns"), ("casemix.workflow", "compare_runs"),
-         ("casemix.workflow.audit", "audit_files"), ("casemix.workflow.export", "export_run")]
+         ("casemix.workflow.audit", "audit_files"), ("casemix.workflow.export", "export_run"),
+         ("casemix.workflow.publish", "publish_run")]
 
 
 def _owner(dotted: str) -> Any:
@@ -319,7 +324,7 @@ def steps(monkeypatch) -> dict[str, list[str]]:
 
 
 def test_every_slow_step_shows_progress(cohort, fitted, refitted, steps, tmp_path):
-    """simulate, validate, indicators (with breakdowns), fit, score, align, report,
+    """simulate, validate, indicators (with breakdowns), fit, score, align, report, publish,
     compare-runs, audit and export: no slow call outside a spinner."""
     from casemix import DefinitionSettings, load_births
     from casemix.alignment.align import _crude
@@ -341,6 +346,7 @@ def test_every_slow_step_shows_progress(cohort, fitted, refitted, steps, tmp_pat
         ["score", str(run), "--data", str(small), "--out", str(tmp_path / "s.csv")],
         ["align", str(run), "--reference", str(ref), "--out", str(tmp_path / "al.csv")],
         ["report", str(tmp_path / "run"), "--out", str(tmp_path / "r.html")],
+        ["publish", str(run), "--out", str(tmp_path / "statline.csv")],
         ["compare-runs", *map(str, runs), "--out", str(tmp_path / "cmp.html")],
         ["audit", str(run)],
         ["export", str(run), "--out", str(tmp_path / "export")],
@@ -352,7 +358,8 @@ def test_every_slow_step_shows_progress(cohort, fitted, refitted, steps, tmp_pat
     said = " ".join(steps["steps"])
     for words in ("Simulating 3,000 births", "Deriving indicators", "protecting counts",
                   "Breaking down by education", "Fitting big2", "Scoring",
-                  "alternative definitions", "Refitting the run", "Comparing the runs",
+                  "alternative definitions", "Refitting the run", "statline table",
+                  "Comparing the runs",
                   "Auditing", "auditing them together"):
         assert words in said, words
 
@@ -391,6 +398,7 @@ def outputs(cohort, fitted, refitted, tmp_path_factory) -> dict[str, str]:
         "breakdowns": ["indicators", str(small), "--by", "vsv", "--breakdown",
                        "education,migration_background", "--indicator", "big2"],
         "score": ["score", str(run), "--data", str(cohort), "--out", str(tmp / "s.csv")],
+        "publish": ["publish", str(run), "--out", str(tmp / "statline.csv")],
         "compare-runs": ["compare-runs", *map(str, refitted), "--out", str(tmp / "cmp.html")],
         "audit": ["audit", str(run), str(tmp / "ind")],
         "audit-json": ["audit", str(run), "--json"],
@@ -406,8 +414,8 @@ def outputs(cohort, fitted, refitted, tmp_path_factory) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("name", ["simulate", "validate", "indicators", "breakdowns", "fit",
-                                  "score", "compare-runs", "compare-runs.html", "audit",
-                                  "export"])
+                                  "score", "publish", "compare-runs", "compare-runs.html",
+                                  "audit", "export"])
 def test_no_nan_none_true_or_false_is_printed(outputs, name):
     assert not LEAKS.search(outputs[name]), outputs[name]
 
@@ -428,7 +436,7 @@ def test_audit_json_is_valid_json(outputs):
 
 
 @pytest.mark.parametrize("name", ["simulate", "validate", "indicators", "breakdowns", "fit",
-                                  "score", "compare-runs", "audit", "export"])
+                                  "score", "publish", "compare-runs", "audit", "export"])
 def test_counts_have_thousands_separators(outputs, name):
     assert not _bare_counts(outputs[name]), outputs[name]
 

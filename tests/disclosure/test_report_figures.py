@@ -32,13 +32,15 @@ def test_suppressed_income_groups_are_not_drawn(monkeypatch):
         hidden.append(set(income.loc[income["suppressed"], "group"].astype(str)))
         return dataclasses.replace(run, subgroups={**run.subgroups, "income_quintile": income})
 
-    class Recorder(build.GroupCalibration):
+    import casemix.calibration
+
+    class Recorder(casemix.calibration.GroupCalibration):
         def plot(self, ax):
             drawn.append(set(self.table["group"].astype(str)))
             return super().plot(ax)
 
     monkeypatch.setattr(build, "disclose_run", disclose_with_a_hidden_group)
-    monkeypatch.setattr(build, "GroupCalibration", Recorder)
+    monkeypatch.setattr(casemix.calibration, "GroupCalibration", Recorder)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         build.build_report(result, births)

@@ -11,7 +11,6 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -161,10 +160,11 @@ class _Tables(HTMLParser):
             self._rows.append([])
         elif tag in ("td", "th") and self._rows is not None:
             self._cell = []
+            self._column = dict(attrs).get("data-column")  # the canonical name of a header
 
     def handle_endtag(self, tag):
         if tag in ("td", "th") and self._cell is not None and self._rows is not None:
-            self._rows[-1].append("".join(self._cell).strip())
+            self._rows[-1].append(self._column or "".join(self._cell).strip())
             self._cell = None
         elif tag == "table" and self._rows is not None:
             self.tables.setdefault(self._section, self._rows)
@@ -200,13 +200,21 @@ def test_report_shows_the_runs_numbers(cohort, tmp_path, method, options):
     shown = _report_units(html).set_index("unit")
     units = load_run(run).units().main("vsv").set_index("unit")
     assert list(shown.index) == list(units.index)
-    columns = ["oe", "oe_lower", "oe_upper"] + (["shrunk_oe", "shrunk_lower", "shrunk_upper"]
-                                                if method != "pooled" else [])
-    for column in columns:
-        expected = [f"{v:.3f}" if np.isfinite(v) else "" for v in units[column]]
-        assert shown[column].tolist() == expected, column
+
+    def dutch(v: float) -> str:  # two decimals with a decimal comma, written independently
+        return f"{v:.2f}".replace(".", ",")
+
+    def interval(est: float, lo: float, hi: float) -> str:
+        return "x" if pd.isna(est) else f"{dutch(est)} ({dutch(lo)}\u2013{dutch(hi)})"
+
+    parts = {"oe": ("oe", "oe_lower", "oe_upper")}
+    if method != "pooled":
+        parts["shrunk_oe"] = ("shrunk_oe", "shrunk_lower", "shrunk_upper")
+    for name, columns in parts.items():
+        expected = [interval(*row) for row in units[list(columns)].itertuples(index=False)]
+        assert shown[name].tolist() == expected, name
     assert shown["observed"].tolist() == [
-        "" if pd.isna(v) else str(int(v)) for v in units["observed"]]
+        "x" if pd.isna(v) else f"{int(v):,}".replace(",", ".") for v in units["observed"]]
 
 
 def test_posterior_files_carry_no_observed_counts(cohort, tmp_path):
@@ -235,7 +243,7 @@ def _report_counts(html: str) -> dict[str, tuple[int, ...]]:
     """``level: (n_998, published, n_95)`` from the report's key findings."""
     text = re.sub(r"<[^>]+>", "", html)
     pattern = r"(\d+) of (\d+) published (\w+) units are unusual[^;]*at 99\.8%[^;]*; (\d+) at 95%"
-    return {m[2]: (int(m[0]), int(m[1]), int(m[3])) for m in re.findall(pattern, text)}
+    return {m[2].lower(): (int(m[0]), int(m[1]), int(m[3])) for m in re.findall(pattern, text)}
 
 
 @pytest.mark.parametrize("method", ["pooled", "eb"])
@@ -265,12 +273,13 @@ def test_flags_agree_across_outputs(cohort, tmp_path, method):
             assert both["flag_95_f"].tolist() == both["flag_95"].tolist()
             assert both["flag_998_f"].tolist() == both["flag_998"].tolist()
     out = tmp_path / "report.html"
-    assert runner.invoke(app, ["report", str(run), "--out", str(out)]).exit_code == 0
+    assert runner.invoke(app, ["report", str(run), "--out", str(out), "--lang", "en"]
+                         ).exit_code == 0
     html = out.read_text()
     report = _report_counts(html)
     for level, (_, a95, b95, a998, b998) in cli.items():
         assert report[level] == (a998 + b998, cli[level][0], a95 + b95)
     table = _report_units(html).set_index("unit")
     vsv = units[units["level"] == "vsv"].set_index("unit")
-    assert table["flag_95"].tolist() == vsv["flag_95"].fillna("").tolist()
-    assert table["flag_998"].tolist() == vsv["flag_998"].fillna("").tolist()
+    assert table["flag_95"].tolist() == vsv["flag_95"].fillna("x").tolist()  # x: hidden
+    assert table["flag_998"].tolist() == vsv["flag_998"].fillna("x").tolist()

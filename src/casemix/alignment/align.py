@@ -88,7 +88,8 @@ class AlignmentResult:
         Per reference row: ``unit``, ``year``, ``indicator``, ``numerator_reference``,
         ``denominator_reference``, ``numerator``, ``denominator``, ``rate_reference``,
         ``rate``, ``numerator_difference``, ``denominator_difference``, ``agrees``
-        (within tolerance under the settings compared), ``presets`` (the named presets
+        (within tolerance under the settings compared, on the counts that are published: a
+        blank, suppressed published count is not compared), ``presets`` (the named presets
         under which the row agrees, ``;``-separated), ``explained_by`` (for a row that
         differs: the smallest combinations of rule changes under which it agrees, e.g.
         ``minimum gestational age 22+0 weeks + singletons only``, ``;``-separated;
@@ -142,17 +143,23 @@ def _crude(births: pd.DataFrame, level: str, indicators: Sequence[str],
     for year, sub in births.groupby("year"):
         table, _ = indicator_rates(sub, None if level == "national" else level,
                                    indicators=indicators, settings=settings, threshold=None)
-        table = table[table["level"] == level]
+        # the units of the level, and the national row (unit "national"): a published table
+        # has both
+        table = table[table["level"].isin([level, "national"])]
         tables.append(table.assign(year=int(year)))
     out = pd.concat(tables, ignore_index=True)
     return out[["unit", "year", "indicator", "numerator", "denominator"]]
 
 
 def _agrees(a: pd.DataFrame, num: str, den: str, tolerance: float) -> pd.Series:
-    n_ok = (a[num] - a["numerator_reference"]).abs() <= tolerance * a["numerator_reference"]
-    d_ok = (a[den] - a["denominator_reference"]).abs() <= tolerance * a[
-        "denominator_reference"]
-    return (n_ok & d_ok).fillna(False).astype(bool)
+    """Within tolerance on every published count; a blank (suppressed) published count is not
+    compared, but our count must exist."""
+    def close(ours: str, published: str) -> pd.Series:
+        ref = a[published]
+        near = (a[ours] - ref).abs() <= tolerance * ref
+        return near.fillna(False).astype(bool) | (ref.isna() & a[ours].notna())
+
+    return close(num, "numerator_reference") & close(den, "denominator_reference")
 
 
 def _options(rule: str, births: pd.DataFrame) -> tuple[object, ...]:
@@ -297,7 +304,7 @@ def align(
     and under each named preset (:data:`casemix.indicators.PRESETS`). A row that differs
     under ``settings`` is explained by the combinations with the fewest rule changes under
     which it agrees; when none does, the closest combination (smallest
-    :math:`|\Delta O| + |\Delta N|`) and its residual difference are reported.
+    $|\Delta O| + |\Delta N|$) and its residual difference are reported.
     """
     missing = [c for c in REFERENCE_COLUMNS if c not in reference]
     if missing:
@@ -326,6 +333,8 @@ def _reference(reference: pd.DataFrame) -> pd.DataFrame:
     ref = reference[list(REFERENCE_COLUMNS)].copy()
     ref["unit"] = ref["unit"].astype(str)
     ref["year"] = ref["year"].astype(int)
+    for count in ("numerator", "denominator"):  # blank (suppressed) figures as NaN
+        ref[count] = pd.to_numeric(ref[count]).astype("float64")
     dup = ref.duplicated(["unit", "year", "indicator"], keep=False)
     if dup.any():
         first = ref.loc[dup].iloc[0]

@@ -70,15 +70,21 @@ def _protected_counts(table: pd.DataFrame, threshold: int) -> pd.DataFrame:
                           "denominator": rows["denominator"].astype(float)},
                          index=rows.index)
         if not national.all():  # the year's totals, taken as known (conservative)
-            totals = t[~national].groupby("indicator", as_index=False)[
-                ["numerator", "denominator"]].sum().assign(level="national", unit="national")
-            totals.index = pd.RangeIndex(-len(totals), 0)  # apart from the rows' labels
-            t = pd.concat([t[~national], totals[t.columns]])
+            # where the table has our national row it is the total; otherwise the sum of
+            # the units stands in for it (apart from the rows' labels)
+            have = set(t.loc[national, "indicator"])
+            totals = t[~national & ~t["indicator"].isin(have)].groupby(
+                "indicator", as_index=False)[["numerator", "denominator"]].sum().assign(
+                level="national", unit="national")
+            totals.index = pd.RangeIndex(-len(totals), 0)
+            t = pd.concat([t, totals[t.columns]])
         t["rate"] = t["numerator"] / t["denominator"]
         safe = disclose_rates(t.reset_index(names="_row"), threshold=threshold,
                               missing={"unit": 0.0}).set_index("_row")
         safe = safe[safe.index.isin(rows.index)]
-        out.loc[safe.index, ["numerator", "denominator"]] = safe[["numerator", "denominator"]]
+        for column in ("numerator", "denominator"):  # whole counts, hidden ones as NA
+            out.loc[safe.index, column] = pd.array(
+                pd.to_numeric(safe[column], errors="coerce").round(), dtype="Int64")
         out.loc[safe.index, "suppressed"] = safe["suppressed"].to_numpy()
     hidden_o = out["numerator"].isna() & table["numerator"].notna()
     hidden_n = out["denominator"].isna() & table["denominator"].notna()
@@ -137,32 +143,32 @@ def disclosed_alignment(table: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD
 
     Notes
     -----
-    With threshold :math:`t`, each row is treated as follows.
+    With threshold $t$, each row is treated as follows.
 
     1. Small counts and differencing: per year, the package's numerators and denominators
        are protected as one indicator table (:func:`casemix.indicators.disclose_rates`):
-       a numerator, complement or denominator below :math:`t` is hidden, and secondary
+       a numerator, complement or denominator below $t$ is hidden, and secondary
        suppression holds against the year's totals per indicator (taken as known), the
        definitional relations between indicators of a unit and nested events (28-day
        against 7-day neonatal deaths: their difference must not be small either). A hidden
        count blanks ``rate`` and both differences and residuals of its row.
-    2. Each remaining difference :math:`d` (ours minus published) is shown as
+    2. Each remaining difference $d$ (ours minus published) is shown as
 
        - blank when it is missing: the published figure is missing or suppressed (a
          difference from it would reveal our count), or our count is missing;
-       - ``"0"`` when :math:`d = 0`;
-       - ``"+1..+(t-1)"`` when :math:`1 \le d \le t-1` and ``"-(t-1)..-1"`` when
-         :math:`-(t-1) \le d \le -1` (``"+1..+9"`` and ``"-9..-1"`` for :math:`t = 10`);
-       - the exact value with its sign (``"+15"``, ``"-230"``) when :math:`|d| \ge t`.
+       - ``"0"`` when $d = 0$;
+       - ``"+1..+(t-1)"`` when $1 \le d \le t-1$ and ``"-(t-1)..-1"`` when
+         $-(t-1) \le d \le -1$ (``"+1..+9"`` and ``"-9..-1"`` for $t = 10$);
+       - the exact value with its sign (``"+15"``, ``"-230"``) when $|d| \ge t$.
 
     3. Where a difference is banded, the package's count it was computed from is blanked as
        well, and so is ``rate``: the published count is public, so our count (or the rate
        with the other count) would give the difference back by subtraction.
 
-    4. A residual :math:`r` (the closest combination's count minus the published one, for
-       unexplained rows) is exact only where nothing small follows from it: :math:`|r| \ge t`
-       or :math:`r = 0`, our count is shown, the closest combination moves our count by 0 or
-       at least :math:`t` (residual minus difference is that move) and its counts pass the
+    4. A residual $r$ (the closest combination's count minus the published one, for
+       unexplained rows) is exact only where nothing small follows from it: $|r| \ge t$
+       or $r = 0$, our count is shown, the closest combination moves our count by 0 or
+       at least $t$ (residual minus difference is that move) and its counts pass the
        primary rule; otherwise it is a band (``"+1..+9"``, ``">=+10"``, ``"<=-10"``; blank
        for a residual 0). ``numerator_best`` and ``denominator_best`` are dropped.
 

@@ -140,10 +140,10 @@ def icar_scaling_factor(W: sparse.spmatrix | npt.ArrayLike) -> float:
     Returns
     -------
     float
-        :math:`s = \\exp\\big(\\tfrac1n\\sum_i \\log \\Sigma_{ii}\\big)` with
-        :math:`\\Sigma = Q^{+}` the generalised inverse of :math:`Q = D - W`, i.e. the
+        $s = \\exp\\big(\\tfrac1n\\sum_i \\log \\Sigma_{ii}\\big)$ with
+        $\\Sigma = Q^{+}$ the generalised inverse of $Q = D - W$, i.e. the
         covariance of the ICAR under its sum-to-zero constraint. Dividing the ICAR by
-        :math:`\\sqrt{s}` gives it unit generalised variance, so that its variance parameter
+        $\\sqrt{s}$ gives it unit generalised variance, so that its variance parameter
         means the same on every graph.
 
     Notes

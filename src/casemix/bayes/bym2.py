@@ -39,7 +39,7 @@ def bym2_model(observed: npt.ArrayLike, expected: npt.ArrayLike, adjacency: Adja
         Area-level covariates (their coefficients are ``beta``).
     covariate_names : sequence of str, optional
     priors : Priors, optional
-        ``intercept_sd``, ``coef_sd``, ``tau_sd`` (for :math:`\\sigma`) and ``rho_beta``.
+        ``intercept_sd``, ``coef_sd``, ``tau_sd`` (for $\\sigma$) and ``rho_beta``.
 
     Returns
     -------
@@ -49,15 +49,15 @@ def bym2_model(observed: npt.ArrayLike, expected: npt.ArrayLike, adjacency: Adja
 
     Notes
     -----
-    :math:`O_i \\sim \\text{Poisson}(E_i\\theta_i)`,
-    :math:`\\log\\theta_i = \\beta_0 + x_i^\\top\\beta + \\sigma\\big(\\sqrt{\\rho/s_{c(i)}}\\,
-    \\phi_i + \\sqrt{1-\\rho}\\,\\varepsilon_i\\big)`, :math:`\\varepsilon_i \\sim N(0, 1)`,
-    :math:`\\phi` an intrinsic CAR, :math:`p(\\phi) \\propto \\exp(-\\tfrac12
-    \\sum_{i\\sim j}(\\phi_i-\\phi_j)^2)`. Disconnected graphs follow Freni-Sterrantino,
+    $O_i \\sim \\text{Poisson}(E_i\\theta_i)$,
+    $\\log\\theta_i = \\beta_0 + x_i^\\top\\beta + \\sigma\\big(\\sqrt{\\rho/s_{c(i)}}\\,
+    \\phi_i + \\sqrt{1-\\rho}\\,\\varepsilon_i\\big)$, $\\varepsilon_i \\sim N(0, 1)$,
+    $\\phi$ an intrinsic CAR, $p(\\phi) \\propto \\exp(-\\tfrac12
+    \\sum_{i\\sim j}(\\phi_i-\\phi_j)^2)$. Disconnected graphs follow Freni-Sterrantino,
     Ventrucci & Rue (2018): each connected component has its own sum-to-zero constraint
-    and its own scaling factor :math:`s_c` (:func:`icar_scaling_factor`), and an island's
-    :math:`\\phi_i` is :math:`N(0, 1)`, so its effect is unstructured with the same total
-    variance :math:`\\sigma^2`. The effect is sampled as independent normal coordinates in
+    and its own scaling factor $s_c$ (:func:`icar_scaling_factor`), and an island's
+    $\\phi_i$ is $N(0, 1)$, so its effect is unstructured with the same total
+    variance $\\sigma^2$. The effect is sampled as independent normal coordinates in
     the eigenbasis of each component's Laplacian (:func:`bym2_eigenbasis`): the same model
     exactly, with the hard constraint, and well conditioned for NUTS.
     Riebler A, Sorbye SH, Simpson D, Rue H. An intuitive Bayesian spatial model for disease
@@ -94,37 +94,37 @@ def bym2_model(observed: npt.ArrayLike, expected: npt.ArrayLike, adjacency: Adja
 
 def bym2_eigenbasis(adjacency: Adjacency) -> tuple[npt.NDArray[np.float64],
                                                     npt.NDArray[np.float64]]:
-    """Orthonormal basis :math:`U` and structured variances :math:`d` in which the BYM2
+    """Orthonormal basis $U$ and structured variances $d$ in which the BYM2
     effect has independent coordinates.
 
     Returns
     -------
     U : ndarray, shape (K, K)
         Block-diagonal orthonormal matrix: per connected component the eigenvectors of its
-        graph Laplacian :math:`Q_c = D_c - W_c = V \\Lambda V^\\top`; an island's column is
+        graph Laplacian $Q_c = D_c - W_c = V \\Lambda V^\\top$; an island's column is
         its unit vector.
     d : ndarray, shape (K,)
-        Variance of :math:`\\phi/\\sqrt{s_c}` along each column: :math:`1/(s_c\\lambda_j)`
+        Variance of $\\phi/\\sqrt{s_c}$ along each column: $1/(s_c\\lambda_j)$
         for the non-zero eigenvalues, 0 for a component's constant vector (the direction
         the sum-to-zero constraint removes), 1 for an island.
 
     Notes
     -----
-    :math:`\\phi_c = V_+ \\Lambda_+^{-1/2} z` with :math:`z \\sim N(0, I)` is the intrinsic
-    CAR with a hard sum-to-zero constraint (covariance :math:`Q_c^+`), and the unstructured
-    :math:`\\varepsilon \\sim N(0, I)` is isotropic, so :math:`U^\\top\\varepsilon` is again
-    :math:`N(0, I)`. The BYM2 effect
-    :math:`\\sigma(\\sqrt{\\rho/s}\\,\\phi + \\sqrt{1-\\rho}\\,\\varepsilon)` is therefore
-    exactly :math:`U c` with independent
-    :math:`c_j \\sim N(0, \\sigma^2(\\rho d_j + 1 - \\rho))`, sampled non-centred,
-    :math:`c_j = \\sigma\\sqrt{\\rho d_j + 1 - \\rho}\\, w_j`. This removes the two
+    $\\phi_c = V_+ \\Lambda_+^{-1/2} z$ with $z \\sim N(0, I)$ is the intrinsic
+    CAR with a hard sum-to-zero constraint (covariance $Q_c^+$), and the unstructured
+    $\\varepsilon \\sim N(0, I)$ is isotropic, so $U^\\top\\varepsilon$ is again
+    $N(0, I)$. The BYM2 effect
+    $\\sigma(\\sqrt{\\rho/s}\\,\\phi + \\sqrt{1-\\rho}\\,\\varepsilon)$ is therefore
+    exactly $U c$ with independent
+    $c_j \\sim N(0, \\sigma^2(\\rho d_j + 1 - \\rho))$, sampled non-centred,
+    $c_j = \\sigma\\sqrt{\\rho d_j + 1 - \\rho}\\, w_j$. This removes the two
     sources of bad geometry in the textbook form (Morris et al. 2019): the pairwise-difference
     density with a soft constraint (precision spanning the Laplacian's eigenvalues plus a
-    direction with SD 0.001) and the ridge between :math:`\\phi` and :math:`\\varepsilon`
-    when :math:`\\rho` nears 1. On the 340 simulated municipalities of the demo cohort
+    direction with SD 0.001) and the ridge between $\\phi$ and $\\varepsilon$
+    when $\\rho$ nears 1. On the 340 simulated municipalities of the demo cohort
     (``casemix simulate``, 170,000 births) the soft-constraint form reached R-hat 1.029 and
-    an effective sample size of 49 for :math:`\\rho`; the eigenbasis with separate
-    :math:`\\phi` and :math:`\\varepsilon` R-hat 1.039 and 113; this form 1.008 and 606
+    an effective sample size of 49 for $\\rho$; the eigenbasis with separate
+    $\\phi$ and $\\varepsilon$ R-hat 1.039 and 113; this form 1.008 and 606
     (2 chains x 1000 draws, seed 20261123). The decomposition is a dense eigenproblem per
     component, seconds for a few thousand regions.
     """

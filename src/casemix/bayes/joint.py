@@ -30,7 +30,7 @@ def laplace_start(X: npt.NDArray[np.float64], pattern: npt.NDArray[np.intp],
                   ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], float]:
     """Mode and Cholesky factor of the Laplace covariance of (beta, u), and the GLMM sigma.
 
-    The sampler works on :math:`z` with :math:`(\\beta, u) = \\hat m + L z`: an affine change
+    The sampler works on $z$ with $(\\beta, u) = \\hat m + L z$: an affine change
     of variables that leaves the posterior unchanged but makes it nearly isotropic, so that
     NUTS takes few leapfrog steps (about 7 per draw at a million births, against hundreds
     with a diagonal mass matrix).
@@ -78,12 +78,12 @@ def joint_model(X: npt.NDArray[np.float64], pattern: npt.NDArray[np.intp],
 
     Notes
     -----
-    :math:`y_c \\sim \\text{Bin}(m_c, \\text{logit}^{-1}(x_{p(c)}^\\top\\beta + u_{k(c)}))`,
-    :math:`u_k \\sim N(0, \\tau^2)`, :math:`\\beta_0 \\sim N(0, 5^2)`,
-    :math:`\\beta_j \\sim N(0, 2.5^2)`, :math:`\\tau \\sim \\text{Half-Normal}(1)` (defaults of
+    $y_c \\sim \\text{Bin}(m_c, \\text{logit}^{-1}(x_{p(c)}^\\top\\beta + u_{k(c)}))$,
+    $u_k \\sim N(0, \\tau^2)$, $\\beta_0 \\sim N(0, 5^2)$,
+    $\\beta_j \\sim N(0, 2.5^2)$, $\\tau \\sim \\text{Half-Normal}(1)$ (defaults of
     :class:`Priors`). The binomial likelihood of a cell equals the product of its births'
     Bernoulli likelihoods up to a constant, so the posterior is that of the birth-level model.
-    The likelihood enters as its kernel :math:`\\sum_c y_c\\eta_c - m_c\\log(1+e^{\\eta_c})`
+    The likelihood enters as its kernel $\\sum_c y_c\\eta_c - m_c\\log(1+e^{\\eta_c})$
     (the binomial coefficients are constant).
     """
     priors = priors or Priors()
@@ -122,9 +122,9 @@ def fit_joint(X: npt.NDArray[np.float64], pattern: npt.NDArray[np.intp],
     Returns
     -------
     BayesFit
-        ``units``: shrinkage columns of :math:`\\theta_k = P_k/E_k` with
-        :math:`P_k = \\sum_{c \\in k} m_c\\,\\text{logit}^{-1}(x_c^\\top\\beta + u_k)` and
-        :math:`E_k = \\sum_{c \\in k} m_c\\,\\text{logit}^{-1}(x_c^\\top\\beta)`, evaluated for
+        ``units``: shrinkage columns of $\\theta_k = P_k/E_k$ with
+        $P_k = \\sum_{c \\in k} m_c\\,\\text{logit}^{-1}(x_c^\\top\\beta + u_k)$ and
+        $E_k = \\sum_{c \\in k} m_c\\,\\text{logit}^{-1}(x_c^\\top\\beta)$, evaluated for
         each posterior draw (at most 500, evenly thinned), so that case-mix uncertainty is
         carried into the unit ratios. ``extra`` holds the posterior mean and covariance of
         ``beta`` (``coef``, ``cov``).

@@ -85,9 +85,9 @@ def _log_posterior(x: np.ndarray, mode: np.ndarray, chol: np.ndarray, X: np.ndar
 class JointDensity:
     """Log posterior of the one-stage model in the sampler's coordinates.
 
-    The coordinates are :math:`x = (z, s)` with :math:`(\\beta, u) = \\hat m + L z` (the
+    The coordinates are $x = (z, s)$ with $(\\beta, u) = \\hat m + L z$ (the
     Laplace preconditioning of :func:`casemix.bayes.joint.laplace_start`) and
-    :math:`s = \\log\\tau`.
+    $s = \\log\\tau$.
 
     Parameters
     ----------
@@ -98,15 +98,15 @@ class JointDensity:
     prior_var : ndarray
         Prior variances of the coefficients (intercept first).
     tau_sd, gamma_a, gamma_b : float
-        Prior of :math:`\tau`: half-normal SD, or, when ``gamma_a > 0``, the gamma prior of
+        Prior of $\tau$: half-normal SD, or, when ``gamma_a > 0``, the gamma prior of
         the precision (:class:`casemix.bayes.settings.Priors`).
 
     Notes
     -----
     The density equals that of :func:`casemix.bayes.joint.joint_model` up to an additive
-    constant: binomial kernel, :math:`\\beta_0 \\sim N(0, 5^2)`, :math:`\\beta_j \\sim
-    N(0, 2.5^2)`, :math:`u_k \\sim N(0, \\tau^2)` and the prior of :math:`\\tau` (half-normal,
-    or gamma on the precision), with the log-Jacobian of :math:`\\tau = e^s`.
+    constant: binomial kernel, $\\beta_0 \\sim N(0, 5^2)$, $\\beta_j \\sim
+    N(0, 2.5^2)$, $u_k \\sim N(0, \\tau^2)$ and the prior of $\\tau$ (half-normal,
+    or gamma on the precision), with the log-Jacobian of $\\tau = e^s$.
     """
 
     X: npt.NDArray[np.float64]
@@ -161,5 +161,5 @@ class JointDensity:
                 "tau": np.asarray(np.exp(x[-1]))}
 
     def start(self, sigma: float) -> npt.NDArray[np.float64]:
-        """The Laplace mode, with :math:`\\tau` at the GLMM estimate ``sigma``."""
+        """The Laplace mode, with $\\tau$ at the GLMM estimate ``sigma``."""
         return np.r_[np.zeros(len(self.mode)), np.log(max(sigma, 1e-2))]

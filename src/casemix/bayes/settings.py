@@ -118,32 +118,32 @@ class Priors:
     Parameters
     ----------
     mu_sd : float, default 1
-        :math:`\\mu \\sim N(0, \\text{mu\\_sd}^2)`: the national level of
-        :math:`\\log\\theta` (two-stage and trend models; the logit level in the binomial
-        variant). With E calibrated to the nation, :math:`\\mu` is near 0; a standard normal
+        $\\mu \\sim N(0, \\text{mu\\_sd}^2)$: the national level of
+        $\\log\\theta$ (two-stage and trend models; the logit level in the binomial
+        variant). With E calibrated to the nation, $\\mu$ is near 0; a standard normal
         admits average ratios from 0.14 to 7.
     tau_sd : float, default 1
-        Between-unit SD :math:`\\tau \\sim \\text{Half-Normal}(\\text{tau\\_sd})`: 95 % prior
+        Between-unit SD $\\tau \\sim \\text{Half-Normal}(\\text{tau\\_sd})$: 95 % prior
         mass below 1.96 on the log scale, a 50-fold spread of true ratios, far wider than
         regional differences in perinatal outcomes (weakly informative, Gelman 2006).
     tau_precision_gamma : tuple of float, optional
         Instead of the half-normal, the classic BUGS prior
-        :math:`1/\\tau^2 \\sim \\text{Gamma}(a, b)` (e.g. ``(0.001, 0.001)``); only for
+        $1/\\tau^2 \\sim \\text{Gamma}(a, b)$ (e.g. ``(0.001, 0.001)``); only for
         reproducing published BUGS analyses, it is not uninformative (Gelman 2006).
     coef_sd : float, default 2.5
         Case-mix coefficients (one-stage model) and covariate effects (BYM2):
-        :math:`\\beta_j \\sim N(0, \\text{coef\\_sd}^2)`; odds ratios up to about 130 are
+        $\\beta_j \\sim N(0, \\text{coef\\_sd}^2)$; odds ratios up to about 130 are
         a priori plausible, and with national data the prior has no influence.
     intercept_sd : float, default 5
-        Intercept of the one-stage and BYM2 models: :math:`\\beta_0 \\sim N(0,
-        \\text{intercept\\_sd}^2)`.
+        Intercept of the one-stage and BYM2 models: $\\beta_0 \\sim N(0,
+        \\text{intercept\\_sd}^2)$.
     rho_beta : tuple of float, default (0.5, 0.5)
-        BYM2 share of spatially structured variance :math:`\\rho \\sim \\text{Beta}(a, b)`
+        BYM2 share of spatially structured variance $\\rho \\sim \\text{Beta}(a, b)$
         (Riebler et al. 2016 also propose a PC prior; the Beta(0.5, 0.5) is the one used by
         the Stan case study of Morris et al. 2019).
     trend_sd : float, default 0.5
         Unit x year model: SD of year-to-year changes (random walk) or of unit-year
-        deviations, :math:`\\sigma \\sim \\text{Half-Normal}(\\text{trend\\_sd})`.
+        deviations, $\\sigma \\sim \\text{Half-Normal}(\\text{trend\\_sd})$.
 
     Notes
     -----

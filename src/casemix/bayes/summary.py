@@ -27,7 +27,7 @@ class BayesFit:
     units : pandas.DataFrame
         One row per unit (per unit and year for the trend model): ``unit`` (``year``), then
         ``shrunk_oe`` (posterior median O/E), ``shrunk_lower``, ``shrunk_upper`` (equal-tailed
-        credible interval), ``prob_above`` (:math:`P(\\theta > 1 \\mid \\text{data})`),
+        credible interval), ``prob_above`` ($P(\\theta > 1 \\mid \\text{data})$),
         ``rank``, ``rank_lower``, ``rank_upper`` (rank 1 = lowest ratio) and
         ``posterior_mean``, ``posterior_sd`` of the ratio.
     parameters : pandas.DataFrame
@@ -75,7 +75,7 @@ def summarise_units(theta: npt.NDArray[np.float64], units: Any, *, level: float 
     Notes
     -----
     The point estimate is the posterior median (invariant under the log transform, so the
-    same whether one summarises :math:`\\theta` or :math:`\\log\\theta`); the rank interval is
+    same whether one summarises $\\theta$ or $\\log\\theta$); the rank interval is
     the equal-tailed interval of each unit's rank over the draws, which carries the
     uncertainty of every unit (Goldstein & Spiegelhalter 1996).
     """

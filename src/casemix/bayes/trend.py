@@ -48,24 +48,24 @@ def unit_year_model(observed: npt.ArrayLike, expected: npt.ArrayLike, unit: Sequ
 
     Notes
     -----
-    Both trends share :math:`O_{kt} \\sim \\text{Poisson}(E_{kt}\\theta_{kt})` and national
-    year effects :math:`\\gamma_t \\sim N(0, \\sigma_\\gamma^2)` constrained to sum to zero
+    Both trends share $O_{kt} \\sim \\text{Poisson}(E_{kt}\\theta_{kt})$ and national
+    year effects $\\gamma_t \\sim N(0, \\sigma_\\gamma^2)$ constrained to sum to zero
     (all units move together, e.g. after a change in registration; the constraint separates
-    them from :math:`\\mu`).
+    them from $\\mu$).
 
-    ``rw1``: :math:`\\log\\theta_{kt} = \\mu + \\gamma_t + w_{kt}`, with
-    :math:`w_{kt} = a_k + r_{kt} - \\bar r_k`, :math:`a_k \\sim N(0, \\tau^2)` (the unit's
-    mean level), :math:`r_{kt} = r_{k,t-1} + \\sigma\\,\\epsilon_{kt}`:
+    ``rw1``: $\\log\\theta_{kt} = \\mu + \\gamma_t + w_{kt}$, with
+    $w_{kt} = a_k + r_{kt} - \\bar r_k$, $a_k \\sim N(0, \\tau^2)$ (the unit's
+    mean level), $r_{kt} = r_{k,t-1} + \\sigma\\,\\epsilon_{kt}$:
     a year is shrunk towards its neighbouring years, so a unit's trend is estimated
     smoothly and its latest year borrows from the years before it.
 
-    ``shared``: :math:`\\log\\theta_{kt} = \\mu + \\gamma_t + u_k + \\delta_{kt}`,
-    :math:`u_k \\sim N(0, \\tau^2)`, :math:`\\delta_{kt} \\sim N(0, \\sigma^2)`: every year
+    ``shared``: $\\log\\theta_{kt} = \\mu + \\gamma_t + u_k + \\delta_{kt}$,
+    $u_k \\sim N(0, \\tau^2)$, $\\delta_{kt} \\sim N(0, \\sigma^2)$: every year
     is shrunk towards the unit's multi-year level.
 
-    Hyperpriors: :math:`\\tau \\sim \\text{Half-Normal}(\\text{tau\\_sd})`,
-    :math:`\\sigma, \\sigma_\\gamma \\sim \\text{Half-Normal}(\\text{trend\\_sd})`,
-    :math:`\\mu \\sim N(0, \\text{mu\\_sd}^2)`. Knorr-Held L. Bayesian modelling of
+    Hyperpriors: $\\tau \\sim \\text{Half-Normal}(\\text{tau\\_sd})$,
+    $\\sigma, \\sigma_\\gamma \\sim \\text{Half-Normal}(\\text{trend\\_sd})$,
+    $\\mu \\sim N(0, \\text{mu\\_sd}^2)$. Knorr-Held L. Bayesian modelling of
     inseparable space-time variation in disease risk. Stat Med 2000;19:2555-67 (types of
     interaction); Bernardinelli L et al. Bayesian analysis of space-time variation in disease
     risk. Stat Med 1995;14:2433-43.

@@ -52,12 +52,12 @@ def two_stage_model(observed: npt.ArrayLike, expected: npt.ArrayLike, *,
 
     Notes
     -----
-    Poisson: :math:`O_k \\sim \\text{Poisson}(E_k\\theta_k)`,
-    :math:`\\log\\theta_k \\sim N(\\mu, \\tau^2)`.
+    Poisson: $O_k \\sim \\text{Poisson}(E_k\\theta_k)$,
+    $\\log\\theta_k \\sim N(\\mu, \\tau^2)$.
     Binomial (proportions, for indicators that are not rare):
-    :math:`O_k \\sim \\text{Bin}(n_k, p_k)`,
-    :math:`\\text{logit}\\,p_k = \\text{logit}(E_k/n_k) + b_k`, :math:`b_k \\sim N(\\mu,
-    \\tau^2)`, and :math:`\\theta_k = n_k p_k / E_k`. With :math:`E_k = n_k/2` this is the
+    $O_k \\sim \\text{Bin}(n_k, p_k)$,
+    $\\text{logit}\\,p_k = \\text{logit}(E_k/n_k) + b_k$, $b_k \\sim N(\\mu,
+    \\tau^2)$, and $\\theta_k = n_k p_k / E_k$. With $E_k = n_k/2$ this is the
     random-effects logistic model of the BUGS example "Surgical". Priors: :class:`Priors`.
     Spiegelhalter DJ, Abrams KR, Myles JP. Bayesian approaches to clinical trials and
     health-care evaluation. Wiley 2004, ch. 10 (institutional comparisons).
@@ -105,7 +105,7 @@ def fit_two_stage(observed: npt.ArrayLike, expected: npt.ArrayLike, *,
     -------
     BayesFit
         ``units`` holds the shrinkage columns (posterior median O/E, credible interval,
-        ``prob_above`` = :math:`P(\\theta_k > 1)`, rank interval).
+        ``prob_above`` = $P(\\theta_k > 1)$, rank interval).
 
     Examples
     --------

@@ -50,13 +50,13 @@ def c_statistic(predicted: npt.ArrayLike, observed: npt.ArrayLike, *, level: flo
 
     Notes
     -----
-    With :math:`R_i` the mid-rank of unit :math:`i` among all predictions and :math:`R^+_i`,
-    :math:`R^-_j` mid-ranks within events and non-events, the structural components are
-    :math:`V_{10}(i) = (R_i - R^+_i)/n_0` for events and
-    :math:`V_{01}(j) = 1 - (R_j - R^-_j)/n_1` for non-events; :math:`C` is their mean and
-    :math:`\\mathrm{Var}(C) = s^2_{10}/n_1 + s^2_{01}/n_0` (DeLong ER, DeLong DM,
+    With $R_i$ the mid-rank of unit $i$ among all predictions and $R^+_i$,
+    $R^-_j$ mid-ranks within events and non-events, the structural components are
+    $V_{10}(i) = (R_i - R^+_i)/n_0$ for events and
+    $V_{01}(j) = 1 - (R_j - R^-_j)/n_1$ for non-events; $C$ is their mean and
+    $\\mathrm{Var}(C) = s^2_{10}/n_1 + s^2_{01}/n_0$ (DeLong ER, DeLong DM,
     Clarke-Pearson DL. Biometrics 1988;44:837-845; the mid-rank algorithm of Sun X, Xu W. IEEE
-    Signal Process Lett 2014;21:1389-1393). The interval is :math:`C \\pm z\\,\\mathrm{SE}` as in
+    Signal Process Lett 2014;21:1389-1393). The interval is $C \\pm z\\,\\mathrm{SE}$ as in
     ``pROC::ci.auc(method = "delong")``.
     """
     p, y = _inputs(predicted, observed)
@@ -102,7 +102,7 @@ class CalibrationStatistics:
         Mean, median, 90th percentile and maximum of the absolute difference between the
         smoothed calibration curve and the predictions (ICI = Eavg of ``val.prob``).
     brier, brier_scaled : float
-        Brier score and :math:`1 - \\mathrm{Brier}/(\\bar y(1-\\bar y))`.
+        Brier score and $1 - \\mathrm{Brier}/(\\bar y(1-\\bar y))$.
     c, c_se, c_lower, c_upper : float
         C-statistic with DeLong's standard error and interval.
     spiegelhalter_z, spiegelhalter_p : float
@@ -163,7 +163,7 @@ def calibration_statistics(
     1 (``glm(y ~ offset(qlogis(p)))``), the second frees it (``glm(y ~ qlogis(p))``, the
     ``Intercept`` of ``rms::val.prob``). ICI, E50, E90, Emax follow Austin PC, Steyerberg EW.
     Stat Med 2019;38:4051-4065 with the lowess smoother of ``val.prob``. Spiegelhalter:
-    :math:`z = \\sum (y - p)(1 - 2p) / \\sqrt{\\sum (1-2p)^2 p(1-p)}` (Stat Med 1986;5:421).
+    $z = \\sum (y - p)(1 - 2p) / \\sqrt{\\sum (1-2p)^2 p(1-p)}$ (Stat Med 1986;5:421).
     Checked against ``rms::val.prob`` and pROC/DeLong computations in R
     (tests/fixtures/calibration).
     """

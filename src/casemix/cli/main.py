@@ -44,7 +44,13 @@ from casemix.models.runs import (
     reproduce_run,
     save_run,
 )
-from casemix.records import UNIT_LEVELS, ValidationReport, load_births, write_table
+from casemix.records import (
+    UNIT_LEVELS,
+    ColumnMapping,
+    ValidationReport,
+    load_births,
+    write_table,
+)
 from casemix.simulation import simulate_cohort
 
 #: Markup is off by default: unit labels, file names and messages are printed as they are
@@ -180,6 +186,8 @@ def _choices(names: Iterable[str]) -> str:
 INVALID_CHOICES = ("exclude", "missing", "error")  # casemix.records.validation
 TRENDS = ("rw1", "shared")  # casemix.bayes.trend.TRENDS
 BREAKDOWN_NAMES = ("education", "income_quintile", "migration_background")  # inequality
+LANGUAGES = ("nl", "en")  # casemix.report.i18n.LANGUAGES
+PUBLISH_FORMATS = ("statline",)  # casemix.workflow.publish.FORMATS
 
 MappingOpt = Annotated[str | None, typer.Option(
     "--mapping", "-m", metavar="PRESET|FILE",
@@ -312,28 +320,70 @@ def _load_run(run: Path) -> tuple[Run, ValidationReport]:
 def simulate(
     out: Annotated[Path, typer.Option(
         "--out", "-o", metavar="FILE", help="Births file to write (.parquet, .csv or .sav); the "
-        "truth and adjacency lists are written beside it.")] = Path("cohort.parquet"),
+        "truth, adjacency lists and boundaries are written beside it.")] = Path("cohort.parquet"),
     n_births: Annotated[int, typer.Option(metavar="N", help="Number of births.")] = 170_000,
     years: Annotated[list[int] | None, typer.Option(
         "--year", metavar="YEAR", help="Year(s) of birth; repeat for several years.")] = None,
     seed: Annotated[int, typer.Option(
         metavar="N", help="Random seed (same seed, same cohort).")] = 20261123,
+    births_seed: Annotated[int | None, typer.Option(
+        metavar="N", help="Seed of the births alone: the country (units, geography) and the "
+        "true unit effects of --seed with new births, e.g. a next year: --year 2025 "
+        "--births-seed 2025.")] = None,
+    mapping: Annotated[str | None, typer.Option(
+        "--mapping", "-m", metavar="PRESET|FILE", help="Write the births as a registry extract: "
+        "the source names and codes of this mapping ('perined' or a TOML file), with the "
+        "registry's percentile; a .sav gets value labels and user-missing codes. Read it back "
+        "with the same --mapping.")] = None,
+    published: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="Also write a sample table of published figures (CSV: unit, year, "
+        "indicator, numerator, denominator per VSV; perinatal mortality counted as older "
+        "Perined editions do, counts below 10 blank), for `casemix align` and `casemix report "
+        "--reference`.")] = None,
 ) -> None:
     """Simulate a realistic synthetic national birth cohort with known unit effects."""
+    from casemix.simulation.extract import load_mapping
+
+    try:
+        extract = None if mapping is None else load_mapping(mapping)  # before simulating
+    except CasemixError as exc:
+        raise _fail(exc) from exc
     with _step(f"Simulating {n_births:,} births"):
-        cohort = simulate_cohort(n_births, years=tuple(years or (2024,)), seed=seed)
+        cohort = simulate_cohort(n_births, years=tuple(years or (2024,)), seed=seed,
+                                 births_seed=births_seed)
     with _step(f"Writing {out}"):
-        write_table(cohort.births, out)
-        truth_path = out.with_name(f"{out.stem}_truth.csv")
-        cohort.truth.to_csv(truth_path, index=False)
-        if cohort.geography is not None:  # neighbour lists for `casemix fit --method bym2`
-            for level in ("vsv", "municipality"):
-                cohort.geography.neighbours(level).to_csv(
-                    out.with_name(f"{out.stem}_adjacency_{level}.csv"), index=False)
-        out.with_name(f"{out.stem}_simulation.json").write_text(
-            json.dumps(cohort.parameters, indent=2))
-    _say(f"Wrote {len(cohort.births):,} births to [bold]{escape(str(out))}[/] and the true unit "
+        truth_path = _write_cohort(cohort, out, extract)
+    _say(f"Wrote {len(cohort.births):,} births to [bold]{escape(str(out))}[/]"
+         f"{' (mapping ' + escape(extract.name) + ')' if extract else ''} and the true unit "
          f"effects to [bold]{escape(str(truth_path))}[/].")
+    if published is not None:
+        from casemix.simulation import published_figures
+
+        with _step(f"Counting the published figures for {published}"):
+            write_table(published_figures(cohort.births), published)
+        _say(f"Wrote sample published figures to [bold]{escape(str(published))}[/].")
+
+
+def _write_cohort(cohort: Any, out: Path, mapping: ColumnMapping | None) -> Path:
+    """The births (canonical, or as a registry extract of ``mapping``), the truth, the
+    adjacency lists and the settings; returns the truth file."""
+    if mapping is None:
+        write_table(cohort.births, out)
+    else:
+        from casemix.simulation import registry_extract
+
+        registry_extract(cohort.births, mapping).write(out)
+    truth_path = out.with_name(f"{out.stem}_truth.csv")
+    cohort.truth.to_csv(truth_path, index=False)
+    if cohort.geography is not None:  # neighbour lists for `casemix fit --method bym2`
+        for level in ("vsv", "municipality"):
+            cohort.geography.neighbours(level).to_csv(
+                out.with_name(f"{out.stem}_adjacency_{level}.csv"), index=False)
+        out.with_name(f"{out.stem}_boundaries.geojson").write_text(  # for the report's maps
+            json.dumps(cohort.geography.boundaries()), "utf-8")
+    out.with_name(f"{out.stem}_simulation.json").write_text(
+        json.dumps(cohort.parameters, indent=2))
+    return truth_path
 
 
 @app.command()
@@ -789,12 +839,21 @@ def report(
         metavar="FILE", help="Published figures (CSV: unit, year, indicator, numerator, "
         "denominator) for the alignment section.")] = None,
     allow_small_counts: AllowSmallOpt = False,
+    lang: Annotated[str, typer.Option(
+        "--lang", metavar=_choices(LANGUAGES), help="Language of the report: nl (Dutch text "
+        "and number formats) or en.")] = "nl",
+    geometry: Annotated[Path | None, typer.Option(
+        "--geometry", metavar="FILE", help="GeoJSON boundary file of the units: a choropleth "
+        "map per level it covers (casemix simulate writes one).")] = None,
 ) -> None:
     """Write the diagnostic report of a run: one self-contained HTML file (works offline)."""
     from casemix.report import build_report, write_report
+    from casemix.report.i18n import language
 
     try:
         check_threshold(threshold, override=allow_small_counts)
+        language(lang)  # an unknown language before the refit
+        boundaries = _boundaries(geometry)
         loaded, validation = _load_run(run)
         with _step("Refitting the run with its recorded settings, and its sensitivity "
                    "analyses"), warnings.catch_warnings():
@@ -810,11 +869,20 @@ def report(
                                         settings=loaded.spec.definitions)
             html = build_report(result, validation.births, validation=validation,
                                 threshold=threshold, manifest=loaded.manifest,
-                                alignment=aligned)
+                                alignment=aligned, lang=lang, geometry=boundaries)
         path = write_report(html, out)
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     _say(f"Report written to [bold]{escape(str(path.resolve()))}[/]")
+
+
+def _boundaries(path: Path | None) -> Any:
+    """The boundary file of ``--geometry``, read before any work is done."""
+    if path is None:
+        return None
+    from casemix.geography import read_boundaries
+
+    return read_boundaries(path)
 
 
 @app.command()
@@ -898,6 +966,31 @@ def compare_runs_command(
         with _step(f"Writing {out}"):
             out.write_text(result.to_html(), encoding="utf-8")
         _say(f"Wrote [bold]{escape(str(out))}[/].")
+
+
+@app.command()
+def publish(
+    run: Annotated[Path, typer.Argument(
+        metavar="RUN", help="Run folder of `casemix fit` or `refit`.")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FILE", help="CSV file to write (outside the run folder).")],
+    table_format: Annotated[str, typer.Option(
+        "--format", metavar=_choices(PUBLISH_FORMATS), help="Table format: 'statline' (long: "
+        "one row per region, period, indicator and measure).")] = "statline",
+) -> None:
+    """Write the run's publication table from its disclosure-controlled files only; audit it
+    with `casemix audit FILE RUN/units.csv`, export it with `casemix export --publish`."""
+    from casemix.workflow.publish import publish_run
+
+    try:
+        with _step(f"Writing the {table_format} table {out}"):
+            table = publish_run(run, out, format=table_format)
+    except (CasemixError, ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    status = table["status"].value_counts()
+    _say(f"Wrote [bold]{escape(str(out))}[/]: {len(table):,} rows, "
+         f"{table['region_code'].nunique():,} regions; {status.get('suppressed', 0):,} "
+         f"suppressed, {status.get('unreliable', 0):,} unreliable.")
 
 
 @app.command()

@@ -1,7 +1,7 @@
 """Random-intercept logistic regression (GLMM) by Laplace and adaptive Gauss-Hermite quadrature.
 
-Model: :math:`\\mathrm{logit}\\, p_{ij} = x_{ij}^T \\beta + u_j`, :math:`u_j \\sim N(0, \\sigma^2)`
-for births :math:`i` in units :math:`j`. With one random intercept per unit the marginal
+Model: $\\mathrm{logit}\\, p_{ij} = x_{ij}^T \\beta + u_j$, $u_j \\sim N(0, \\sigma^2)$
+for births $i$ in units $j$. With one random intercept per unit the marginal
 likelihood is a product of one-dimensional integrals, one per unit, so every step here is a
 vectorised operation over (compressed) rows plus per-unit sums: no sparse Cholesky is needed,
 which is what makes national data (a million births) fast. Written here because no Python
@@ -39,17 +39,17 @@ class GLMMFit:
     Attributes
     ----------
     coef : ndarray
-        Fixed effects :math:`\\hat\\beta`.
+        Fixed effects $\\hat\\beta$.
     cov : ndarray
-        Covariance of :math:`\\hat\\beta` (inverse of the observed information of the
+        Covariance of $\\hat\\beta$ (inverse of the observed information of the
         approximated marginal likelihood, the variance parameter profiled in when
         ``hessian="numeric"``; the penalised-IRLS information otherwise).
     sigma : float
         Standard deviation of the unit intercepts.
     modes : ndarray
-        Conditional modes :math:`\\hat u_j` (the BLUP-like unit effects).
+        Conditional modes $\\hat u_j$ (the BLUP-like unit effects).
     mode_var : ndarray
-        Conditional variances of the unit effects, :math:`1 / D_j`.
+        Conditional variances of the unit effects, $1 / D_j$.
     loglik : float
         Approximate marginal log-likelihood (kernel: without binomial coefficients).
     n_agq : int
@@ -101,7 +101,7 @@ def _loglik_rows(y: FloatArray, m: FloatArray, eta: FloatArray) -> FloatArray:
 def _modes(d: _Data, eta: FloatArray, sigma2: float, u: FloatArray) -> tuple[FloatArray,
                                                                               FloatArray]:
     """Conditional modes of the unit effects (vectorised damped Newton) and the curvature
-    :math:`D_j = \\sum_i m_i p_i (1 - p_i) + 1/\\sigma^2` at the modes."""
+    $D_j = \\sum_i m_i p_i (1 - p_i) + 1/\\sigma^2$ at the modes."""
     for _ in range(100):
         p = expit(eta + u[d.units])
         grad = d.unit_sum(d.y - d.m * p) - u / sigma2
@@ -138,12 +138,12 @@ def _laplace(d: _Data, beta: FloatArray, tau: float, u0: FloatArray, need: int =
 
     Notes
     -----
-    Per unit, :math:`\\ell_j = h_j(\\hat u_j) - \\tfrac12 \\log(\\sigma^2 D_j)` with
-    :math:`h_j(u) = \\sum_i \\log f(y_i \\mid u) - u^2 / (2\\sigma^2)`. Differentiating through
-    :math:`\\hat u_j` (:math:`d\\hat u_j/d\\beta = -B_j / D_j`, :math:`B_j = \\sum_i w_i x_i`) gives
-    :math:`\\nabla_\\beta \\ell = X^T r - \\tfrac12 \\sum_j (S_j - T_j B_j / D_j) / D_j` with
-    :math:`w_i = m_i p_i(1-p_i)`, :math:`c_i = w_i (1 - 2p_i)`, :math:`S_j = \\sum_i c_i x_i`,
-    :math:`T_j = \\sum_i c_i`.
+    Per unit, $\\ell_j = h_j(\\hat u_j) - \\tfrac12 \\log(\\sigma^2 D_j)$ with
+    $h_j(u) = \\sum_i \\log f(y_i \\mid u) - u^2 / (2\\sigma^2)$. Differentiating through
+    $\\hat u_j$ ($d\\hat u_j/d\\beta = -B_j / D_j$, $B_j = \\sum_i w_i x_i$) gives
+    $\\nabla_\\beta \\ell = X^T r - \\tfrac12 \\sum_j (S_j - T_j B_j / D_j) / D_j$ with
+    $w_i = m_i p_i(1-p_i)$, $c_i = w_i (1 - 2p_i)$, $S_j = \\sum_i c_i x_i$,
+    $T_j = \\sum_i c_i$.
     """
     sigma2 = np.exp(2 * tau)
     eta = d.X @ beta
@@ -175,10 +175,10 @@ def _agq(d: _Data, beta: FloatArray, tau: float, u0: FloatArray, n_agq: int, nee
 
     Notes
     -----
-    :math:`\\ell_j = \\log \\big( \\sqrt2 \\hat s_j \\sum_k w_k e^{z_k^2}
-    e^{g_j(\\hat u_j + \\sqrt2 \\hat s_j z_k)} \\big)` with
-    :math:`g_j(u) = \\sum_i \\log f(y_i \\mid u) + \\log \\phi(u; 0, \\sigma^2)` and
-    :math:`\\hat s_j = D_j^{-1/2}` (Liu & Pierce 1994; Pinheiro & Bates 1995); with one node it
+    $\\ell_j = \\log \\big( \\sqrt2 \\hat s_j \\sum_k w_k e^{z_k^2}
+    e^{g_j(\\hat u_j + \\sqrt2 \\hat s_j z_k)} \\big)$ with
+    $g_j(u) = \\sum_i \\log f(y_i \\mid u) + \\log \\phi(u; 0, \\sigma^2)$ and
+    $\\hat s_j = D_j^{-1/2}$ (Liu & Pierce 1994; Pinheiro & Bates 1995); with one node it
     is the Laplace approximation. The gradient is the posterior expectation of the complete-data
     score, computed with the same nodes (Louis' identity); at the optimum it vanishes up to the
     quadrature error.
@@ -292,11 +292,11 @@ def fit_glmm_binomial(
 
     Notes
     -----
-    For fixed :math:`(\\beta, \\sigma)` the conditional modes :math:`\\hat u_j` are found by a
+    For fixed $(\\beta, \\sigma)$ the conditional modes $\\hat u_j$ are found by a
     vectorised Newton iteration over units. The approximate marginal log-likelihood (Laplace or
-    AGQ) is maximised over :math:`(\\beta, \\log\\sigma)` by Newton steps with line search,
-    using the exact gradient and a Hessian whose :math:`\\beta` block is the penalised-IRLS
-    information :math:`X^T W X - \\sum_j B_j B_j^T / D_j`. References: Pinheiro JC, Bates DM.
+    AGQ) is maximised over $(\\beta, \\log\\sigma)$ by Newton steps with line search,
+    using the exact gradient and a Hessian whose $\\beta$ block is the penalised-IRLS
+    information $X^T W X - \\sum_j B_j B_j^T / D_j$. References: Pinheiro JC, Bates DM.
     Approximations to the log-likelihood function in the nonlinear mixed-effects model. J Comput
     Graph Stat 1995;4:12-35. Bates D et al. Fitting linear mixed-effects models using lme4.
     J Stat Softw 2015;67(1).

@@ -35,9 +35,9 @@ class LogisticFit:
     cov : numpy.ndarray
         Inverse Fisher information at the estimate.
     loglik : float
-        Bernoulli log-likelihood kernel :math:`\\sum w [y \\log p + (1-y) \\log(1-p)]`.
+        Bernoulli log-likelihood kernel $\\sum w [y \\log p + (1-y) \\log(1-p)]$.
     deviance, null_deviance : float
-        :math:`-2` times the log-likelihood of the model and of the intercept-only model (the
+        $-2$ times the log-likelihood of the model and of the intercept-only model (the
         row-level deviances that R's ``glm`` reports for 0/1 outcomes).
     n_iter : int
         Newton (IRLS) iterations.
@@ -66,7 +66,7 @@ _SUBSAMPLE_SIZE = 100_000
 
 def _weighted_crossprod(X: FloatArray, w: FloatArray, buffer: FloatArray | None = None
                         ) -> FloatArray:
-    """:math:`X^T \\mathrm{diag}(w) X` as one symmetric rank-k update (BLAS ``syrk``).
+    """$X^T \\mathrm{diag}(w) X$ as one symmetric rank-k update (BLAS ``syrk``).
 
     With a Fortran-ordered ``X`` and a reusable ``buffer`` of its shape, no large temporary is
     allocated (allocation dominates the cost at a million rows).
@@ -127,9 +127,9 @@ def fit_logistic(
 
     Notes
     -----
-    Newton step :math:`\\beta \\leftarrow \\beta + (X^T W X)^{-1} X^T (y - m p)` with
-    :math:`W = \\mathrm{diag}(m p (1-p))`, halving the step while the log-likelihood decreases.
-    The covariance is :math:`(X^T W X)^{-1}` evaluated at the final estimate. Case weights act
+    Newton step $\\beta \\leftarrow \\beta + (X^T W X)^{-1} X^T (y - m p)$ with
+    $W = \\mathrm{diag}(m p (1-p))$, halving the step while the log-likelihood decreases.
+    The covariance is $(X^T W X)^{-1}$ evaluated at the final estimate. Case weights act
     as frequency weights (as ``weights`` in R's ``glm``).
     """
     off = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float)
@@ -200,7 +200,7 @@ class FixedEffectsFit:
         Standard error of each unit intercept (NaN where not identifiable).
     unit_intercept_se_conditional : numpy.ndarray
         Standard error of each unit intercept given the case-mix coefficients,
-        :math:`1/\\sqrt{D_{kk}}` (the precision of the unit's own level at its case-mix).
+        $1/\\sqrt{D_{kk}}$ (the precision of the unit's own level at its case-mix).
     loglik : float
         Log-likelihood kernel.
     n_iter : int
@@ -242,16 +242,16 @@ def fit_logistic_fixed_effects(
 
     Notes
     -----
-    The information matrix is :math:`\\begin{pmatrix} A & B^T \\\\ B & D \\end{pmatrix}` with
-    :math:`A = X^T W X`, :math:`B_{k\\cdot} = \\sum_{i \\in k} w_i x_i` and diagonal
-    :math:`D_{kk} = \\sum_{i \\in k} w_i`. Each Newton step solves the Schur complement
-    :math:`(A - B^T D^{-1} B)\\,\\delta_\\beta = s_\\beta - B^T D^{-1} s_\\alpha`, then
-    :math:`\\delta_\\alpha = D^{-1}(s_\\alpha - B \\delta_\\beta)`: cost :math:`O(n p^2 + K p^2)`
-    instead of :math:`O(n (p+K)^2)` for the dense problem (written here because no library
+    The information matrix is $\\begin{pmatrix} A & B^T \\\\ B & D \\end{pmatrix}$ with
+    $A = X^T W X$, $B_{k\\cdot} = \\sum_{i \\in k} w_i x_i$ and diagonal
+    $D_{kk} = \\sum_{i \\in k} w_i$. Each Newton step solves the Schur complement
+    $(A - B^T D^{-1} B)\\,\\delta_\\beta = s_\\beta - B^T D^{-1} s_\\alpha$, then
+    $\\delta_\\alpha = D^{-1}(s_\\alpha - B \\delta_\\beta)$: cost $O(n p^2 + K p^2)$
+    instead of $O(n (p+K)^2)$ for the dense problem (written here because no library
     offers this for binomial GLMs; with 340 municipalities it is two orders of magnitude faster).
     Units whose outcomes are all 0 (or all 1) have an infinite intercept and contribute nothing
-    to the score of :math:`\\beta`; they are left out of the iterations and reported with
-    intercept :math:`\\mp\\infty`.
+    to the score of $\\beta$; they are left out of the iterations and reported with
+    intercept $\\mp\\infty$.
     """
     K = int(n_units if n_units is not None else units.max() + 1)
     o_unit = np.bincount(units, weights=y, minlength=K)

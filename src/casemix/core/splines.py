@@ -42,7 +42,7 @@ def rcs_basis(x: npt.ArrayLike, knots: npt.ArrayLike) -> npt.NDArray[np.float64]
     x : array-like
         Values (no missing values).
     knots : array-like
-        Increasing knots :math:`t_1 < ... < t_k`, ``k >= 3``.
+        Increasing knots $t_1 < ... < t_k$, ``k >= 3``.
 
     Returns
     -------
@@ -54,10 +54,10 @@ def rcs_basis(x: npt.ArrayLike, knots: npt.ArrayLike) -> npt.NDArray[np.float64]
     Harrell's parameterisation with ``norm = 2`` (the default of ``rms::rcs`` and
     ``Hmisc::rcspline.eval``):
 
-    .. math::
-
-        x_{j+1} = \\frac{(x - t_j)_+^3 - (x - t_{k-1})_+^3 \\frac{t_k - t_j}{t_k - t_{k-1}}
-                  + (x - t_k)_+^3 \\frac{t_{k-1} - t_j}{t_k - t_{k-1}}}{(t_k - t_1)^2}
+    $$
+    x_{j+1} = \\frac{(x - t_j)_+^3 - (x - t_{k-1})_+^3 \\frac{t_k - t_j}{t_k - t_{k-1}}
+              + (x - t_k)_+^3 \\frac{t_{k-1} - t_j}{t_k - t_{k-1}}}{(t_k - t_1)^2}
+    $$
 
     The function is linear beyond the outer knots. Reference: Harrell FE. Regression Modeling
     Strategies, 2nd ed. Springer, 2015, section 2.4.5.

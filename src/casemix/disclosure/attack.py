@@ -285,11 +285,11 @@ def feasible_intervals(cells: LinkedCells, hidden: npt.NDArray[np.bool_] | None 
 
     Notes
     -----
-    With published values :math:`v_P` substituted, the hidden cells :math:`x_H` satisfy
-    :math:`A_H x_H = -A_P v_P` and their bounds. Hidden cells are split into connected
+    With published values $v_P$ substituted, the hidden cells $x_H$ satisfy
+    $A_H x_H = -A_P v_P$ and their bounds. Hidden cells are split into connected
     components (cells linked by a relation); within each, cells fixed by elimination (a
     relation with one unknown) are exact, and for the others two linear programs give
-    :math:`\min x_i` and :math:`\max x_i` (de Wolf et al., tau-ARGUS manual; Meindl, sdcTable
+    $\min x_i$ and $\max x_i$ (de Wolf et al., tau-ARGUS manual; Meindl, sdcTable
     ``attack()``). With ``certify``, a few feasible points (the true values, and the optima of
     the sum of the cells and of random directions) bound every interval from inside; cells
     that these inner bounds already protect need no programs of their own, which is sound

@@ -228,11 +228,12 @@ def link_groups(cells: LinkedCells, groups: pd.DataFrame, *, variable: str, file
 
 def publish_national(cells: LinkedCells, main_period: str, observed: float, n: float, *,
                      file: str) -> None:
-    """The national total of the pooled period as a file shows it (``calibration.csv``)."""
-    cells.cell(f"O:{unit_key(*NATIONAL, main_period, ALL)}", observed, published=True,
-               where=Cell(file, "national", "events"))
-    cells.cell(f"N:{unit_key(*NATIONAL, main_period, ALL)}", n, published=True,
-               where=Cell(file, "national", "n"))
+    """The national total of the pooled period as a file shows it (``calibration.csv``, a
+    publication table); a blank (NaN) count is not shown."""
+    for measure, value, column in (("O", observed, "events"), ("N", n, "n")):
+        if not np.isnan(value):
+            cells.cell(f"{measure}:{unit_key(*NATIONAL, main_period, ALL)}", value,
+                       published=True, where=Cell(file, "national", column))
 
 
 def nesting_of(frame: pd.DataFrame, levels: list[str]) -> dict[tuple[str, str], dict[str, str]]:

@@ -67,9 +67,9 @@ class FunnelResult:
     notes : list of str
         Method switches (e.g. no over-dispersion: unadjusted exact limits).
     variance_factor : float
-        :math:`\\sum V_k / \\sum E_k` when the binary-outcome variance was given (1 for
+        $\\sum V_k / \\sum E_k$ when the binary-outcome variance was given (1 for
         Poisson): the limits drawn on a grid of E (:meth:`limits`) use it; each unit's own
-        limits and flags use its own :math:`V_k/E_k`.
+        limits and flags use its own $V_k/E_k$.
     """
 
     units: pd.DataFrame
@@ -117,7 +117,7 @@ class FunnelResult:
             npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Exact limits; for ratios of a binary outcome (``factor`` = V/E below 1) those of
         the binomial with the Poisson-binomial's mean and variance (size
-        :math:`E/p^*` rounded, probability :math:`p^*`, :math:`p^* = 1 - V/E`)."""
+        $E/p^*$ rounded, probability $p^*$, $p^* = 1 - V/E$)."""
         a = (1 - level) / 2
         if self.kind != "ratio":
             return (np.clip(binomial_limit(d, a, self.target), 0, 1),
@@ -180,19 +180,36 @@ class FunnelResult:
         colours = u[top].map({"above": "C3", "below": "C0", "within": "0.35"})
         ax.scatter(u["denominator"], u["value"], s=14, c=colours.tolist(), zorder=3)
         ax.axhline(self.target, color="k", lw=0.8)
-        if label_outliers:
-            for row in u[u[top] != "within"].itertuples():
-                ax.annotate(str(row.unit), (row.denominator, row.value), fontsize=7,
-                            xytext=(3, 3), textcoords="offset points")
         ax.set_xscale("log")
         ax.set_xlabel("expected events" if self.kind == "ratio" else "births")
         ax.set_ylabel("observed / expected" if self.kind == "ratio" else "proportion")
         adj = {"none": "no over-dispersion adjustment",
                "multiplicative": f"multiplicative, phi = {self.phi:.2f}",
                "additive": f"additive random effects, tau2 = {self.tau2:.4f}"}[self.adjustment]
-        ax.set_title(title or f"Funnel plot ({self.scale} scale, {adj})", fontsize=9)
-        ax.legend(fontsize=7, frameon=False)
+        ax.set_title(title or f"Funnel plot ({self.scale} scale, {adj})", fontsize=_FONT)
+        legend = ax.legend(fontsize=_FONT, frameon=False)
+        if label_outliers:  # last: the labels are placed where the final layout leaves room
+            _label_points(ax, u[u[top] != "within"], u, avoid=[legend])
         return ax
+
+
+#: Font size (pt) of the funnel plot's labels, legend and title.
+_FONT = 9
+
+
+def _label_points(ax: Axes, labelled: pd.DataFrame, points: pd.DataFrame,
+                  avoid: list[Any]) -> None:
+    """Label units beside their points without overlaps: adjustText moves the labels apart
+    (and off the other points and ``avoid``), with a fixed number of steps so that the same
+    plot gives the same figure, and draws a thin line to a label it moved far."""
+    from adjustText import adjust_text
+
+    texts = [ax.text(row.denominator, row.value, str(row.unit), fontsize=_FONT)
+             for row in labelled.itertuples()]
+    if texts:
+        adjust_text(texts, x=points["denominator"].to_numpy(), y=points["value"].to_numpy(),
+                    objects=avoid, ax=ax, iter_lim=1000, expand=(1.1, 1.3),
+                    arrowprops={"arrowstyle": "-", "color": "0.45", "lw": 0.6})
 
 
 def funnel(
@@ -235,10 +252,10 @@ def funnel(
         ``auto`` applies the additive random-effects adjustment when the chi-square test of
         phi rejects at 5%, and otherwise keeps the exact limits (recorded in ``notes`` with a
         :class:`~casemix.exceptions.MethodSwitchWarning`). ``estimated`` applies it whenever
-        the estimated :math:`\\tau^2` is positive: after winsorising, :math:`\\hat\\phi` is
+        the estimated $\\tau^2$ is positive: after winsorising, $\\hat\\phi$ is
         biased low (about 0.68 under no over-dispersion at 10%), so the chi-square test misses
         real over-dispersion that DerSimonian-Laird still estimates; with
-        :math:`\\hat\\tau^2 = 0` the exact limits are kept (the verdict's rule,
+        $\\hat\\tau^2 = 0$ the exact limits are kept (the verdict's rule,
         :mod:`casemix.verdict`).
     tau2_method : {"dl", "reml"}
         Estimator of the additive variance.
@@ -246,11 +263,11 @@ def funnel(
         Control-limit levels (95% and 99.8% by default).
     variance : array-like, optional
         Ratios of a binary outcome: the null variance of each unit's O,
-        :math:`V_k = \\sum_i p_i(1 - p_i)` (Poisson-binomial), instead of the Poisson
-        :math:`V_k = E_k`. The null standard errors are then multiplied by
-        :math:`\\sqrt{V_k/E_k}`, and the exact limits without over-dispersion are those of the
+        $V_k = \\sum_i p_i(1 - p_i)$ (Poisson-binomial), instead of the Poisson
+        $V_k = E_k$. The null standard errors are then multiplied by
+        $\\sqrt{V_k/E_k}$, and the exact limits without over-dispersion are those of the
         binomial with the Poisson-binomial's mean and variance (the Poisson limits would
-        overstate Var(O) by about :math:`1/(1 - \\bar p)`, 18% at the 15% of Big2).
+        overstate Var(O) by about $1/(1 - \\bar p)$, 18% at the 15% of Big2).
 
     Returns
     -------
@@ -260,8 +277,8 @@ def funnel(
     -----
     Unadjusted limits are exact (Poisson or binomial quantiles with the interpolation of
     Spiegelhalter 2005, Stat Med 24:1185). Over-dispersed limits are
-    :math:`t \\pm z_{p}\\sqrt{\\hat\\phi}\\,s(E)` (multiplicative) or
-    :math:`t \\pm z_p\\sqrt{s(E)^2 + \\hat\\tau^2}` (additive) on the chosen scale and then
+    $t \\pm z_{p}\\sqrt{\\hat\\phi}\\,s(E)$ (multiplicative) or
+    $t \\pm z_p\\sqrt{s(E)^2 + \\hat\\tau^2}$ (additive) on the chosen scale and then
     back-transformed (Spiegelhalter, Qual Saf Health Care 2005;14:347).
     """
     check_one_of("kind", kind, ("ratio", "proportion"), owner="funnel")
@@ -330,7 +347,7 @@ def funnel(
 
 def _variance_factor(variance: npt.ArrayLike | None, num: npt.NDArray[np.float64],
                      den: npt.NDArray[np.float64], kind: str) -> npt.NDArray[np.float64]:
-    """:math:`V_k/E_k` of each unit (ones without ``variance``)."""
+    """$V_k/E_k$ of each unit (ones without ``variance``)."""
     if variance is None:
         return np.ones_like(den)
     if kind != "ratio":

@@ -32,9 +32,9 @@ def poisson_limit(expected: npt.ArrayLike, p: float, target: float = 1.0) -> Flo
     Returns
     -------
     numpy.ndarray
-        :math:`(y_p - \\alpha)/E` with :math:`y_p` the p-quantile of
-        :math:`\\mathrm{Poisson}(\\theta_0 E)` and
-        :math:`\\alpha = (F(y_p) - p)/(F(y_p) - F(y_p - 1))`, which interpolates between
+        $(y_p - \\alpha)/E$ with $y_p$ the p-quantile of
+        $\\mathrm{Poisson}(\\theta_0 E)$ and
+        $\\alpha = (F(y_p) - p)/(F(y_p) - F(y_p - 1))$, which interpolates between
         the discrete quantiles (Spiegelhalter 2005, A.1.1).
     """
     check_in_range("p", p, 1e-12, 1 - 1e-12, owner="poisson_limit")
@@ -50,9 +50,9 @@ def poisson_limit(expected: npt.ArrayLike, p: float, target: float = 1.0) -> Flo
 def binomial_limit(n: npt.ArrayLike, p: float, target: npt.ArrayLike) -> FloatArray:
     """The ``p``-quantile control limit of a proportion with denominator ``n``.
 
-    Returns :math:`(y_p - \\alpha)/n` with :math:`y_p` the p-quantile of
-    :math:`\\mathrm{Binomial}(n, \\theta_0)` and
-    :math:`\\alpha = (F(y_p) - p)/(F(y_p) - F(y_p - 1))` (Spiegelhalter 2005, A.1.2).
+    Returns $(y_p - \\alpha)/n$ with $y_p$ the p-quantile of
+    $\\mathrm{Binomial}(n, \\theta_0)$ and
+    $\\alpha = (F(y_p) - p)/(F(y_p) - F(y_p - 1))$ (Spiegelhalter 2005, A.1.2).
     """
     check_in_range("p", p, 1e-12, 1 - 1e-12, owner="binomial_limit")
     if np.ndim(target) == 0:

@@ -38,10 +38,10 @@ def transform(numerator: npt.ArrayLike, denominator: npt.ArrayLike, scale: str,
     Returns
     -------
     (y, s, t)
-        ``log``: :math:`y = \\log(O/E)`, :math:`s = 1/\\sqrt{E}` (with :math:`O = 0` replaced
-        by 0.5); ``sqrt``: :math:`y = \\sqrt{O/E}`, :math:`s = 1/(2\\sqrt{E})`, so that
-        :math:`z = 2(\\sqrt O - \\sqrt E)`; ``arcsine``: :math:`y = \\arcsin\\sqrt{x/n}`,
-        :math:`s = 1/(2\\sqrt n)`; :math:`t` is the transformed target.
+        ``log``: $y = \\log(O/E)$, $s = 1/\\sqrt{E}$ (with $O = 0$ replaced
+        by 0.5); ``sqrt``: $y = \\sqrt{O/E}$, $s = 1/(2\\sqrt{E})$, so that
+        $z = 2(\\sqrt O - \\sqrt E)$; ``arcsine``: $y = \\arcsin\\sqrt{x/n}$,
+        $s = 1/(2\\sqrt n)$; $t$ is the transformed target.
     """
     check_one_of("scale", scale, SCALES, owner="transform")
     o = np.asarray(numerator, dtype=float)
@@ -71,13 +71,13 @@ class Dispersion:
     Attributes
     ----------
     z : ndarray
-        Unadjusted z-scores :math:`(y_k - t)/s_k`.
+        Unadjusted z-scores $(y_k - t)/s_k$.
     used : ndarray of bool
         Units used for the estimates (all except truncated ones).
     phi : float
-        Multiplicative over-dispersion factor :math:`\\hat\\phi = \\frac1K\\sum z_k^2` (trimmed).
+        Multiplicative over-dispersion factor $\\hat\\phi = \\frac1K\\sum z_k^2$ (trimmed).
     phi_p_value : float
-        :math:`P(\\chi^2_{K} \\ge K\\hat\\phi)`: small values indicate over-dispersion.
+        $P(\\chi^2_{K} \\ge K\\hat\\phi)$: small values indicate over-dispersion.
     tau2 : float
         Additive between-unit variance on the transformed scale (DerSimonian-Laird or REML).
     tau2_method : str
@@ -129,12 +129,12 @@ def estimate_dispersion(y: FloatArray, s: FloatArray, target: float, *, trim: st
 
     Notes
     -----
-    :math:`z_k = (y_k - t)/s_k`; after winsorising (or truncating) the outer ``trim_by`` of
-    z-scores, :math:`\\hat\\phi = \\frac1K\\sum_k z_k^2` over the K units used; under no
-    over-dispersion :math:`K\\hat\\phi \\sim \\chi^2_K` (the target is known). DerSimonian-Laird:
-    :math:`\\hat\\tau^2 = \\max\\{0, (K\\hat\\phi - (K-1)) / (\\sum w_k - \\sum w_k^2/\\sum w_k)\\}`
-    with :math:`w_k = 1/s_k^2`; REML (``tau2_method="reml"``): maximum likelihood of
-    :math:`y_k \\sim N(t, s_k^2 + \\tau^2)` with the mean fixed at the target.
+    $z_k = (y_k - t)/s_k$; after winsorising (or truncating) the outer ``trim_by`` of
+    z-scores, $\\hat\\phi = \\frac1K\\sum_k z_k^2$ over the K units used; under no
+    over-dispersion $K\\hat\\phi \\sim \\chi^2_K$ (the target is known). DerSimonian-Laird:
+    $\\hat\\tau^2 = \\max\\{0, (K\\hat\\phi - (K-1)) / (\\sum w_k - \\sum w_k^2/\\sum w_k)\\}$
+    with $w_k = 1/s_k^2$; REML (``tau2_method="reml"``): maximum likelihood of
+    $y_k \\sim N(t, s_k^2 + \\tau^2)$ with the mean fixed at the target.
     """
     check_one_of("trim", trim, TRIMS, owner="estimate_dispersion")
     check_one_of("tau2_method", tau2_method, ("dl", "reml"), owner="estimate_dispersion")

@@ -15,6 +15,7 @@ from casemix.indicators.definitions import (
 from casemix.indicators.derive import IndicatorFlags, derive_indicators
 from casemix.indicators.growth_charts import (
     birthweight_at_percentile,
+    birthweight_percentile,
     birthweight_reference,
     birthweight_threshold,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "PretermOrSmall",
     "SmallForAge",
     "birthweight_at_percentile",
+    "birthweight_percentile",
     "birthweight_reference",
     "birthweight_threshold",
     "derive_indicators",

@@ -12,7 +12,7 @@ from importlib.resources import files
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 
 from casemix._params import check_one_of
 
@@ -21,6 +21,7 @@ __all__ = [
     "GA_MIN_DAYS",
     "PERCENTILES",
     "birthweight_at_percentile",
+    "birthweight_percentile",
     "birthweight_reference",
     "birthweight_threshold",
 ]
@@ -136,7 +137,7 @@ def birthweight_at_percentile(
     Notes
     -----
     The publication tabulates seven percentiles only. Between them, weight is interpolated
-    linearly on the standard-normal quantile scale, :math:`z = \\Phi^{-1}(q)`; beyond p3 and p97 the
+    linearly on the standard-normal quantile scale, $z = \\Phi^{-1}(q)$; beyond p3 and p97 the
     outermost segment is extrapolated. This is an approximation used to generate synthetic
     birthweights; SGA classification itself only uses the tabulated p10.
     """
@@ -152,3 +153,42 @@ def birthweight_at_percentile(
     rows = np.arange(weights.shape[0])
     w0, w1 = weights[rows, seg], weights[rows, seg + 1]
     return w0 + (w1 - w0) * (z - z0) / (z1 - z0)
+
+
+def birthweight_percentile(
+    sex: npt.ArrayLike, ga_days: npt.ArrayLike, weight_g: npt.ArrayLike
+) -> npt.NDArray[np.float64]:
+    """Percentile (0..100) of a birthweight on the reference distribution: the inverse of
+    :func:`birthweight_at_percentile` (for simulating a registry's own percentile column).
+
+    Parameters
+    ----------
+    sex, ga_days : array-like
+        As in :func:`birthweight_threshold`: days outside 161..294, or a sex other than
+        ``female``/``male``, give NaN (the reference does not define a percentile there).
+    weight_g : array-like of float
+        Birthweight in grams; missing gives NaN.
+
+    Returns
+    -------
+    numpy.ndarray
+        Percentiles, interpolated on the standard-normal quantile scale between the tabulated
+        percentiles as in :func:`birthweight_at_percentile`; exactly 10 at the tabulated p10.
+
+    Examples
+    --------
+    >>> birthweight_percentile(["female", "male"], [259, 259], [2437, 2531]).round(6).tolist()
+    [10.0, 10.0]
+    """
+    s_idx, d_idx, valid = _sex_and_day_index(sex, ga_days)
+    weights = _grid()[np.clip(s_idx, 0, 1), d_idx]  # (n, 7)
+    w = pd.to_numeric(pd.Series(np.asarray(weight_g, dtype=object)), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan)
+    knots = ndtri(np.asarray(PERCENTILES) / 100.0)
+    seg = np.clip((weights < w[:, None]).sum(axis=1) - 1, 0, len(knots) - 2)
+    rows = np.arange(len(w))
+    w0, w1 = weights[rows, seg], weights[rows, seg + 1]
+    z = knots[seg] + (knots[seg + 1] - knots[seg]) * (w - w0) / (w1 - w0)
+    out = 100 * ndtr(z)
+    out[~valid | np.isnan(w)] = np.nan
+    return out

@@ -288,15 +288,15 @@ def indicator_breakdowns(
 
     Notes
     -----
-    Per unit :math:`u`, indicator and group :math:`g` of a breakdown, with :math:`O` events
-    among :math:`N` births:
+    Per unit $u$, indicator and group $g$ of a breakdown, with $O$ events
+    among $N$ births:
 
-    - crude rate :math:`O/N` with the Wilson score interval;
-    - expected events :math:`E = \sum_i \hat p_i` over the group's births, :math:`\hat p_i`
+    - crude rate $O/N$ with the Wilson score interval;
+    - expected events $E = \sum_i \hat p_i$ over the group's births, $\hat p_i$
       from one national logistic model of the indicator on the adjusters (fitted on the
-      covariate patterns), so that :math:`E` sums to :math:`O` nationally;
-    - :math:`O/E` with Garwood's exact interval, and the indirectly standardised rate
-      :math:`O/E \times` the national crude rate: the group's rate had its births the
+      covariate patterns), so that $E$ sums to $O$ nationally;
+    - $O/E$ with Garwood's exact interval, and the indirectly standardised rate
+      $O/E \times$ the national crude rate: the group's rate had its births the
       national demographic case mix.
 
     Births whose breakdown value is unknown form the group ``missing``, so the groups add up

@@ -434,7 +434,7 @@ def sii_rii(
         Columns defining the groups (areas, years); one result per group. A group lacking some
         of the quantiles found in ``data`` is left out with a :class:`DataWarning`.
     value_type : {"normal", "rate", "proportion"}, default "normal"
-        Sets the working scale :math:`g`: identity, log or logit (phe_sii's value_type 0, 1
+        Sets the working scale $g$: identity, log or logit (phe_sii's value_type 0, 1
         and 2). Proportions are fractions (0.05, not 5%).
     transform : bool, default False
         Fit the regression on the working scale (log or logit) and back-transform, instead of
@@ -478,49 +478,49 @@ def sii_rii(
 
     Notes
     -----
-    For quantiles :math:`i = 1..n` of a group with populations :math:`P_i`, values
-    :math:`v_i` and 95% limits :math:`L_i, U_i` (Low and Low, 2004; the ``phe_sii`` source):
+    For quantiles $i = 1..n$ of a group with populations $P_i$, values
+    $v_i$ and 95% limits $L_i, U_i$ (Low and Low, 2004; the ``phe_sii`` source):
 
-    *Ranks.* :math:`a_i = P_i / \sum_j P_j` and :math:`b_i = \sum_{j<i} a_j + a_i/2`, the
-    midpoint of quantile :math:`i` in the cumulative population distribution.
+    *Ranks.* $a_i = P_i / \sum_j P_j$ and $b_i = \sum_{j<i} a_j + a_i/2$, the
+    midpoint of quantile $i$ in the cumulative population distribution.
 
-    *Regression.* Weighted least squares of :math:`y_i` on :math:`b_i` with weights
-    :math:`a_i` (phe_sii's ``lm(sqrt(a) * y ~ sqrt(a) + b * sqrt(a) - 1)``):
+    *Regression.* Weighted least squares of $y_i$ on $b_i$ with weights
+    $a_i$ (phe_sii's ``lm(sqrt(a) * y ~ sqrt(a) + b * sqrt(a) - 1)``):
 
-    .. math::
+    $$
+    \beta_1 = \frac{\sum_i a_i (b_i - \bar b)(y_i - \bar y)}{\sum_i a_i (b_i - \bar b)^2},
+    \qquad \beta_0 = \bar y - \beta_1 \bar b,
+    $$
 
-        \beta_1 = \frac{\sum_i a_i (b_i - \bar b)(y_i - \bar y)}{\sum_i a_i (b_i - \bar b)^2},
-        \qquad \beta_0 = \bar y - \beta_1 \bar b,
+    with $\bar b = \sum a_i b_i = 1/2$ and $\bar y = \sum a_i y_i$. The response is
+    $y_i = v_i$ (``transform=False``) or $y_i = g(v_i)$ (``transform=True``).
 
-    with :math:`\bar b = \sum a_i b_i = 1/2` and :math:`\bar y = \sum a_i y_i`. The response is
-    :math:`y_i = v_i` (``transform=False``) or :math:`y_i = g(v_i)` (``transform=True``).
-
-    *Point estimates.* Without transform, :math:`SII = m\beta_1`, :math:`RII = (\beta_0 +
-    \beta_1)/\beta_0` (fitted value at rank 1 over rank 0) and intercept :math:`\beta_0`. With
-    transform, :math:`SII = m\,(g^{-1}(\beta_0 + \beta_1) - g^{-1}(\beta_0))`, :math:`RII =
-    g^{-1}(\beta_0 + \beta_1)/g^{-1}(\beta_0)` and intercept :math:`|m|\,g^{-1}(\beta_0)`
-    (phe_sii scales the intercept by :math:`|m|` only here). For :math:`m < 0` the RII is
+    *Point estimates.* Without transform, $SII = m\beta_1$, $RII = (\beta_0 +
+    \beta_1)/\beta_0$ (fitted value at rank 1 over rank 0) and intercept $\beta_0$. With
+    transform, $SII = m\,(g^{-1}(\beta_0 + \beta_1) - g^{-1}(\beta_0))$, $RII =
+    g^{-1}(\beta_0 + \beta_1)/g^{-1}(\beta_0)$ and intercept $|m|\,g^{-1}(\beta_0)$
+    (phe_sii scales the intercept by $|m|$ only here). For $m < 0$ the RII is
     inverted.
 
-    *Standard errors* on the working scale: :math:`s_i = (g(U_i) - g(L_i)) / (2 z_{0.975})`,
+    *Standard errors* on the working scale: $s_i = (g(U_i) - g(L_i)) / (2 z_{0.975})$,
     or the supplied ``se``.
 
-    *Monte Carlo limits.* :math:`R` replicates :math:`t^*_{ir} \sim N(g(v_i), s_i^2)` are
+    *Monte Carlo limits.* $R$ replicates $t^*_{ir} \sim N(g(v_i), s_i^2)$ are
     drawn and each is refitted with the same weights, the response being
-    :math:`g^{-1}(t^*)` without transform and :math:`t^*` with it. The limits at level
-    :math:`c` are the :math:`k_L`-th and :math:`k_U`-th smallest replicate values (1-based,
-    no interpolation) with :math:`k_L = \mathrm{round}(R(1-c)/2)` and
-    :math:`k_U = \mathrm{round}(R(1+c)/2)`, halves to even as R's ``round``. Without
+    $g^{-1}(t^*)$ without transform and $t^*$ with it. The limits at level
+    $c$ are the $k_L$-th and $k_U$-th smallest replicate values (1-based,
+    no interpolation) with $k_L = \mathrm{round}(R(1-c)/2)$ and
+    $k_U = \mathrm{round}(R(1+c)/2)$, halves to even as R's ``round``. Without
     transform these are order statistics of the replicate SII and RII. With transform, the
-    slope limits :math:`s_L, s_U` (working scale) are placed about the fit at rank 1/2,
-    :math:`h = \beta_0 + \beta_1/2`: :math:`SII_{L,U} = m\,(g^{-1}(h + s_{L,U}/2) -
-    g^{-1}(h - s_{L,U}/2))` and :math:`RII_{L,U} = g^{-1}(h + s_{L,U}/2)/g^{-1}(h - s_{L,U}/2)`;
-    for :math:`m < 0` the limits swap and the RII is inverted.
+    slope limits $s_L, s_U$ (working scale) are placed about the fit at rank 1/2,
+    $h = \beta_0 + \beta_1/2$: $SII_{L,U} = m\,(g^{-1}(h + s_{L,U}/2) -
+    g^{-1}(h - s_{L,U}/2))$ and $RII_{L,U} = g^{-1}(h + s_{L,U}/2)/g^{-1}(h - s_{L,U}/2)$;
+    for $m < 0$ the limits swap and the RII is inverted.
 
     The random numbers differ from R's, so the limits agree with phe_sii's only within Monte
-    Carlo error (about 1% of the interval width at :math:`R = 10^5`); the point estimates
+    Carlo error (about 1% of the interval width at $R = 10^5$); the point estimates
     agree to rounding. Replicates are fitted in closed form, in chunks of at most
-    :math:`5 \cdot 10^7` draws.
+    $5 \cdot 10^7$ draws.
 
     *Differences from phe_sii* (2.0.1.9000). With ``transform=True`` phe_sii multiplies the
     slope limits by the multiplier before back-transforming them and again afterwards, and
@@ -648,9 +648,9 @@ def extreme_groups(
     Returns
     -------
     ExtremeGroups
-        Named tuple of float arrays with the broadcast shape: ``difference`` :math:`p_1 - p_2`
+        Named tuple of float arrays with the broadcast shape: ``difference`` $p_1 - p_2$
         with ``difference_lower``/``difference_upper`` (Newcombe), and ``ratio``
-        :math:`p_1/p_2` with ``ratio_lower``/``ratio_upper`` (Katz).
+        $p_1/p_2$ with ``ratio_lower``/``ratio_upper`` (Katz).
 
     Raises
     ------
@@ -663,30 +663,30 @@ def extreme_groups(
 
     Notes
     -----
-    With :math:`p_k = x_k / n_k`, :math:`z = \Phi^{-1}(1 - \alpha/2)` and the Wilson score
-    limits :math:`(l_k, u_k)` of each proportion
+    With $p_k = x_k / n_k$, $z = \Phi^{-1}(1 - \alpha/2)$ and the Wilson score
+    limits $(l_k, u_k)$ of each proportion
     (:func:`~casemix.standardisation.proportion_interval` with ``method="wilson"``):
 
     *Difference*, Newcombe's hybrid score interval (method 10),
 
-    .. math::
+    $$
+    L = d - \sqrt{(p_1 - l_1)^2 + (u_2 - p_2)^2}, \qquad
+    U = d + \sqrt{(u_1 - p_1)^2 + (p_2 - l_2)^2}, \qquad d = p_1 - p_2.
+    $$
 
-        L = d - \sqrt{(p_1 - l_1)^2 + (u_2 - p_2)^2}, \qquad
-        U = d + \sqrt{(u_1 - p_1)^2 + (p_2 - l_2)^2}, \qquad d = p_1 - p_2.
-
-    It is defined for every count, including 0 and :math:`n`, and stays within [-1, 1].
+    It is defined for every count, including 0 and $n$, and stays within [-1, 1].
 
     *Ratio*, Katz's log interval,
 
-    .. math::
+    $$
+    \exp\Bigl(\log\frac{p_1}{p_2} \pm z\sqrt{\frac{1}{x_1} - \frac{1}{n_1} + \frac{1}{x_2}
+    - \frac{1}{n_2}}\Bigr),
+    $$
 
-        \exp\Bigl(\log\frac{p_1}{p_2} \pm z\sqrt{\frac{1}{x_1} - \frac{1}{n_1} + \frac{1}{x_2}
-        - \frac{1}{n_2}}\Bigr),
-
-    R's ``epitools::riskratio(..., method = "wald")``. It is undefined when :math:`x_1 = 0` or
-    :math:`x_2 = 0`: the limits are then NaN, and no continuity correction is applied. The
-    ratio itself is 0 when :math:`x_1 = 0 < x_2` and NaN when :math:`x_2 = 0`. When
-    :math:`x_1 = n_1` and :math:`x_2 = n_2` the variance is 0 and both limits equal the
+    R's ``epitools::riskratio(..., method = "wald")``. It is undefined when $x_1 = 0$ or
+    $x_2 = 0$: the limits are then NaN, and no continuity correction is applied. The
+    ratio itself is 0 when $x_1 = 0 < x_2$ and NaN when $x_2 = 0$. When
+    $x_1 = n_1$ and $x_2 = n_2$ the variance is 0 and both limits equal the
     ratio. Non-integer (weighted) counts are used as written; coverage is then approximate.
 
     References

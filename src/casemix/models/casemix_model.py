@@ -81,6 +81,8 @@ class CaseMixModel:
     trend : {"rw1", "shared"}, optional
         ``bayes``/``bym2`` per-year rows: random walk or shared year effects.
 
+    Notes
+    -----
     Options that the chosen method does not use are an error (never silently ignored).
 
     Examples

@@ -61,7 +61,7 @@ class Shrinker(Strategy):
 
     def verdict_centre(self, observed: np.ndarray, expected: np.ndarray) -> float:
         """Centre of the method's between-unit distribution on the log scale: the national
-        level :math:`\\log(\\sum O/\\sum E)` of the comparison, the same in every method (0
+        level $\\log(\\sum O/\\sum E)$ of the comparison, the same in every method (0
         for E from a model without unit effects, whose E add up to O; a model with unit
         effects computes E at the average effect, which outliers pull away from the level of
         the other units). A fitted prior mean (the negative-binomial or Fay-Herriot

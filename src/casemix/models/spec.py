@@ -282,7 +282,8 @@ def _indicator_columns(name: str, frame: pd.DataFrame, settings: DefinitionSetti
     out = ["gestational_age_days"] + (["plurality"] if settings.plurality == "singletons"
                                       else [])
     for column in by_name[name].required_columns(frame, settings):
-        out += _indicator_columns(column, frame, settings) if column in by_name else [column]
+        built_from = column in by_name and column != name  # fetal_death reads fetal_death
+        out += _indicator_columns(column, frame, settings) if built_from else [column]
     return list(dict.fromkeys(out))
 
 

@@ -17,14 +17,20 @@ from casemix.standardisation.poisson_binomial import (
     poisson_binomial_units,
 )
 
-__all__ = ["DERIVED_COLUMNS", "UnitTable", "cell_variance", "compare_units", "period_label",
-           "row_groups"]
+__all__ = ["DERIVED_COLUMNS", "IMPRECISE_WIDTH", "UnitTable", "cell_variance", "compare_units",
+           "period_label", "row_groups"]
 
 #: Columns blanked together with a suppressed observed count (all computable from it).
 DERIVED_COLUMNS = ["crude_rate", "oe", "oe_lower", "oe_upper", "adjusted_rate",
                    "adjusted_rate_lower", "adjusted_rate_upper", "z", "p_value", "flag_95",
                    "flag_998", "flag_poisson_95", "flag_poisson_998", "verdict_p",
                    "shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above"]
+
+#: A unit is marked imprecise (the report) or unreliable (publication tables) when its 95%
+#: O/E interval is wider than this: it cannot tell about half the national rate from about one
+#: and a half times it (for O = E the Byar interval is that wide up to about 17 expected
+#: events).
+IMPRECISE_WIDTH = 1.0
 
 #: Stratum label of the rows over all births of a unit.
 ALL = "all"
@@ -149,12 +155,12 @@ def row_groups(frame: pd.DataFrame, *, stratify: Sequence[str], by_year: bool,
 
 def cell_variance(expected: npt.NDArray[np.float64], births: npt.NDArray[np.float64]
                   ) -> npt.NDArray[np.float64]:
-    """Null variance of the events of each cell, :math:`m p (1 - p)` with
-    :math:`p = e/m` (the births of a cell share one covariate pattern, hence one risk).
+    """Null variance of the events of each cell, $m p (1 - p)$ with
+    $p = e/m$ (the births of a cell share one covariate pattern, hence one risk).
 
     With case weights, ``m`` is the sum of weights and the variance is that of the
-    unweighted count scaled by the weights (:math:`\\sum w p(1-p)`, not
-    :math:`\\sum w^2 p(1-p)`)."""
+    unweighted count scaled by the weights ($\\sum w p(1-p)$, not
+    $\\sum w^2 p(1-p)$)."""
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(births > 0, expected / births, 0.0)
     return expected * (1 - p)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import io
 import warnings
 from datetime import datetime
 from pathlib import Path
@@ -13,16 +11,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from casemix.alignment import AlignmentResult, disclosed_alignment
-from casemix.calibration import GroupCalibration
+from casemix.core.splines import rcs_basis
 from casemix.disclosure import DEFAULT_THRESHOLD
 from casemix.exceptions import MethodSwitchWarning
-from casemix.funnel import funnel as funnel_plot
 from casemix.models import CaseMixModel, CaseMixResult, apply_verdict
 from casemix.models.disclosed import DisclosedRun, disclose_run, masked_like
+from casemix.models.units import IMPRECISE_WIDTH
 from casemix.records import ValidationReport
+from casemix.report import columns as cols
+from casemix.report import figures
 from casemix.report.findings import key_findings
+from casemix.report.formatting import HIDDEN, Formatter
+from casemix.report.i18n import language
+from casemix.report.tables import html_table
 from casemix.verdict import SPREAD_SETTINGS
 
 __all__ = ["build_report", "sensitivity_runs", "sensitivity_table"]
@@ -30,29 +34,6 @@ __all__ = ["build_report", "sensitivity_runs", "sensitivity_table"]
 SHRINKAGE_METHODS = ("eb", "fay-herriot", "glmm")
 
 
-def _png(fig: Any) -> str:
-    """A matplotlib figure as a base64 data URI (closed afterwards)."""
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-#: A unit is marked imprecise when its 95% O/E interval is wider than this: it cannot tell
-#: about half the national rate from about one and a half times it (for O = E the Byar
-#: interval is that wide up to about 17 expected events).
-IMPRECISE_WIDTH = 1.0
-
-
-def _html(table: pd.DataFrame, digits: int = 3) -> str:
-    """An HTML table; missing values (suppressed cells, nullable integers too) are blank."""
-    nullable = table.select_dtypes(["Int64", "boolean", "object"]).columns
-    table = table.astype(dict.fromkeys(nullable, object))
-    table[nullable] = table[nullable].where(table[nullable].notna(), "")
-    return table.to_html(index=False, na_rep="", border=0, classes="tbl",
-                         float_format=lambda x: f"{x:.{digits}f}")
 
 
 def _fit_quiet(model: CaseMixModel, births: pd.DataFrame) -> CaseMixResult:
@@ -130,61 +111,107 @@ def _has_shrinkage(result: CaseMixResult, level: str) -> bool:
     return "shrunk_oe" in main and bool(main["shrunk_oe"].notna().any())
 
 
+def _shrinkage_run(result: CaseMixResult, births: pd.DataFrame) -> CaseMixResult:
+    """The run whose shrunken O/E the report shows: the run's own, or empirical Bayes with
+    the run's seed for a method without shrinkage (every level, for the maps too)."""
+    if all(_has_shrinkage(result, lv) for lv in result.spec.levels):
+        return result
+    return _fit_quiet(CaseMixModel(result.spec, method="eb", seed=result.seed), births)
+
+
+def _spline_curves(result: CaseMixResult, births: pd.DataFrame, fmt: Formatter
+                   ) -> list[dict[str, str]]:
+    """Spline terms as a curve of odds ratios against the middle knot, with a 95% Wald band
+    (their coefficients have no odds-ratio reading of their own).
+
+    Notes
+    -----
+    With basis $B(x)$ and coefficients $\\beta$ (covariance $\\Sigma$) of the term,
+    $\\log OR(x) = (B(x) - B(x_0))\\beta$ with variance $d\\Sigma d^T$, $d = B(x) - B(x_0)$.
+    """
+    names = result.encoding.names
+    out = []
+    for term in result.encoding.terms:
+        if term.kind != "spline":
+            continue
+        knots = np.asarray(term.knots, dtype=float)
+        index = [names.index(n) for n in term.names if "_rcs" in n]
+        x = births[term.column].astype(float).dropna()
+        ages = np.linspace(max(knots[0], x.quantile(0.01)), min(knots[-1], x.quantile(0.99)),
+                           120)
+        reference = float(knots[len(knots) // 2])
+        d = rcs_basis(ages, knots) - rcs_basis([reference], knots)
+        beta, cov = result.coef[index], result.cov[np.ix_(index, index)]
+        log_or = d @ beta
+        se = np.sqrt(np.einsum("ij,jk,ik->i", d, cov, d))
+        curve = pd.DataFrame({"odds_ratio": np.exp(log_or),
+                              "lower": np.exp(log_or - 1.959963984540054 * se),
+                              "upper": np.exp(log_or + 1.959963984540054 * se)})
+        curve.attrs["reference"] = reference
+        label = cols.VARIABLES.get(term.column, term.column)
+        out.append({"variable": fmt.lang.gettext(label), "knots": ", ".join(
+            fmt.number(k, 0) for k in knots), "figure": figures.spline_figure(
+                ages, curve, label, fmt)})
+    return out
+
+
+def _coefficients(disclosed: DisclosedRun, result: CaseMixResult, fmt: Formatter) -> Markup:
+    """Odds ratios of the categorical terms (spline terms are drawn as curves instead)."""
+    coef = disclosed.coefficients
+    terms = coef["term"].astype(str)
+    coef = coef[~terms.str.contains("_rcs", regex=False) & terms.ne("(Intercept)")].copy()
+    variable, _, category = coef["term"].astype(str).str.partition("=").T.to_numpy()
+    coef["variable"] = [fmt.lang.gettext(cols.VARIABLES.get(v, v)) for v in variable]
+    coef["category"] = [fmt.lang.gettext(cols.CATEGORY.get(c, c)) for c in category]
+    return html_table(coef, cols.COEFFICIENT_COLUMNS, fmt, table_id="coefficients")
+
+
+def _statistics(result: CaseMixResult, fmt: Formatter) -> Markup:
+    """Discrimination and calibration statistics, one labelled row each."""
+    stats = result.calibration().to_frame().iloc[:, 0]
+    rows = []
+    for key, value in stats.items():
+        label, digits = cols.STATISTICS.get(str(key), (str(key), 4))
+        rows.append({"statistic": fmt.lang.gettext(label),
+                     "value": fmt.count(value) if digits is None else fmt.number(value, digits)})
+    return html_table(pd.DataFrame(rows), [cols.Column("statistic", cols.N_("Statistic")),
+                                           cols.Column("value", cols.N_("Value"))], fmt,
+                      table_id="statistics")
+
+
 def _figures(result: CaseMixResult, disclosed: DisclosedRun, level: str,
-             shrunk: pd.DataFrame, safe_units: set[str], shrinkage: str) -> dict[str, str]:
+             shrunk: pd.DataFrame, safe_units: set[str], shrinkage: str, fmt: Formatter
+             ) -> dict[str, str]:
     """Calibration, funnel and caterpillar plots of the published units and groups only:
     suppressed ones are not drawn, and the funnel's limits and over-dispersion come from the
     published units (as in ``funnel_<level>.csv``)."""
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from casemix.calibration import plot_calibration
-
-    figs: dict[str, str] = {}
-    fig, ax = plt.subplots(figsize=(4.2, 4.2))
-    plot_calibration(result.calibration_curve(), ax, title="Calibration (spline, 95% band)")
-    figs["calibration"] = _png(fig)
-    s = shrunk[shrunk["unit"].isin(safe_units)].sort_values("shrunk_oe")
+    figs = {"calibration": figures.calibration_figure(result.calibration_curve(), fmt)}
+    income = disclosed.subgroups.get("income_quintile")
+    if income is not None:
+        figs["income"] = figures.group_figure(income, cols.VARIABLES["income_quintile"], fmt,
+                                              cols.CATEGORY)
+    s = shrunk[shrunk["unit"].astype(str).isin(safe_units)]
     shown = result.unit_table.main(level)
     shown = shown[shown["unit"].astype(str).isin(safe_units)]
     if len(shown) < 2 or s.empty:  # (nearly) everything suppressed: nothing may be drawn
         return figs
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", MethodSwitchWarning)
-        O = shown["observed"].to_numpy(dtype=float)
-        E = shown["expected"].to_numpy(dtype=float)
-        funnel = funnel_plot(O, E, units=list(shown["unit"]), kind="ratio",
-                             variance=shown["variance"].to_numpy(dtype=float),
-                             target=float(np.exp(result.shrinker.verdict_centre(O, E))),
-                             overdispersion=SPREAD_SETTINGS["overdispersion"])
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    funnel.plot(ax)
-    figs["funnel"] = _png(fig)
-    fig, ax = plt.subplots(figsize=(6.5, max(3.0, 0.13 * len(s))))
-    y = np.arange(len(s))
-    ax.errorbar(s["shrunk_oe"], y, xerr=[s["shrunk_oe"] - s["shrunk_lower"],
-                                         s["shrunk_upper"] - s["shrunk_oe"]],
-                fmt="o", ms=3, color="C0", ecolor="0.65", lw=1)
-    ax.axvline(1, color="k", lw=0.8)
-    ax.set_yticks(y, s["unit"], fontsize=6)
-    ax.set_xlabel(f"shrunken O/E ({shrinkage}) with 95% interval")
-    ax.set_title(f"{level}: shrunken O/E, ordered (every position has an interval)",
-                 fontsize=9)
-    figs["caterpillar"] = _png(fig)
-    income = disclosed.subgroups.get("income_quintile")
-    if income is not None:  # suppressed groups are not drawn
-        fig, ax = plt.subplots(figsize=(4.5, 3))
-        GroupCalibration(income[~income["suppressed"]], np.nan, np.nan, np.nan,
-                         "income_quintile").plot(ax)
-        figs["income"] = _png(fig)
+    O = shown["observed"].to_numpy(dtype=float)
+    E = shown["expected"].to_numpy(dtype=float)
+    target = float(np.exp(result.shrinker.verdict_centre(O, E)))
+    figs["funnel"] = figures.funnel_figure(shown, target, SPREAD_SETTINGS["overdispersion"],
+                                           fmt)
+    figs["caterpillar"] = figures.caterpillar_figure(
+        s, fmt.lang.gettext(cols.LEVELS.get(level, level)), shrinkage,
+        result.spec.confidence_level, fmt)
     return figs
 
 
 def _subgroup_sections(result: CaseMixResult, disclosed: DisclosedRun,
-                       without_ses: CaseMixResult, births: pd.DataFrame
-                       ) -> list[dict[str, str]]:
+                       without_ses: CaseMixResult, births: pd.DataFrame, fmt: Formatter
+                       ) -> list[dict[str, Any]]:
     """Calibration by subgroup with what each check can show: for a group that is itself an
     adjuster O/E is 1 by construction (the likelihood equations of the logistic model make
     the expected events equal the observed ones in every category); groups that are not
@@ -192,38 +219,74 @@ def _subgroup_sections(result: CaseMixResult, disclosed: DisclosedRun,
     adjusters = {t.column for t in result.spec.adjusters}
     out = []
     for variable, table in disclosed.subgroups.items():
-        if variable in adjusters:
-            note = ("An adjuster of the model: O/E is 1 in each of its categories by "
-                    "construction (the fitted model reproduces the events of every category it "
-                    "adjusts for), so this table only checks the arithmetic; the slopes can "
-                    "still differ.")
-        else:
-            note = ("Not an adjuster: an O/E away from 1 shows that the model's expected "
-                    "rates do not fit this group, which matters for a fair comparison of units "
-                    "that differ in it.")
-        section = {"variable": variable, "note": note, "table": _html(table)}
+        section: dict[str, Any] = {
+            "variable": fmt.lang.gettext(cols.VARIABLES.get(variable, variable)),
+            "adjuster": variable in adjusters,
+            "table": html_table(table, cols.SUBGROUP_COLUMNS, fmt, table_id=f"group-{variable}")}
         if variable in result.spec.ses and without_ses.rows is not None:
             dropped = masked_like(without_ses.calibration_by(births, variable).table, table)
-            section["without_ses"] = _html(dropped)
+            section["without_ses"] = html_table(dropped, cols.SUBGROUP_COLUMNS, fmt,
+                                                table_id=f"group-{variable}-without-ses")
         out.append(section)
     return out
 
 
-def _alignment_html(alignment: AlignmentResult | None, threshold: int) -> dict[str, str]:
+def _alignment_html(alignment: AlignmentResult | None, threshold: int, fmt: Formatter
+                    ) -> dict[str, Any]:
     if alignment is None:
         return {}
     safe = disclosed_alignment(alignment.disagreements, threshold)
-    agree = int(alignment.table["agrees"].sum())
-    return {"summary": f"{agree} of {len(alignment.table)} reference rows agree "
-                       f"(definitions {alignment.settings.version}).",
-            "best": _html(alignment.best()), "explained": _html(alignment.summary()),
-            "rows": _html(safe)}
+    best, summary = alignment.best(), alignment.summary()
+    return {"agree": int(alignment.table["agrees"].sum()), "rows": len(alignment.table),
+            "version": alignment.settings.version,
+            "best": html_table(best, cols.generic_columns(best), fmt, table_id="alignment-best"),
+            "explained": html_table(summary, cols.generic_columns(summary), fmt,
+                                    table_id="alignment-explained"),
+            "table": html_table(safe, cols.generic_columns(safe), fmt, table_id="alignment")}
+
+
+def _unit_view(main: pd.DataFrame, shrunk: pd.DataFrame | None) -> pd.DataFrame:
+    """Main rows of the unit table with the precision mark and, where the run has them,
+    shrunken O/E and rank intervals (``rank [lower-upper]``)."""
+    width = main["oe_upper"].astype(float) - main["oe_lower"].astype(float)
+    view = main.assign(small_unit=np.where(width > IMPRECISE_WIDTH, "imprecise", ""))
+    if shrunk is not None and "rank" in shrunk:
+        ranks = shrunk.set_index(shrunk["unit"].astype(str))
+        text = [("" if pd.isna(r) else f"{r:.0f} [{lo:.0f}\u2013{hi:.0f}]") for r, lo, hi in
+                zip(ranks["rank"], ranks["rank_lower"], ranks["rank_upper"], strict=True)]
+        view["rank_interval"] = view["unit"].astype(str).map(dict(zip(ranks.index, text,
+                                                                      strict=True)))
+    return view
+
+
+def _exclusions(result: CaseMixResult, threshold: int, fmt: Formatter) -> pd.DataFrame:
+    exclusions = result.exclusions.to_frame()
+    kept = exclusions["stage"].eq("assumptions") | exclusions["reason"].str.endswith(
+        "value set to missing")  # rows kept under a documented rule, not left out
+    exclusions["effect"] = np.where(kept, "kept (rule applied)", "left out")
+    exclusions["reason"] = [cols.translate_reason(r, fmt.lang.gettext)
+                            for r in exclusions["reason"]]
+    exclusions["n_rows"] = exclusions["n_rows"].astype(object).where(
+        exclusions["n_rows"] >= threshold, f"<{threshold}")
+    return exclusions
+
+
+def _environment(fmt: Formatter) -> Environment:
+    """Jinja with the report language's gettext (``{{ _("...") }}`` and ``{% trans %}``)."""
+    env = Environment(loader=PackageLoader("casemix.report", "templates"),
+                      autoescape=select_autoescape(["html", "j2"]),
+                      extensions=["jinja2.ext.i18n"])
+    env.policies["ext.i18n.trimmed"] = True
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        fmt.lang.translations.gettext, fmt.lang.translations.ngettext, newstyle=True)
+    return env
 
 
 def build_report(result: CaseMixResult, births: pd.DataFrame, *,
                  validation: ValidationReport | None = None, threshold: int = DEFAULT_THRESHOLD,
                  manifest: dict[str, Any] | None = None,
-                 alignment: AlignmentResult | None = None) -> str:
+                 alignment: AlignmentResult | None = None, lang: str = "nl",
+                 geometry: Any = None) -> str:
     """Render the diagnostic report of a fitted run as one self-contained HTML document.
 
     Parameters
@@ -240,57 +303,72 @@ def build_report(result: CaseMixResult, births: pd.DataFrame, *,
         and suppressed units are left out of the figures.
     alignment : AlignmentResult, optional
         Comparison with the registry's published figures, shown as section 9.
+    lang : {"nl", "en"}
+        Language of the text and of the number formats (Dutch: decimal comma, ``.`` between
+        thousands).
+    geometry : Boundaries, optional
+        Unit boundaries (:func:`casemix.geography.read_boundaries`): a choropleth map per
+        level that the file covers.
 
     Returns
     -------
     str
         HTML with embedded PNG figures and inline CSS; no external resources.
     """
+    fmt = Formatter(language(lang))
     level = result.spec.levels[0]
     disclosed = disclose_run(result, births, threshold=threshold)
-    main = result.unit_table.replace(disclosed.units).main(level)
+    published = result.unit_table.replace(disclosed.units)
+    main = published.main(level)
     safe_units = set(main.loc[~main["suppressed"], "unit"].astype(str))
     runs = sensitivity_runs(result, births, level)
-    # the caterpillar shows the run's own shrinkage; a run without one shows empirical Bayes
-    shrinker = result if _has_shrinkage(result, level) else runs["eb"]
+    shrinker = _shrinkage_run(result, births)
     shown = disclosed if shrinker is result else disclose_run(shrinker, births,
                                                               threshold=threshold)
-    shrunk = shrinker.unit_table.replace(shown.units).main(level)
+    shrunk_all = shrinker.unit_table.replace(shown.units)
+    shrunk = shrunk_all.main(level)
     sens = sensitivity_table(result, births, level, runs=runs, published=safe_units)
-    stats = result.calibration().to_frame().T.reset_index()
-    stats.columns = ["statistic", "value"]
-    subgroup_tables = _subgroup_sections(result, disclosed, runs["without_ses"], births)
-    width = main["oe_upper"].astype(float) - main["oe_lower"].astype(float)
-    unit_view = main.assign(small_unit=np.where(width > IMPRECISE_WIDTH, "imprecise", ""))
-    coef = disclosed.coefficients[["term", "odds_ratio", "or_lower", "or_upper", "p_value"]]
-    exclusions = result.exclusions.to_frame()
-    kept = exclusions["stage"].eq("assumptions") | exclusions["reason"].str.endswith(
-        "value set to missing")  # rows kept under a documented rule, not left out
-    exclusions["effect"] = np.where(kept, "kept (rule applied)", "left out")
-    exclusions["n_rows"] = exclusions["n_rows"].astype(object).where(
-        exclusions["n_rows"] >= threshold, f"<{threshold}")
-    env = Environment(loader=PackageLoader("casemix.report", "templates"),
-                      autoescape=select_autoescape(["html"]))
-    return env.get_template("report.html.j2").render(
-        spec=result.spec, result=result, level=level, created=datetime.now().isoformat(
-            timespec="seconds"), manifest=manifest or {}, threshold=threshold,
-        validation=validation, exclusions=_html(exclusions),
-        definitions=result.spec.definitions.to_dict(),
+    sens["why"] = [", ".join(fmt.lang.gettext(cols.ANALYSES.get(w, w)) for w in str(v).split(", ")
+                             if w) for v in sens["why"]]
+    confidence = fmt.level(result.spec.confidence_level)
+    own = _has_shrinkage(result, level)
+    units_table = html_table(_unit_view(main, shrunk if own else None),
+                             cols.unit_columns(confidence, shrinkage=own), fmt,
+                             table_id="unit-table")
+    level_names = {lv: fmt.lang.gettext(cols.LEVELS.get(lv, lv)) for lv in result.spec.levels}
+    return _environment(fmt).get_template("report.html.j2").render(
+        lang=lang, spec=result.spec, result=result, level=level, level_names=level_names,
+        created=datetime.now().isoformat(timespec="seconds"), manifest=manifest or {},
+        threshold=threshold, fmt=fmt, validation=validation,
+        exclusions=html_table(_exclusions(result, threshold, fmt), cols.EXCLUSION_COLUMNS, fmt,
+                              table_id="exclusions"),
         definitions_label=result.spec.definitions.version,
         definitions_source=_preset_source(result.spec.definitions.preset),
         definition_rules=result.spec.definitions.describe(),
-        coefficients=_html(coef), statistics=_html(stats, 4),
-        subgroups=subgroup_tables, units=_html(unit_view.drop(columns=["level", "stratum"])),
-        sensitivity=_html(sens), n_changes=int((sens["changes"] > 0).sum()),
-        findings=key_findings(result.unit_table.replace(disclosed.units).main(),
-                              disclosed.verdict, result.unit_table.period,
-                              list(result.spec.levels)),
+        coefficients=_coefficients(disclosed, result, fmt),
+        splines=_spline_curves(result, births, fmt), statistics=_statistics(result, fmt),
+        subgroups=_subgroup_sections(result, disclosed, runs["without_ses"], births, fmt),
+        units=units_table,
+        sensitivity=html_table(sens, cols.sensitivity_columns(sens), fmt, table_id="sensitivity"),
+        n_changes=int((sens["changes"] > 0).sum()),
+        findings=key_findings(published.main(), disclosed.verdict, result.unit_table.period,
+                              list(result.spec.levels), fmt),
         verdict=disclosed.verdict,
         figures=_figures(result, disclosed, level, shrunk, safe_units,
-                         shrinker.shrinker.describe()),
-        shrinkage_method=shrinker.method,
+                         shrinker.shrinker.describe(), fmt),
+        maps=_maps(geometry, published, shrunk_all, result.spec.levels, fmt),
+        shrinkage_method=shrinker.method, own_shrinkage=shrinker is result,
         n_units=len(main), n_suppressed=int(main["suppressed"].sum()),
-        alignment=_alignment_html(alignment, threshold), imprecise_width=IMPRECISE_WIDTH)
+        alignment=_alignment_html(alignment, threshold, fmt),
+        imprecise_width=fmt.number(IMPRECISE_WIDTH, 1), hidden=HIDDEN, variables=cols.VARIABLES)
+
+
+def _maps(geometry: Any, published: Any, shrunk: Any, levels: tuple[str, ...],
+          fmt: Formatter) -> list[dict[str, str]]:
+    """Choropleth maps per level that the boundary file covers (none without one)."""
+    if geometry is None:
+        return []
+    return figures.level_maps(geometry, published, shrunk, levels, fmt)
 
 
 def write_report(html: str, path: str | Path) -> Path:

@@ -9,8 +9,12 @@ from typing import Any
 import pandas as pd
 
 from casemix.models import verdict_counts
+from casemix.report.columns import FLAGS, LEVELS
+from casemix.report.formatting import Formatter
 
 __all__ = ["LevelFindings", "key_findings"]
+
+Z_95 = 1.959963984540054
 
 
 @dataclass(frozen=True)
@@ -31,32 +35,53 @@ def _spread_of(verdict: dict[str, Any], level: str, period: str) -> dict[str, An
     return None
 
 
-def _dispersion_sentence(level: str, spread: dict[str, Any] | None) -> str:
+def _dispersion_sentence(name: str, spread: dict[str, Any] | None, fmt: Formatter) -> str:
+    """Notes: the factor is $\\exp(1.96\\,\\tau)$, within which the true O/E of 95% of
+    units lies under a normal between-unit distribution on the log scale."""
+    _ = fmt.lang.gettext
     if spread is None or spread.get("phi") is None or not math.isfinite(spread["phi"]):
-        return f"Too few {level} units are published to estimate the variation between them."
+        return _("Too few %(level)s units are published to estimate the variation between "
+                 "them.", level=name)
     phi, tau = spread["phi"], spread["tau"]
     if spread["adjustment"] == "none":
-        return (f"The {level} units differ no more than chance alone explains: the spread of "
-                f"their O/E is {phi:.2f} times what sampling variation gives (phi; test of no "
-                f"over-dispersion p = {spread['phi_p_value']:.2f}), so the verdict allows for "
-                "sampling variation only.")
-    factor = math.exp(1.959963984540054 * tau)
-    return (f"The {level} units differ more than chance alone explains: the spread of their "
-            f"O/E is {phi:.2f} times what sampling variation gives (phi), and after case-mix "
-            f"adjustment the true O/E of 95% of units lies within a factor {factor:.2f} of "
-            f"the national level (between-unit standard deviation tau = {tau:.3f} on the log "
-            "scale, a robust estimate). This normal variation is not a finding about any one "
-            "unit.")
+        return _("The %(level)s units differ no more than chance alone explains: the spread "
+                 "of their O/E is %(phi)s times what sampling variation gives (phi; test of no "
+                 "over-dispersion p = %(p)s), so the verdict allows for sampling variation "
+                 "only.", level=name, phi=fmt.number(phi, 2), p=fmt.p_value(
+                     spread["phi_p_value"]))
+    return _("The %(level)s units differ more than chance alone explains: the spread of their "
+             "O/E is %(phi)s times what sampling variation gives (phi), and after case-mix "
+             "adjustment the true O/E of 95%% of units lies within a factor %(factor)s of the "
+             "national level (between-unit standard deviation tau = %(tau)s on the log scale, "
+             "a robust estimate). This normal variation is not a finding about any one unit.",
+             level=name, phi=fmt.number(phi, 2), factor=fmt.number(math.exp(Z_95 * tau), 2),
+             tau=fmt.number(tau, 3))
 
 
-def _names(units: pd.DataFrame, column: str) -> str:
+def _names(units: pd.DataFrame, column: str, fmt: Formatter) -> str:
     flagged = units[units[column].isin(["above", "below"])]
-    return ", ".join(f"{u} ({f})" for u, f in zip(flagged["unit"].astype(str), flagged[column],
-                                                   strict=True))
+    return ", ".join(f"{u} ({fmt.lang.gettext(FLAGS[f])})" for u, f in
+                     zip(flagged["unit"].astype(str), flagged[column], strict=True))
+
+
+def _verdict_sentence(name: str, u: pd.DataFrame, c: dict[str, Any], fmt: Formatter) -> str:
+    _ = fmt.lang.gettext
+    n998 = int(c.get("above_998", 0) + c.get("below_998", 0))
+    n95 = int(c.get("above_95", 0) + c.get("below_95", 0))
+    published = int(c.get("published", 0))
+    text = _("%(n)s of %(published)s published %(level)s units are unusual beyond this "
+             "normal variation at 99.8%%", n=fmt.count(n998), published=fmt.count(published),
+             level=name)
+    if n998:
+        text += ": " + _names(u, "flag_998", fmt)
+    text += _("; %(n)s at 95%%", n=fmt.count(n95))
+    if n95:
+        text += f" ({_names(u, 'flag_95', fmt)})"
+    return text + "."
 
 
 def key_findings(units: pd.DataFrame, verdict: dict[str, Any], period: str,
-                 levels: list[str]) -> list[LevelFindings]:
+                 levels: list[str], fmt: Formatter | None = None) -> list[LevelFindings]:
     """The report's first section, per level.
 
     Parameters
@@ -68,26 +93,26 @@ def key_findings(units: pd.DataFrame, verdict: dict[str, Any], period: str,
     period : str
         Label of the pooled period.
     levels : list of str
+    fmt : Formatter, optional
+        Language and number format (default English).
     """
+    fmt = fmt or Formatter.of("en")
+    _ = fmt.lang.gettext
     counts = verdict_counts(units).set_index("level")
     out = []
     for level in levels:
+        name = _(LEVELS.get(level, level))
         u = units[(units["level"] == level) & ~units["suppressed"].astype(bool)]
         c = counts.loc[level].to_dict() if level in counts.index else {}
-        n998 = c.get("above_998", 0) + c.get("below_998", 0)
-        n95 = c.get("above_95", 0) + c.get("below_95", 0)
-        published = c.get("published", 0)
-        verdict_text = (
-            f"{n998} of {published} published {level} units are unusual beyond this normal "
-            f"variation at 99.8%" + (f": {_names(u, 'flag_998')}" if n998 else "")
-            + f"; {n95} at 95%" + (f" ({_names(u, 'flag_95')})" if n95 else "") + ".")
+        published = int(c.get("published", 0))
         differ = int(u["flag_poisson_95"].isin(["above", "below"]).sum())
-        national = (
-            f"Whether a unit differs from the national average is a different question: "
-            f"{differ} of {published} {level} units do at 95% when only sampling variation is "
-            "allowed for (flag_poisson_95), as most units do at national scale; the shrunken "
-            "intervals and prob_above answer it per unit. Ranks are not a league table: read "
-            "every position with its interval.")
-        out.append(LevelFindings(level, _dispersion_sentence(level, _spread_of(
-            verdict, level, period)), verdict_text, national, c))
+        national = _(
+            "Whether a unit differs from the national average is a different question: "
+            "%(n)s of %(published)s %(level)s units do at 95%% when only sampling variation "
+            "is allowed for, as most units do at national scale; the shrunken intervals "
+            "answer it per unit. Ranks are not a league table: read every position with its "
+            "interval.", n=fmt.count(differ), published=fmt.count(published), level=name)
+        out.append(LevelFindings(level, _dispersion_sentence(
+            name, _spread_of(verdict, level, period), fmt), _verdict_sentence(name, u, c, fmt),
+            national, c))
     return out

@@ -42,10 +42,10 @@ class PoissonGammaFit:
     Attributes
     ----------
     shape : float
-        Gamma shape :math:`a` of the prior of the relative risks (``theta`` of ``MASS::glm.nb``);
+        Gamma shape $a$ of the prior of the relative risks (``theta`` of ``MASS::glm.nb``);
         ``inf`` when no between-unit variation is detected.
     coef, std_error : ndarray
-        Coefficients of the prior mean :math:`\\log \\mu_k = z_k^T \\gamma` (intercept only by
+        Coefficients of the prior mean $\\log \\mu_k = z_k^T \\gamma$ (intercept only by
         default) and their standard errors.
     units : pandas.DataFrame
         Per unit: ``observed``, ``expected``, ``prior_mean``, ``posterior_mean``,
@@ -79,10 +79,10 @@ def _fit_negative_binomial(O: FloatArray, E: FloatArray, Z: FloatArray) -> tuple
         FloatArray, FloatArray, float, float]:
     """Maximum likelihood NB2 regression with offset log E, as ``MASS::glm.nb``.
 
-    The dispersion :math:`\alpha = 1/a` is found by maximising the profile log-likelihood
-    (Brent on :math:`\\log\alpha`; each evaluation is a statsmodels GLM fit), and compared with
-    the Poisson boundary :math:`\alpha = 0`. Returns coefficients, their standard errors,
-    :math:`\alpha` (0 on the boundary) and the log-likelihood.
+    The dispersion $\alpha = 1/a$ is found by maximising the profile log-likelihood
+    (Brent on $\\log\alpha$; each evaluation is a statsmodels GLM fit), and compared with
+    the Poisson boundary $\alpha = 0$. Returns coefficients, their standard errors,
+    $\alpha$ (0 on the boundary) and the log-likelihood.
     """
     from scipy.optimize import minimize_scalar
 
@@ -132,15 +132,15 @@ def poisson_gamma(
 
     Notes
     -----
-    :math:`O_k \\mid \\theta_k \\sim \\mathrm{Poisson}(E_k \\theta_k)`,
-    :math:`\\theta_k \\sim \\mathrm{Gamma}(a, a/\\mu_k)` (mean :math:`\\mu_k`, variance
-    :math:`\\mu_k^2/a`), :math:`\\log \\mu_k = z_k^T\\gamma`. Marginally :math:`O_k` is negative
-    binomial with mean :math:`E_k\\mu_k` and size :math:`a` (NB2, as ``MASS::glm.nb`` with
-    ``offset(log(E))``); :math:`(a, \\gamma)` are estimated by maximum likelihood (statsmodels).
-    The posterior is :math:`\\mathrm{Gamma}(a + O_k, a/\\mu_k + E_k)`. Intervals treat the
-    estimated :math:`(a, \\gamma)` as known (naive EB; Clayton D, Kaldor J. Empirical Bayes
+    $O_k \\mid \\theta_k \\sim \\mathrm{Poisson}(E_k \\theta_k)$,
+    $\\theta_k \\sim \\mathrm{Gamma}(a, a/\\mu_k)$ (mean $\\mu_k$, variance
+    $\\mu_k^2/a$), $\\log \\mu_k = z_k^T\\gamma$. Marginally $O_k$ is negative
+    binomial with mean $E_k\\mu_k$ and size $a$ (NB2, as ``MASS::glm.nb`` with
+    ``offset(log(E))``); $(a, \\gamma)$ are estimated by maximum likelihood (statsmodels).
+    The posterior is $\\mathrm{Gamma}(a + O_k, a/\\mu_k + E_k)$. Intervals treat the
+    estimated $(a, \\gamma)$ as known (naive EB; Clayton D, Kaldor J. Empirical Bayes
     estimates of age-standardized relative risks for use in disease mapping. Biometrics
-    1987;43:671-681). When the data show no over-dispersion (:math:`\\hat a \\to \\infty`) every
+    1987;43:671-681). When the data show no over-dispersion ($\\hat a \\to \\infty$) every
     unit is shrunk to its prior mean; a :class:`~casemix.exceptions.MethodSwitchWarning` says so.
     """
     check_in_range("level", level, 0.5, 0.9999, owner="poisson_gamma")
@@ -181,11 +181,11 @@ class PoissonGammaYearFit:
     Attributes
     ----------
     shape : float
-        Gamma shape :math:`a` of the unit levels :math:`\\lambda_k`.
+        Gamma shape $a$ of the unit levels $\\lambda_k$.
     prior_mean : float
-        Their mean :math:`\\mu`.
+        Their mean $\\mu$.
     year_shape : float
-        Gamma shape :math:`b` of the year-to-year variation of a unit's relative risk.
+        Gamma shape $b$ of the year-to-year variation of a unit's relative risk.
     unit_fit : PoissonGammaFit
         :func:`poisson_gamma` on the units' multi-year totals (the starting values).
     units : pandas.DataFrame
@@ -194,9 +194,9 @@ class PoissonGammaYearFit:
         ``prior_shape``, ``prior_rate``, ``posterior_shape``, ``posterior_rate``,
         ``posterior_mean``, ``lower``, ``upper``, ``prob_above``.
     draws : ndarray, shape (n_draws, n)
-        Draws of :math:`\\theta_{kt}` from its gamma posterior.
+        Draws of $\\theta_{kt}$ from its gamma posterior.
     loglik : float
-        Log-likelihood of the years given the units' other years at :math:`\\hat b`.
+        Log-likelihood of the years given the units' other years at $\\hat b$.
     """
 
     shape: float
@@ -210,9 +210,9 @@ class PoissonGammaYearFit:
 
 def _leave_year_out_prior(m: FloatArray, v_level: FloatArray, b: float) -> tuple[
         FloatArray, FloatArray]:
-    """Gamma (shape, rate) with the mean and variance of :math:`\\lambda\\varepsilon`,
-    :math:`E\\lambda = m`, :math:`\\mathrm{Var}\\lambda = v`, :math:`\\varepsilon \\sim
-    \\mathrm{Gamma}(b, b)`."""
+    """Gamma (shape, rate) with the mean and variance of $\\lambda\\varepsilon$,
+    $E\\lambda = m$, $\\mathrm{Var}\\lambda = v$, $\\varepsilon \\sim
+    \\mathrm{Gamma}(b, b)$."""
     var = v_level + (v_level + m**2) / b if np.isfinite(b) else v_level
     var = np.maximum(var, m**2 * 1e-12)
     return m**2 / var, m / var
@@ -249,33 +249,33 @@ def poisson_gamma_by_year(
 
     Notes
     -----
-    Two levels: :math:`O_{kt} \\mid \\theta_{kt} \\sim \\mathrm{Poisson}(E_{kt}\\theta_{kt})`,
-    :math:`\\theta_{kt} = \\lambda_k \\varepsilon_{kt}`, :math:`\\varepsilon_{kt} \\sim
-    \\mathrm{Gamma}(b, b)` (year-to-year variation, mean 1), :math:`\\lambda_k \\sim
-    \\mathrm{Gamma}(a, a/\\mu)` (between units).
+    Two levels: $O_{kt} \\mid \\theta_{kt} \\sim \\mathrm{Poisson}(E_{kt}\\theta_{kt})$,
+    $\\theta_{kt} = \\lambda_k \\varepsilon_{kt}$, $\\varepsilon_{kt} \\sim
+    \\mathrm{Gamma}(b, b)$ (year-to-year variation, mean 1), $\\lambda_k \\sim
+    \\mathrm{Gamma}(a, a/\\mu)$ (between units).
 
-    Each year's data enter once. The prior of :math:`\\theta_{kt}` is built from the unit's
-    *other* years: the unit level given them is approximately :math:`\\lambda_k \\mid
-    O_{k,-t} \\sim \\mathrm{Gamma}(\\alpha, \\beta)`, :math:`\\alpha = a + O_{k,-t}/\\phi`,
-    :math:`\\beta = a/\\mu + E_{k,-t}/\\phi` (:math:`O_{k,-t} = O_k - O_{kt}`, likewise
-    :math:`E`), where :math:`\\phi = 1 + m_0 \\sum_{s \\ne t} E_{ks}^2/(b E_{k,-t})` is the
+    Each year's data enter once. The prior of $\\theta_{kt}$ is built from the unit's
+    *other* years: the unit level given them is approximately $\\lambda_k \\mid
+    O_{k,-t} \\sim \\mathrm{Gamma}(\\alpha, \\beta)$, $\\alpha = a + O_{k,-t}/\\phi$,
+    $\\beta = a/\\mu + E_{k,-t}/\\phi$ ($O_{k,-t} = O_k - O_{kt}$, likewise
+    $E$), where $\\phi = 1 + m_0 \\sum_{s \\ne t} E_{ks}^2/(b E_{k,-t})$ is the
     over-dispersion of the pooled other years caused by their own year variation (the
-    variance of :math:`O_{k,-t}` given :math:`\\lambda_k` is :math:`\\lambda_k E_{k,-t} +
-    \\lambda_k^2 \\sum_{s\\ne t} E_{ks}^2/b`; :math:`m_0 = (a + O_{k,-t})/(a/\\mu + E_{k,-t})`),
-    with mean :math:`m = \\alpha/\\beta` and variance
-    :math:`v = \\alpha/\\beta^2`; then :math:`E\\theta_{kt} = m` and
-    :math:`\\mathrm{Var}\\,\\theta_{kt} = v + (v + m^2)/b`, and the prior is the gamma
-    distribution with these two moments, :math:`\\mathrm{Gamma}(s, r)`, :math:`s = m^2/V`,
-    :math:`r = m/V`. The posterior is :math:`\\mathrm{Gamma}(s + O_{kt}, r + E_{kt})` (one
+    variance of $O_{k,-t}$ given $\\lambda_k$ is $\\lambda_k E_{k,-t} +
+    \\lambda_k^2 \\sum_{s\\ne t} E_{ks}^2/b$; $m_0 = (a + O_{k,-t})/(a/\\mu + E_{k,-t})$),
+    with mean $m = \\alpha/\\beta$ and variance
+    $v = \\alpha/\\beta^2$; then $E\\theta_{kt} = m$ and
+    $\\mathrm{Var}\\,\\theta_{kt} = v + (v + m^2)/b$, and the prior is the gamma
+    distribution with these two moments, $\\mathrm{Gamma}(s, r)$, $s = m^2/V$,
+    $r = m/V$. The posterior is $\\mathrm{Gamma}(s + O_{kt}, r + E_{kt})$ (one
     distribution: intervals, ``prob_above`` and draws all come from it).
-    :math:`(a, \\mu, b)` maximise :math:`\\sum_{kt} \\log p(O_{kt} \\mid O_{k,-t})`, the
+    $(a, \\mu, b)$ maximise $\\sum_{kt} \\log p(O_{kt} \\mid O_{k,-t})$, the
     negative-binomial marginal likelihood of each year given the unit's other years (a
     leave-year-out pseudo-likelihood; L-BFGS-B on the logs, shapes within
-    :math:`e^{-6}..e^{16}`, started from :func:`poisson_gamma` on the units' totals and
-    :math:`b = 50`). As :math:`b \\to \\infty` every year gets the unit's multi-year posterior
-    :math:`\\mathrm{Gamma}(a + O_k, a/\\mu + E_k)`; a unit with one year gets the national prior
-    (mean :math:`\\mu`, variance :math:`\\mu^2/a + (\\mu^2/a + \\mu^2)/b`). As in
-    :func:`poisson_gamma`, the estimated :math:`(a, \\mu, b)` are treated as known.
+    $e^{-6}..e^{16}$, started from :func:`poisson_gamma` on the units' totals and
+    $b = 50$). As $b \\to \\infty$ every year gets the unit's multi-year posterior
+    $\\mathrm{Gamma}(a + O_k, a/\\mu + E_k)$; a unit with one year gets the national prior
+    (mean $\\mu$, variance $\\mu^2/a + (\\mu^2/a + \\mu^2)/b$). As in
+    :func:`poisson_gamma`, the estimated $(a, \\mu, b)$ are treated as known.
     """
     check_in_range("level", level, 0.5, 0.9999, owner="poisson_gamma_by_year")
     O = _as_float("observed", observed)
@@ -334,7 +334,7 @@ class BetaBinomialFit:
 
     @property
     def prior_mean(self) -> float:
-        """Mean of the beta prior, :math:`\\alpha/(\\alpha+\\beta)`."""
+        """Mean of the beta prior, $\\alpha/(\\alpha+\\beta)$."""
         return self.alpha / (self.alpha + self.beta)
 
 
@@ -364,12 +364,12 @@ def beta_binomial(
 
     Notes
     -----
-    :math:`x_k \\sim \\mathrm{Binomial}(n_k, \\pi_k)`, :math:`\\pi_k \\sim
-    \\mathrm{Beta}(\\alpha, \\beta)`; :math:`(\\alpha, \\beta)` maximise the beta-binomial
-    marginal likelihood :math:`\\sum_k [\\log B(x_k+\\alpha, n_k-x_k+\\beta) -
-    \\log B(\\alpha, \\beta)]` (parameterised by the logit of the mean and the log of
-    :math:`\\alpha+\\beta`, BFGS); the posterior is :math:`\\mathrm{Beta}(\\alpha + x_k,
-    \\beta + n_k - x_k)`.
+    $x_k \\sim \\mathrm{Binomial}(n_k, \\pi_k)$, $\\pi_k \\sim
+    \\mathrm{Beta}(\\alpha, \\beta)$; $(\\alpha, \\beta)$ maximise the beta-binomial
+    marginal likelihood $\\sum_k [\\log B(x_k+\\alpha, n_k-x_k+\\beta) -
+    \\log B(\\alpha, \\beta)]$ (parameterised by the logit of the mean and the log of
+    $\\alpha+\\beta$, BFGS); the posterior is $\\mathrm{Beta}(\\alpha + x_k,
+    \\beta + n_k - x_k)$.
     """
     check_in_range("level", level, 0.5, 0.9999, owner="beta_binomial")
     x = _as_float("events", events)

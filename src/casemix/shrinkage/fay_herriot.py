@@ -1,9 +1,9 @@
 """Fay-Herriot area-level model: EBLUP of unit effects with MSE estimates.
 
-Used on :math:`y_k = \\log(O_k/E_k)` with sampling variance :math:`v_k = 1/E_k` (or
-:math:`V_k/E_k^2`, see :func:`casemix.shrinkage.log_ratio_direct`), it shrinks noisy O/E ratios
+Used on $y_k = \\log(O_k/E_k)$ with sampling variance $v_k = 1/E_k$ (or
+$V_k/E_k^2$, see :func:`casemix.shrinkage.log_ratio_direct`), it shrinks noisy O/E ratios
 of small units towards the (covariate-dependent) national level. :func:`log_backtransform`
-returns the bias-corrected ratio :math:`\\exp(\\hat\\theta_k + g_{1k}/2)` (Slud & Maiti 2006),
+returns the bias-corrected ratio $\\exp(\\hat\\theta_k + g_{1k}/2)$ (Slud & Maiti 2006),
 :func:`fay_herriot_by_year` the two-level model for unit x year rows.
 """
 
@@ -37,13 +37,13 @@ class FayHerriotFit:
     Attributes
     ----------
     variance : float
-        Between-unit variance :math:`\\hat A` (``tau2`` of a random-effects meta-regression).
+        Between-unit variance $\\hat A$ (``tau2`` of a random-effects meta-regression).
     variance_se : float
-        Asymptotic standard error of :math:`\\hat A`.
+        Asymptotic standard error of $\\hat A$.
     coef, std_error : ndarray
         GLS regression coefficients and their standard errors.
     units : pandas.DataFrame
-        ``direct``, ``sampling_variance``, ``shrinkage`` (:math:`\\gamma_k`), ``eblup``,
+        ``direct``, ``sampling_variance``, ``shrinkage`` ($\\gamma_k$), ``eblup``,
         ``mse``, ``g1``, ``g2``, ``g3``, ``lower``, ``upper``, ``prob_above``
         (P(effect > 0)), ``rank``, ``rank_lower``, ``rank_upper``.
     method : str
@@ -59,7 +59,7 @@ class FayHerriotFit:
 
 
 def _gls(y: FloatArray, X: FloatArray, V: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """GLS coefficients and :math:`(X^T V^{-1} X)^{-1}` for diagonal V."""
+    """GLS coefficients and $(X^T V^{-1} X)^{-1}$ for diagonal V."""
     Xw = X / V[:, None]
     cov = linalg.inv(X.T @ Xw)
     return cov @ (Xw.T @ y), cov
@@ -143,13 +143,13 @@ def fay_herriot(
     Parameters
     ----------
     direct : array-like, shape (K,)
-        Direct estimates :math:`y_k` (e.g. log O/E).
+        Direct estimates $y_k$ (e.g. log O/E).
     sampling_variance : array-like, shape (K,)
-        Known sampling variances :math:`D_k > 0`.
+        Known sampling variances $D_k > 0$.
     covariates : array-like, shape (K, q), optional
         Area-level covariates (an intercept is added).
     method : {"reml", "ml", "fh"}, default "reml"
-        Estimator of the between-area variance :math:`A`: restricted or full maximum
+        Estimator of the between-area variance $A$: restricted or full maximum
         likelihood, or the Fay-Herriot moment estimator.
     level : float
         Level of the intervals ``eblup +/- z sqrt(mse)``.
@@ -160,17 +160,17 @@ def fay_herriot(
 
     Notes
     -----
-    :math:`y_k = x_k^T\\beta + v_k + e_k`, :math:`v_k \\sim N(0, A)`, :math:`e_k \\sim N(0, D_k)`.
-    EBLUP :math:`\\hat\\theta_k = x_k^T\\hat\\beta + \\gamma_k (y_k - x_k^T\\hat\\beta)` with
-    :math:`\\gamma_k = \\hat A/(\\hat A + D_k)`. MSE (Rao JNK, Molina I. Small Area Estimation,
-    2nd ed., Wiley 2015, section 6.2): :math:`g_{1k} + g_{2k} + 2 g_{3k}` (Prasad & Rao 1990)
-    with :math:`g_{1k} = \\gamma_k D_k`,
-    :math:`g_{2k} = (1-\\gamma_k)^2 x_k^T (X^T V^{-1} X)^{-1} x_k`,
-    :math:`g_{3k} = D_k^2 (A + D_k)^{-3} \\bar V(\\hat A)`; for REML
-    :math:`\\bar V(\\hat A) = 2/\\sum_j (A+D_j)^{-2}`; for ML the Datta-Lahiri (2000) bias term
-    :math:`b_{ML}(\\hat A) (1-\\gamma_k)^2` is subtracted, with
-    :math:`b_{ML} = -\\mathrm{tr}[(X^TV^{-1}X)^{-1} X^T V^{-2} X]/\\sum_j (A+D_j)^{-2}`; for the
-    FH moment estimator :math:`\\bar V(\\hat A) = 2m/(\\sum_j (A+D_j)^{-1})^2` and the bias term
+    $y_k = x_k^T\\beta + v_k + e_k$, $v_k \\sim N(0, A)$, $e_k \\sim N(0, D_k)$.
+    EBLUP $\\hat\\theta_k = x_k^T\\hat\\beta + \\gamma_k (y_k - x_k^T\\hat\\beta)$ with
+    $\\gamma_k = \\hat A/(\\hat A + D_k)$. MSE (Rao JNK, Molina I. Small Area Estimation,
+    2nd ed., Wiley 2015, section 6.2): $g_{1k} + g_{2k} + 2 g_{3k}$ (Prasad & Rao 1990)
+    with $g_{1k} = \\gamma_k D_k$,
+    $g_{2k} = (1-\\gamma_k)^2 x_k^T (X^T V^{-1} X)^{-1} x_k$,
+    $g_{3k} = D_k^2 (A + D_k)^{-3} \\bar V(\\hat A)$; for REML
+    $\\bar V(\\hat A) = 2/\\sum_j (A+D_j)^{-2}$; for ML the Datta-Lahiri (2000) bias term
+    $b_{ML}(\\hat A) (1-\\gamma_k)^2$ is subtracted, with
+    $b_{ML} = -\\mathrm{tr}[(X^TV^{-1}X)^{-1} X^T V^{-2} X]/\\sum_j (A+D_j)^{-2}$; for the
+    FH moment estimator $\\bar V(\\hat A) = 2m/(\\sum_j (A+D_j)^{-1})^2$ and the bias term
     of Datta, Rao & Smith (2005).
     """
     check_one_of("method", method, FH_METHODS, owner="fay_herriot")
@@ -203,26 +203,26 @@ def fay_herriot(
 
 
 def log_backtransform(fit: FayHerriotFit, method: str = "bc_sm") -> FloatArray:
-    """Ratio scale estimate :math:`\\exp(\\cdot)` of a Fay-Herriot fit on a log scale.
+    """Ratio scale estimate $\\exp(\\cdot)$ of a Fay-Herriot fit on a log scale.
 
     Parameters
     ----------
     fit : FayHerriotFit
-        Fit on log direct estimates (e.g. :math:`\\log O_k/E_k`).
+        Fit on log direct estimates (e.g. $\\log O_k/E_k$).
     method : {"bc_sm", "bc_crude", "naive"}, default "bc_sm"
-        ``bc_sm``: :math:`\\exp(\\hat\\theta_k + \\tfrac12 \\hat A (1-\\hat\\gamma_k))`,
-        :math:`\\hat A(1-\\hat\\gamma_k) = \\hat\\gamma_k D_k = g_{1k}` (Slud ES, Maiti T.
+        ``bc_sm``: $\\exp(\\hat\\theta_k + \\tfrac12 \\hat A (1-\\hat\\gamma_k))$,
+        $\\hat A(1-\\hat\\gamma_k) = \\hat\\gamma_k D_k = g_{1k}$ (Slud ES, Maiti T.
         Mean-squared error estimation in transformed Fay-Herriot models. JRSS B 2006;68:239-257);
-        ``bc_crude``: :math:`\\exp(\\hat\\theta_k + \\tfrac12 \\mathrm{mse}_k)`; ``naive``:
-        :math:`\\exp(\\hat\\theta_k)`.
+        ``bc_crude``: $\\exp(\\hat\\theta_k + \\tfrac12 \\mathrm{mse}_k)$; ``naive``:
+        $\\exp(\\hat\\theta_k)$.
 
     Notes
     -----
     ``bc_sm`` and ``bc_crude`` are the point estimates of ``emdi::fh(..., transformation = "log",
     backtransformation = "bc_sm" | "bc_crude")`` (functions ``bc_sm`` and ``bc_crude`` in emdi's
-    ``R/back_transformation.R``; emdi's :math:`\\gamma = A/(A + D)` as here). ``bc_sm`` is the
-    conditional mean :math:`E[e^{\\theta_k} \\mid y_k]` when :math:`\\theta_k \\mid y_k \\sim
-    N(\\hat\\theta_k, g_{1k})` at the estimated :math:`(\\beta, A)`.
+    ``R/back_transformation.R``; emdi's $\\gamma = A/(A + D)$ as here). ``bc_sm`` is the
+    conditional mean $E[e^{\\theta_k} \\mid y_k]$ when $\\theta_k \\mid y_k \\sim
+    N(\\hat\\theta_k, g_{1k})$ at the estimated $(\\beta, A)$.
     """
     check_one_of("method", method, FH_BACKTRANSFORMS, owner="log_backtransform")
     t = fit.units
@@ -241,15 +241,15 @@ class FayHerriotYearFit:
     Attributes
     ----------
     variance_unit, variance_year : float
-        Between-unit variance :math:`A` and between-year (within-unit) variance :math:`B`.
+        Between-unit variance $A$ and between-year (within-unit) variance $B$.
     coef, std_error : float
-        Intercept :math:`\\beta` (GLS) and its standard error.
+        Intercept $\\beta$ (GLS) and its standard error.
     units : pandas.DataFrame
         One row per unit-year, in input order: ``unit``, ``direct``, ``sampling_variance``,
-        ``eblup`` (conditional mean of :math:`\\theta_{kt}`), ``cond_var`` (its conditional
+        ``eblup`` (conditional mean of $\\theta_{kt}$), ``cond_var`` (its conditional
         variance), ``g2``, ``mse`` (``cond_var + g2``), ``lower``, ``upper``, ``prob_above``.
     draws : ndarray, shape (n_draws, n)
-        Draws of :math:`\\theta_{kt}` from :math:`N(\\mathrm{eblup}, \\mathrm{mse})`.
+        Draws of $\\theta_{kt}$ from $N(\\mathrm{eblup}, \\mathrm{mse})$.
     """
 
     variance_unit: float
@@ -271,7 +271,7 @@ def _year_sums(A: float, B: float, y: FloatArray, D: FloatArray, group: npt.NDAr
 
 
 def _year_beta(A: float, s: dict[str, npt.NDArray[Any]]) -> tuple[float, float]:
-    """GLS intercept and :math:`\\sum_k 1^T\\Sigma_k^{-1}1`."""
+    """GLS intercept and $\\sum_k 1^T\\Sigma_k^{-1}1$."""
     info = float((s["s1"] / s["h"]).sum())
     return float((s["sy"] / s["h"]).sum()) / info, info
 
@@ -305,12 +305,12 @@ def fay_herriot_by_year(
     Parameters
     ----------
     direct, sampling_variance : array-like, shape (n,)
-        Direct estimates :math:`y_{kt}` (e.g. :math:`\\log O_{kt}/E_{kt}`) and their known
-        sampling variances :math:`D_{kt} > 0`, one per unit-year.
+        Direct estimates $y_{kt}$ (e.g. $\\log O_{kt}/E_{kt}$) and their known
+        sampling variances $D_{kt} > 0$, one per unit-year.
     units : array-like, shape (n,)
         Unit of each row (rows of a unit are its years).
     method : {"reml", "ml"}
-        Estimator of :math:`(A, B)`.
+        Estimator of $(A, B)$.
 
     Returns
     -------
@@ -318,21 +318,21 @@ def fay_herriot_by_year(
 
     Notes
     -----
-    :math:`y_{kt} = \\theta_{kt} + e_{kt}`, :math:`\\theta_{kt} = \\beta + u_k + w_{kt}`,
-    :math:`u_k \\sim N(0, A)`, :math:`w_{kt} \\sim N(0, B)`, :math:`e_{kt} \\sim N(0, D_{kt})`.
-    Marginally :math:`y_k \\sim N(\\beta 1, \\Sigma_k)`, :math:`\\Sigma_k = A 11^T +
-    \\mathrm{diag}(B + D_{kt})`; :math:`(A, B)` maximise the (restricted) likelihood with
-    :math:`\\beta` profiled out by GLS (L-BFGS-B on :math:`A, B \\ge 0`). The predictor is the
+    $y_{kt} = \\theta_{kt} + e_{kt}$, $\\theta_{kt} = \\beta + u_k + w_{kt}$,
+    $u_k \\sim N(0, A)$, $w_{kt} \\sim N(0, B)$, $e_{kt} \\sim N(0, D_{kt})$.
+    Marginally $y_k \\sim N(\\beta 1, \\Sigma_k)$, $\\Sigma_k = A 11^T +
+    \\mathrm{diag}(B + D_{kt})$; $(A, B)$ maximise the (restricted) likelihood with
+    $\\beta$ profiled out by GLS (L-BFGS-B on $A, B \\ge 0$). The predictor is the
     conditional mean given all of the unit's years, each year entering once:
-    :math:`\\hat\\theta_{kt} = y_{kt} - D_{kt}(\\Sigma_k^{-1}(y_k - \\hat\\beta 1))_t`, with
-    conditional variance :math:`c_{kt} = D_{kt} - D_{kt}^2 (\\Sigma_k^{-1})_{tt}`; equivalently the
+    $\\hat\\theta_{kt} = y_{kt} - D_{kt}(\\Sigma_k^{-1}(y_k - \\hat\\beta 1))_t$, with
+    conditional variance $c_{kt} = D_{kt} - D_{kt}^2 (\\Sigma_k^{-1})_{tt}$; equivalently the
     year is shrunk towards the unit's level estimated from its *other* years (a leave-year-out
-    prior :math:`N(m_{k,-t}, P_{k,-t})`, :math:`\\hat\\theta_{kt} = m_{k,-t} +
-    P_{k,-t}/(P_{k,-t} + D_{kt}) (y_{kt} - m_{k,-t})`). With :math:`\\Sigma_k^{-1} = d^{-1} -
-    A\\, d^{-1}1 1^T d^{-1}/(1 + A\\sum_t d_t^{-1})`, :math:`d_t = B + D_{kt}`, all of this is
-    closed form. ``mse`` adds the uncertainty of :math:`\\hat\\beta`:
-    :math:`g_{2,kt} = (D_{kt}(\\Sigma_k^{-1}1)_t)^2 / \\sum_j 1^T\\Sigma_j^{-1}1`; the uncertainty
-    of :math:`(\\hat A, \\hat B)` (a :math:`g_3` term) is left out.
+    prior $N(m_{k,-t}, P_{k,-t})$, $\\hat\\theta_{kt} = m_{k,-t} +
+    P_{k,-t}/(P_{k,-t} + D_{kt}) (y_{kt} - m_{k,-t})$). With $\\Sigma_k^{-1} = d^{-1} -
+    A\\, d^{-1}1 1^T d^{-1}/(1 + A\\sum_t d_t^{-1})$, $d_t = B + D_{kt}$, all of this is
+    closed form. ``mse`` adds the uncertainty of $\\hat\\beta$:
+    $g_{2,kt} = (D_{kt}(\\Sigma_k^{-1}1)_t)^2 / \\sum_j 1^T\\Sigma_j^{-1}1$; the uncertainty
+    of $(\\hat A, \\hat B)$ (a $g_3$ term) is left out.
     """
     check_one_of("method", method, ("reml", "ml"), owner="fay_herriot_by_year")
     check_in_range("level", level, 0.5, 0.9999, owner="fay_herriot_by_year")

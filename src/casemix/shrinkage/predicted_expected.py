@@ -52,15 +52,15 @@ def predicted_expected(
 
     Notes
     -----
-    :math:`P_k = \\sum_{i \\in k} \\mathrm{expit}(x_i^T\\hat\\beta + \\hat u_k)` is what the
+    $P_k = \\sum_{i \\in k} \\mathrm{expit}(x_i^T\\hat\\beta + \\hat u_k)$ is what the
     unit's births are predicted to experience with the unit's own (shrunken) intercept;
-    :math:`E_k = \\sum_{i \\in k} \\mathrm{expit}(x_i^T\\hat\\beta)` what they would experience in
-    an average unit. :math:`P_k/E_k` is the standardised ratio of national hospital-profiling
+    $E_k = \\sum_{i \\in k} \\mathrm{expit}(x_i^T\\hat\\beta)$ what they would experience in
+    an average unit. $P_k/E_k$ is the standardised ratio of national hospital-profiling
     programmes (Krumholz HM et al. Circulation 2006;113:1683-1692; Ash AS et al., COPSS-CMS
     white paper, 2012). Intervals and ranks come from draws of the unit intercepts from their
-    approximate conditional distribution :math:`N(\\hat u_k, 1/D_k)`, with the fixed effects
+    approximate conditional distribution $N(\\hat u_k, 1/D_k)$, with the fixed effects
     held at their estimates (their uncertainty is small next to that of a unit's intercept in
-    national data). :math:`P_k(u)` is evaluated on a grid of intercepts and interpolated.
+    national data). $P_k(u)$ is evaluated on a grid of intercepts and interpolated.
     """
     K = len(modes)
     sd = np.sqrt(mode_var)
@@ -106,17 +106,17 @@ def parametric_bootstrap(
     Returns
     -------
     ndarray, shape (n_boot, K)
-        :math:`\\hat R_k \\exp(-(\\log \\hat R^*_{kb} - \\log R^*_{kb}))`: the estimate corrected
+        $\\hat R_k \\exp(-(\\log \\hat R^*_{kb} - \\log R^*_{kb}))$: the estimate corrected
         by bootstrap prediction errors.
 
     Notes
     -----
-    Each replicate draws new unit effects :math:`u^*_k \\sim N(0, \\hat\\sigma^2)` and events
-    :math:`y^* \\sim \\mathrm{Binomial}(m, \\mathrm{expit}(x^T\\hat\beta + u^*_k))`, refits the
-    GLMM and compares the re-estimated ratio :math:`\\hat R^*_k` with the replicate's true
-    ratio :math:`R^*_k = \\sum m\\,\\mathrm{expit}(x^T\\hat\beta + u^*_k) / \\sum m\\,
-    \\mathrm{expit}(x^T\\hat\beta)`. The spread of these prediction errors (which include the
-    uncertainty of :math:`\\hat\beta`, :math:`\\hat\\sigma` and of the shrinkage itself) is
+    Each replicate draws new unit effects $u^*_k \\sim N(0, \\hat\\sigma^2)$ and events
+    $y^* \\sim \\mathrm{Binomial}(m, \\mathrm{expit}(x^T\\hat\beta + u^*_k))$, refits the
+    GLMM and compares the re-estimated ratio $\\hat R^*_k$ with the replicate's true
+    ratio $R^*_k = \\sum m\\,\\mathrm{expit}(x^T\\hat\beta + u^*_k) / \\sum m\\,
+    \\mathrm{expit}(x^T\\hat\beta)$. The spread of these prediction errors (which include the
+    uncertainty of $\\hat\beta$, $\\hat\\sigma$ and of the shrinkage itself) is
     applied to the observed estimate (Chatterjee S, Lahiri P, Li H. Parametric bootstrap
     approximation to the distribution of EBLUP and related prediction intervals in linear
     mixed models. Ann Stat 2008;36:1221-1245). Weighted trials are rounded for the binomial

@@ -26,24 +26,24 @@ UNIT_SHRINKAGE_METHODS = ("eb", "fay-herriot")
 
 def log_ratio_direct(observed: np.ndarray, expected: np.ndarray, *,
                      variance: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Direct estimate :math:`\\log(O/E)` and its sampling variance under the model.
+    """Direct estimate $\\log(O/E)$ and its sampling variance under the model.
 
     Parameters
     ----------
     observed, expected : ndarray
-        :math:`O_k` and :math:`E_k > 0`.
+        $O_k$ and $E_k > 0$.
     variance : ndarray, optional
-        Null variance :math:`V_k` of :math:`O_k` (for a binary outcome the Poisson-binomial
-        variance :math:`\\sum_i p_i(1-p_i)`, the unit table's ``variance`` column).
+        Null variance $V_k$ of $O_k$ (for a binary outcome the Poisson-binomial
+        variance $\\sum_i p_i(1-p_i)$, the unit table's ``variance`` column).
 
     Returns
     -------
     direct, sampling_variance : ndarray
-        :math:`\\log(O_k/E_k)` and, by the delta method at :math:`O_k = E_k` (the model's
-        expectation, not the unit's own noisy count), :math:`V_k/E_k^2`, or :math:`1/E_k`
-        (Poisson, :math:`V_k = E_k`) without ``variance``. Units with :math:`O_k = 0` get the
-        continuity correction :math:`O_k = 0.5` in the estimate only; their variance is the same
-        function of :math:`E_k` as every other unit's.
+        $\\log(O_k/E_k)$ and, by the delta method at $O_k = E_k$ (the model's
+        expectation, not the unit's own noisy count), $V_k/E_k^2$, or $1/E_k$
+        (Poisson, $V_k = E_k$) without ``variance``. Units with $O_k = 0$ get the
+        continuity correction $O_k = 0.5$ in the estimate only; their variance is the same
+        function of $E_k$ as every other unit's.
     """
     O = np.asarray(observed, dtype=float)
     E = np.asarray(expected, dtype=float)
@@ -84,12 +84,12 @@ def shrink_units(units: pd.DataFrame, method: str, *, level: float = 0.95,
     Notes
     -----
     ``fay-herriot``: direct estimates and sampling variances from :func:`log_ratio_direct`
-    (:math:`V_k/E_k^2` with the table's ``variance`` column, else :math:`1/E_k`);
-    ``shrunk_oe`` is the Slud-Maiti bias-corrected :math:`\\exp(\\hat\\theta_k + g_{1k}/2)`
+    ($V_k/E_k^2$ with the table's ``variance`` column, else $1/E_k$);
+    ``shrunk_oe`` is the Slud-Maiti bias-corrected $\\exp(\\hat\\theta_k + g_{1k}/2)$
     by default; ``shrunk_lower``/``shrunk_upper`` are the log-scale limits
-    :math:`\\hat\\theta_k \\pm z\\sqrt{\\mathrm{mse}_k}` back-transformed by :math:`\\exp`
+    $\\hat\\theta_k \\pm z\\sqrt{\\mathrm{mse}_k}$ back-transformed by $\\exp$
     (so the point estimate need not be their geometric midpoint); ``prob_above`` is
-    :math:`\\Phi(\\hat\\theta_k/\\sqrt{\\mathrm{mse}_k})`.
+    $\\Phi(\\hat\\theta_k/\\sqrt{\\mathrm{mse}_k})$.
     """
     check_one_of("method", method, UNIT_SHRINKAGE_METHODS, owner="shrink_units")
     check_one_of("backtransform", backtransform, FH_BACKTRANSFORMS, owner="shrink_units")
@@ -134,27 +134,27 @@ def shrink_units_by_year(per_year: pd.DataFrame, method: str, *, level: float = 
     In both methods each year's data enter the estimate once, and the interval,
     ``prob_above`` and rank draws come from one posterior per unit-year.
 
-    ``eb`` (:func:`casemix.shrinkage.poisson_gamma_by_year`): :math:`\\theta_{kt} = \\lambda_k
-    \\varepsilon_{kt}`, unit levels :math:`\\lambda_k \\sim \\mathrm{Gamma}(a, a/\\mu)` fitted
-    on the units' totals, year variation :math:`\\varepsilon_{kt} \\sim \\mathrm{Gamma}(b, b)`.
-    The prior of year :math:`t` is the unit's level given its *other* years,
-    :math:`\\lambda_k \\mid O_{k,-t} \\sim \\mathrm{Gamma}(a + O_k - O_{kt}, a/\\mu + E_k -
-    E_{kt})` (mean :math:`m`, variance :math:`v`), times :math:`\\varepsilon`: the gamma
-    distribution :math:`\\mathrm{Gamma}(s, r)` with mean :math:`m` and variance
-    :math:`V = v + (v + m^2)/b`; the posterior is :math:`\\mathrm{Gamma}(s + O_{kt},
-    r + E_{kt})`. :math:`b` maximises the marginal likelihood of each year given the unit's
+    ``eb`` (:func:`casemix.shrinkage.poisson_gamma_by_year`): $\\theta_{kt} = \\lambda_k
+    \\varepsilon_{kt}$, unit levels $\\lambda_k \\sim \\mathrm{Gamma}(a, a/\\mu)$ fitted
+    on the units' totals, year variation $\\varepsilon_{kt} \\sim \\mathrm{Gamma}(b, b)$.
+    The prior of year $t$ is the unit's level given its *other* years,
+    $\\lambda_k \\mid O_{k,-t} \\sim \\mathrm{Gamma}(a + O_k - O_{kt}, a/\\mu + E_k -
+    E_{kt})$ (mean $m$, variance $v$), times $\\varepsilon$: the gamma
+    distribution $\\mathrm{Gamma}(s, r)$ with mean $m$ and variance
+    $V = v + (v + m^2)/b$; the posterior is $\\mathrm{Gamma}(s + O_{kt},
+    r + E_{kt})$. $b$ maximises the marginal likelihood of each year given the unit's
     other years. A unit that is consistently high is shrunk towards its own level, not the
     nation's.
 
     ``fay-herriot`` (:func:`casemix.shrinkage.fay_herriot_by_year`): the two-level model
-    :math:`\\log(O_{kt}/E_{kt}) = \\beta + u_k + w_{kt} + e_{kt}`, :math:`u_k \\sim N(0, A)`,
-    :math:`w_{kt} \\sim N(0, B)`, :math:`e_{kt} \\sim N(0, D_{kt})` with :math:`D_{kt}` from
-    :func:`log_ratio_direct`, :math:`(\\beta, A, B)` by REML; the estimate is the conditional
-    mean of :math:`\\theta_{kt} = \\beta + u_k + w_{kt}` given the unit's years (the same as
-    shrinking year :math:`t` towards the unit's level from its other years), with conditional
-    variance :math:`c_{kt}`; ``shrunk_oe`` :math:`= \\exp(\\hat\\theta_{kt} + c_{kt}/2)`
+    $\\log(O_{kt}/E_{kt}) = \\beta + u_k + w_{kt} + e_{kt}$, $u_k \\sim N(0, A)$,
+    $w_{kt} \\sim N(0, B)$, $e_{kt} \\sim N(0, D_{kt})$ with $D_{kt}$ from
+    :func:`log_ratio_direct`, $(\\beta, A, B)$ by REML; the estimate is the conditional
+    mean of $\\theta_{kt} = \\beta + u_k + w_{kt}$ given the unit's years (the same as
+    shrinking year $t$ towards the unit's level from its other years), with conditional
+    variance $c_{kt}$; ``shrunk_oe`` $= \\exp(\\hat\\theta_{kt} + c_{kt}/2)$
     (the Slud-Maiti correction of :func:`shrink_units`), the interval is
-    :math:`\\exp(\\hat\\theta_{kt} \\pm z\\sqrt{\\mathrm{mse}_{kt}})`.
+    $\\exp(\\hat\\theta_{kt} \\pm z\\sqrt{\\mathrm{mse}_{kt}})$.
     """
     check_one_of("method", method, UNIT_SHRINKAGE_METHODS, owner="shrink_units_by_year")
     out = per_year.copy()

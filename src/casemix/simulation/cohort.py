@@ -117,6 +117,17 @@ def _covariates(rng: np.random.Generator, n: int, geo: pd.DataFrame) -> pd.DataF
     return cov
 
 
+def _births_in(rng: np.random.Generator, n: int, geo: Geography
+               ) -> tuple[pd.DataFrame, npt.NDArray[np.str_]]:
+    """Mothers' characteristics and the VSV of each birth (15% at the second-nearest VSV)."""
+    mun = geo.municipalities
+    cov = _covariates(rng, n, mun)
+    secondary = rng.uniform(size=n) < 0.15
+    vsv_code = np.where(secondary, mun["vsv_secondary"].to_numpy()[cov["mun_index"]],
+                        mun["vsv"].to_numpy()[cov["mun_index"]])
+    return cov, vsv_code
+
+
 def _linear_predictor(cov: pd.DataFrame, eff: dict[str, object]) -> FloatArray:
     """Case-mix part of the true log-odds."""
     age = cov["maternal_age"].to_numpy()
@@ -227,6 +238,7 @@ def simulate_cohort(
     n_municipality_outliers: int = 4,
     outlier_log_odds: float = 0.45,
     seed: int = 20261123,
+    births_seed: int | None = None,
 ) -> SimulatedCohort:
     """Simulate a Dutch-like national birth cohort with known unit effects.
 
@@ -246,6 +258,11 @@ def simulate_cohort(
         Size of a planted outlier effect on the log-odds (±).
     seed : int
         Seed of the random generator; the same seed gives the same cohort.
+    births_seed : int, optional
+        Seed of the births alone: the geography and the true unit effects stay those of
+        ``seed`` (drawn exactly as for the cohort of ``seed`` with the same ``n_births``), and
+        the births are new, as in a next year of the same country. Default: the births come
+        from ``seed`` too.
 
     Returns
     -------
@@ -273,10 +290,7 @@ def simulate_cohort(
     rng = np.random.default_rng(seed)
     geo = make_geography(rng, n_municipalities=n_municipalities, n_vsv=n_vsv)
     mun = geo.municipalities
-    cov = _covariates(rng, n_births, mun)
-    secondary = rng.uniform(size=n_births) < 0.15
-    vsv_code = np.where(secondary, mun["vsv_secondary"].to_numpy()[cov["mun_index"]],
-                        mun["vsv"].to_numpy()[cov["mun_index"]])
+    cov, vsv_code = _births_in(rng, n_births, geo)
     vsv_index = pd.Index(geo.vsvs).get_indexer(vsv_code)
     vsv_sizes = np.bincount(vsv_index, minlength=n_vsv).astype(float)
     mun_sizes = np.bincount(cov["mun_index"], minlength=n_municipalities).astype(float)
@@ -284,6 +298,10 @@ def simulate_cohort(
                                     outlier_log_odds)
     u_mun, mun_flag = _unit_effects(rng, list(mun["municipality"]), mun_sizes, municipality_sd,
                                     n_municipality_outliers, outlier_log_odds)
+    if births_seed is not None:  # the same country and unit effects, new births
+        rng = np.random.default_rng(births_seed)
+        cov, vsv_code = _births_in(rng, n_births, geo)
+        vsv_index = pd.Index(geo.vsvs).get_indexer(vsv_code)
     unit = u_vsv[vsv_index] + u_mun[cov["mun_index"].to_numpy()]
     year = rng.choice(np.asarray(years), size=n_births)
     year_effect = -0.02 * (year - min(years))
@@ -341,7 +359,7 @@ def simulate_cohort(
               "n_births": n_births, "years": list(years), "n_vsv": n_vsv,
               "n_municipalities": n_municipalities, "vsv_sd": vsv_sd,
               "municipality_sd": municipality_sd, "outlier_log_odds": outlier_log_odds,
-              "seed": seed, "targets": NATIONAL_TARGETS}
+              "seed": seed, "births_seed": births_seed, "targets": NATIONAL_TARGETS}
     return SimulatedCohort(births, truth, probabilities, params, geo)
 
 

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import shapely
+from shapely.geometry import box, mapping
 
-__all__ = ["Geography", "make_geography"]
+__all__ = ["BOUNDARY_LEVELS", "OUTLINE", "Geography", "make_geography"]
+
+#: The unit levels of :meth:`Geography.boundaries` and the names given to their units
+#: (synthetic, in the style of the registry's own names).
+BOUNDARY_LEVELS = {"municipality": "Gemeente", "vsv": "VSV", "ggd_region": "GGD-regio",
+                   "care_office_region": "Zorgkantoorregio"}
+#: The country of the synthetic geography: the unit square the municipalities lie in.
+OUTLINE = box(0.0, 0.0, 1.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,46 @@ class Geography:
         ordered = np.sort(pairs.to_numpy(dtype=str), axis=1)
         return pd.DataFrame(ordered, columns=["unit", "neighbour"]).drop_duplicates(
             ignore_index=True)
+
+    def boundaries(self) -> dict[str, Any]:
+        """Boundaries of every unit, as a GeoJSON ``FeatureCollection``.
+
+        Municipalities are the Voronoi cells of their points within :data:`OUTLINE`, so they
+        tile it; a VSV (its primary municipalities, column ``vsv``), GGD region or
+        care-office region is the union of its municipalities.
+
+        Returns
+        -------
+        dict
+            GeoJSON (``json.dump`` writes it): one feature per unit with properties
+            ``level`` (:data:`BOUNDARY_LEVELS`), ``code`` and ``name``; coordinates are
+            those of the columns ``x`` and ``y``.
+        """
+        mun = self.municipalities
+        cells = pd.Series(_voronoi_cells(mun[["x", "y"]].to_numpy()), index=mun.index)
+        features = []
+        for level in BOUNDARY_LEVELS:
+            for code, shape in cells.groupby(mun[level].to_numpy(), sort=True):
+                geometry = shape.iloc[0] if level == "municipality" else shapely.union_all(
+                    shape.to_numpy())
+                features.append(_feature(level, str(code), geometry))
+        return {"type": "FeatureCollection", "features": features}
+
+
+def _voronoi_cells(xy: np.ndarray) -> np.ndarray:
+    """The Voronoi cell of each point (in the points' order), clipped to :data:`OUTLINE`."""
+    diagram = shapely.voronoi_polygons(shapely.MultiPoint(xy), extend_to=OUTLINE,
+                                       ordered=True)
+    return shapely.intersection(shapely.get_parts(diagram), OUTLINE)
+
+
+def _feature(level: str, code: str, geometry: shapely.Geometry) -> dict[str, Any]:
+    """One GeoJSON feature (exterior rings counter-clockwise, as RFC 7946 asks)."""
+    number = int("".join(filter(str.isdigit, code)) or 0)
+    return {"type": "Feature",
+            "properties": {"level": level, "code": code,
+                           "name": f"{BOUNDARY_LEVELS[level]} {number}"},
+            "geometry": mapping(shapely.orient_polygons(geometry))}
 
 
 def _nearest(points: np.ndarray, centres: np.ndarray) -> np.ndarray:

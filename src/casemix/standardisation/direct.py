@@ -49,15 +49,15 @@ def direct_standardisation(X: npt.NDArray[np.float64], patterns: Cells, cells: C
 
     Notes
     -----
-    A logistic model with one intercept :math:`\\alpha_k` per unit and common case-mix
-    coefficients :math:`\\beta` is fitted; the directly standardised rate of unit :math:`k` is
-    :math:`\\sum_j n_j\\,\\mathrm{expit}(\\alpha_k + x_j^T\\beta) / \\sum_j n_j` over the
-    national covariate patterns :math:`j` (with :math:`n_j` births). This generalises classic
+    A logistic model with one intercept $\\alpha_k$ per unit and common case-mix
+    coefficients $\\beta$ is fitted; the directly standardised rate of unit $k$ is
+    $\\sum_j n_j\\,\\mathrm{expit}(\\alpha_k + x_j^T\\beta) / \\sum_j n_j$ over the
+    national covariate patterns $j$ (with $n_j$ births). This generalises classic
     direct standardisation (stratum-specific rates weighted by a standard population) to many
     case-mix variables, where stratum-specific rates would be empty. The interval maps the Wald
-    interval of :math:`\\alpha_k` given :math:`\\beta` (standard error
-    :math:`1/\\sqrt{\\sum_{i \\in k} w_i p_i (1-p_i)}`) through this monotone function; the
-    uncertainty of the nationally estimated :math:`\\beta` is small by comparison and ignored.
+    interval of $\\alpha_k$ given $\\beta$ (standard error
+    $1/\\sqrt{\\sum_{i \\in k} w_i p_i (1-p_i)}$) through this monotone function; the
+    uncertainty of the nationally estimated $\\beta$ is small by comparison and ignored.
     Units without events (or without non-events) have no finite intercept: their rate is 0
     (or 1) with no interval, marked in ``direct_note``.
     """

@@ -71,7 +71,7 @@ def unit_comparison(
         Garwood's exact interval, Byar's approximation, or exact below 10 observed events and
         Byar above (see :func:`~casemix.standardisation.intervals.poisson_ratio_interval`).
     variance : array-like, optional
-        Null variance of each unit's O for a binary outcome, :math:`\\sum_i p_i(1-p_i)`
+        Null variance of each unit's O for a binary outcome, $\\sum_i p_i(1-p_i)$
         (default: Poisson, the variance is E). Used by the z-score and the verdict.
 
     Returns
@@ -86,16 +86,16 @@ def unit_comparison(
 
     Notes
     -----
-    With :math:`O_k` observed and :math:`E_k = \\sum_{i \\in k} \\hat p_i` expected events,
-    the standardised ratio is :math:`O_k / E_k` and the indirectly standardised rate is
-    :math:`(O_k / E_k) \\times r` with :math:`r` the national rate. Intervals for the ratio
-    treat :math:`O_k` as Poisson with known :math:`E_k`: Garwood's exact limits
-    :math:`\\chi^2_{\\alpha/2}(2O)/(2E)`, :math:`\\chi^2_{1-\\alpha/2}(2O+2)/(2E)`, or Byar's
+    With $O_k$ observed and $E_k = \\sum_{i \\in k} \\hat p_i$ expected events,
+    the standardised ratio is $O_k / E_k$ and the indirectly standardised rate is
+    $(O_k / E_k) \\times r$ with $r$ the national rate. Intervals for the ratio
+    treat $O_k$ as Poisson with known $E_k$: Garwood's exact limits
+    $\\chi^2_{\\alpha/2}(2O)/(2E)$, $\\chi^2_{1-\\alpha/2}(2O+2)/(2E)$, or Byar's
     approximation (Breslow & Day 1987, vol. II, p. 69). The z-score is
-    :math:`(O - E)/\\sqrt{E}` and the p-value is the exact two-sided Poisson test of
-    :math:`O/E = 1` (as R's ``poisson.test``); with non-integer (weighted) counts the p-value is
-    :math:`2\\Phi(-|z|)`, with a :class:`~casemix.exceptions.MethodSwitchWarning`. With
-    ``variance`` the z-score is :math:`(O - E)/\\sqrt{V}`. The Poisson flags compare the
+    $(O - E)/\\sqrt{E}$ and the p-value is the exact two-sided Poisson test of
+    $O/E = 1$ (as R's ``poisson.test``); with non-integer (weighted) counts the p-value is
+    $2\\Phi(-|z|)$, with a :class:`~casemix.exceptions.MethodSwitchWarning`. With
+    ``variance`` the z-score is $(O - E)/\\sqrt{V}$. The Poisson flags compare the
     95% and 99.8% intervals (computed with the same ``interval_method``) with 1; at national
     scale nearly every unit differs from 1, which is why the headline flags allow for the
     between-unit variation (Spiegelhalter 2005).

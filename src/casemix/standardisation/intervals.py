@@ -183,8 +183,8 @@ def poisson_ratio_interval(
 ) -> Interval:
     r"""Confidence interval for the ratio of observed to expected events, O/E.
 
-    ``O`` is treated as Poisson with mean :math:`\theta E`, ``E`` as known (the sum of
-    predicted risks), and the interval is for :math:`\theta`.
+    ``O`` is treated as Poisson with mean $\theta E$, ``E`` as known (the sum of
+    predicted risks), and the interval is for $\theta$.
 
     Parameters
     ----------
@@ -218,43 +218,43 @@ def poisson_ratio_interval(
 
     Notes
     -----
-    With :math:`\alpha = 1 - \text{level}` and :math:`z = \Phi^{-1}(1 - \alpha/2)`:
+    With $\alpha = 1 - \text{level}$ and $z = \Phi^{-1}(1 - \alpha/2)$:
 
     *Exact (Garwood, 1936)*, written with chi-square or, equivalently, gamma quantiles:
 
-    .. math::
+    $$
+    L = \frac{\chi^2_{2O,\,\alpha/2}}{2E} = \frac{G^{-1}_{O}(\alpha/2)}{E}, \qquad
+    U = \frac{\chi^2_{2(O+1),\,1-\alpha/2}}{2E} = \frac{G^{-1}_{O+1}(1-\alpha/2)}{E},
+    $$
 
-        L = \frac{\chi^2_{2O,\,\alpha/2}}{2E} = \frac{G^{-1}_{O}(\alpha/2)}{E}, \qquad
-        U = \frac{\chi^2_{2(O+1),\,1-\alpha/2}}{2E} = \frac{G^{-1}_{O+1}(1-\alpha/2)}{E},
-
-    where :math:`G^{-1}_{s}` is the quantile function of the Gamma(shape ``s``, scale 1)
-    distribution, and :math:`L = 0` when :math:`O = 0`. This is the interval of R's
+    where $G^{-1}_{s}$ is the quantile function of the Gamma(shape ``s``, scale 1)
+    distribution, and $L = 0$ when $O = 0$. This is the interval of R's
     ``poisson.test(O, E)$conf.int``.
 
     *Byar* (Breslow and Day, 1987), the Wilson-Hilferty approximation of the same quantiles:
 
-    .. math::
+    $$
+    L = \frac{O}{E}\left(1 - \frac{1}{9O} - \frac{z}{3\sqrt{O}}\right)^3, \qquad
+    U = \frac{O+1}{E}\left(1 - \frac{1}{9(O+1)} + \frac{z}{3\sqrt{O+1}}\right)^3.
+    $$
 
-        L = \frac{O}{E}\left(1 - \frac{1}{9O} - \frac{z}{3\sqrt{O}}\right)^3, \qquad
-        U = \frac{O+1}{E}\left(1 - \frac{1}{9(O+1)} + \frac{z}{3\sqrt{O+1}}\right)^3.
-
-    At :math:`O = 0` the lower formula is :math:`0 \cdot (-\infty)^3` (undefined); it is
-    defined as 0. For small :math:`O` the cubed term can be negative (e.g. :math:`O = 1` at
+    At $O = 0$ the lower formula is $0 \cdot (-\infty)^3$ (undefined); it is
+    defined as 0. For small $O$ the cubed term can be negative (e.g. $O = 1$ at
     99.8%); a ratio cannot be negative, so the lower limit is clipped at 0. This is the
-    textbook formula, not ``epitools::pois.byar``, which uses :math:`O + 0.5` in both limits.
+    textbook formula, not ``epitools::pois.byar``, which uses $O + 0.5$ in both limits.
 
     *auto*: exact below ``auto_threshold``, Byar from it on. The default of 10 is the rule of
     the English public-health profiling tools (Fingertips; ``PHEindicatormethods``'
     ``calculate_ISRatio``), so published indicators can be reproduced. From 10 events on,
     Byar's limits are within 0.2% (95%) and 1.5% (99.8%) of the exact ones, and the gap
-    shrinks with :math:`O` (below 0.03% at :math:`O = 100`). The exact limits are no more
+    shrinks with $O$ (below 0.03% at $O = 100$). The exact limits are no more
     expensive here, so ``"exact"`` is the default method; use ``"auto"`` (or ``"byar"``)
     to match a programme that publishes Byar limits.
 
     *Non-integer O* (weighted or pooled counts): both formulas are used as written; the gamma
     quantiles are continuous in the shape parameter, so the exact limits interpolate
     smoothly between neighbouring integer counts, and Byar's formula takes any
-    :math:`O > 0`. Neither interval has an exact coverage guarantee for counts that are not
+    $O > 0$. Neither interval has an exact coverage guarantee for counts that are not
     Poisson (e.g. unequal weights); for directly standardised rates see Fay and Feuer (1997).
 
     References
@@ -366,21 +366,21 @@ def poisson_ratio_test(observed: npt.ArrayLike, expected: npt.ArrayLike) -> Pois
 
     Notes
     -----
-    Under H0, :math:`O \sim \text{Poisson}(E)`. The two-sided p-value is the probability of
+    Under H0, $O \sim \text{Poisson}(E)$. The two-sided p-value is the probability of
     all outcomes no more likely than the observed one,
 
-    .. math::
+    $$
+    p = \min\Bigl(1, \sum_{k:\ f(k) \le f(O)(1 + 10^{-7})} f(k)\Bigr), \qquad
+    f(k) = e^{-E} E^k / k!,
+    $$
 
-        p = \min\Bigl(1, \sum_{k:\ f(k) \le f(O)(1 + 10^{-7})} f(k)\Bigr), \qquad
-        f(k) = e^{-E} E^k / k!,
-
-    exactly as R's ``poisson.test(O, E)$p.value`` (the factor :math:`1 + 10^{-7}` keeps
+    exactly as R's ``poisson.test(O, E)$p.value`` (the factor $1 + 10^{-7}$ keeps
     outcomes tied with the observed one). Because the pmf rises up to the mode and falls after
     it, the outcomes on the far side of the mode form one tail that is located by vectorised
-    bisection, so the cost is :math:`O(\log E)` array operations whatever the number of units.
-    When :math:`O = E` exactly, :math:`p = 1`.
+    bisection, so the cost is $O(\log E)$ array operations whatever the number of units.
+    When $O = E$ exactly, $p = 1$.
 
-    The z-score is :math:`(O - E)/\sqrt{E}`, the standardised Pearson residual used for funnel
+    The z-score is $(O - E)/\sqrt{E}$, the standardised Pearson residual used for funnel
     plots (Spiegelhalter, 2005).
 
     The exact test needs whole counts, so non-integer (weighted) ``observed`` is rejected; use
@@ -478,26 +478,26 @@ def proportion_interval(
 
     Notes
     -----
-    With :math:`\alpha = 1 - \text{level}`, :math:`z = \Phi^{-1}(1 - \alpha/2)`,
-    :math:`x` events and :math:`\hat p = x/n`:
+    With $\alpha = 1 - \text{level}$, $z = \Phi^{-1}(1 - \alpha/2)$,
+    $x$ events and $\hat p = x/n$:
 
-    *Clopper-Pearson* (exact), with :math:`B^{-1}_{a,b}` the Beta quantile function:
+    *Clopper-Pearson* (exact), with $B^{-1}_{a,b}$ the Beta quantile function:
 
-    .. math::
+    $$
+    L = B^{-1}_{x,\,n-x+1}(\alpha/2), \qquad U = B^{-1}_{x+1,\,n-x}(1-\alpha/2),
+    $$
 
-        L = B^{-1}_{x,\,n-x+1}(\alpha/2), \qquad U = B^{-1}_{x+1,\,n-x}(1-\alpha/2),
-
-    with :math:`L = 0` when :math:`x = 0` and :math:`U = 1` when :math:`x = n`; R's
+    with $L = 0$ when $x = 0$ and $U = 1$ when $x = n$; R's
     ``binom.test(x, n)$conf.int``.
 
     *Wilson* (score) interval, R's ``prop.test(x, n, correct = FALSE)$conf.int``:
 
-    .. math::
+    $$
+    \frac{\hat p + \frac{z^2}{2n} \pm z\sqrt{\frac{\hat p(1-\hat p)}{n}
+    + \frac{z^2}{4n^2}}}{1 + z^2/n},
+    $$
 
-        \frac{\hat p + \frac{z^2}{2n} \pm z\sqrt{\frac{\hat p(1-\hat p)}{n}
-        + \frac{z^2}{4n^2}}}{1 + z^2/n},
-
-    set to exactly 0 at :math:`x = 0` and 1 at :math:`x = n` (where the formula gives these
+    set to exactly 0 at $x = 0$ and 1 at $x = n$ (where the formula gives these
     values up to rounding) and clipped to [0, 1], as R does.
 
     *Non-integer x* (weighted counts): both formulas are used as written (the Beta quantiles

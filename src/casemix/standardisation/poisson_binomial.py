@@ -1,9 +1,9 @@
 """Poisson-binomial tests and O/E intervals for binary outcomes with known risks.
 
 A unit's events are a sum of independent Bernoulli variables with the risks of its births,
-so their exact distribution is Poisson-binomial with mean :math:`E = \\sum p_i` and variance
-:math:`V = \\sum p_i(1-p_i)`. The Poisson distribution (Garwood, Byar) has variance E, which
-overstates V by about :math:`1/(1 - \\bar p)`: 18% at the 15% of Big2, so Poisson intervals and
+so their exact distribution is Poisson-binomial with mean $E = \\sum p_i$ and variance
+$V = \\sum p_i(1-p_i)$. The Poisson distribution (Garwood, Byar) has variance E, which
+overstates V by about $1/(1 - \\bar p)$: 18% at the 15% of Big2, so Poisson intervals and
 tests are too wide and too cautious for common outcomes. They coincide for rare outcomes
 (perinatal mortality), and remain the only choice when just O and E are known (published
 totals).
@@ -13,27 +13,27 @@ and all units of a comparison are handled at once.
 
 Notes
 -----
-Exponential tilting by :math:`\\gamma` of a Poisson-binomial distribution is the same
-distribution with every risk shifted by :math:`\\gamma` on the logit scale,
-:math:`P_\\gamma(x) = P_0(x) e^{\\gamma x - K(\\gamma)}` with cumulant generating function
-:math:`K(\\gamma) = \\sum_i [\\log(1 + e^{\\eta_i + \\gamma}) - \\log(1 + e^{\\eta_i})]`,
-:math:`\\eta_i = \\mathrm{logit}\\, p_i`. The O/E interval inverts the exact test in
-:math:`\\gamma` (a common shift of the unit's log-odds, as in logistic provider profiling,
-e.g. the R package pprof): the lower limit is :math:`E(\\gamma_L)/E` with
-:math:`P_{\\gamma_L}(X \\ge O) = \\alpha/2`, the upper :math:`E(\\gamma_U)/E` with
-:math:`P_{\\gamma_U}(X \\le O) = \\alpha/2`, where :math:`E(\\gamma) = K'(\\gamma)`.
+Exponential tilting by $\\gamma$ of a Poisson-binomial distribution is the same
+distribution with every risk shifted by $\\gamma$ on the logit scale,
+$P_\\gamma(x) = P_0(x) e^{\\gamma x - K(\\gamma)}$ with cumulant generating function
+$K(\\gamma) = \\sum_i [\\log(1 + e^{\\eta_i + \\gamma}) - \\log(1 + e^{\\eta_i})]$,
+$\\eta_i = \\mathrm{logit}\\, p_i$. The O/E interval inverts the exact test in
+$\\gamma$ (a common shift of the unit's log-odds, as in logistic provider profiling,
+e.g. the R package pprof): the lower limit is $E(\\gamma_L)/E$ with
+$P_{\\gamma_L}(X \\ge O) = \\alpha/2$, the upper $E(\\gamma_U)/E$ with
+$P_{\\gamma_U}(X \\le O) = \\alpha/2$, where $E(\\gamma) = K'(\\gamma)$.
 
-Tails are computed at the tilt :math:`\\hat s` that centres the distribution at O
-(:math:`K'(\\hat s) = O`), where every probability that matters is well away from the
+Tails are computed at the tilt $\\hat s$ that centres the distribution at O
+($K'(\\hat s) = O$), where every probability that matters is well away from the
 floating-point floor: for a unit of at most :data:`EXACT_MAX_BIRTHS` births, the exact
-distribution at :math:`\\hat s` from the characteristic function (DFT-CF; Hong Y. On
+distribution at $\\hat s$ from the characteristic function (DFT-CF; Hong Y. On
 computing the distribution function for the Poisson binomial distribution. Comput Stat Data
-Anal 2013;59:41-51), tilted back exactly with :math:`e^{(\\gamma - \\hat s)x + K(\\hat s) -
-K(\\gamma)}`; for larger units the Lugannani-Rice saddlepoint approximation with the
-continuity correction :math:`\\tilde k = k - 1/2`,
-:math:`P(X \\ge k) \\approx 1 - \\Phi(w) - \\phi(w)(1/w - 1/u)`,
-:math:`w = \\mathrm{sgn}(s)\\sqrt{2(s\\tilde k - K(s))}`, :math:`u = 2\\sinh(s/2)\\sqrt{K''(s)}`
-at :math:`K'(s) = \\tilde k` (Butler RW. Saddlepoint approximations with applications. 2007,
+Anal 2013;59:41-51), tilted back exactly with $e^{(\\gamma - \\hat s)x + K(\\hat s) -
+K(\\gamma)}$; for larger units the Lugannani-Rice saddlepoint approximation with the
+continuity correction $\\tilde k = k - 1/2$,
+$P(X \\ge k) \\approx 1 - \\Phi(w) - \\phi(w)(1/w - 1/u)$,
+$w = \\mathrm{sgn}(s)\\sqrt{2(s\\tilde k - K(s))}$, $u = 2\\sinh(s/2)\\sqrt{K''(s)}$
+at $K'(s) = \\tilde k$ (Butler RW. Saddlepoint approximations with applications. 2007,
 sec. 1.2.3, the second continuity correction). Against exact enumeration the saddlepoint
 tails are accurate to a relative error below 1e-3 from a few hundred births on (tested).
 """
@@ -88,13 +88,13 @@ class PoissonBinomialUnits:
                            minlength=self.n_units).astype(float)
 
     def cgf(self, shift: FloatArray) -> FloatArray:
-        """:math:`K(\\gamma)` per unit."""
+        """$K(\\gamma)$ per unit."""
         if "K0" not in self._cache:
             self._cache["K0"] = self._sum(_softplus(self.eta))
         return self._sum(_softplus(self.eta + shift[self.group])) - self._cache["K0"]
 
     def mean(self, shift: FloatArray) -> FloatArray:
-        """:math:`E(\\gamma) = K'(\\gamma)`, the expected events with shifted log-odds."""
+        """$E(\\gamma) = K'(\\gamma)$, the expected events with shifted log-odds."""
         return self._sum(expit(self.eta + shift[self.group]))
 
     def _second(self, shift: FloatArray) -> FloatArray:
@@ -102,7 +102,7 @@ class PoissonBinomialUnits:
         return self._sum(q * (1 - q))
 
     def saddlepoint(self, k: FloatArray) -> FloatArray:
-        """The tilt s with :math:`K'(s) = k` per unit (``k`` strictly between 0 and n):
+        """The tilt s with $K'(s) = k$ per unit (``k`` strictly between 0 and n):
         safeguarded Newton, vectorised over units (cached: the interval search asks for the
         same k many times)."""
         key = ("s", k.tobytes())
@@ -129,12 +129,12 @@ class PoissonBinomialUnits:
         return s
 
     def upper_tail(self, observed: npt.ArrayLike, shift: npt.ArrayLike = 0.0) -> FloatArray:
-        """:math:`P_\\gamma(X \\ge O)` per unit (``shift`` = :math:`\\gamma`)."""
+        """$P_\\gamma(X \\ge O)$ per unit (``shift`` = $\\gamma$)."""
         return self._tail(np.asarray(observed, dtype=float), _per_unit(shift, self.n_units),
                           upper=True)
 
     def lower_tail(self, observed: npt.ArrayLike, shift: npt.ArrayLike = 0.0) -> FloatArray:
-        """:math:`P_\\gamma(X \\le O)` per unit."""
+        """$P_\\gamma(X \\le O)$ per unit."""
         return self._tail(np.asarray(observed, dtype=float), _per_unit(shift, self.n_units),
                           upper=False)
 
@@ -209,7 +209,7 @@ class PoissonBinomialUnits:
         return np.where(d[:, 0] <= 0, upper, 1 - lower)
 
     def _cgf_at(self, kt: FloatArray, s_hat: FloatArray) -> FloatArray:
-        """:math:`K(\\hat s)` at the saddlepoint of ``kt`` (cached with it)."""
+        """$K(\\hat s)$ at the saddlepoint of ``kt`` (cached with it)."""
         key = ("K", kt.tobytes())
         if key not in self._cache:
             self._cache[key] = self.cgf(s_hat)
@@ -307,8 +307,8 @@ def poisson_binomial_test(units: PoissonBinomialUnits, observed: npt.ArrayLike
     Returns
     -------
     (z, p_value)
-        :math:`z = (O - E)/\\sqrt V`; the p-value is twice the smaller tail,
-        :math:`\\min\\{1, 2\\min(P(X \\ge O), P(X \\le O))\\}` (the rule of the exact
+        $z = (O - E)/\\sqrt V$; the p-value is twice the smaller tail,
+        $\\min\\{1, 2\\min(P(X \\ge O), P(X \\le O))\\}$ (the rule of the exact
         Poisson-binomial test of pprof).
     """
     O = np.asarray(observed, dtype=float)
@@ -324,7 +324,7 @@ def poisson_binomial_ratio_interval(units: PoissonBinomialUnits, observed: npt.A
     Returns
     -------
     (lower, upper)
-        :math:`E(\\gamma_L)/E` and :math:`E(\\gamma_U)/E` (see the module Notes); the lower
+        $E(\\gamma_L)/E$ and $E(\\gamma_U)/E$ (see the module Notes); the lower
         limit is 0 for O = 0 and the upper limit n/E for O = n.
     """
     check_in_range("level", level, 0.5, 1 - 1e-9, owner="poisson_binomial_ratio_interval")
@@ -345,7 +345,7 @@ def poisson_binomial_ratio_interval(units: PoissonBinomialUnits, observed: npt.A
 def _solve(tail, target: float, start: FloatArray, scale: FloatArray, *,
            increasing: bool) -> FloatArray:  # type: ignore[no-untyped-def]
     """Shift gamma per unit where ``tail(gamma)`` equals ``target``: a safeguarded secant on
-    :math:`\\Phi^{-1}(tail)`, which is nearly linear in gamma, inside a bracket that is
+    $\\Phi^{-1}(tail)$, which is nearly linear in gamma, inside a bracket that is
     widened from ``start +- 8 scale`` until it holds the root; 1e-10 in gamma."""
     z_target = ndtri(target)
     sign = 1.0 if increasing else -1.0

@@ -109,46 +109,46 @@ def mixed_predictive(observed: npt.ArrayLike, expected: npt.ArrayLike, *, tau2: 
     observed, expected : array-like, shape (K,)
         Observed and expected events per unit.
     tau2 : float
-        Between-unit variance of :math:`\\log\\theta` (the robust spread,
+        Between-unit variance of $\\log\\theta$ (the robust spread,
         :func:`casemix.verdict.between_unit_spread`).
     centre : float, default 0
-        Mean of :math:`\\log\\theta` (lognormal) or log of the mean of :math:`\\theta` (gamma):
+        Mean of $\\log\\theta$ (lognormal) or log of the mean of $\\theta$ (gamma):
         the method's fitted national level.
     family : {"lognormal", "gamma"}
-        Between-unit distribution of the true ratio :math:`\\theta`: lognormal (random
+        Between-unit distribution of the true ratio $\\theta$: lognormal (random
         effects on the log or logit scale: GLMM, Fay-Herriot, Bayesian models), or gamma
         (Poisson-gamma empirical Bayes) with the same coefficient of variation
-        :math:`\\sqrt{e^{\\tau^2} - 1}`.
+        $\\sqrt{e^{\\tau^2} - 1}$.
     variance : array-like, shape (K,), optional
-        Null variance :math:`V_k = \\sum p_i(1-p_i)` of a binary outcome (default Poisson).
+        Null variance $V_k = \\sum p_i(1-p_i)$ of a binary outcome (default Poisson).
 
     Returns
     -------
     (p_above, p_below) : ndarray, ndarray
-        :math:`P(O^{rep}_k \\ge O_k)` and :math:`P(O^{rep}_k \\le O_k)`.
+        $P(O^{rep}_k \\ge O_k)$ and $P(O^{rep}_k \\le O_k)$.
 
     Notes
     -----
     A replicate unit is drawn afresh from the between-unit distribution (not from the unit's
-    own posterior, which would use its data twice): :math:`\\theta^{rep} \\sim g`, then
-    :math:`O^{rep} \\mid \\theta^{rep}` from the sampling model, and
+    own posterior, which would use its data twice): $\\theta^{rep} \\sim g$, then
+    $O^{rep} \\mid \\theta^{rep}$ from the sampling model, and
 
-    .. math:: p_k^{above} = \\int P(O^{rep} \\ge O_k \\mid \\theta)\\, g(\\theta)\\, d\\theta,
+    $$p_k^{above} = \\int P(O^{rep} \\ge O_k \\mid \\theta)\\, g(\\theta)\\, d\\theta,$$
 
-    computed by Gauss-Hermite quadrature instead of simulation: over :math:`\\theta`
-    (``n_nodes`` nodes mapped through the quantile function of :math:`g`) when the spread is
-    narrow compared with the sampling variation (:math:`\\tau\\sqrt{O_k + 1} \\le 1`), and
-    otherwise over the count side, using :math:`P(X \\ge k \\mid \\theta) =
-    P(G_k \\le E_k\\theta)` with :math:`G_k \\sim \\mathrm{Gamma}(k)` (Poisson; for the
-    binomial :math:`P(B_k \\le \\theta p^*_k)`, :math:`B_k \\sim \\mathrm{Beta}(k, n-k+1)`), so
-    that :math:`p^{above}_k = E[P(\\theta > G_{O_k}/E_k)]`: each integrand is then smooth
+    computed by Gauss-Hermite quadrature instead of simulation: over $\\theta$
+    (``n_nodes`` nodes mapped through the quantile function of $g$) when the spread is
+    narrow compared with the sampling variation ($\\tau\\sqrt{O_k + 1} \\le 1$), and
+    otherwise over the count side, using $P(X \\ge k \\mid \\theta) =
+    P(G_k \\le E_k\\theta)$ with $G_k \\sim \\mathrm{Gamma}(k)$ (Poisson; for the
+    binomial $P(B_k \\le \\theta p^*_k)$, $B_k \\sim \\mathrm{Beta}(k, n-k+1)$), so
+    that $p^{above}_k = E[P(\\theta > G_{O_k}/E_k)]$: each integrand is then smooth
     in its variable. Sampling model: Poisson with mean
-    :math:`E_k\\theta`, or for a binary outcome the binomial with the mean and variance of the
-    Poisson-binomial with risks :math:`\\theta p_i`: mean :math:`\\theta E_k`, variance
-    :math:`\\theta E_k - \\theta^2 \\sum p_i^2` with :math:`\\sum p_i^2 = E_k - V_k`, i.e.
-    size :math:`E_k/p^*_k` and probability :math:`\\theta p^*_k`, :math:`p^*_k = 1 - V_k/E_k`
-    (capped at 1). A unit is unusual at level L when :math:`p^{above} < (1-L)/2` or
-    :math:`p^{below} < (1-L)/2`. With :math:`\\tau^2 = 0` this is the conditional test of
+    $E_k\\theta$, or for a binary outcome the binomial with the mean and variance of the
+    Poisson-binomial with risks $\\theta p_i$: mean $\\theta E_k$, variance
+    $\\theta E_k - \\theta^2 \\sum p_i^2$ with $\\sum p_i^2 = E_k - V_k$, i.e.
+    size $E_k/p^*_k$ and probability $\\theta p^*_k$, $p^*_k = 1 - V_k/E_k$
+    (capped at 1). A unit is unusual at level L when $p^{above} < (1-L)/2$ or
+    $p^{below} < (1-L)/2$. With $\\tau^2 = 0$ this is the conditional test of
     the unit against the national level (Poisson, or Poisson-binomial to two moments).
     """
     check_one_of("family", family, FAMILIES, owner="mixed_predictive")

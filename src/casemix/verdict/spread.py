@@ -37,9 +37,9 @@ class Spread:
     phi : float
         Multiplicative over-dispersion factor (winsorised mean of squared z-scores).
     phi_p_value : float
-        :math:`P(\\chi^2_K \\ge K\\hat\\phi)`.
+        $P(\\chi^2_K \\ge K\\hat\\phi)$.
     adjustment : {"additive", "none"}
-        ``none`` when :math:`\\hat\\tau^2 = 0`.
+        ``none`` when $\\hat\\tau^2 = 0$.
     n_units : int
     """
 
@@ -61,15 +61,15 @@ class Spread:
 def between_unit_spread(observed: npt.ArrayLike, expected: npt.ArrayLike,
                         variance: npt.ArrayLike | None = None, *,
                         centre: float = 0.0) -> Spread:
-    """Robust between-unit variance of :math:`\\log(O_k/E_k)`.
+    """Robust between-unit variance of $\\log(O_k/E_k)$.
 
     Parameters
     ----------
     observed, expected : array-like, shape (K,)
         Observed and expected events per unit.
     variance : array-like, shape (K,), optional
-        Null variance of each unit's O for a binary outcome, :math:`V_k = \\sum p_i(1-p_i)`
-        (default: Poisson, :math:`V_k = E_k`).
+        Null variance of each unit's O for a binary outcome, $V_k = \\sum p_i(1-p_i)$
+        (default: Poisson, $V_k = E_k$).
     centre : float, default 0
         The log ratio the units scatter around (the comparison's national level; 0 for O/E
         against the national model).
@@ -80,14 +80,14 @@ def between_unit_spread(observed: npt.ArrayLike, expected: npt.ArrayLike,
 
     Notes
     -----
-    :math:`y_k = \\log(O_k/E_k)` (:math:`O_k = 0` counts as 0.5) with null standard error
-    :math:`s_k = \\sqrt{V_k}/E_k`; :math:`z_k = (y_k - c)/s_k` (c the centre) are winsorised
-    at their 10% and 90% quantiles, :math:`\\hat\\phi = \\frac1K\\sum z_k^2`, and
-    :math:`\\hat\\tau^2 = \\max\\{0, (K\\hat\\phi - (K-1))/(\\sum w_k - \\sum w_k^2/\\sum w_k)\\}`
-    with :math:`w_k = s_k^{-2}` (DerSimonian-Laird on the winsorised z-scores; Spiegelhalter DJ.
+    $y_k = \\log(O_k/E_k)$ ($O_k = 0$ counts as 0.5) with null standard error
+    $s_k = \\sqrt{V_k}/E_k$; $z_k = (y_k - c)/s_k$ (c the centre) are winsorised
+    at their 10% and 90% quantiles, $\\hat\\phi = \\frac1K\\sum z_k^2$, and
+    $\\hat\\tau^2 = \\max\\{0, (K\\hat\\phi - (K-1))/(\\sum w_k - \\sum w_k^2/\\sum w_k)\\}$
+    with $w_k = s_k^{-2}$ (DerSimonian-Laird on the winsorised z-scores; Spiegelhalter DJ.
     Handling over-dispersion of performance indicators. Qual Saf Health Care 2005;14:347-351).
-    No significance test gates it: after winsorising, :math:`\\hat\\phi` is about 0.68 when
-    there is no over-dispersion, so the chi-square test of :math:`K\\hat\\phi` misses real
+    No significance test gates it: after winsorising, $\\hat\\phi$ is about 0.68 when
+    there is no over-dispersion, so the chi-square test of $K\\hat\\phi$ misses real
     spread, while the estimate is 0 under no over-dispersion anyway. Exactly the estimate of
     :func:`casemix.funnel.funnel` (``overdispersion="estimated"``), so that the funnel's
     flags and every method's verdict rest on the same spread. The trimming makes it robust:

@@ -90,10 +90,10 @@ def unit_verdict(observed: npt.ArrayLike, expected: npt.ArrayLike, *, family: st
     family : {"funnel", "lognormal", "gamma"}
         See the module docstring.
     variance : array-like, optional
-        Null variance of O for a binary outcome, :math:`\\sum p_i(1-p_i)` per unit.
+        Null variance of O for a binary outcome, $\\sum p_i(1-p_i)$ per unit.
     centre : float, default 0
         Log of the national level the units are judged against: the funnel's target is
-        :math:`e^{c}`, the mixed predictive's between-unit distribution is centred there.
+        $e^{c}$, the mixed predictive's between-unit distribution is centred there.
     spread : Spread, optional
         Default: :func:`between_unit_spread` of these units.
 
@@ -104,10 +104,10 @@ def unit_verdict(observed: npt.ArrayLike, expected: npt.ArrayLike, *, family: st
     Notes
     -----
     ``funnel``: a unit is flagged at level L when its O/E lies outside
-    :math:`\\exp(\\pm z_{(1+L)/2}\\sqrt{s_k^2 + \\tau^2})` with :math:`s_k = \\sqrt{V_k}/E_k`
-    (exact limits when :math:`\\hat\\tau^2 = 0`), exactly the limits of
+    $\\exp(\\pm z_{(1+L)/2}\\sqrt{s_k^2 + \\tau^2})$ with $s_k = \\sqrt{V_k}/E_k$
+    (exact limits when $\\hat\\tau^2 = 0$), exactly the limits of
     :func:`casemix.funnel.funnel` with ``overdispersion="estimated"``; ``verdict_p`` is
-    :math:`2\\Phi(-|z^{adj}_k|)`. Mixed predictive: see
+    $2\\Phi(-|z^{adj}_k|)$. Mixed predictive: see
     :func:`casemix.verdict.mixed_predictive`.
     """
     check_one_of("family", family, VERDICT_FAMILIES, owner="unit_verdict")

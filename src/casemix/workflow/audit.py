@@ -3,7 +3,9 @@
 Reads the count tables that casemix writes (``units.csv``, ``funnel_<level>.csv``,
 ``direct.csv``, ``calibration.csv``, ``calibration_<variable>.csv``, ``exclusions.csv``,
 ``geography.csv``) and indicator tables (``casemix indicators --out``, with their
-``<name>_exclusions.csv`` and ``<name>_geography.csv``), rebuilds the linear relations
+``<name>_exclusions.csv`` and ``<name>_geography.csv``) and publication tables (``casemix
+publish``, recognised by their columns and read back into the shape of ``units.csv``),
+rebuilds the linear relations
 between all their cells, and computes the feasible interval of every hidden count by linear
 programming (:func:`casemix.disclosure.feasible_intervals`). Further checks cover the routes
 that are not linear: values computed from a suppressed count left on its row, pooled
@@ -35,6 +37,8 @@ from casemix.disclosure.tables import (
     publish_national,
 )
 from casemix.exceptions import CasemixError
+from casemix.workflow.statline import MEASURES as STATLINE_MEASURES
+from casemix.workflow.statline import SIGNATURE, DecodedStatline, decode_statline
 
 __all__ = ["AuditResult", "audit_files"]
 
@@ -121,9 +125,11 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
     cells = LinkedCells()
     manifest: dict[str, object] = next(
         (json.loads(p.read_text()) for p in files if p.name == "manifest.json"), {})
-    found = _named(files, "units.csv")
+    statlines = _statlines(files)
+    found = [p for p in _named(files, "units.csv") if p not in statlines]
     units = _read(found[0]) if found else None
-    main = str(manifest.get("period") or _main_period(units))
+    main = str(manifest.get("period") or _main_period(
+        units if units is not None or not statlines else next(iter(statlines.values())).units))
     links = TableLinks()
     geography = _geography(files)
     if units is not None:
@@ -137,6 +143,10 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
         if name in INTERNAL or path.suffix == ".nc":
             findings.append(_finding(name, "", "", "internal file: stays inside the secure "
                                      "environment (exact counts, full precision or draws)"))
+        elif path in statlines:
+            findings += _statline_checks(statlines[path], name, threshold)
+            findings += _statline_regions(statlines[path], name, units)
+            _link_statline(cells, statlines[path], name, main, links, files, geography)
         elif name.startswith("funnel_"):
             frame = _read(path)
             findings += _row_checks(frame, name, threshold) + _phi_check(frame, name)
@@ -187,21 +197,114 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
             total = _read(path).iloc[0]
             publish_national(cells, main, float(total["events"]), float(total["n"]),
                              file=name)
-    weighted = protection
-    if units is not None and set(UNWEIGHTED) <= set(units.columns):
-        raw = LinkedCells()  # the threshold is about births: audit the unweighted counts
-        link_unit_table(raw, units.assign(observed=units[UNWEIGHTED[0]],
-                                          n=units[UNWEIGHTED[1]]),
-                        file="units.csv", main_period=main, missing=missing,
-                        nesting=geography)
-        findings += _differencing(raw, protection, "unweighted counts")
-        ratio = (units["n"] / units[UNWEIGHTED[1]].where(units[UNWEIGHTED[1]] > 0)).max()
-        scale = max(1.0, float(ratio)) if pd.notna(ratio) else 1.0
-        weighted = Protection(protection.threshold * scale, protection.width * scale)
-    findings += _differencing(cells, weighted, "")
+    frames = [("units.csv", units)] if units is not None else []
+    frames += [(path.name, table.units) for path, table in statlines.items()]
+    unweighted, weighted = _unweighted(frames, protection, main, files, geography)
+    findings += unweighted + _differencing(cells, weighted, "")
     frame = pd.DataFrame(findings, columns=["file", "row", "column", "lower", "upper",
                                             "route"])
     return AuditResult(frame, int((~np.asarray(cells.published, dtype=bool)).sum()), protection)
+
+
+def _unweighted(frames: list[tuple[str, pd.DataFrame]], protection: Protection, main: str,
+                files: list[Path], geography: dict[tuple[str, str], dict[str, str]]
+                ) -> tuple[list[dict[str, object]], Protection]:
+    """Runs with case weights: the threshold is about births, so the unweighted counts of the
+    unit tables (``units.csv``, publication tables) are audited as linked cells of their own,
+    and the weighted cells then need intervals ``w_max`` times as wide."""
+    frames = [(file, f) for file, f in frames if set(UNWEIGHTED) <= set(f.columns)]
+    if not frames:
+        return [], protection
+    raw, links, scale = LinkedCells(), TableLinks(), 1.0
+    for file, frame in frames:
+        link_unit_table(raw, frame.assign(observed=frame[UNWEIGHTED[0]], n=frame[UNWEIGHTED[1]]),
+                        file=file, main_period=main, links=links, nesting=geography,
+                        missing=_missing(files, sorted(set(frame["level"]))))
+        ratio = (frame["n"] / frame[UNWEIGHTED[1]].where(frame[UNWEIGHTED[1]] > 0)).max()
+        scale = max(scale, float(ratio)) if pd.notna(ratio) else scale
+    return (_differencing(raw, protection, "unweighted counts"),
+            Protection(protection.threshold * scale, protection.width * scale))
+
+
+def _statlines(files: list[Path]) -> dict[Path, DecodedStatline]:
+    """The publication tables among ``files`` (recognised by their columns), read back into
+    the shape of ``units.csv``."""
+    return {p: decode_statline(pd.read_csv(p, dtype={"region_code": str, "period": str,
+                                                     "status": str}))
+            for p in files if p.suffix == ".csv" and _header(p) >= SIGNATURE}
+
+
+def _statline_checks(table: DecodedStatline, file: str, threshold: float
+                     ) -> list[dict[str, object]]:
+    """A publication table gets the checks of ``units.csv`` on its unit rows (counts shown
+    below the threshold, values computed from a suppressed count, decimals), and its own:
+    every row must be one the audit can read (a known measure and unit, a key shown once:
+    otherwise a value could pass unchecked), a row marked suppressed must be blank, a rate
+    must be blank with hidden births (rate x births gives the events), and each measure must
+    keep the decimals of ``units.csv``."""
+    out = _row_checks(table.units, file, threshold)
+    out += _small_counts(table.national, file, threshold)
+    for rows, route in ((table.unknown, "unknown measure or unit: the audit cannot read it"),
+                        (table.duplicated, "key shown more than once"),
+                        (table.marked, "value shown on a row marked suppressed")):
+        out += [_finding(file, f"{r.region_type} {r.region_code} {r.period}", str(r.measure),
+                         route) for r in rows.itertuples(index=False)]
+    if len(table.indicators) > 1:
+        out.append(_finding(file, "", "indicator", "more than one indicator in one table: "
+                            "audit the table of each run on its own"))
+    units = table.units
+    if "crude_rate" in units:
+        for i in np.flatnonzero((units["n"].isna() & units["crude_rate"].notna()).to_numpy()):
+            out.append(_finding(file, _label(units, int(i)), "crude_rate",
+                                "rate shown with suppressed births"))
+    return out + _statline_decimals(table, file)
+
+
+def _statline_regions(table: DecodedStatline, file: str, units: pd.DataFrame | None
+                      ) -> list[dict[str, object]]:
+    """Audited with ``units.csv``, every region and period of a publication table must be a
+    row of it: a unit shown under another region type or code would be a cell of its own,
+    not linked to the run's (a count hidden there could be shown here unseen)."""
+    if units is None:
+        return []
+    keys = ["level", "unit", "period"]
+    known = units.loc[units["stratum"].astype(str).eq("all"), keys].astype(str)
+    rows = table.units[keys].astype(str).merge(known.drop_duplicates(), how="left",
+                                               indicator=True)
+    return [_finding(file, f"{r.level} {r.unit} {r.period}", "region_code",
+                     "region, type or period not in units.csv: not linked to its cells")
+            for r in rows[rows["_merge"] == "left_only"].itertuples(index=False)]
+
+
+def _statline_decimals(table: DecodedStatline, file: str) -> list[dict[str, object]]:
+    """Values with more decimals than ``units.csv`` publishes (rates read back as proportions:
+    2 decimals in percent, 1 per 1,000, are 4 of a proportion)."""
+    out = []
+    for frame in (table.units, table.national):
+        for m in STATLINE_MEASURES:
+            if m.digits is None or m.unit == "code" or m.column not in frame:
+                continue
+            for column in (m.column, *(m.bounds or ())):
+                values = pd.to_numeric(frame.get(column), errors="coerce")
+                shown = values.dropna().to_numpy(dtype=float) * 10**m.digits
+                if np.any(np.abs(shown - np.round(shown)) > 1e-6):
+                    out.append(_finding(file, "", f"{m.name} ({column})",
+                                        f"more decimals than units.csv publishes ({m.digits} "
+                                        "as a proportion or ratio): products of rounded "
+                                        "values give counts back"))
+    return out
+
+
+def _link_statline(cells: LinkedCells, table: DecodedStatline, file: str, main: str,
+                   links: TableLinks, files: list[Path],
+                   geography: dict[tuple[str, str], dict[str, str]]) -> None:
+    """The unit rows of a publication table as cells of the unit comparisons (the same cells
+    as ``units.csv`` where both show a row), and its national rows as the national totals."""
+    link_unit_table(cells, table.units, file=file, main_period=main, links=links,
+                    missing=_missing(files, sorted(set(table.units["level"]))),
+                    nesting=geography)
+    for row in table.national.itertuples(index=False):
+        publish_national(cells, str(row.period), float(row.observed), float(row.n), file=file)
 
 
 def _differencing(cells: LinkedCells, protection: Protection, what: str
@@ -261,9 +364,13 @@ def _report_checks(path: Path, threshold: float) -> list[dict[str, object]]:
                                                                                 path.name)
         if "n_rows" in frame.columns:
             out += _exclusion_checks(frame, path.name, threshold)
-    for match in re.finditer(r"\b(\d[\d,.]*) (?:rows |births )?(excluded|read)\b", text):
-        n = float(match.group(1).replace(",", ""))
-        if match.group(2) == "read" or 0 < n < threshold:
+        if "numerator_difference" in frame.columns:  # the alignment section
+            out += _alignment_checks(frame, path.name, threshold)
+    # English and Dutch reports; counts are whole, so any grouping mark is dropped
+    for match in re.finditer(r"\b(\d[\d,.]*) (?:rows |births |rijen |geboorten )?"
+                             r"(excluded|read|uitgesloten|gelezen|ingelezen)\b", text):
+        n = float(re.sub(r"[,.]", "", match.group(1)))
+        if match.group(2) in ("read", "gelezen", "ingelezen") or 0 < n < threshold:
             out.append(_finding(path.name, "text", match.group(0),
                                 "count in the text: rows read or a small exclusion count",
                                 n, n))

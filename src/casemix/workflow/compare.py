@@ -112,8 +112,8 @@ def compare_runs(old: str | Path, new: str | Path, *,
 
     Notes
     -----
-    Drift of a coefficient: :math:`\\hat\\beta_{new} - \\hat\\beta_{old}` with standard error
-    :math:`\\sqrt{se_{old}^2 + se_{new}^2}` (independent years). Calibration of the old model
+    Drift of a coefficient: $\\hat\\beta_{new} - \\hat\\beta_{old}$ with standard error
+    $\\sqrt{se_{old}^2 + se_{new}^2}$ (independent years). Calibration of the old model
     on the new births uses :func:`casemix.calibration.calibration_statistics`: calibration-in-
     the-large shows a changed baseline, the slope a changed strength of the case-mix effects.
     """

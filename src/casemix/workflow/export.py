@@ -13,6 +13,7 @@ from casemix.disclosure import DEFAULT_THRESHOLD
 from casemix.exceptions import CasemixError
 from casemix.models.runs import check_run_complete
 from casemix.workflow.audit import AuditResult, audit_files
+from casemix.workflow.statline import COLUMNS, SIGNATURE, decode_statline
 
 __all__ = ["EXPORTED", "INTERNAL", "export_run"]
 
@@ -27,6 +28,8 @@ EXPORTED = {
     "calibration_*.csv": "O/E and calibration slope per subgroup",
     "funnel_*.csv": "funnel-plot limits and flags per level",
     "report.html": "the diagnostic report (tables and figures of the files above)",
+    "publish_*.csv": "publication table (`casemix publish`): the values of units.csv in the "
+                     "StatLine long format",
 }
 #: Files that stay inside, and why.
 INTERNAL = {
@@ -38,8 +41,9 @@ INTERNAL = {
 
 
 def export_run(run: str | Path, out: str | Path, *, indicators: Sequence[str | Path] = (),
-               report: str | Path | None = None, threshold: int = DEFAULT_THRESHOLD,
-               width: float | None = None) -> AuditResult:
+               report: str | Path | None = None, publish: Sequence[str | Path] = (),
+               threshold: int = DEFAULT_THRESHOLD, width: float | None = None
+               ) -> AuditResult:
     """Copy the exportable files of a run (and indicator tables) to ``out`` and audit them.
 
     Parameters
@@ -51,10 +55,16 @@ def export_run(run: str | Path, out: str | Path, *, indicators: Sequence[str | P
     indicators : sequence of path
         Indicator tables (``casemix indicators --out``) to export as well, with their
         exclusion logs and geography files (``<name>_exclusions.csv``,
-        ``<name>_geography.csv``) when present.
+        ``<name>_geography.csv``) when present. A publication table among them (recognised
+        by its columns) is exported as one (see ``publish``): ``casemix export --indicators``
+        takes both.
     report : path, optional
         The run's report (``casemix report RUN``), exported as ``report.html``: it must carry
         the run's data fingerprint, and the audit reads its tables and text.
+    publish : sequence of path
+        Publication tables of the run (``casemix publish RUN``), exported as
+        ``publish_<name>.csv``: each must show the run's counts where both show one, and the
+        audit checks them with the run's tables.
     threshold, width
         The audit's protection rule (see :func:`casemix.workflow.audit.audit_files`).
 
@@ -78,9 +88,12 @@ def export_run(run: str | Path, out: str | Path, *, indicators: Sequence[str | P
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
-        copied = _copy(run, staging, indicators)
+        tables = [Path(p) for p in indicators]
+        publish = [*publish, *(p for p in tables if _is_publication(p))]
+        copied = _copy(run, staging, [p for p in tables if not _is_publication(p)])
         if report is not None:
             copied.append(_copy_report(run, Path(report), staging))
+        copied += [_copy_publish(run, Path(p), staging) for p in publish]
         result = audit_files(copied, threshold=threshold, width=width)
         if not result.ok:
             return result
@@ -94,7 +107,8 @@ def export_run(run: str | Path, out: str | Path, *, indicators: Sequence[str | P
 
 def _copy(run: Path, staging: Path, indicators: Sequence[str | Path]) -> list[Path]:
     copied = []
-    for pattern in (p for p in EXPORTED if p != "report.html"):  # the report: --report
+    given = ("report.html", "publish_*.csv")  # --report, --publish
+    for pattern in (p for p in EXPORTED if p not in given):
         for path in sorted(run.glob(pattern)):
             shutil.copy2(path, staging / path.name)
             copied.append(staging / path.name)
@@ -116,6 +130,35 @@ def _copy_report(run: Path, report: Path, staging: Path) -> Path:
                            f"write it with `casemix report {run}`.")
     shutil.copy2(report, staging / "report.html")
     return staging / "report.html"
+
+
+def _copy_publish(run: Path, table: Path, staging: Path) -> Path:
+    """Copy a publication table after checking that it is one and shows this run's counts
+    (births and events of the regions both show; the audit judges what only it shows)."""
+    if not table.is_file():
+        raise CasemixError(f"No publication table at {table}; write it with `casemix publish "
+                           f"{run} --out {table}`.")
+    if not _is_publication(table):
+        raise CasemixError(f"{table} is not a publication table (columns "
+                           f"{', '.join(COLUMNS)}); write it with `casemix publish {run}`.")
+    shown = decode_statline(pd.read_csv(table, dtype={"region_code": str, "period": str}))
+    units = pd.read_csv(run / "units.csv", dtype={"unit": str, "period": str})
+    both = shown.units.merge(units[units["stratum"].astype(str) == "all"],
+                             on=["level", "unit", "period"], suffixes=("", "_run"))
+    for count in ("n", "observed"):
+        pair = both[[count, f"{count}_run"]].dropna()
+        if (pair[count] != pair[f"{count}_run"]).any():
+            raise CasemixError(f"{table} is not a publication table of {run} (its counts "
+                               f"differ from units.csv); write it with `casemix publish {run}`.")
+    target = staging / f"publish_{table.name}"
+    shutil.copy2(table, target)
+    return target
+
+
+def _is_publication(path: Path) -> bool:
+    """Whether ``path`` is a publication table (``casemix publish``), by its columns."""
+    return (path.is_file() and path.suffix.lower() == ".csv"
+            and set(pd.read_csv(path, nrows=0).columns) >= SIGNATURE)
 
 
 def _readme(run: Path, copied: list[Path], result: AuditResult) -> str:

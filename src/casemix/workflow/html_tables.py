@@ -2,16 +2,24 @@
 
 The report writes plain ``<table>`` elements (header cells ``<th>``, data cells ``<td>``);
 pandas' ``read_html`` would need lxml or BeautifulSoup, which the package does not otherwise
-use, so a small parser on :mod:`html.parser` reads them.
+use, so a small parser on :mod:`html.parser` reads them. A header cell's ``data-column``
+names the canonical column it shows (its label is in the report's language), and numbers are
+read in the format of the document's language (``<html lang="nl">``: decimal comma, ``.``
+between thousands); a hidden cell (``x``, ``<10``) reads as missing.
 """
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["read_report"]
+
+#: Cells that show a hidden value: the report's mark and ``<threshold``.
+HIDDEN = re.compile(r"^(x|<\s*\d+)$")
 
 
 class _Tables(HTMLParser):
@@ -22,23 +30,35 @@ class _Tables(HTMLParser):
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
         self._skip = 0
+        self._column: str | None = None
+        self.lang = "en"
+        self.parts: list[dict[str, list[str]]] = []
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        named = dict(attrs)
+        if tag == "html" and named.get("lang"):
+            self.lang = str(named["lang"])
         if tag in ("script", "style"):
             self._skip += 1
         elif tag == "table":
             self.tables.append([])
+            self.parts.append({})
         elif tag == "tr" and self.tables:
             self._row = []
         elif tag in ("td", "th") and self._row is not None:
             self._cell = []
+            self._column = named.get("data-column") if tag == "th" else None
+            if self._column and named.get("data-parts"):
+                self.parts[-1][self._column] = str(named["data-parts"]).split()
 
     def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style"):
             self._skip = max(0, self._skip - 1)
         elif tag in ("td", "th") and self._row is not None and self._cell is not None:
-            self._row.append(" ".join("".join(self._cell).split()))
+            text = " ".join("".join(self._cell).split())
+            self._row.append(self._column or text)
             self._cell = None
+            self._column = None
         elif tag == "tr" and self._row is not None:
             self.tables[-1].append(self._row)
             self._row = None
@@ -58,14 +78,53 @@ def read_report(html: str) -> tuple[list[pd.DataFrame], str]:
     parser = _Tables()
     parser.feed(html)
     frames = []
-    for rows in parser.tables:
+    for rows, parts in zip(parser.tables, parser.parts, strict=True):
         if len(rows) < 2 or len({len(r) for r in rows}) != 1:
             continue
-        frame = pd.DataFrame(rows[1:], columns=rows[0]).replace("", None)
+        frame = _split_intervals(pd.DataFrame(rows[1:], columns=rows[0]).replace("", None),
+                                 parts)
         for column in frame.columns:
-            numbers = pd.to_numeric(frame[column].astype(str).str.replace(",", "", regex=False),
-                                    errors="coerce")
+            text = frame[column].astype("string")
+            frame[column] = frame[column].where(~text.str.match(HIDDEN).fillna(False), None)
+            numbers = _numbers(frame[column], parser.lang)
             if numbers.notna().sum() == frame[column].notna().sum():
                 frame[column] = numbers
         frames.append(frame)
     return frames, " ".join(" ".join(parser.text).split())
+
+
+def _numbers(values: pd.Series, lang: str) -> pd.Series:
+    """Numbers in the format of ``lang`` (grouping removed, the decimal mark read, ``%``
+    dropped); NaN where a cell is not a number."""
+    from babel.numbers import get_decimal_symbol, get_group_symbol
+
+    from casemix.report.i18n import LOCALES
+
+    locale = LOCALES.get(lang.split("-")[0], "en_GB")
+    group, decimal = get_group_symbol(locale), get_decimal_symbol(locale)
+    text = values.astype("string").str.strip().str.removesuffix("%")
+    text = text.str.replace(group, "", regex=False).str.replace("\u00a0", "", regex=False)
+    text = text.str.replace(decimal, ".", regex=False).str.replace("\u2212", "-", regex=False)
+    numbers = pd.to_numeric(text, errors="coerce")
+    return pd.Series(np.asarray(numbers, dtype=float), index=values.index)
+
+
+#: ``estimate (lower–upper)`` as the report writes an interval.
+INTERVAL = re.compile(r"^\s*(?P<estimate>[^()]+?)\s*\((?P<lower>[^()]+?)\u2013"
+                      r"(?P<upper>[^()]+)\)\s*$")
+
+
+def _split_intervals(frame: pd.DataFrame, parts: dict[str, list[str]]) -> pd.DataFrame:
+    """An interval column (``data-parts``) as three columns: the estimate and its limits."""
+    for column, (lower, upper) in ((c, p) for c, p in parts.items() if len(p) == 2):
+        if column not in frame:
+            continue
+        found = frame[column].astype("string").str.extract(INTERVAL)
+        plain = found["estimate"].isna() & frame[column].notna()
+        found.loc[plain, "estimate"] = frame.loc[plain, column]
+        at = frame.columns.get_loc(column) + 1
+        frame[column] = found["estimate"].astype(object).where(found["estimate"].notna(), None)
+        for offset, (name, key) in enumerate(((lower, "lower"), (upper, "upper"))):
+            frame.insert(at + offset, name, found[key].astype(object).where(
+                found[key].notna(), None))
+    return frame

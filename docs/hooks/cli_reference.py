@@ -1,0 +1,67 @@
+"""mkdocs hook: the usage and options of the ``casemix`` commands, read from the app.
+
+A page of the "Command line" section writes ``<!-- casemix-cli: options fit -->`` where the
+usage line and the table of options of ``casemix fit`` go, and the overview writes
+``<!-- casemix-cli: commands -->`` for the list of commands. The text is the commands' own
+``--help`` text at build time, so the pages cannot fall behind the code.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+import typer
+
+from casemix.cli.main import app
+
+MARKER = re.compile(r"<!-- casemix-cli: (?P<what>options|commands)(?: (?P<name>[\w-]+))? -->")
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    """Replace every marker by the generated Markdown."""
+    return MARKER.sub(lambda m: _render(m["what"], m["name"]), markdown)
+
+
+def _render(what: str, name: str | None) -> str:
+    group = typer.main.get_command(app)
+    if what == "commands":
+        return commands_table(group)
+    if name not in group.commands:
+        raise KeyError(f"casemix has no command {name!r} (commands: {sorted(group.commands)})")
+    return options_table(group, name)
+
+
+def commands_table(group: Any) -> str:
+    """Every command, linked to its page, with the first paragraph of its help."""
+    rows = [f"| [`{name}`]({name}.md) | {_cell((cmd.help or '').split(chr(10) * 2)[0])} |"
+            for name, cmd in group.commands.items()]
+    return "\n".join(["| command | what it does |", "| --- | --- |", *rows])
+
+
+def options_table(group: Any, name: str) -> str:
+    """The usage line and one row per argument and option of ``casemix NAME``."""
+    command = group.commands[name]
+    ctx = group.context_class(command, info_name=name,
+                              parent=group.context_class(group, info_name="casemix"))
+    params = [p for p in command.get_params(ctx) if p.name != "help"]
+    usage = " ".join(["casemix", name, "[OPTIONS]", *(_argument(p) for p in params
+                                                      if _is_argument(p))])
+    rows = [f"| `{record[0]}` | {_cell(record[1])} |"
+            for record in (p.get_help_record(ctx) for p in params) if record]
+    return "\n".join([f"```text\n{usage}\n```", "", "| argument or option | meaning |",
+                      "| --- | --- |", *rows])
+
+
+def _is_argument(param: Any) -> bool:
+    return type(param).__name__.endswith("Argument")
+
+
+def _argument(param: Any) -> str:
+    return param.name.upper() + ("..." if param.nargs == -1 else "")
+
+
+def _cell(text: str) -> str:
+    """Help text as one Markdown table cell (no HTML, no column breaks)."""
+    return html.escape(" ".join(text.split()), quote=False).replace("|", "\\|")
