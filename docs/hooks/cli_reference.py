@@ -59,7 +59,7 @@ def _is_argument(param: Any) -> bool:
 
 
 def _argument(param: Any) -> str:
-    return param.name.upper() + ("..." if param.nargs == -1 else "")
+    return (param.metavar or param.name.upper()) + ("..." if param.nargs == -1 else "")
 
 
 def _cell(text: str) -> str:

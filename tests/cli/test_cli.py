@@ -208,8 +208,8 @@ def test_report_command_with_alignment(cohort_file, tmp_path):
     ref.loc[0, "numerator"] += 5
     ref.to_csv(tmp_path / "ref.csv", index=False)
     out = tmp_path / "report.html"
-    result = runner.invoke(app, ["report", str(run), "--out", str(out), "--reference",
-                                 str(tmp_path / "ref.csv")])
+    result = runner.invoke(app, ["report", str(run), "--out", str(out), "--lang", "en",
+                                 "--reference", str(tmp_path / "ref.csv")])
     assert result.exit_code == 0, result.output
     html = out.read_text()
     assert 'id="alignment"' in html and "unexplained" in html

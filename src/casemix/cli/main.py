@@ -5,14 +5,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import math
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from importlib import metadata
 from pathlib import Path
 from typing import Annotated, Any
 
 import pandas as pd
 import typer
+from rich import box
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -23,9 +26,15 @@ from typer.core import TyperGroup
 from casemix.disclosure import check_threshold, mask_small_counts
 from casemix.disclosure.tables import geography_table, nesting_of
 from casemix.exceptions import CasemixError, CasemixWarning
-from casemix.indicators import DEFAULT_INDICATORS, DefinitionSettings, indicator_rates
+from casemix.indicators import (
+    DEFAULT_INDICATORS,
+    PRESETS,
+    DefinitionSettings,
+    indicator_rates,
+)
 from casemix.indicators.derive import derive_indicators
 from casemix.models import CaseMixModel, load_spec
+from casemix.models.methods import METHOD_NAMES
 from casemix.models.runs import (
     Run,
     check_run_target,
@@ -59,7 +68,16 @@ class SafeGroup(TyperGroup):
     """The one error path of every command: an expected failure (a casemix error, a value or
     file error) is one line ``error: what, where, how to fix`` and exit code 2; an internal
     error is one line with exit code 1 and a pointer to ``--debug``; Ctrl-C exits with 130
-    after the command's own clean-up. ``--debug`` shows the traceback instead."""
+    after the command's own clean-up. ``--debug`` shows the traceback instead.
+
+    Help is plain text (the app has ``rich_markup_mode=None``): bracketed text in a help
+    string, such as ``{region: [neighbours]}``, prints as written. Each command's summary in
+    ``casemix --help`` is the first paragraph of its help, not a sentence cut at ``e.g.``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for command in self.commands.values():
+            _tidy_help(command)
 
     def invoke(self, ctx: Any) -> Any:  # typer's (vendored) click Context
         try:
@@ -73,6 +91,22 @@ class SafeGroup(TyperGroup):
                 raise
             err_console.print("interrupted: nothing was left half-written.")
             raise typer.Exit(code=EXIT_INTERRUPTED) from None
+
+
+def _tidy_help(command: Any) -> None:
+    """Give ``command`` its summary line and argument labels (see :class:`SafeGroup`).
+
+    Parameters
+    ----------
+    command : typer.core.TyperCommand
+        A command of the app; changed in place.
+    """
+    if command.help and not command.short_help:
+        command.short_help = " ".join(command.help.split("\n\n")[0].split())
+    for param in command.params:
+        if param.param_type_name == "argument" and param.metavar:
+            # the metavar says what the argument is; typer would add its type (<path>)
+            param.display_type_rich = lambda ctx: None
 
 
 def _is_control(exc: BaseException) -> bool:
@@ -96,14 +130,43 @@ app = typer.Typer(
     help="Case-mix adjustment and fair comparison of Dutch birth-outcome indicators.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=None,  # help as written: "[neighbours]" is text, not console markup
     pretty_exceptions_enable=False,
     cls=SafeGroup,
 )
 
 
+def _version(value: bool) -> None:
+    """Print ``casemix <version>`` and exit (the eager ``--version`` option).
+
+    Parameters
+    ----------
+    value : bool
+        Whether ``--version`` was given.
+    """
+    if value:
+        console.print(f"casemix {package_version()}")
+        raise typer.Exit()
+
+
+def package_version() -> str:
+    """The installed version of casemix (``casemix.__version__`` when not installed)."""
+    try:
+        return metadata.version("casemix")
+    except metadata.PackageNotFoundError:
+        import casemix
+
+        return casemix.__version__
+
+
 @app.callback()
-def _root(debug: Annotated[bool, typer.Option(
-        "--debug", help="Show the full traceback of a failure.")] = False) -> None:
+def _root(
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show the full traceback of a failure.")] = False,
+    version: Annotated[bool, typer.Option(
+        "--version", help="Print the version of casemix and exit.", callback=_version,
+        is_eager=True)] = False,
+) -> None:
     """Case-mix adjustment and fair comparison of Dutch birth-outcome indicators."""
     DEBUG["on"] = debug
 
@@ -112,32 +175,52 @@ def _say(text: str, *, err: bool = False) -> None:
     """Print a line with casemix's own styling (user values in it must be escaped)."""
     (err_console if err else console).print(text, markup=True)
 
-MappingOpt = Annotated[
-    str | None,
-    typer.Option("--mapping", "-m", help="Column mapping: preset name ('perined') or a TOML file."),
-]
-AllowSmallOpt = Annotated[
-    bool,
-    typer.Option("--allow-small-counts", help="Permit a disclosure threshold below 10 "
-                 "(recorded in the manifest)."),
-]
+
+def _choices(names: Iterable[str]) -> str:
+    """The metavar of an option with fixed values: ``[a|b|c]``."""
+    return f"[{'|'.join(names)}]"
+
+
+#: Values of options the package checks itself (its own error names the choices); the
+#: heavy modules that define them are imported only by the commands that need them.
+INVALID_CHOICES = ("exclude", "missing", "error")  # casemix.records.validation
+TRENDS = ("rw1", "shared")  # casemix.bayes.trend.TRENDS
+BREAKDOWN_NAMES = ("education", "income_quintile", "migration_background")  # inequality
+LANGUAGES = ("nl", "en")  # casemix.report.i18n.LANGUAGES
+PUBLISH_FORMATS = ("statline",)  # casemix.workflow.publish.FORMATS
+
+MappingOpt = Annotated[str | None, typer.Option(
+    "--mapping", "-m", metavar="PRESET|FILE",
+    help="Column mapping: preset name ('perined') or a TOML file.")]
+AllowSmallOpt = Annotated[bool, typer.Option(
+    "--allow-small-counts",
+    help="Permit a disclosure threshold below 10 (recorded in the manifest).")]
 SepOpt = Annotated[str | None, typer.Option(
-    "--sep", help="CSV delimiter (',', ';', 'tab', '|'); default: sniffed, and said.")]
+    "--sep", metavar="CHAR",
+    help="CSV delimiter (',', ';', 'tab', '|'); default: sniffed, and said.")]
 DecimalOpt = Annotated[str | None, typer.Option(
-    "--decimal", help="CSV decimal mark ('.' or ','); default: sniffed.")]
+    "--decimal", metavar=_choices(".,"), help="CSV decimal mark; default: sniffed.")]
 EncodingOpt = Annotated[str | None, typer.Option(
-    "--encoding", help="CSV encoding (utf-8, cp1252, latin-1, ...); default: sniffed.")]
-InvalidOpt = Annotated[
-    str,
-    typer.Option(help="Impossible values: 'exclude' the row, set to 'missing', or 'error'."),
-]
+    "--encoding", metavar="NAME",
+    help="CSV encoding (utf-8, cp1252, latin-1, ...); default: sniffed.")]
+InvalidOpt = Annotated[str, typer.Option(
+    metavar=_choices(INVALID_CHOICES),
+    help="Impossible values: 'exclude' the row, set to 'missing', or 'error'.")]
 
 
 @contextmanager
 def _step(description: str) -> Iterator[None]:
-    """Show a spinner with elapsed time while a long step runs."""
+    """Show a spinner with elapsed time on stderr while a long step runs (transient: gone
+    when the step ends; none when stderr is a pipe or a log, which would keep a blank line).
+
+    Parameters
+    ----------
+    description : str
+        What the step does, printed as written.
+    """
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                  console=err_console, transient=True) as progress:
+                  console=err_console, transient=True,
+                  disable=not err_console.is_terminal) as progress:
         progress.add_task(escape(description), total=None)
         yield
 
@@ -173,6 +256,16 @@ def _n(count: float) -> str:
     return "<10" if 0 < count < 10 else f"{int(count):,}"
 
 
+def _missing(value: Any) -> bool:
+    """Whether a value read from a table is missing (None, NaN, NA): a suppressed cell."""
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
+def _shown(value: Any, spec: str = "", missing: str = "suppressed") -> str:
+    """A value as printed: formatted with ``spec``, or ``missing`` (never ``nan``)."""
+    return missing if _missing(value) else format(value, spec)
+
+
 def _select_years(report: ValidationReport, years: list[int] | None) -> ValidationReport:
     """The births of ``years`` (every year when None, with a note when there are several);
     the births of other years are counted in the note, not dropped silently."""
@@ -190,7 +283,7 @@ def _select_years(report: ValidationReport, years: list[int] | None) -> Validati
         raise CasemixError(f"--year {absent}: the file holds the years {present}.")
     keep = births["year"].isin(years)
     _say(f"[yellow]note:[/] {_n(int((~keep).sum()))} births of other years left out "
-         f"(years {sorted(years)} kept).")
+         f"(years {', '.join(map(str, sorted(years)))} kept).")
     return dataclasses.replace(report, births=births[keep].reset_index(drop=True))
 
 
@@ -217,35 +310,36 @@ def _print_report(report: ValidationReport) -> None:
 
 def _load_run(run: Path) -> tuple[Run, ValidationReport]:
     """A run folder and its births (read as recorded, checked against the fingerprint)."""
-    loaded = load_run(run)
+    with _step(f"Checking the run folder {run}"):
+        loaded = load_run(run)
     with _step(f"Reading {loaded.manifest.get('data_file')}"):
         return loaded, loaded.read_births()
 
 
 @app.command()
 def simulate(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Births file to write "
-                                      "(.parquet, .csv or .sav); the truth, adjacency "
-                                      "lists and boundaries are written beside it.")
-                   ] = Path("cohort.parquet"),
-    n_births: Annotated[int, typer.Option(help="Number of births.")] = 170_000,
-    years: Annotated[list[int] | None, typer.Option("--year", help="Year(s) of birth; repeat "
-                                                    "for several years.")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed (same seed, same cohort).")] = 20261123,
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FILE", help="Births file to write (.parquet, .csv or .sav); the "
+        "truth, adjacency lists and boundaries are written beside it.")] = Path("cohort.parquet"),
+    n_births: Annotated[int, typer.Option(metavar="N", help="Number of births.")] = 170_000,
+    years: Annotated[list[int] | None, typer.Option(
+        "--year", metavar="YEAR", help="Year(s) of birth; repeat for several years.")] = None,
+    seed: Annotated[int, typer.Option(
+        metavar="N", help="Random seed (same seed, same cohort).")] = 20261123,
     births_seed: Annotated[int | None, typer.Option(
-        help="Seed of the births alone: the country (units, geography) and the true unit "
-             "effects of --seed with new births, e.g. a next year: --year 2025 "
-             "--births-seed 2025.")] = None,
+        metavar="N", help="Seed of the births alone: the country (units, geography) and the "
+        "true unit effects of --seed with new births, e.g. a next year: --year 2025 "
+        "--births-seed 2025.")] = None,
     mapping: Annotated[str | None, typer.Option(
-        "--mapping", "-m", help="Write the births as a registry extract: the source names "
-        "and codes of this mapping ('perined' or a TOML file), with the registry's percentile; "
-        "a .sav gets value labels and user-missing codes. Read it back with the same "
-        "--mapping.")] = None,
+        "--mapping", "-m", metavar="PRESET|FILE", help="Write the births as a registry extract: "
+        "the source names and codes of this mapping ('perined' or a TOML file), with the "
+        "registry's percentile; a .sav gets value labels and user-missing codes. Read it back "
+        "with the same --mapping.")] = None,
     published: Annotated[Path | None, typer.Option(
-        help="Also write a sample table of published figures (CSV: unit, year, indicator, "
-             "numerator, denominator per VSV; perinatal mortality counted as older Perined "
-             "editions do, counts below 10 blank), for `casemix align` and `casemix report "
-             "--reference`.")] = None,
+        metavar="FILE", help="Also write a sample table of published figures (CSV: unit, year, "
+        "indicator, numerator, denominator per VSV; perinatal mortality counted as older "
+        "Perined editions do, counts below 10 blank), for `casemix align` and `casemix report "
+        "--reference`.")] = None,
 ) -> None:
     """Simulate a realistic synthetic national birth cohort with known unit effects."""
     from casemix.simulation.extract import load_mapping
@@ -294,14 +388,15 @@ def _write_cohort(cohort: Any, out: Path, mapping: ColumnMapping | None) -> Path
 
 @app.command()
 def validate(
-    file: Annotated[Path, typer.Argument(help="Births file (.csv, .parquet, .sav).")],
+    file: Annotated[Path, typer.Argument(
+        metavar="FILE", help="Births file (.csv, .parquet, .sav).")],
     mapping: MappingOpt = None,
     sep: SepOpt = None,
     decimal: DecimalOpt = None,
     encoding: EncodingOpt = None,
     invalid: InvalidOpt = "exclude",
-    exclusions: Annotated[Path | None, typer.Option(help="Write the exclusion log to this CSV."
-                                                    )] = None,
+    exclusions: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="Write the exclusion log to this CSV.")] = None,
 ) -> None:
     """Check a births file against the canonical schema; exit code 1 on fatal problems."""
     try:
@@ -320,37 +415,37 @@ def validate(
 
 @app.command()
 def indicators(
-    file: Annotated[Path, typer.Argument(help="Births file (.csv, .parquet, .sav).")],
+    file: Annotated[Path, typer.Argument(
+        metavar="FILE", help="Births file (.csv, .parquet, .sav).")],
     by: Annotated[list[str] | None, typer.Option(
-        help=f"Unit level; repeat for several ({', '.join(UNIT_LEVELS)}).")] = None,
+        metavar=_choices(UNIT_LEVELS), help="Unit level; repeat for several.")] = None,
     indicator: Annotated[list[str] | None, typer.Option(
-        help="Indicator; repeat for several "
-             f"({', '.join(i.name for i in DEFAULT_INDICATORS)}). Default: all available.")
-                         ] = None,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the table to this CSV."
-                                             )] = None,
+        metavar="NAME", help="Indicator; repeat for several "
+        f"({', '.join(i.name for i in DEFAULT_INDICATORS)}). Default: all available.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="FILE", help="Write the table to this CSV.")] = None,
     mapping: MappingOpt = None,
     sep: SepOpt = None,
     decimal: DecimalOpt = None,
     encoding: EncodingOpt = None,
     invalid: InvalidOpt = "exclude",
     definitions: Annotated[str, typer.Option(
-        help="Definition preset: monitor-2022 (Kansrijke Start monitor, the default), diaper "
-             "(RIVM's DIAPER scripts), perined-22wk (older publications), casemix-2026.1.")
-                           ] = "monitor-2022",
+        metavar=_choices(PRESETS), help="Definition preset: monitor-2022 (Kansrijke Start "
+        "monitor, the default), diaper (RIVM's DIAPER scripts), perined-22wk (older "
+        "publications), casemix-2026.1.")] = "monitor-2022",
     min_ga_weeks: Annotated[int | None, typer.Option(
-        help="Override the preset's minimum gestational age, in completed weeks.")] = None,
+        metavar="N", help="Override the preset's minimum gestational age, in completed weeks."
+    )] = None,
     breakdown: Annotated[list[str] | None, typer.Option(
-        help="Break down by education, income_quintile and/or migration_background "
-             "(repeat, or comma-separated): crude and case-mix-adjusted rates per group and "
-             "the inequality measures, written beside --out as <name>_breakdowns.csv and "
-             "<name>_inequality.csv; for the --indicator(s), default big2, preterm and "
-             "sga.")] = None,
+        metavar=_choices(BREAKDOWN_NAMES), help="Break down by social group (repeat, or "
+        "comma-separated): crude and case-mix-adjusted rates per group and the inequality "
+        "measures, written beside --out as <name>_breakdowns.csv and <name>_inequality.csv; "
+        "for the --indicator(s), default big2, preterm and sga.")] = None,
     year: Annotated[list[int] | None, typer.Option(
-        help="Only these years (repeat for several); by default every year in the file is "
-             "pooled into one table, and the command says so.")] = None,
-    threshold: Annotated[int, typer.Option(help="Disclosure control: counts below this are "
-                                           "suppressed.")] = 10,
+        metavar="YEAR", help="Only these years (repeat for several); by default every year in "
+        "the file is pooled into one table, and the command says so.")] = None,
+    threshold: Annotated[int, typer.Option(
+        metavar="N", help="Disclosure control: counts below this are suppressed.")] = 10,
     allow_small_counts: AllowSmallOpt = False,
 ) -> None:
     """Crude counts and rates per unit and indicator (disclosure-safe); with --breakdown, per
@@ -366,6 +461,7 @@ def indicators(
         report = _select_years(report, year)
         with _step("Deriving indicators"):
             flags = derive_indicators(report.births, indicator, settings=settings)
+        with _step(f"Counting per unit and protecting counts below {threshold}"):
             table, log = indicator_rates(report.births, by or [], flags=flags,
                                          threshold=threshold)
         dims = [b.strip() for item in breakdown or [] for b in item.split(",") if b.strip()]
@@ -388,33 +484,46 @@ def indicators(
                           f"{settings.min_gestational_age_label} weeks)")
     for row in national.itertuples():
         summary.add_row(row.indicator, _count(row.numerator), _count(row.denominator),
-                        "(hidden)" if pd.isna(row.rate) else f"{row.rate:.2%}")
+                        _shown(row.rate, ".2%"))
     console.print(summary)
     for level in by or []:
         sub = table[table["level"] == level]
-        console.print(f"{level}: {sub['unit'].nunique()} units, "
-                      f"{int(sub['suppressed'].sum())} cells suppressed (counts < {threshold}).")
+        console.print(f"{level}: {sub['unit'].nunique():,} units, "
+                      f"{int(sub['suppressed'].sum()):,} cells suppressed (counts < "
+                      f"{threshold}).")
     if broken is not None:
         _print_breakdowns(broken)
     if flags.skipped:
-        _say(f"[yellow]Not derived[/]: {escape(str(flags.skipped))}")
+        _say("[yellow]Not derived[/]: " + escape("; ".join(
+            f"{name} ({why})" for name, why in flags.skipped.items())) + ".")
     console.print(f"Exclusions: {_n(report.n_excluded)} rows at validation; indicator "
-                  f"denominators as logged ({len(log)} entries).")
+                  f"denominators as logged ({len(log):,} entries).")
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        table.assign(definitions=settings.version).to_csv(out, index=False)
-        mask_small_counts(log.to_frame(), threshold=threshold).to_csv(
-            out.with_name(f"{out.stem}_exclusions.csv"), index=False)
-        geography = geography_table(nesting_of(report.births, by or []))
-        if len(geography):  # public nesting of the levels, which the audit needs
-            geography.to_csv(out.with_name(f"{out.stem}_geography.csv"), index=False)
-        if broken is not None:
-            broken.table.assign(definitions=settings.version).to_csv(
-                out.with_name(f"{out.stem}_breakdowns.csv"), index=False)
-            broken.inequality.to_csv(out.with_name(f"{out.stem}_inequality.csv"), index=False)
+        with _step(f"Writing {out}"):
+            geography = _write_indicators(out, table, log, broken, report.births, by or [],
+                                          settings=settings, threshold=threshold)
         _say(f"Wrote [bold]{escape(str(out))}[/], its exclusion log"
-                      f"{' and geography' if len(geography) else ''}"
-                      f"{', breakdowns and inequality measures' if broken else ''}.")
+             f"{' and geography' if len(geography) else ''}"
+             f"{', breakdowns and inequality measures' if broken else ''}.")
+
+
+def _write_indicators(out: Path, table: pd.DataFrame, log: Any, broken: Any,
+                      births: pd.DataFrame, by: list[str], *, settings: DefinitionSettings,
+                      threshold: int) -> pd.DataFrame:
+    """Write the indicator table of ``casemix indicators --out`` and the tables beside it
+    (exclusion log, geography, breakdowns and inequality); return the geography table."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.assign(definitions=settings.version).to_csv(out, index=False)
+    mask_small_counts(log.to_frame(), threshold=threshold).to_csv(
+        out.with_name(f"{out.stem}_exclusions.csv"), index=False)
+    geography = geography_table(nesting_of(births, by))
+    if len(geography):  # public nesting of the levels, which the audit needs
+        geography.to_csv(out.with_name(f"{out.stem}_geography.csv"), index=False)
+    if broken is not None:
+        broken.table.assign(definitions=settings.version).to_csv(
+            out.with_name(f"{out.stem}_breakdowns.csv"), index=False)
+        broken.inequality.to_csv(out.with_name(f"{out.stem}_inequality.csv"), index=False)
+    return geography
 
 
 #: Indicators broken down when no --indicator is given (the monitor's breakdowns).
@@ -440,63 +549,78 @@ def _print_breakdowns(broken: Any) -> None:
         sel = ineq[(ineq["level"] == "national") & (ineq["indicator"] == first)
                    & (ineq["breakdown"] == dim)]
         for r in sel.itertuples():
-            value = ("suppressed" if r.suppressed else
-                     f"{r.value:.4f} ({r.lower:.4f} to {r.upper:.4f})" if pd.notna(r.value)
-                     else r.note)
-            console.print(f"  {r.measure} ({r.rates}) {r.comparison}: {value}")
+            console.print(f"  {r.measure} ({r.rates}) {r.comparison}: {_measure(r)}")
+
+
+def _measure(r: Any) -> str:
+    """An inequality measure as printed: value (interval), ``suppressed``, or why not."""
+    if r.suppressed is True or _missing(r.value):
+        return ("suppressed" if r.suppressed is True else
+                "not estimable" if _missing(r.note) or not r.note else str(r.note))
+    interval = ("" if _missing(r.lower) or _missing(r.upper) else
+                f" ({r.lower:.4f} to {r.upper:.4f})")
+    return f"{r.value:.4f}{interval}"
 
 
 def _count(x: Any) -> str:
-    return "(hidden)" if pd.isna(x) else f"{int(x):,}"
+    """A published count: with thousands separators, or ``suppressed``."""
+    return "suppressed" if _missing(x) else f"{int(x):,}"
 
 
 def _pct(x: float, lo: float, hi: float) -> str:
-    return "" if pd.isna(x) else f"{x:.1%} ({lo:.1%} to {hi:.1%})"
+    """A rate and its interval in percent, or ``suppressed``."""
+    if _missing(x):
+        return "suppressed"
+    return f"{x:.1%}" + ("" if _missing(lo) or _missing(hi) else f" ({lo:.1%} to {hi:.1%})")
 
 
 @app.command()
 def fit(
-    spec: Annotated[Path, typer.Argument(help="Model specification (TOML), e.g. "
-                                         "models/big2.toml.")],
-    data: Annotated[Path, typer.Option("--data", "-d", help="Births file (.csv, .parquet, "
-                                       ".sav).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder to write (new).")],
+    spec: Annotated[Path, typer.Argument(
+        metavar="SPEC", help="Model specification (TOML), e.g. models/big2.toml.")],
+    data: Annotated[Path, typer.Option(
+        "--data", "-d", metavar="FILE", help="Births file (.csv, .parquet, .sav).")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FOLDER", help="Run folder to write (new).")],
     method: Annotated[str | None, typer.Option(
-        help="pooled, fixed, glmm, eb, fay-herriot, bayes, bayes-joint or bym2 (default: "
-             "the spec's).")] = None,
-    without_ses: Annotated[bool, typer.Option("--without-ses", help="Drop the spec's SES "
-                                              "adjusters (the 'without SES' view).")] = False,
-    n_agq: Annotated[int | None, typer.Option(help="glmm: quadrature nodes (1 = Laplace, "
-                                              "the default).")] = None,
-    n_boot: Annotated[int | None, typer.Option(help="glmm: parametric-bootstrap refits for "
-                                               "the intervals and ranks (default 0: "
-                                               "conditional draws).")] = None,
-    diagnostics: Annotated[bool, typer.Option(help="Write calibration and funnel tables "
-                                              "to the run folder.")] = True,
+        metavar=_choices(METHOD_NAMES), help="Method (default: the spec's).")] = None,
+    without_ses: Annotated[bool, typer.Option(
+        "--without-ses", help="Drop the spec's SES adjusters (the 'without SES' view).")
+    ] = False,
+    n_agq: Annotated[int | None, typer.Option(
+        metavar="N", help="glmm: quadrature nodes (1 = Laplace, the default).")] = None,
+    n_boot: Annotated[int | None, typer.Option(
+        metavar="N", help="glmm: parametric-bootstrap refits for the intervals and ranks "
+        "(default 0: conditional draws).")] = None,
+    diagnostics: Annotated[bool, typer.Option(
+        help="Write calibration and funnel tables to the run folder.")] = True,
     adjacency: Annotated[Path | None, typer.Option(
-        help="bym2: neighbour pairs of the regions (CSV: region,neighbour; or JSON "
-             "{region: [neighbours]}).")] = None,
-    draws: Annotated[int | None, typer.Option(help="Bayesian methods: kept draws per chain "
-                                              "(default 1000; bayes-joint 2500).")] = None,
-    tune: Annotated[int | None, typer.Option(help="Bayesian methods: warm-up iterations per "
-                                             "chain (default 1000; bayes-joint 300).")] = None,
-    chains: Annotated[int | None, typer.Option(help="Bayesian methods: chains (default 4; "
-                                               "bayes-joint 2).")] = None,
+        metavar="FILE", help="bym2: neighbour pairs of the regions (CSV: region,neighbour; or "
+        "JSON {region: [neighbours]}).")] = None,
+    draws: Annotated[int | None, typer.Option(
+        metavar="N", help="Bayesian methods: kept draws per chain (default 1000; bayes-joint "
+        "2500).")] = None,
+    tune: Annotated[int | None, typer.Option(
+        metavar="N", help="Bayesian methods: warm-up iterations per chain (default 1000; "
+        "bayes-joint 300).")] = None,
+    chains: Annotated[int | None, typer.Option(
+        metavar="N", help="Bayesian methods: chains (default 4; bayes-joint 2).")] = None,
     target_accept: Annotated[float | None, typer.Option(
-        help="Bayesian methods: target acceptance rate of NUTS (default 0.9; bayes-joint "
-             "0.65; raise to 0.95 or 0.99 when divergences are reported).")] = None,
-    trend: Annotated[str | None, typer.Option(help="bayes, bym2: per-year rows from rw1 "
-                                              "(random walk, the default) or shared (year "
-                                              "effects + unit level).")] = None,
-    seed: Annotated[int, typer.Option(help="Seed of all random draws (sampler, "
-                                      "intervals).")] = 20261123,
+        metavar="N", help="Bayesian methods: target acceptance rate of NUTS (default 0.9; "
+        "bayes-joint 0.65; raise to 0.95 or 0.99 when divergences are reported).")] = None,
+    trend: Annotated[str | None, typer.Option(
+        metavar=_choices(TRENDS), help="bayes, bym2: per-year rows from rw1 (random walk, the "
+        "default) or shared (year effects + unit level).")] = None,
+    seed: Annotated[int, typer.Option(
+        metavar="N", help="Seed of all random draws (sampler, intervals).")] = 20261123,
     mapping: MappingOpt = None,
     sep: SepOpt = None,
     decimal: DecimalOpt = None,
     encoding: EncodingOpt = None,
     invalid: InvalidOpt = "exclude",
-    threshold: Annotated[int, typer.Option(help="Disclosure control: counts below this are "
-                                           "suppressed in the exported tables.")] = 10,
+    threshold: Annotated[int, typer.Option(
+        metavar="N", help="Disclosure control: counts below this are suppressed in the "
+        "exported tables.")] = 10,
     allow_small_counts: AllowSmallOpt = False,
 ) -> None:
     """Fit a case-mix model and write the run folder (model.json, units.csv, direct.csv,
@@ -518,8 +642,8 @@ def fit(
                                  sep=sep, decimal=decimal, encoding=encoding)
             _said_read(report)
         if sampler is not None:  # the sampler shows its own progress bars
-            err_console.print(f"Fitting {model_spec.name} ({chosen}; NUTS, {sampler.chains} "
-                              f"chains x {sampler.tune} warm-up + {sampler.draws} draws)")
+            err_console.print(f"Fitting {model_spec.name} ({chosen}; NUTS, {sampler.chains:,} "
+                              f"chains x {sampler.tune:,} warm-up + {sampler.draws:,} draws)")
         with (contextlib.nullcontext() if sampler is not None else
               _step(f"Fitting {model_spec.name} ({chosen})")), warnings.catch_warnings():
             warnings.simplefilter("ignore", CasemixWarning)  # printed below as notes
@@ -531,26 +655,62 @@ def fit(
                      invalid=invalid, extra={"command": "casemix fit"})
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
-    console.print(repr(result))
+    _print_fit(load_run(out), result)
     for note in [*result.notes, *(str(w.message) for w in written)]:
         _say(f"[yellow]note:[/] {escape(note)}")
-    _print_verdicts(out, result)
     _say(f"Wrote [bold]{escape(str(out))}[/].")
 
 
-def _print_verdicts(out: Path, result: Any) -> None:
-    """Units unusual beyond the between-unit variation, per level, as published in
-    ``units.csv`` (suppressed units are not counted)."""
+def _print_fit(run: Run, result: Any) -> None:
+    """What a fit found, per level, as published in the run folder: units published of all,
+    units unusual beyond the between-unit variation (above and below, at 95% and 99.8%; the
+    99.8% ones by name), and that variation (phi and tau of the published units' spread, on
+    which their flags rest).
+
+    Parameters
+    ----------
+    run : casemix.models.runs.Run
+        The run folder just written (its ``units.csv`` and the verdict in its manifest).
+    result : casemix.models.CaseMixResult
+        The fit (spec name, method, births analysed).
+    """
     from casemix.models import verdict_counts
 
-    published = load_run(out).units().main()
-    console.print(f"Verdict ({result.method}): {result.verdict.get('method', '')}")
-    for row in verdict_counts(published).itertuples(index=False):
-        console.print(f"{row.level}: {row.published} of {row.units} units published; unusual "
-                      f"at 95%: {row.above_95} above, {row.below_95} below; at 99.8%: "
-                      f"{row.above_998} above, {row.below_998} below", soft_wrap=True)
+    units = run.units()
+    verdict = run.manifest.get("verdict", {})
+    spreads = {s["level"]: s for s in verdict.get("spread", [])
+               if s["period"] == units.period and s["stratum"] == "all"}
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, title=f"{result.spec.name} "
+                  f"({result.method}): {_n(result.n_analysed)} births analysed")
+    table.add_column("level", no_wrap=True)
+    for header in ("units\npublished", "95%\nabove", "95%\nbelow", "99.8%\nabove",
+                   "99.8%\nbelow", "phi", "tau"):
+        table.add_column(header, justify="right")
+    counts = verdict_counts(units.main())
+    for row in counts.itertuples(index=False):
+        table.add_row(row.level, f"{_n(row.published)} of {_n(row.units)}",
+                      *(f"{n:,}" for n in (row.above_95, row.below_95, row.above_998,
+                                           row.below_998)),
+                      *_dispersion(spreads.get(row.level)))
+    console.print(table)
+    for row in counts.itertuples(index=False):
         if row.unusual_998:
-            console.print(f"  unusual at 99.8%: {row.unusual_998}", soft_wrap=True)
+            console.print(f"{row.level} unusual at 99.8%: {row.unusual_998}", soft_wrap=True)
+    console.print("Above, below: published units unusual beyond the between-unit variation; "
+                  "phi: spread of their O/E relative to sampling variation; tau: between-unit "
+                  f"SD of log O/E. Verdict: {verdict.get('method', '')}.")
+
+
+def _dispersion(spread: dict[str, Any] | None) -> tuple[str, str]:
+    """``phi`` and ``tau`` of a level's between-unit spread as printed (``too few`` units
+    to estimate them)."""
+    if spread is None or not _finite(spread.get("phi")):
+        return "too few", "too few"
+    return f"{spread['phi']:.2f}", f"{spread['tau']:.3f}"
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
 
 
 def _sampler(method: str, *, draws: int | None, tune: int | None, chains: int | None,
@@ -569,10 +729,13 @@ def _sampler(method: str, *, draws: int | None, tune: int | None, chains: int | 
 
 @app.command()
 def score(
-    run: Annotated[Path, typer.Argument(help="Run folder (or model.json) of a fitted model.")],
-    data: Annotated[Path, typer.Option("--data", "-d", help="Births file to score.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Predictions (.parquet or .csv): "
-                                      "birth_id, expected_risk. Microdata: stays inside.")],
+    run: Annotated[Path, typer.Argument(
+        metavar="RUN", help="Run folder (or model.json) of a fitted model.")],
+    data: Annotated[Path, typer.Option(
+        "--data", "-d", metavar="FILE", help="Births file to score.")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FILE", help="Predictions (.parquet or .csv): birth_id, "
+        "expected_risk. Microdata: stays inside.")],
     mapping: MappingOpt = None,
     sep: SepOpt = None,
     decimal: DecimalOpt = None,
@@ -588,7 +751,8 @@ def score(
             _said_read(report)
         with _step("Scoring"):
             scores = model.score(report.births)
-        write_table(scores, out)
+        with _step(f"Writing {out}"):
+            write_table(scores, out)
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
     _say(f"Scored {len(scores):,} births with {escape(model.spec.name)} "
@@ -608,17 +772,21 @@ def _print_unused(report: ValidationReport) -> None:
 
 @app.command()
 def align(
-    run: Annotated[Path, typer.Argument(help="Run folder of `casemix fit` (its data file, "
-                                        "mapping and definitions are used).")],
-    reference: Annotated[Path, typer.Option(help="Published figures (CSV): unit, year, "
-                                            "indicator, numerator, denominator.")],
-    level: Annotated[str | None, typer.Option(help="Unit level of the reference (default: "
-                                              "the spec's first level; 'national').")] = None,
-    tolerance: Annotated[float, typer.Option(help="Relative tolerance on the counts.")] = 0.0,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the comparison to "
-                                             "this CSV (counts below the threshold "
-                                             "suppressed).")] = None,
-    threshold: Annotated[int, typer.Option(help="Disclosure threshold.")] = 10,
+    run: Annotated[Path, typer.Argument(
+        metavar="RUN", help="Run folder of `casemix fit` (its data file, mapping and "
+        "definitions are used).")],
+    reference: Annotated[Path, typer.Option(
+        metavar="FILE", help="Published figures (CSV): unit, year, indicator, numerator, "
+        "denominator.")],
+    level: Annotated[str | None, typer.Option(
+        metavar=_choices(("national", *UNIT_LEVELS)),
+        help="Unit level of the reference (default: the spec's first level).")] = None,
+    tolerance: Annotated[float, typer.Option(
+        metavar="N", help="Relative tolerance on the counts.")] = 0.0,
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="FILE", help="Write the comparison to this CSV (counts below "
+        "the threshold suppressed).")] = None,
+    threshold: Annotated[int, typer.Option(metavar="N", help="Disclosure threshold.")] = 10,
     allow_small_counts: AllowSmallOpt = False,
 ) -> None:
     """Compare crude numbers with the registry's published figures and search every
@@ -636,43 +804,47 @@ def align(
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     table = result.table
-    console.print(f"{int(table['agrees'].sum())} of {len(table)} reference rows agree "
+    console.print(f"{int(table['agrees'].sum()):,} of {len(table):,} reference rows agree "
                   f"(definitions {loaded.spec.definitions.version}).")
     summary = result.summary()
     if len(summary):
         t = Table("indicator", "explained by", "rows", title="Differences")
         for row in summary.itertuples():
-            t.add_row(row.indicator, row.explained_by, str(row.rows))
+            t.add_row(row.indicator, _shown(row.explained_by, missing="unexplained"),
+                      f"{row.rows:,}")
         console.print(t)
     best = Table("indicator", "combination", "presets", "rows reproduced",
                  title="Closest definitions per indicator (exhaustive search)")
     for row in result.best().itertuples():
-        best.add_row(row.indicator, row.combination or "(as compared)", row.presets,
-                     f"{row.rows_agreeing} of {row.rows}")
+        best.add_row(row.indicator, _shown(row.combination, missing="") or "(as compared)",
+                     _shown(row.presets, missing="") or "none",
+                     f"{row.rows_agreeing:,} of {row.rows:,}")
     console.print(best)
     if out is not None:
-        result.disclosed(threshold).to_csv(out, index=False)
-        result.combinations.to_csv(out.with_name(f"{out.stem}_combinations.csv"), index=False)
+        with _step(f"Writing {out} (counts below {threshold} suppressed)"):
+            result.disclosed(threshold).to_csv(out, index=False)
+            result.combinations.to_csv(out.with_name(f"{out.stem}_combinations.csv"),
+                                       index=False)
         _say(f"Wrote [bold]{escape(str(out))}[/] and the combinations searched.")
 
 
 @app.command()
 def report(
-    run: Annotated[Path, typer.Argument(help="Run folder of `casemix fit`.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="HTML file to write.")] = Path(
-        "report.html"),
-    threshold: Annotated[int, typer.Option(help="Disclosure threshold of every table and "
-                                           "figure.")] = 10,
-    reference: Annotated[Path | None, typer.Option(help="Published figures (CSV: unit, "
-                                                   "year, indicator, numerator, "
-                                                   "denominator) for the alignment "
-                                                   "section.")] = None,
+    run: Annotated[Path, typer.Argument(metavar="RUN", help="Run folder of `casemix fit`.")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FILE", help="HTML file to write.")] = Path("report.html"),
+    threshold: Annotated[int, typer.Option(
+        metavar="N", help="Disclosure threshold of every table and figure.")] = 10,
+    reference: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="Published figures (CSV: unit, year, indicator, numerator, "
+        "denominator) for the alignment section.")] = None,
     allow_small_counts: AllowSmallOpt = False,
-    lang: Annotated[str, typer.Option("--lang", help="Language of the report: nl (Dutch "
-                                      "text and number formats) or en.")] = "nl",
+    lang: Annotated[str, typer.Option(
+        "--lang", metavar=_choices(LANGUAGES), help="Language of the report: nl (Dutch text "
+        "and number formats) or en.")] = "nl",
     geometry: Annotated[Path | None, typer.Option(
-        "--geometry", help="GeoJSON boundary file of the units: a choropleth map per level "
-                           "it covers (casemix simulate writes one).")] = None,
+        "--geometry", metavar="FILE", help="GeoJSON boundary file of the units: a choropleth "
+        "map per level it covers (casemix simulate writes one).")] = None,
 ) -> None:
     """Write the diagnostic report of a run: one self-contained HTML file (works offline)."""
     from casemix.report import build_report, write_report
@@ -715,12 +887,14 @@ def _boundaries(path: Path | None) -> Any:
 
 @app.command()
 def refit(
-    year: Annotated[int, typer.Option(help="The new registry year.")],
-    data: Annotated[Path, typer.Option("--data", "-d", help="Births file (.csv, .parquet, .sav).")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Root of the run folders "
-                                      "(runs/YEAR/<spec>/, never overwritten).")] = Path("runs"),
-    models: Annotated[Path, typer.Option(help="Folder of model specifications.")] = Path(
-        "models"),
+    year: Annotated[int, typer.Option(metavar="YEAR", help="The new registry year.")],
+    data: Annotated[Path, typer.Option(
+        "--data", "-d", metavar="FILE", help="Births file (.csv, .parquet, .sav).")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FOLDER", help="Root of the run folders (runs/YEAR/<spec>/, "
+        "never overwritten).")] = Path("runs"),
+    models: Annotated[Path, typer.Option(
+        metavar="FOLDER", help="Folder of model specifications.")] = Path("models"),
     mapping: MappingOpt = None,
     sep: SepOpt = None,
     decimal: DecimalOpt = None,
@@ -738,11 +912,12 @@ def refit(
             _said_read(report)
         specs = sorted(models.glob("*.toml"))
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=err_console, transient=True) as bar:
+                      console=err_console, transient=True,
+                      disable=not err_console.is_terminal) as bar:
             task = bar.add_task("refitting", total=len(specs))
 
             def advance(name: str) -> None:
-                bar.update(task, description=f"refitting {name}")
+                bar.update(task, description=escape(f"refitting {name}"))
                 bar.advance(task)
 
             written = refit_all(report, year, models=models, out=out, data_file=data,
@@ -755,51 +930,61 @@ def refit(
 
 @app.command("compare-runs")
 def compare_runs_command(
-    old: Annotated[Path, typer.Argument(help="Earlier run folder.")],
-    new: Annotated[Path, typer.Argument(help="Later run folder (same specification).")],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write an HTML summary.")
-                   ] = None,
+    old: Annotated[Path, typer.Argument(metavar="OLD", help="Earlier run folder.")],
+    new: Annotated[Path, typer.Argument(
+        metavar="NEW", help="Later run folder (same specification).")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", "-o", metavar="FILE", help="Write an HTML summary.")] = None,
 ) -> None:
     """Coefficient drift, calibration of the old model on the new data, changed unit flags."""
     from casemix.workflow import compare_runs
 
     try:
-        result = compare_runs(old, new)
+        with _step(f"Comparing the runs (the old model on the births of {new})"):
+            result = compare_runs(old, new)
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     drift = result.coefficients[result.coefficients["drift"]]
-    console.print(f"{len(drift)} of {len(result.coefficients)} coefficients drifted "
+    console.print(f"{len(drift):,} of {len(result.coefficients):,} coefficients drifted "
                   "(95% interval of the difference excludes 0).")
     for row in drift.itertuples():
-        console.print(f"  {row.term}: {row.estimate_old:.3f} -> {row.estimate_new:.3f}")
+        console.print(f"  {row.term}: {_shown(row.estimate_old, '.3f', 'not estimated')} -> "
+                      f"{_shown(row.estimate_new, '.3f', 'not estimated')}")
     changed = result.units[result.units["flag_changed"]]
-    console.print(f"{len(changed)} of {len(result.units)} units changed their 95% flag.")
+    console.print(f"{len(changed):,} of {len(result.units):,} units changed their 95% flag "
+                  "(suppressed: not published in that run).")
     for row in changed.itertuples():
-        console.print(f"  {row.level} {row.unit}: {row.flag_95_old} -> {row.flag_95_new}")
+        console.print(f"  {row.level} {row.unit}: {_shown(row.flag_95_old)} -> "
+                      f"{_shown(row.flag_95_new)}")
     if result.calibration is not None:
         c = result.calibration
-        console.print(f"Old model on new data: calibration-in-the-large {c.citl:.3f} "
-                      f"(SE {c.citl_se:.3f}), slope {c.slope:.3f} (SE {c.slope_se:.3f}).")
+        console.print(
+            f"Old model on new data: calibration-in-the-large {_shown(c.citl, '.3f', 'n/a')} "
+            f"(SE {_shown(c.citl_se, '.3f', 'n/a')}), slope {_shown(c.slope, '.3f', 'n/a')} "
+            f"(SE {_shown(c.slope_se, '.3f', 'n/a')}).")
     if out is not None:
-        out.write_text(result.to_html(), encoding="utf-8")
+        with _step(f"Writing {out}"):
+            out.write_text(result.to_html(), encoding="utf-8")
         _say(f"Wrote [bold]{escape(str(out))}[/].")
 
 
 @app.command()
 def publish(
-    run: Annotated[Path, typer.Argument(help="Run folder of `casemix fit` or `refit`.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="CSV file to write (outside the "
-                                      "run folder).")],
+    run: Annotated[Path, typer.Argument(
+        metavar="RUN", help="Run folder of `casemix fit` or `refit`.")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FILE", help="CSV file to write (outside the run folder).")],
     table_format: Annotated[str, typer.Option(
-        "--format", help="Table format: 'statline' (long: one row per region, period, "
-                         "indicator and measure).")] = "statline",
+        "--format", metavar=_choices(PUBLISH_FORMATS), help="Table format: 'statline' (long: "
+        "one row per region, period, indicator and measure).")] = "statline",
 ) -> None:
     """Write the run's publication table from its disclosure-controlled files only; audit it
     with `casemix audit FILE RUN/units.csv`, export it with `casemix export --publish`."""
     from casemix.workflow.publish import publish_run
 
     try:
-        table = publish_run(run, out, format=table_format)
+        with _step(f"Writing the {table_format} table {out}"):
+            table = publish_run(run, out, format=table_format)
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     status = table["status"].value_counts()
@@ -810,68 +995,81 @@ def publish(
 
 @app.command()
 def audit(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders written by casemix "
-                                                "(a run folder, an export folder, tables).")],
-    threshold: Annotated[int, typer.Option(help="Every hidden count's derivable interval "
-                                           "must reach this.")] = 10,
-    width: Annotated[float | None, typer.Option(help="...and be this wide where it reaches "
-                                                "below the threshold (default: the "
-                                                "threshold).")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as JSON.")
-                       ] = False,
+    paths: Annotated[list[Path], typer.Argument(
+        metavar="PATH", help="Files or folders written by casemix (a run folder, an export "
+        "folder, tables).")],
+    threshold: Annotated[int, typer.Option(
+        metavar="N", help="Every hidden count's derivable interval must reach this.")] = 10,
+    width: Annotated[float | None, typer.Option(
+        metavar="N", help="...and be this wide where it reaches below the threshold "
+        "(default: the threshold).")] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the findings as JSON.")] = False,
 ) -> None:
     """What an attacker can derive from these files together; exit code 1 when a hidden
     count can be shown to be small."""
     from casemix.workflow.audit import audit_files
 
     try:
-        result = audit_files(list(paths), threshold=threshold, width=width)
+        with _step("Auditing: what the files give away together (linear programs)"):
+            result = audit_files(list(paths), threshold=threshold, width=width)
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     if as_json:
         print(result.to_json())
     else:
         for f in result.findings.itertuples():
-            interval = ("" if pd.isna(f.lower) else
-                        f" derivable interval [{f.lower:g}, {f.upper:g}]")
-            console.print(f"{f.file} | {f.row} | {f.column}:{interval} ({f.route})")
+            console.print(_finding(f))
         verdict = ("[green]passes[/]" if result.ok else
-                   f"[red]fails[/] ({len(result.findings)} findings)")
-        _say(f"Audit {verdict}: {result.n_hidden} hidden counts checked; threshold "
-             f"{result.protection.threshold}, width {result.protection.width:g}.")
+                   f"[red]fails[/] ({len(result.findings):,} findings)")
+        _say(f"Audit {verdict}: {result.n_hidden:,} hidden counts checked; threshold "
+             f"{result.protection.threshold:,}, width {result.protection.width:g}.")
     if not result.ok:
         raise typer.Exit(code=1)
 
 
+def _finding(f: Any) -> str:
+    """One audit finding as printed: where (file, row, column), what can be derived, how."""
+    where = " | ".join(str(x) for x in (f.file, f.row, f.column) if not _missing(x) and x)
+    if _missing(f.lower) or _missing(f.upper):
+        return f"{where}: {f.route}"
+    return f"{where}: derivable interval [{f.lower:g}, {f.upper:g}] ({f.route})"
+
+
 @app.command()
 def export(
-    run: Annotated[Path, typer.Argument(help="Run folder of `casemix fit` or `refit`.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Export folder to create (new).")],
+    run: Annotated[Path, typer.Argument(
+        metavar="RUN", help="Run folder of `casemix fit` or `refit`.")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FOLDER", help="Export folder to create (new).")],
     indicators: Annotated[list[Path] | None, typer.Option(
-        "--indicators", help="Indicator tables to export as well; repeat for several.")
-                          ] = None,
+        "--indicators", metavar="FILE",
+        help="Indicator tables to export as well; repeat for several.")] = None,
     report: Annotated[Path | None, typer.Option(
-        help="The run's report (`casemix report RUN`) to export as well, audited with the "
-             "tables.")] = None,
-    threshold: Annotated[int, typer.Option(help="Audit: every hidden count's derivable "
-                                           "interval must reach this.")] = 10,
-    width: Annotated[float | None, typer.Option(help="Audit: ...and be this wide where it "
-                                                "reaches below the threshold.")] = None,
+        metavar="FILE", help="The run's report (`casemix report RUN`) to export as well, "
+        "audited with the tables.")] = None,
+    threshold: Annotated[int, typer.Option(
+        metavar="N", help="Audit: every hidden count's derivable interval must reach this.")
+    ] = 10,
+    width: Annotated[float | None, typer.Option(
+        metavar="N", help="Audit: ...and be this wide where it reaches below the threshold.")
+    ] = None,
 ) -> None:
     """Copy only the files that may leave the secure environment, audit them together, and
     refuse (exit 1, nothing written) when the audit finds a derivable small count."""
     from casemix.workflow.export import export_run
 
     try:
-        result = export_run(run, out, indicators=indicators or [], report=report,
-                            threshold=threshold, width=width)
+        with _step(f"Copying the exportable files to {out} and auditing them together"):
+            result = export_run(run, out, indicators=indicators or [], report=report,
+                                threshold=threshold, width=width)
     except (CasemixError, ValueError, OSError) as exc:
         raise _fail(exc) from exc
     if not result.ok:
         for f in result.findings.itertuples():
-            console.print(f"{f.file} | {f.row} | {f.column} ({f.route})")
-        _say(f"[red]Export refused[/]: {len(result.findings)} findings; nothing "
-                      f"written to {escape(str(out))}.")
+            console.print(_finding(f))
+        _say(f"[red]Export refused[/]: {len(result.findings):,} findings; nothing "
+             f"written to {escape(str(out))}.")
         raise typer.Exit(code=1)
-    _say(f"Exported to [bold]{escape(str(out))}[/]; audit passed ({result.n_hidden} hidden "
+    _say(f"Exported to [bold]{escape(str(out))}[/]; audit passed ({result.n_hidden:,} hidden "
                   "counts checked). See README.md and audit.json there.")

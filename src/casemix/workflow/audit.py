@@ -86,7 +86,8 @@ class AuditResult:
         return json.dumps({"ok": self.ok, "hidden_counts": self.n_hidden,
                            "threshold": self.protection.threshold,
                            "width": self.protection.width,
-                           "findings": self.findings.to_dict(orient="records")},
+                           "findings": self.findings.astype(object).where(
+                               self.findings.notna(), None).to_dict(orient="records")},
                           indent=1, default=str)
 
 

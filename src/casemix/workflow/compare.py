@@ -48,11 +48,12 @@ class RunComparison:
 
     def to_html(self) -> str:
         """Short self-contained HTML summary."""
-        drift = self.coefficients[self.coefficients["drift"]]
-        changed = self.units[self.units["flag_changed"]]
+        drift = _readable(self.coefficients[self.coefficients["drift"]])
+        changed = _readable(self.units[self.units["flag_changed"]])
         cal = "" if self.calibration is None else self.calibration.to_frame().T.to_html(
-            header=False, float_format=lambda x: f"{x:.4f}")
-        table = {"border": 0, "index": False, "float_format": lambda x: f"{x:.3f}"}
+            header=False, float_format=lambda x: f"{x:.4f}", na_rep="n/a")
+        table = {"border": 0, "index": False, "float_format": lambda x: f"{x:.3f}",
+                 "na_rep": "suppressed"}
         return (
             "<!DOCTYPE html><html><head><meta charset='utf-8'><title>casemix compare-runs"
             "</title><style>body{font-family:sans-serif;max-width:1000px;margin:2em auto}"
@@ -68,6 +69,13 @@ class RunComparison:
             f"{len(self.units)} units changed their verdict at 95% (unusual beyond the "
             "normal variation between units, which both runs estimate from their own "
             f"units).</p>{changed.to_html(**table)}</body></html>")
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as the HTML summary shows it: yes/no for the boolean columns (a missing value
+    is a suppressed unit, shown as ``suppressed``)."""
+    flags = frame.select_dtypes(bool).columns
+    return frame.assign(**{c: frame[c].map({True: "yes", False: "no"}) for c in flags})
 
 
 def _main_units(path: Path) -> pd.DataFrame:
