@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "inequality": 41,
     # applications on top
     "alignment": 50, "simulation": 50, "report": 51, "workflow": 52, "cli": 60,
+    "__main__": 61,  # python -m casemix: runs the command line
     # the package namespace re-exports from everywhere
     "__init__": 99,
 }
