@@ -65,4 +65,4 @@ def test_columns_are_the_alignment_reference_format():
     from casemix.alignment import REFERENCE_COLUMNS
     from casemix.simulation import published
 
-    assert published.REFERENCE_COLUMNS == tuple(REFERENCE_COLUMNS)
+    assert tuple(REFERENCE_COLUMNS) == published.REFERENCE_COLUMNS
