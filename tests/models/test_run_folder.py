@@ -233,10 +233,12 @@ def test_posterior_files_carry_no_observed_counts(cohort, tmp_path):
 
 
 def _cli_counts(output: str) -> dict[str, tuple[int, ...]]:
-    """``level: (published, above_95, below_95, above_998, below_998)`` from casemix fit."""
-    pattern = (r"(\w+): (\d+) of \d+ units published; unusual at 95%: (\d+) above, (\d+) "
-               r"below; at 99\.8%: (\d+) above, (\d+) below")
-    return {m[0]: tuple(int(x) for x in m[1:]) for m in re.findall(pattern, output)}
+    """``level: (published, above_95, below_95, above_998, below_998)`` from the table that
+    casemix fit ends with (a row per level: published of total, then the four counts)."""
+    pattern = (r"^\s*(\w+)\s+([\d,]+) of [\d,]+\s+([\d,]+)\s+([\d,]+)\s+([\d,]+)"
+               r"\s+([\d,]+)\s")
+    return {m[0]: tuple(int(x.replace(",", "")) for x in m[1:])
+            for m in re.findall(pattern, output, flags=re.MULTILINE)}
 
 
 def _report_counts(html: str) -> dict[str, tuple[int, ...]]:
