@@ -94,19 +94,15 @@ def read_report(html: str) -> tuple[list[pd.DataFrame], str]:
 
 
 def _numbers(values: pd.Series, lang: str) -> pd.Series:
-    """Numbers in the format of ``lang`` (grouping removed, the decimal mark read, ``%``
-    dropped); NaN where a cell is not a number."""
-    from babel.numbers import get_decimal_symbol, get_group_symbol
+    """Numbers in the format of ``lang``, read as the report's formatter wrote them
+    (:meth:`casemix.report.formatting.Formatter.parse`); NaN where a cell is not one."""
+    from casemix.report.formatting import Formatter
+    from casemix.report.i18n import LANGUAGES
 
-    from casemix.report.i18n import LOCALES
-
-    locale = LOCALES.get(lang.split("-")[0], "en_GB")
-    group, decimal = get_group_symbol(locale), get_decimal_symbol(locale)
-    text = values.astype("string").str.strip().str.removesuffix("%")
-    text = text.str.replace(group, "", regex=False).str.replace("\u00a0", "", regex=False)
-    text = text.str.replace(decimal, ".", regex=False).str.replace("\u2212", "-", regex=False)
-    numbers = pd.to_numeric(text, errors="coerce")
-    return pd.Series(np.asarray(numbers, dtype=float), index=values.index)
+    code = lang.split("-")[0]
+    parse = Formatter.of(code if code in LANGUAGES else "en").parse
+    return pd.Series([np.nan if v is None else parse(str(v)) for v in values],
+                     index=values.index, dtype=float)
 
 
 #: ``estimate (lower–upper)`` as the report writes an interval.
