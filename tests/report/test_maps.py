@@ -9,6 +9,8 @@ longitude/latitude map at latitude 60 has aspect 1/cos(60 deg) = 2.
 from __future__ import annotations
 
 import math
+import warnings
+from pathlib import Path
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -22,6 +24,8 @@ from shapely.geometry import MultiPolygon, Polygon, box
 
 from casemix.exceptions import ParameterError
 from casemix.report.maps import VERDICT_COLOURS, ratio_map, verdict_map
+
+ROOT = Path(__file__).resolve().parents[2]
 
 matplotlib.use("Agg")
 
@@ -186,3 +190,21 @@ def test_bad_values_are_refused(ax):
         ratio_map(ax, SHAPES, pd.Series([1.1, 1.2], index=["A", "A"]))
     with pytest.raises(ParameterError, match="'limit'"):
         ratio_map(ax, SHAPES, pd.Series({"A": 1.2}), limit=0.9)
+
+
+def test_a_boundary_file_matching_no_level_is_an_error():
+    """Maps asked for, none possible: the report says why instead of leaving them out."""
+    from casemix import CaseMixModel, load_spec, simulate_cohort, validate_births
+    from casemix.exceptions import BoundaryError
+    from casemix.geography import boundaries_from_geojson
+    from casemix.report import build_report
+
+    square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
+    foreign = boundaries_from_geojson({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"code": "ZZ1"}, "geometry": square}]})
+    births = validate_births(simulate_cohort(6_000, seed=3).births).births
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = CaseMixModel(load_spec(ROOT / "models" / "big2.toml")).fit(births)
+        with pytest.raises(BoundaryError, match="none of the levels vsv, municipality"):
+            build_report(result, births, geometry=foreign)

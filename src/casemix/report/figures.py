@@ -196,12 +196,14 @@ def level_maps(geometry: Any, published: Any, shrunk: Any, levels: tuple[str, ..
 
     _ = fmt.lang.gettext
     labels = {k: _(v) for k, v in MAP_LABELS.items()}
-    out = []
+    out: list[dict[str, str]] = []
+    unmatched: list[str] = []
     for level in levels:
         units = published.main(level).assign(unit=lambda t: t["unit"].astype(str))
         try:
             shapes = geometry.for_units(level, units["unit"], allow_missing=True)
-        except BoundaryError:  # the file does not hold this level
+        except BoundaryError as exc:  # the file does not hold this level
+            unmatched.append(str(exc))
             continue
         hidden = set(units.loc[units["suppressed"].astype(bool), "unit"])
         name = _(LEVELS.get(level, level))
@@ -220,4 +222,8 @@ def level_maps(geometry: Any, published: Any, shrunk: Any, levels: tuple[str, ..
         out.append({"title": name, "verdict": verdict_png, "ratio": png(fig),
                     "verdict_alt": _("map of the verdict"), "ratio_alt": _(
                         "map of the shrunken O/E"), "missing": missing})
+    if not out and unmatched:  # maps were asked for and none can be drawn: say why
+        raise BoundaryError(f"No map can be drawn from {geometry.source}: it matches the "
+                            f"units of none of the levels {', '.join(levels)}. "
+                            + " ".join(unmatched))
     return out
