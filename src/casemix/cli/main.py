@@ -44,6 +44,7 @@ from casemix.models.runs import (
     reproduce_run,
     save_run,
 )
+from casemix.models.spec import WEIGHTS_KINDS
 from casemix.records import (
     UNIT_LEVELS,
     ColumnMapping,
@@ -51,6 +52,7 @@ from casemix.records import (
     load_births,
     write_table,
 )
+from casemix.records.shares import read_shares
 from casemix.simulation import simulate_cohort
 
 #: Markup is off by default: unit labels, file names and messages are printed as they are
@@ -622,6 +624,17 @@ def fit(
         metavar="N", help="Disclosure control: counts below this are suppressed in the "
         "exported tables.")] = 10,
     allow_small_counts: AllowSmallOpt = False,
+    shares: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="Births shared between units (CSV or Parquet: birth_id, level, "
+        "unit, share; the shares of a birth at a level add up to 1), e.g. from `casemix "
+        "geography harmonise`.")] = None,
+    weights: Annotated[str | None, typer.Option(
+        metavar="COLUMN", help="Column of case weights (default: the spec's), e.g. from "
+        "`casemix weights`.")] = None,
+    weights_kind: Annotated[str | None, typer.Option(
+        metavar=_choices(WEIGHTS_KINDS), help="frequency: a weight w stands for w births; "
+        "sampling: non-response or design weights (intervals use the effective sample "
+        "size). Default: the spec's (frequency).")] = None,
 ) -> None:
     """Fit a case-mix model and write the run folder (model.json, units.csv, direct.csv,
     coefficients.csv, exclusions.csv, manifest.json; posterior/ for Bayesian methods)."""
@@ -631,6 +644,11 @@ def fit(
         model_spec = load_spec(spec)
         if without_ses:
             model_spec = model_spec.without_ses()
+        if weights is not None or weights_kind is not None:
+            model_spec = dataclasses.replace(
+                model_spec, weights=weights or model_spec.weights,
+                weights_kind=weights_kind or model_spec.weights_kind)
+        assignment = None if shares is None else read_shares(shares)
         chosen = method or model_spec.method
         sampler = _sampler(chosen, draws=draws, tune=tune, chains=chains,
                            target_accept=target_accept, seed=seed)
@@ -647,7 +665,7 @@ def fit(
         with (contextlib.nullcontext() if sampler is not None else
               _step(f"Fitting {model_spec.name} ({chosen})")), warnings.catch_warnings():
             warnings.simplefilter("ignore", CasemixWarning)  # printed below as notes
-            result = model.fit(report.births)
+            result = model.fit(report.births, shares=assignment)
         with _step(f"Writing {out}"), warnings.catch_warnings(record=True) as written:
             warnings.simplefilter("always", CasemixWarning)
             save_run(result, out, validation=report, threshold=threshold,

@@ -32,6 +32,15 @@ class Cells:
         False when compression did not pay off and each row is its own cell.
     pattern : ndarray of int, optional
         For unit cells: index of the covariate pattern of each cell.
+    m2 : ndarray, optional
+        Variance weight per cell: the sum over its rows of $w$ for frequency weights, of
+        $w^2$ for sampling weights (and $w s^2$, $(w s)^2$ for births shared with share
+        $s$), so that the null variance of the cell's weighted events is $m_2 p (1 - p)$.
+        None: equal to ``m`` (frequency weights, nothing shared).
+    count : ndarray, optional
+        Unweighted births (rows) per cell: what disclosure thresholds count. None: ``m``.
+    events : ndarray, optional
+        Unweighted events per cell. None: ``y``.
     """
 
     keys: pd.DataFrame
@@ -40,6 +49,24 @@ class Cells:
     inverse: npt.NDArray[np.intp]
     compressed: bool
     pattern: npt.NDArray[np.intp] | None = None
+    m2: npt.NDArray[np.float64] | None = None
+    count: npt.NDArray[np.float64] | None = None
+    events: npt.NDArray[np.float64] | None = None
+
+    @property
+    def variance_weight(self) -> npt.NDArray[np.float64]:
+        """``m2``, or ``m`` when the cells have no variance weights of their own."""
+        return self.m if self.m2 is None else self.m2
+
+    @property
+    def births(self) -> npt.NDArray[np.float64]:
+        """Unweighted births per cell (``count``, or ``m`` when not recorded)."""
+        return self.m if self.count is None else self.count
+
+    @property
+    def unweighted_events(self) -> npt.NDArray[np.float64]:
+        """Unweighted events per cell (``events``, or ``y`` when not recorded)."""
+        return self.y if self.events is None else self.events
 
 
 def _codes(column: pd.Series | npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.int64], int]:
@@ -80,6 +107,7 @@ def compress_cells(
     frame: pd.DataFrame, keys: Sequence[str], y: npt.NDArray[np.float64],
     w: npt.NDArray[np.float64], *, force: bool | None = None,
     within: npt.NDArray[np.intp] | None = None,
+    v: npt.NDArray[np.float64] | None = None,
 ) -> Cells:
     """Collapse rows with identical values of ``keys`` into cells with summed counts.
 
@@ -96,6 +124,9 @@ def compress_cells(
         fewer than half the rows.
     within : ndarray of int, optional
         A pattern index per row that is part of the key (recorded as ``Cells.pattern``).
+    v : ndarray, optional
+        Variance weight per row (see :attr:`Cells.m2`); given, the cells also record their
+        unweighted births and events.
     """
     columns: list[pd.Series | npt.NDArray[np.intp]] = [frame[k] for k in keys]
     if within is not None:
@@ -104,13 +135,24 @@ def compress_cells(
         np.zeros(len(frame), dtype=np.intp), np.zeros(1, dtype=np.intp))
     compress = force if force is not None else len(first) < COMPRESSION_LIMIT * len(frame)
     if not compress:  # each row its own cell: no copies
+        extra = {} if v is None else {"m2": v.copy(), "count": np.ones(len(frame)),
+                                      "events": np.asarray(y, dtype=float).copy()}
         return Cells(frame[list(keys)], y * w, w.copy(), np.arange(len(frame)), False,
-                     within)
-    # bincount with float weights returns float64 (the stubs say intp)
-    yc = cast("npt.NDArray[np.float64]", np.bincount(inverse, weights=y * w, minlength=len(first)))
-    mc = cast("npt.NDArray[np.float64]", np.bincount(inverse, weights=w, minlength=len(first)))
+                     within, **extra)
+    n = len(first)
+    yc, mc = _sums(inverse, y * w, n), _sums(inverse, w, n)
+    extra = {} if v is None else {"m2": _sums(inverse, v, n), "count": _sums(inverse, None, n),
+                                  "events": _sums(inverse, y, n)}
     return Cells(frame[list(keys)].iloc[first].reset_index(drop=True), yc, mc, inverse,
-                 True, None if within is None else within[first])
+                 True, None if within is None else within[first], **extra)
+
+
+def _sums(inverse: npt.NDArray[np.intp], values: npt.NDArray[np.float64] | None,
+          n: int) -> npt.NDArray[np.float64]:
+    """Sum of ``values`` (None: count of rows) per group, as float."""
+    # bincount with float weights returns float64 (the stubs say intp)
+    return cast("npt.NDArray[np.float64]",
+                np.bincount(inverse, weights=values, minlength=n).astype(float))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ stratum, observed, n`` for unit comparisons (``units.csv``, ``funnel_<level>.csv
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -97,8 +97,8 @@ def mark_primary(hidden: np.ndarray, links: TableLinks, keys: list[str], observe
 def link_unit_table(cells: LinkedCells, units: pd.DataFrame, *, file: str, main_period: str,
                     links: TableLinks | None = None,
                     missing: Mapping[str, float | None] | None = None,
-                    nesting: Mapping[tuple[str, str], Mapping[str, str]] | None = None
-                    ) -> TableLinks:
+                    nesting: Mapping[tuple[str, str], Mapping[str, str]] | None = None,
+                    shared: Collection[str] = (), additive: bool = True) -> TableLinks:
     """Add the rows of a unit comparison table and every relation between them.
 
     Parameters
@@ -119,6 +119,12 @@ def link_unit_table(cells: LinkedCells, units: pd.DataFrame, *, file: str, main_
     nesting : mapping, optional
         ``{(child level, parent level): {child unit: parent unit}}`` for levels that nest
         (municipalities in GGD regions): public knowledge an attacker has.
+    shared : collection of str
+        Levels at which births are shared between units (an assignment table): their units
+        do not nest in other levels' units.
+    additive : bool, default True
+        False for unweighted counts of shared levels: a shared birth counts in each of its
+        units, so their units do not add up to the national total either.
 
     Returns
     -------
@@ -139,18 +145,24 @@ def link_unit_table(cells: LinkedCells, units: pd.DataFrame, *, file: str, main_
         _row(cells, links, key, row.observed, row.n, file,
              f"{row.level} {row.unit} {row.period} {row.stratum}")
     for measure, index in (("O", links.observed), ("N", links.n)):
-        _sums(cells, frame, measure, index, main_period, missing or {})
-        _nesting(cells, frame, measure, index, nesting or {}, missing or {})
+        _sums(cells, frame, measure, index, main_period, missing or {},
+              () if additive else shared)
+        _nesting(cells, frame, measure, index,
+                 {k: v for k, v in (nesting or {}).items() if not set(k) & set(shared)},
+                 missing or {})
     return links
 
 
 def _sums(cells: LinkedCells, frame: pd.DataFrame, measure: str, index: dict[str, int],
-          main_period: str, missing: Mapping[str, float | None]) -> None:
+          main_period: str, missing: Mapping[str, float | None],
+          not_additive: Collection[str] = ()) -> None:
     def key(r: tuple) -> int:
         return index[unit_key(*r)]
 
     for (level, period, stratum), t in frame.groupby(["level", "period", "stratum"],
                                                      sort=False):
+        if level in not_additive:
+            continue
         parts = [key((level, u, period, stratum)) for u in t["unit"]]
         if missing.get(level, None) != 0:  # births without a code of this level: a count
             absent = cells.cell(f"{measure}:{unit_key(level, MISSING, period, stratum)}",

@@ -117,14 +117,18 @@ class FunnelResult:
             npt.NDArray[np.float64], npt.NDArray[np.float64]]:
         """Exact limits; for ratios of a binary outcome (``factor`` = V/E below 1) those of
         the binomial with the Poisson-binomial's mean and variance (size
-        $E/p^*$ rounded, probability $p^*$, $p^* = 1 - V/E$)."""
+        $E/p^*$ rounded, probability $p^*$, $p^* = 1 - V/E$); for weighted sums
+        (V/E above 1) those of the Poisson count with the effective expected count E/f."""
         a = (1 - level) / 2
         if self.kind != "ratio":
             return (np.clip(binomial_limit(d, a, self.target), 0, 1),
                     np.clip(binomial_limit(d, 1 - a, self.target), 0, 1))
+        # weighted sums (sampling weights, shared births; V/E above 1): the limits of a
+        # Poisson count with the effective expected E/f, i.e. O = f X with X ~ Poisson(E/f)
+        f = np.maximum(np.broadcast_to(np.asarray(factor, dtype=float), d.shape), 1.0)
         # the interpolated lower limit can dip below 0 for tiny E
-        lo = np.clip(poisson_limit(d, a, self.target), 0, None)
-        hi = poisson_limit(d, 1 - a, self.target)
+        lo = np.clip(poisson_limit(d / f, a, self.target), 0, None)
+        hi = poisson_limit(d / f, 1 - a, self.target)
         p_star = np.broadcast_to(1 - np.asarray(factor, dtype=float), d.shape)
         binary = p_star > 1e-9
         if binary.any():
@@ -357,8 +361,8 @@ def _variance_factor(variance: npt.ArrayLike | None, num: npt.NDArray[np.float64
     if v.shape != den.shape:
         raise DataError(f"funnel: 'variance' must have one value per unit ({len(den)}); got "
                         f"shape {v.shape}.")
-    bad = ~((v > 0) & (v <= den * (1 + 1e-9)))
+    bad = ~(v > 0)  # above E for weighted sums (sampling weights, shared births)
     if bad.any():
-        raise DataError(f"funnel: 'variance' must lie in (0, E] (sum p(1-p) <= sum p); "
-                        f"{int(bad.sum())} unit(s) do not (e.g. {v[bad][:3].tolist()}).")
+        raise DataError(f"funnel: 'variance' must be > 0; {int(bad.sum())} unit(s) are not "
+                        f"(e.g. {v[bad][:3].tolist()}).")
     return v / den

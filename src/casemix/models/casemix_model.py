@@ -18,10 +18,13 @@ from casemix.models.data import prepare_model_data
 from casemix.models.methods import build_method, method_name
 from casemix.models.result import CaseMixResult, coefficient_table
 from casemix.models.risk import RiskModel, RiskProblem
+from casemix.models.shared import checked_shares as _checked_shares
+from casemix.models.shared import shared_cells
 from casemix.models.shrinkers import Shrinker
 from casemix.models.spec import ModelSpec
 from casemix.models.units import compare_units
 from casemix.models.verdicts import apply_verdict
+from casemix.records.shares import Shares
 
 if TYPE_CHECKING:
     from casemix.bayes.adjacency import Adjacency
@@ -132,13 +135,19 @@ class CaseMixModel:
         shrinker.check(risk)
         return risk, shrinker
 
-    def fit(self, births: pd.DataFrame) -> CaseMixResult:
+    def fit(self, births: pd.DataFrame, shares: Shares | pd.DataFrame | None = None
+            ) -> CaseMixResult:
         """Fit the risk model, compare units and shrink their ratios.
 
         Parameters
         ----------
         births : pandas.DataFrame
             Validated births in canonical columns (see :func:`casemix.load_births`).
+        shares : Shares or pandas.DataFrame, optional
+            Births shared between units (:mod:`casemix.records.shares`: ``birth_id, level,
+            unit, share``). The risk model is fitted on births, once each; O, E and n of a
+            unit add its shares of the births it shares, and its intervals and tests use the
+            variance of that weighted sum.
 
         Returns
         -------
@@ -146,6 +155,7 @@ class CaseMixModel:
         """
         risk, shrinker = self.strategies()
         self.spec.check_data(list(births.columns))
+        shares = _checked_shares(shares, births, self.spec, risk)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         data = prepare_model_data(births, self.spec)
@@ -155,9 +165,9 @@ class CaseMixModel:
         patterns = compress_cells(data.frame, term_columns, data.y, data.w, force=self.compress)
         unit_keys = list(dict.fromkeys([*self.spec.levels, *self.spec.stratify,
                                         *(["year"] if "year" in data.frame else [])]))
-        cells = compress_cells(data.frame, unit_keys, data.y, data.w,
-                               within=patterns.inverse,
-                               force=None if patterns.compressed else False)
+        force = None if patterns.compressed else False
+        cells = compress_cells(data.frame, unit_keys, data.y, data.w, within=patterns.inverse,
+                               force=force, v=data.v)
         X = encoding.matrix(patterns.keys)
         timings["prepare_s"] = time.perf_counter() - t0
         with warnings.catch_warnings(record=True) as caught:
@@ -168,11 +178,13 @@ class CaseMixModel:
                                             self.spec.confidence_level, self.seed))
             timings["fit_s"] = time.perf_counter() - t1
             t2 = time.perf_counter()
+            level_cells = {} if shares is None else shared_cells(
+                shares, births, data, patterns, cells, expected, unit_keys, force=force)
             units = compare_units(cells, expected.expected, expected.per_level,
                                   levels=self.spec.levels, stratify=self.spec.stratify,
                                   by_year=self.spec.by_year, years=data.years,
                                   confidence_level=self.spec.confidence_level,
-                                  log=data.exclusions)
+                                  log=data.exclusions, level_cells_of=level_cells)
             shrunk = shrinker.apply(units, expected, level=self.spec.confidence_level,
                                     seed=self.seed)
             table, verdict = apply_verdict(shrunk.units, shrinker)
@@ -190,6 +202,7 @@ class CaseMixModel:
             cells=cells, patterns=patterns, pattern_risk=expected.pattern_risk, notes=notes,
             parameters=expected.parameters, outcome=data.y, rows=data.rows,
             bayes={**expected.fits, **shrunk.fits},
+            level_cells={k: c for k, (c, _) in level_cells.items()}, shares=shares,
         )
 
 

@@ -19,7 +19,8 @@ __all__ = ["ModelData", "prepare_model_data"]
 
 @dataclass
 class ModelData:
-    """Births analysed by a model, with outcome ``y`` (0/1) and weight ``w`` per row."""
+    """Births analysed by a model, with outcome ``y`` (0/1), weight ``w`` and variance weight
+    ``v`` per row (``w`` for frequency weights, ``w**2`` for sampling weights)."""
 
     frame: pd.DataFrame
     y: npt.NDArray[np.float64]
@@ -29,7 +30,7 @@ class ModelData:
     exclusions: ExclusionLog
     n_input: int
     rows: npt.NDArray[np.intp]  # positions of the analysed births in the input table
-
+    v: npt.NDArray[np.float64] | None = None
 
 
 def _outcome(births: pd.DataFrame, spec: ModelSpec, log: ExclusionLog) -> pd.Series:
@@ -94,4 +95,6 @@ def prepare_model_data(births: pd.DataFrame, spec: ModelSpec) -> ModelData:
     needed = [c for c in dict.fromkeys(needed) if c in births]
     frame = births.loc[keep, needed].reset_index(drop=True)
     y = outcome[keep].to_numpy(dtype=float)
-    return ModelData(frame, y, w[keep], terms, years, log, len(births), np.flatnonzero(keep))
+    w = w[keep]
+    v = None if spec.weights is None else (w * w if spec.weights_kind == "sampling" else w)
+    return ModelData(frame, y, w, terms, years, log, len(births), np.flatnonzero(keep), v)

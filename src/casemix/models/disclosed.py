@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from casemix.calibration import with_derived_groups
+from casemix.core.cells import Cells
 from casemix.disclosure import DEFAULT_THRESHOLD, LinkedCells, Protection, protect
 from casemix.disclosure.tables import (
     TableLinks,
@@ -48,7 +49,7 @@ PRECISION: dict[str, int] = {
     "adjusted_rate_upper": 4, "direct_rate": 4, "direct_rate_lower": 4,
     "direct_rate_upper": 4, "oe": 3, "oe_lower": 3, "oe_upper": 3, "shrunk_oe": 3,
     "shrunk_lower": 3, "shrunk_upper": 3, "prob_above": 3, "z": 2, "z_adjusted": 2,
-    "p_value": 4, "value": 3, "phi": 3, "tau2": 4, "variance": 1, "verdict_p": 4,
+    "p_value": 4, "n_effective": 1, "value": 3, "phi": 3, "tau2": 4, "variance": 1, "verdict_p": 4,
     "slope": 3, "slope_se": 3,
     "estimate": 4, "std_error": 4, "odds_ratio": 3, "or_lower": 3, "or_upper": 3,
 }
@@ -61,9 +62,13 @@ SUBGROUPS = ("income_quintile", "migration_background", "education", "parity", "
 
 #: Unit-table columns blanked with a suppressed numerator (besides :data:`DERIVED_COLUMNS`).
 HIDDEN_WITH_OBSERVED = [*DERIVED_COLUMNS, "expected", "variance", "rank", "rank_lower",
-                        "rank_upper", "events_unweighted"]
+                        "rank_upper", "events_unweighted", "n_effective"]
 #: Unweighted events and births of each row, published in runs with case weights.
 UNWEIGHTED = ("events_unweighted", "n_unweighted")
+#: Column of ``units.csv`` in runs with shared births: ``shared`` for the rows of a level at
+#: which births are shared between units (their unweighted counts do not add up), else
+#: ``single``.
+ASSIGNMENT = "assignment"
 GROUP_DERIVED = ["expected", "oe", "oe_lower", "oe_upper", "slope", "slope_se"]
 
 
@@ -147,7 +152,8 @@ def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
     cells = LinkedCells()
     nesting = _nesting(result, births)
     links = link_unit_table(cells, frame, file="units.csv", main_period=table.period,
-                            missing=_missing(result, threshold), nesting=nesting)
+                            missing=_missing(result, threshold), nesting=nesting,
+                            shared=list(result.level_cells))
     group_links = {v: link_groups(cells, g, variable=v, file=f"calibration_{v}.csv",
                                   main_period=table.period) for v, g in groups.items()}
     calibration = result.calibration()
@@ -186,19 +192,21 @@ def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
 
 
 def _with_unweighted(result: CaseMixResult, frame: pd.DataFrame) -> pd.DataFrame:
-    """Add the unweighted events and births of each row when the run has case weights.
+    """Add the unweighted events and births of each row when the run has case weights or
+    births shared between units.
 
     The threshold is about births, not weighted sums: with weights 1.2, a weighted count of
-    10.8 is 9 births. The columns are published too (the unweighted base of each row), so
-    that the audit can check the rule from the files."""
-    if result.spec.weights is None or result.cells is None or result.outcome is None:
+    10.8 is 9 births, and a birth shared between two VSVs is a birth of each. The columns are
+    published too (the unweighted base of each row), so that the audit can check the rule
+    from the files; levels with shared births are marked in ``assignment``."""
+    if (result.spec.weights is None and not result.level_cells) or result.cells is None:
         return frame
-    cells = result.cells
-    events = np.bincount(cells.inverse, weights=result.outcome, minlength=len(cells.y))
-    births = np.bincount(cells.inverse, minlength=len(cells.y)).astype(float)
-    keys = cells.keys.assign(_y=events, _m=births)
     parts = []
     for level in result.spec.levels:
+        cells = result.cells_of(level)
+        assert cells is not None
+        events, births = _unweighted_counts(result, cells)
+        keys = cells.keys.assign(_y=events, _m=births)
         for sub, period, stratum in row_groups(keys, stratify=result.spec.stratify,
                                                by_year=result.spec.by_year,
                                                years=result.years):
@@ -208,8 +216,22 @@ def _with_unweighted(result: CaseMixResult, frame: pd.DataFrame) -> pd.DataFrame
     counts = pd.concat(parts, ignore_index=True)
     merged = frame[["level", "unit", "period", "stratum"]].merge(
         counts, on=["level", "unit", "period", "stratum"], how="left")
-    return frame.assign(**{UNWEIGHTED[0]: merged["_y"].fillna(0).to_numpy(),
-                           UNWEIGHTED[1]: merged["_m"].fillna(0).to_numpy()})
+    out = frame.assign(**{UNWEIGHTED[0]: merged["_y"].fillna(0).to_numpy(),
+                          UNWEIGHTED[1]: merged["_m"].fillna(0).to_numpy()})
+    if result.level_cells:
+        out[ASSIGNMENT] = np.where(frame["level"].isin(list(result.level_cells)), "shared",
+                                   "single")
+    return out
+
+
+def _unweighted_counts(result: CaseMixResult, cells: Cells) -> tuple[np.ndarray, np.ndarray]:
+    """Unweighted events and births per cell (recorded in the cells, or counted from the
+    analysed births)."""
+    if cells.count is not None and cells.events is not None:
+        return cells.events, cells.count
+    assert result.outcome is not None
+    return (np.bincount(cells.inverse, weights=result.outcome, minlength=len(cells.y)),
+            np.bincount(cells.inverse, minlength=len(cells.y)).astype(float))
 
 
 def _protect_unweighted(result: CaseMixResult, births: pd.DataFrame | None, frame: pd.DataFrame,
@@ -224,7 +246,8 @@ def _protect_unweighted(result: CaseMixResult, births: pd.DataFrame | None, fram
     missing = {lv: (0.0 if v == 0 else None) for lv, v in
                _missing(result, protection.threshold).items()}
     links = link_unit_table(raw, counts, file="units.csv", main_period=result.unit_table.period,
-                            missing=missing, nesting=nesting)
+                            missing=missing, nesting=nesting, shared=list(result.level_cells),
+                            additive=False)
     raw_hidden = ~np.asarray(raw.published)
     mark_primary(raw_hidden, links, _unit_keys(counts), counts["observed"], counts["n"],
                  protection.threshold)

@@ -18,6 +18,7 @@ from casemix.models.shrinkers import Shrinker
 from casemix.models.spec import ModelSpec
 from casemix.models.units import DERIVED_COLUMNS, UnitTable
 from casemix.records.exclusions import ExclusionLog
+from casemix.records.shares import Shares
 from casemix.standardisation.indirect import UNIT_COLUMNS
 
 if TYPE_CHECKING:
@@ -114,6 +115,15 @@ class CaseMixResult:
     pattern_risk: npt.NDArray[np.float64] | None = field(default=None, repr=False)
     bayes: dict[str, Any] = field(default_factory=dict, repr=False)
     verdict: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Levels with births shared between units: their pattern x unit cells (shares applied).
+    level_cells: dict[str, Cells] = field(default_factory=dict, repr=False)
+    #: The assignment table of shared births (None: every birth in one unit per level).
+    shares: Shares | None = field(default=None, repr=False)
+
+    def cells_of(self, level: str) -> Cells | None:
+        """The pattern x unit cells of ``level`` (its shared cells where births are
+        shared)."""
+        return self.level_cells.get(level, self.cells)
 
     @property
     def units(self) -> pd.DataFrame:
@@ -160,8 +170,9 @@ class CaseMixResult:
         if self.cells is None or self.patterns is None:
             raise ValueError("Direct standardisation needs a result with its data attached "
                              "(a fitted result, not a loaded model).")
+        level = level or self.spec.levels[0]
         return direct_standardisation(self.encoding.matrix(self.patterns.keys), self.patterns,
-                                      self.cells, level or self.spec.levels[0],
+                                      self.cells_of(level), level,
                                       confidence_level=self.spec.confidence_level)
 
     def _observed(self) -> npt.NDArray[np.float64]:

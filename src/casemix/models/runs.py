@@ -40,6 +40,7 @@ from casemix.models.shrinkers import Shrinker, shrinker_from_dict
 from casemix.models.spec import ModelSpec
 from casemix.models.units import UnitTable
 from casemix.records import ValidationReport, load_births
+from casemix.records.shares import Shares, read_shares
 
 __all__ = ["MODEL_FORMAT", "RUN_FORMAT", "FrozenModel", "Run", "check_run_complete",
            "check_run_target", "check_writable", "data_fingerprint", "is_staging_folder",
@@ -51,6 +52,8 @@ _OLDER_FORMATS = ("casemix-model/1",)
 _PACKAGES = ("casemix", "numpy", "pandas", "scipy", "statsmodels", "pyarrow", "pymc", "nutpie")
 #: Where a run is marked complete: written last, with the completeness record ``files``.
 MANIFEST = "manifest.json"
+#: The births shared between units of a run (birth ids: stays inside).
+SHARES_FILE = "shares.csv"
 #: Format of run manifests; ``casemix-run/3`` added the completeness record.
 RUN_FORMAT = "casemix-run/3"
 #: Files of every run folder, checked in folders written before the completeness record.
@@ -229,6 +232,8 @@ def save_run(
         _write_tables(result, disclosed, staging, validation=validation, threshold=threshold,
                       diagnostics=diagnostics)
         _write_posteriors(result, staging)
+        if result.shares is not None:  # birth ids: internal, for refit from the folder
+            result.shares.frame.to_csv(staging / SHARES_FILE, index=False)
         manifest["files"] = _file_record(staging)
         _write_manifest(staging, manifest)
     return out
@@ -433,6 +438,24 @@ def _read_settings(validation: ValidationReport | None) -> dict[str, str] | None
     return {"sep": read.sep, "decimal": read.decimal, "encoding": read.encoding}
 
 
+def _weights_record(result: CaseMixResult, births: pd.DataFrame | None
+                    ) -> dict[str, Any] | None:
+    """The case weights of a run: column, meaning, and their spread over the analysed births
+    (Kish's design effect $n \\sum w^2 / (\\sum w)^2$ and effective sample size)."""
+    column = result.spec.weights
+    if column is None:
+        return None
+    record: dict[str, Any] = {"column": column, "kind": result.spec.weights_kind}
+    if births is not None and result.rows is not None and column in births:
+        w = pd.to_numeric(births[column].iloc[result.rows], errors="coerce").to_numpy(float)
+        total, squares = float(w.sum()), float((w * w).sum())
+        record.update(sum=total, min=float(w.min()), max=float(w.max()),
+                      mean=total / len(w), n_effective=total * total / squares,
+                      design_effect=len(w) * squares / (total * total),
+                      sha256=hashlib.sha256(np.ascontiguousarray(w).tobytes()).hexdigest())
+    return record
+
+
 def _manifest(result: CaseMixResult, *, births: pd.DataFrame | None,
               validation: ValidationReport | None, threshold: int,
               data_file: str | Path | None, mapping: str | None, invalid: str,
@@ -459,6 +482,10 @@ def _manifest(result: CaseMixResult, *, births: pd.DataFrame | None,
         "national_rate": result.national_rate,
         "definitions": result.spec.definitions.to_dict(),
         "diagnostics": diagnostics,
+        "weights": _weights_record(result, births),
+        "shares": None if result.shares is None else {
+            "file": SHARES_FILE, "sha256": result.shares.fingerprint(),
+            "births_shared": {lv: result.shares.n_shared(lv) for lv in result.shares.levels}},
         "disclosure": {"threshold": threshold,
                        "override": threshold < DEFAULT_THRESHOLD,
                        "suppression_log": "suppression_log.csv (stays inside the secure "
@@ -517,12 +544,24 @@ class Run:
                                "fingerprint differs); refit the run first.")
         return report
 
+    def shares(self) -> Shares | None:
+        """The run's births shared between units (``shares.csv``), checked against the
+        fingerprint recorded in the manifest; None when nothing was shared."""
+        record = self.manifest.get("shares")
+        if not record:
+            return None
+        shares = read_shares(self.folder / record.get("file", SHARES_FILE))
+        if shares.fingerprint() != record.get("sha256"):
+            raise CasemixError(f"{self.folder}/{SHARES_FILE} has changed since the run was "
+                               "fitted (fingerprint differs).")
+        return shares
+
     def refit(self, births: pd.DataFrame | None = None) -> CaseMixResult:
         """Fit the run again with its recorded settings: the same data give the same numbers
         (the same ``units.csv``)."""
         if births is None:
             births = self.read_births().births
-        return self.model().fit(births)
+        return self.model().fit(births, shares=self.shares())
 
     def units(self) -> UnitTable:
         """The exported (disclosure-controlled) unit table of the run."""

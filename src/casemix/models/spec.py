@@ -58,8 +58,11 @@ MEDIATORS: dict[str, frozenset[str]] = {
                        "level_of_care"}),
 }
 _TOP_KEYS = {"name", "description", "outcome", "levels", "years", "by_year", "method",
-             "weights", "stratify", "ses", "interactions", "adjust", "definitions",
+             "weights", "weights_kind", "stratify", "ses", "interactions", "adjust",
+             "definitions",
              "confidence_level"}
+#: Meanings of case weights (:attr:`ModelSpec.weights_kind`).
+WEIGHTS_KINDS = ("frequency", "sampling")
 _TERM_KEYS = {"column", "type", "reference", "levels", "knots", "n_knots", "missing", "breaks",
               "labels"}
 
@@ -99,6 +102,11 @@ class ModelSpec:
         :data:`casemix.models.methods.METHOD_NAMES` (see :class:`casemix.CaseMixModel`).
     weights : str, optional
         Column of case weights (fractional assignment, non-response weights).
+    weights_kind : {"frequency", "sampling"}
+        What the weights mean for the variance of a unit's weighted count: ``frequency``, a
+        weight $w$ stands for $w$ identical births ($\\sum w p(1-p)$); ``sampling``, a
+        non-response or design weight, the variance of a weighted sum
+        ($\\sum w^2 p(1-p)$; intervals and tests use the effective sample size).
     definitions : DefinitionSettings
         Indicator definition choices.
     confidence_level : float
@@ -116,6 +124,7 @@ class ModelSpec:
     by_year: bool = False
     method: str = "pooled"
     weights: str | None = None
+    weights_kind: str = "frequency"
     definitions: DefinitionSettings = field(default_factory=DefinitionSettings)
     confidence_level: float = 0.95
     description: str = ""
@@ -125,6 +134,9 @@ class ModelSpec:
     def __post_init__(self) -> None:
         if not self.adjusters:
             raise SpecError(f"Spec {self.name!r} has no adjusters; add [[adjust]] tables.")
+        if self.weights_kind not in WEIGHTS_KINDS:
+            raise SpecError(f"The 'weights_kind' of spec {self.name!r} must be one of "
+                            f"{', '.join(WEIGHTS_KINDS)}. Got {self.weights_kind!r} instead.")
         if self.method not in METHOD_NAMES:
             raise SpecError(f"The 'method' of spec {self.name!r} must be one of "
                             f"{', '.join(METHOD_NAMES)}. Got {self.method!r} instead.")
@@ -188,6 +200,8 @@ class ModelSpec:
             d["years"] = list(self.years)
         if self.weights is not None:
             d["weights"] = self.weights
+        if self.weights_kind != "frequency":  # the default stays out: old fingerprints hold
+            d["weights_kind"] = self.weights_kind
         return d
 
     def fingerprint(self) -> str:
@@ -229,7 +243,8 @@ class ModelSpec:
                 years=tuple(int(y) for y in _numbers(years, f"{source}: key 'years'"))
                 if years else None,
                 by_year=bool(d.get("by_year", False)), method=str(d.get("method", "pooled")),
-                weights=d.get("weights") or None, definitions=definitions,
+                weights=d.get("weights") or None,
+                weights_kind=str(d.get("weights_kind", "frequency")), definitions=definitions,
                 confidence_level=_number(d.get("confidence_level", 0.95),
                                          f"{source}: key 'confidence_level'"),
                 description=str(d.get("description", "")), source=source)

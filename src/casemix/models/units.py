@@ -112,7 +112,9 @@ class UnitTable:
 def compare_units(cells: Cells, expected: npt.NDArray[np.float64],
                   per_level: dict[str, npt.NDArray[np.float64]], *, levels: Sequence[str],
                   stratify: Sequence[str], by_year: bool, years: tuple[int, ...],
-                  confidence_level: float, log: ExclusionLog) -> UnitTable:
+                  confidence_level: float, log: ExclusionLog,
+                  level_cells_of: dict[str, tuple[Cells, npt.NDArray[np.float64]]] | None = None
+                  ) -> UnitTable:
     """O, E and O/E per unit for each level, the pooled period, each year and each stratum.
 
     Parameters
@@ -124,15 +126,26 @@ def compare_units(cells: Cells, expected: npt.NDArray[np.float64],
         model (random or Bayesian unit effects).
     log : ExclusionLog
         Receives the births without a unit code, per level.
+    level_cells_of : dict, optional
+        Levels at which births are shared between units: their own cells (each shared birth
+        spread over its units by its shares) and expected counts, replacing ``cells``.
+
+    Notes
+    -----
+    With case weights or shares the null variance of a unit's O is that of a weighted sum,
+    $V = \\sum_c m_{2,c}\\, p_c (1 - p_c)$ (:func:`cell_variance`); intervals and the
+    Poisson flags use the effective counts $O/k$ and $E/k$ with the design effect
+    $k = V / \\sum_c m_c p_c (1 - p_c)$ (Kish 1965; $k = 1$ for frequency weights), and
+    ``n_effective`` is $n/k$.
     """
     national = float(cells.y.sum() / cells.m.sum())
-    frame = cells.keys.assign(_y=cells.y, _m=cells.m, _e=expected)
     tables = []
     for level in levels:
-        frame["_e"] = per_level.get(level, expected)
-        frame["_v"] = cell_variance(frame["_e"].to_numpy(), cells.m)
+        level_cells, level_expected = (level_cells_of or {}).get(
+            level, (cells, per_level.get(level, expected)))
+        frame = _cell_frame(level_cells, level_expected)
         log.add("comparison", level, f"{level} missing",
-                int(frame.loc[frame[level].isna(), "_m"].sum()))
+                int(frame.loc[frame[level].isna(), "_n"].sum()))
         tables += [_compare_level(sub, level, national, period, stratum, confidence_level)
                    for sub, period, stratum in row_groups(frame, stratify=stratify,
                                                           by_year=by_year, years=years)]
@@ -153,43 +166,78 @@ def row_groups(frame: pd.DataFrame, *, stratify: Sequence[str], by_year: bool,
             yield sub, period, f"{column}={value}"
 
 
-def cell_variance(expected: npt.NDArray[np.float64], births: npt.NDArray[np.float64]
+def cell_variance(expected: npt.NDArray[np.float64], births: npt.NDArray[np.float64],
+                  variance_weight: npt.NDArray[np.float64] | None = None
                   ) -> npt.NDArray[np.float64]:
     """Null variance of the events of each cell, $m p (1 - p)$ with
     $p = e/m$ (the births of a cell share one covariate pattern, hence one risk).
 
-    With case weights, ``m`` is the sum of weights and the variance is that of the
-    unweighted count scaled by the weights ($\\sum w p(1-p)$, not
-    $\\sum w^2 p(1-p)$)."""
+    With frequency weights ``m`` is the sum of weights and the variance
+    $\\sum w p(1-p)$; with sampling weights or shares, ``variance_weight`` is
+    $m_2 = \\sum (w s)^2$ and the variance that of a weighted sum,
+    $m_2 p (1 - p)$."""
     with np.errstate(invalid="ignore", divide="ignore"):
         p = np.where(births > 0, expected / births, 0.0)
-    return expected * (1 - p)
+        v = expected * (1 - p)
+        if variance_weight is None:
+            return v
+        return v * np.where(births > 0, variance_weight / births, 0.0)
+
+
+def _cell_frame(cells: Cells, expected: npt.NDArray[np.float64]) -> pd.DataFrame:
+    """The cells' keys with their sums: ``_y, _m, _e`` (weighted), ``_v`` (null variance),
+    ``_v1`` (the variance were the weights whole births) and ``_n`` (unweighted births)."""
+    v1 = cell_variance(expected, cells.m)
+    v = v1 if cells.m2 is None else cell_variance(expected, cells.m, cells.m2)
+    plain = np.ones(len(cells.m), bool) if cells.m2 is None else cells.m2 == cells.m
+    return cells.keys.assign(_y=cells.y, _m=cells.m, _e=expected, _v=v, _v1=v1,
+                             _n=cells.births, _plain=plain)
 
 
 def _compare_level(frame: pd.DataFrame, level: str, national: float, period: str,
                    stratum: str, confidence_level: float) -> pd.DataFrame:
-    agg = frame.groupby(level, observed=True)[["_y", "_m", "_e", "_v"]].sum()
+    agg = frame.groupby(level, observed=True)[["_y", "_m", "_e", "_v", "_v1"]].sum()
+    plain = frame["_plain"].to_numpy()
+    k = None if plain.all() else _design_effect(agg["_v"].to_numpy(), agg["_v1"].to_numpy())
     table = unit_comparison(agg["_y"], agg["_e"], agg["_m"], units=agg.index.astype(str),
                             level=level, national_rate=national,
-                            confidence_level=confidence_level, variance=agg["_v"])
-    table = _poisson_binomial(table, frame, level, agg.index, national, confidence_level)
+                            confidence_level=confidence_level, variance=agg["_v"],
+                            design_effect=k)
+    if k is not None:
+        table["n_effective"] = agg["_m"].to_numpy() / k
+    whole = frame.assign(_w=plain & (frame["_m"] == np.round(frame["_m"]))).groupby(
+        level, observed=True)["_w"].all().to_numpy()
+    table = _poisson_binomial(table, frame, level, agg.index, whole, national,
+                              confidence_level)
     return table.assign(period=period, stratum=stratum, variance=agg["_v"].to_numpy())
 
 
+def _design_effect(v: npt.NDArray[np.float64], v1: npt.NDArray[np.float64]
+                   ) -> npt.NDArray[np.float64]:
+    """$k = V / V_1$ per unit (1 where the unit has no variance at all)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(v1 > 0, v / v1, 1.0)
+
+
 def _poisson_binomial(table: pd.DataFrame, frame: pd.DataFrame, level: str, index: pd.Index,
-                      national: float, confidence_level: float) -> pd.DataFrame:
+                      whole: npt.NDArray[np.bool_], national: float, confidence_level: float
+                      ) -> pd.DataFrame:
     """Exact Poisson-binomial test and O/E intervals from the cells' risks (a binary outcome
-    with known risks, :mod:`casemix.standardisation.poisson_binomial`); with case weights
-    (births that are not whole numbers) the Poisson versions stay."""
+    with known risks, :mod:`casemix.standardisation.poisson_binomial`) for the units whose
+    cells are ``whole`` births; for units with case weights or shared births (not whole
+    births) the Poisson versions on the effective counts stay."""
     cells = frame[frame[level].notna()]
-    births = cells["_m"].to_numpy(dtype=float)
-    if not len(cells) or np.any(births != np.round(births)):
-        return table
-    risk = np.clip(cells["_e"].to_numpy(dtype=float) / births, 1e-12, 1 - 1e-12)
     group = index.get_indexer(cells[level])
-    units = poisson_binomial_units(births, risk, group, len(index))
-    O = table["observed"].to_numpy(dtype=float)
-    out = table.copy()
+    keep = whole[group]
+    if not keep.any():
+        return table
+    cells, rows = cells[keep], np.flatnonzero(whole)
+    births = cells["_m"].to_numpy(dtype=float)
+    risk = np.clip(cells["_e"].to_numpy(dtype=float) / births, 1e-12, 1 - 1e-12)
+    group = pd.Index(index[rows]).get_indexer(cells[level])
+    units = poisson_binomial_units(births, risk, group, len(rows))
+    O = table["observed"].to_numpy(dtype=float)[rows]
+    out = table.iloc[rows].copy()
     lo, hi = poisson_binomial_ratio_interval(units, O, level=confidence_level)
     rate = national
     out["oe_lower"], out["oe_upper"] = lo, hi
@@ -201,4 +249,10 @@ def _poisson_binomial(table: pd.DataFrame, frame: pd.DataFrame, level: str, inde
     for lev, name in ((0.95, "flag_poisson_95"), (0.998, "flag_poisson_998")):
         alpha = (1 - lev) / 2
         out[name] = np.where(up < alpha, "above", np.where(down < alpha, "below", "within"))
-    return out
+    if len(rows) == len(table):
+        return out
+    table = table.copy()
+    for column in ("oe_lower", "oe_upper", "adjusted_rate_lower", "adjusted_rate_upper",
+                   "p_value", "flag_poisson_95", "flag_poisson_998"):
+        table.iloc[rows, table.columns.get_loc(column)] = out[column].to_numpy()
+    return table

@@ -51,6 +51,7 @@ def unit_comparison(
     confidence_level: float = 0.95,
     interval_method: str = "auto",
     variance: npt.ArrayLike | None = None,
+    design_effect: npt.ArrayLike | None = None,
 ) -> pd.DataFrame:
     """Compare units by indirect standardisation.
 
@@ -73,6 +74,11 @@ def unit_comparison(
     variance : array-like, optional
         Null variance of each unit's O for a binary outcome, $\\sum_i p_i(1-p_i)$
         (default: Poisson, the variance is E). Used by the z-score and the verdict.
+    design_effect : array-like, optional
+        Per unit, $k = V_w / V$: the null variance of the weighted count (sampling weights,
+        births shared between units) over that of as many whole births. The O/E intervals
+        and Poisson flags then use the effective counts $O/k$ and $E/k$ (the same ratio,
+        with the precision of the effective sample size $n/k$).
 
     Returns
     -------
@@ -115,10 +121,12 @@ def unit_comparison(
                         f"expected <= 0 or missing (e.g. {E[bad][:3].tolist()}).")
     rate = float(O.sum() / N.sum()) if national_rate is None else float(national_rate)
     oe = O / E
-    lo, hi = poisson_ratio_interval(O, E, level=confidence_level, method=interval_method)
+    k = np.ones_like(O) if design_effect is None else np.asarray(design_effect, dtype=float)
+    Oe, Ee = (O, E) if design_effect is None else (O / k, E / k)
+    lo, hi = poisson_ratio_interval(Oe, Ee, level=confidence_level, method=interval_method)
     flags = {}
     for lev, name in ((0.95, "flag_poisson_95"), (0.998, "flag_poisson_998")):
-        flags[name] = flag(*poisson_ratio_interval(O, E, level=lev, method=interval_method))
+        flags[name] = flag(*poisson_ratio_interval(Oe, Ee, level=lev, method=interval_method))
     V = E if variance is None else np.asarray(variance, dtype=float)
     verdict = unit_verdict(O, E, family="funnel", variance=variance).table
     z = (O - E) / np.sqrt(V)
@@ -126,10 +134,12 @@ def unit_comparison(
     if whole:
         p_value = poisson_ratio_test(np.round(O), E).p_value
     else:
-        warnings.warn("Observed counts are not whole numbers (case weights): p-values use the "
-                      "normal approximation 2*Phi(-|z|) instead of the exact Poisson test.",
-                      MethodSwitchWarning, stacklevel=2)
+        warnings.warn("Observed counts are not whole numbers (case weights or shared "
+                      "births): p-values use the normal approximation 2*Phi(-|z|) instead of "
+                      "the exact Poisson test.", MethodSwitchWarning, stacklevel=2)
         p_value = 2 * ndtr(-np.abs(z))
+    if design_effect is not None:  # weighted sums: the normal test with their own variance
+        p_value = np.where(k != 1, 2 * ndtr(-np.abs(z)), p_value)
     with np.errstate(invalid="ignore", divide="ignore"):
         crude = O / N
     return pd.DataFrame({

@@ -48,7 +48,7 @@ DERIVED = ["events_unweighted", "crude_rate", "oe", "oe_lower", "oe_upper", "adj
            "flag_poisson_95", "flag_poisson_998", "verdict_p", "variance",
            "shrunk_oe", "shrunk_lower", "shrunk_upper", "prob_above", "rank", "rank_lower",
            "rank_upper", "expected", "value", "z_adjusted", "direct_rate", "direct_rate_lower",
-           "direct_rate_upper", "direct_note", "slope", "slope_se", "rate_lower",
+           "direct_rate_upper", "direct_note", "slope", "slope_se", "rate_lower", "n_effective",
            "rate_upper", "adjusted_rate_lower", "adjusted_rate_upper", "oe_upper"]
 #: Columns that mark an alignment table (``casemix align --out``) and an indicator table.
 ALIGNMENT = {"numerator_difference", "denominator_difference"}
@@ -60,9 +60,11 @@ INEQUALITY = {"level", "unit", "indicator", "breakdown", "measure", "comparison"
 BREAKDOWN_DERIVED = ("rate_lower", "rate_upper", "expected", "oe", "oe_lower", "oe_upper",
                      "adjusted_rate", "adjusted_rate_lower", "adjusted_rate_upper")
 #: Files of a run folder that never leave (see ``casemix.workflow.export.INTERNAL``).
-INTERNAL = ("model.json", "manifest.json", "suppression_log.csv")
+INTERNAL = ("model.json", "manifest.json", "suppression_log.csv", "shares.csv")
 #: Unweighted events and births per row (runs with case weights).
 UNWEIGHTED = ("events_unweighted", "n_unweighted")
+#: Column of ``units.csv`` marking levels with births shared between units.
+ASSIGNMENT = "assignment"
 #: Largest number of decimals published per column.
 DECIMALS = {"expected": 1, "oe": 3, "oe_lower": 3, "oe_upper": 3, "shrunk_oe": 3}
 
@@ -137,7 +139,7 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
         findings += _row_checks(units, "units.csv", threshold)
         findings += _rank_checks(units)
         link_unit_table(cells, units, file="units.csv", main_period=main, links=links,
-                        missing=missing, nesting=geography)
+                        missing=missing, nesting=geography, shared=_shared(units))
     for path in files:
         name = path.name
         if name in INTERNAL or path.suffix == ".nc":
@@ -216,14 +218,23 @@ def _unweighted(frames: list[tuple[str, pd.DataFrame]], protection: Protection, 
     if not frames:
         return [], protection
     raw, links, scale = LinkedCells(), TableLinks(), 1.0
+    shared = sorted({lv for _, f in frames for lv in _shared(f)})
     for file, frame in frames:
         link_unit_table(raw, frame.assign(observed=frame[UNWEIGHTED[0]], n=frame[UNWEIGHTED[1]]),
                         file=file, main_period=main, links=links, nesting=geography,
-                        missing=_missing(files, sorted(set(frame["level"]))))
+                        missing=_missing(files, sorted(set(frame["level"]))), shared=shared,
+                        additive=False)
         ratio = (frame["n"] / frame[UNWEIGHTED[1]].where(frame[UNWEIGHTED[1]] > 0)).max()
         scale = max(scale, float(ratio)) if pd.notna(ratio) else scale
     return (_differencing(raw, protection, "unweighted counts"),
             Protection(protection.threshold * scale, protection.width * scale))
+
+
+def _shared(units: pd.DataFrame) -> list[str]:
+    """Levels whose rows ``units.csv`` marks as holding births shared between units."""
+    if ASSIGNMENT not in units:
+        return []
+    return sorted(set(units.loc[units[ASSIGNMENT].eq("shared"), "level"].astype(str)))
 
 
 def _statlines(files: list[Path]) -> dict[Path, DecodedStatline]:

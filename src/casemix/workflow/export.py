@@ -36,6 +36,7 @@ INTERNAL = {
     "model.json": "full-precision coefficients and covariance",
     "manifest.json": "exact row counts and file paths",
     "suppression_log.csv": "which cells were suppressed",
+    "shares.csv": "birth identifiers of the births shared between units",
     "posterior/": "posterior draws of the Bayesian models",
 }
 
