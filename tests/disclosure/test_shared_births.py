@@ -82,7 +82,7 @@ def test_the_export_passes_the_audit_and_a_planted_count_is_found(shared, tmp_pa
 
 
 def test_the_run_records_its_shares_and_reproduces(shared):
-    births, shares, run, _, _ = shared
+    births, _, run, _, _ = shared
     manifest = load_run(run).manifest
     assert manifest["shares"]["births_shared"] == {"vsv": 306}
     assert manifest["weights"] is None

@@ -136,7 +136,7 @@ def test_shares_are_checked(births, spec):
     vsvs = sorted(births["vsv"].unique())
     shares, _ = _half(births, vsvs[0], vsvs[1], 5)
     bad = shares.assign(share=[0.5] * 5 + [0.4] * 5)
-    with pytest.raises(DataError, match="add up to 1.*5 \\(birth, level\\) pairs"):
+    with pytest.raises(DataError, match=r"add up to 1.*5 \(birth, level\) pairs"):
         shares_from_frame(bad)
     with pytest.raises(DataError, match="'share' must be a number in \\(0, 1\\]; 1 rows"):
         shares_from_frame(shares.assign(share=[1.5] + [0.5] * 9))
