@@ -4,6 +4,7 @@ from casemix.records.exclusions import ExclusionLog
 from casemix.records.mapping import PRESETS, ColumnMapping
 from casemix.records.readers import load_births, read_table
 from casemix.records.schema import COLUMNS, REQUIRED_COLUMNS, UNIT_LEVELS, Column
+from casemix.records.shares import Shares, read_shares, shares_from_episodes
 from casemix.records.sniffing import ReadAssumptions, sniff_csv
 from casemix.records.validation import Problem, ValidationReport, validate_births
 from casemix.records.writers import write_table
@@ -18,9 +19,12 @@ __all__ = [
     "ExclusionLog",
     "Problem",
     "ReadAssumptions",
+    "Shares",
     "ValidationReport",
     "load_births",
+    "read_shares",
     "read_table",
+    "shares_from_episodes",
     "sniff_csv",
     "validate_births",
     "write_table",

@@ -19,7 +19,8 @@ import pandas as pd
 
 from casemix.exceptions import DataError
 
-__all__ = ["SHARE_COLUMNS", "SHARE_TOLERANCE", "Shares", "read_shares", "shares_from_frame"]
+__all__ = ["SHARE_COLUMNS", "SHARE_TOLERANCE", "Shares", "read_shares", "shares_from_episodes",
+           "shares_from_frame"]
 
 #: Columns of an assignment table.
 SHARE_COLUMNS = ("birth_id", "level", "unit", "share")
@@ -146,3 +147,58 @@ def _shares(column: pd.Series, source: str) -> npt.NDArray[np.float64]:
                         f"{int(bad.sum()):,} rows are not (e.g. "
                         f"{column[bad].head(3).tolist()}).")
     return values
+
+
+def shares_from_episodes(episodes: pd.DataFrame, *, level: str, unit: str | None = None,
+                         by: str | None = None) -> Shares:
+    """Shares from care episodes: each birth's units in proportion to its episodes.
+
+    Parameters
+    ----------
+    episodes : pandas.DataFrame
+        One row per care episode: ``birth_id``, the unit column and (optionally) the
+        amount of care of the episode in column ``by`` (contacts, days, or 1 per phase of
+        care: pregnancy, birth, postnatal).
+    level : str
+        Level the units belong to (e.g. ``"vsv"``).
+    unit : str, optional
+        Column holding the unit code (default: ``level``).
+    by : str, optional
+        Column of the amount of care; default: each distinct unit of a birth gets an equal
+        share.
+
+    Returns
+    -------
+    Shares
+        Only the births with more than one unit (the others keep the unit of their column in
+        the births table, which should be the same unit).
+
+    Notes
+    -----
+    The share of unit $u$ in birth $i$ is $s_{iu} = a_{iu} / \\sum_v a_{iv}$ with
+    $a_{iu}$ the care of the birth's episodes in $u$ (or 1 per unit).
+    """
+    unit = unit or level
+    missing = [c for c in ("birth_id", unit, *([by] if by else [])) if c not in episodes]
+    if missing:
+        raise DataError(f"Episodes: column(s) {', '.join(missing)} are missing.")
+    amount = (pd.Series(1.0, index=episodes.index) if by is None else
+              pd.to_numeric(episodes[by], errors="coerce"))
+    bad = ~(amount >= 0)
+    if bad.any():
+        raise DataError(f"Episodes: column {by!r} must be a number >= 0; {int(bad.sum()):,} "
+                        f"rows are not (e.g. {episodes.loc[bad, by].head(3).tolist()}).")
+    frame = pd.DataFrame({"birth_id": episodes["birth_id"].astype(str),
+                          "unit": episodes[unit].astype(str), "a": amount.to_numpy(float)})
+    care = frame.groupby(["birth_id", "unit"], sort=True)["a"].agg(
+        "sum" if by else "max").reset_index()
+    total = care.groupby("birth_id")["a"].transform("sum")
+    none = total <= 0
+    if none.any():
+        ids = care.loc[none, "birth_id"].drop_duplicates()
+        raise DataError(f"Episodes: {len(ids):,} births have no care in column {by!r} "
+                        f"(all zero), e.g. {ids.head(3).tolist()}.")
+    care = care.assign(share=care["a"] / total, level=level)
+    care = care[care["a"] > 0]  # a unit without care of the birth has no share of it
+    care = care[care.groupby("birth_id")["unit"].transform("size") > 1]
+    return shares_from_frame(care[list(SHARE_COLUMNS)], source="episodes")
