@@ -17,7 +17,7 @@ import pytest
 from scipy.stats import norm
 
 from casemix import CaseMixModel, load_spec
-from casemix.exceptions import DataError, SpecError
+from casemix.exceptions import CasemixWarning, DataError, SpecError
 from casemix.models.spec import ModelSpec
 from casemix.records.shares import shares_from_frame
 from casemix.simulation import simulate_cohort
@@ -114,7 +114,7 @@ def test_sampling_weights_use_the_variance_of_a_weighted_sum(births, spec):
     w = rng.choice([0.8, 1.0, 1.5, 2.5], size=len(births))
     data = births.assign(w=w)
     sampling = ModelSpec(**{**spec.__dict__, "weights": "w", "weights_kind": "sampling"})
-    frequency = ModelSpec(**{**spec.__dict__, "weights": "w"})
+    frequency = ModelSpec(**{**spec.__dict__, "weights": "w", "weights_kind": "frequency"})
     rs, rf = _fit(sampling, data), _fit(frequency, data)
     us, uf = (r.unit_table.main("vsv").set_index("unit") for r in (rs, rf))
     analysed = data.iloc[rs.rows].reset_index(drop=True)
@@ -147,8 +147,10 @@ def test_shares_are_checked(births, spec):
     with pytest.raises(DataError, match="not in the births table \\(2 rows\\)"):
         _fit_shares(spec, births, pd.concat([shares, pd.DataFrame(
             {"birth_id": ["nobody"] * 2, "level": "vsv", "unit": vsvs[:2], "share": 0.5})]))
-    with pytest.raises(DataError, match="does not compare"):
-        _fit_shares(spec, births, shares.assign(level="ggd_region"))
+    with pytest.warns(CasemixWarning, match="ggd_region are not used: the spec does not "
+                      "compare them"):
+        result = CaseMixModel(spec).fit(births, shares=shares.assign(level="ggd_region"))
+    assert result.shares is None
     with pytest.raises(SpecError, match="cannot divide a birth between two units"):
         _fit_shares(spec, births, shares, method="glmm")
 

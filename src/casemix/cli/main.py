@@ -632,9 +632,9 @@ def fit(
         metavar="COLUMN", help="Column of case weights (default: the spec's), e.g. from "
         "`casemix weights`.")] = None,
     weights_kind: Annotated[str | None, typer.Option(
-        metavar=_choices(WEIGHTS_KINDS), help="frequency: a weight w stands for w births; "
-        "sampling: non-response or design weights (intervals use the effective sample "
-        "size). Default: the spec's (frequency).")] = None,
+        metavar=_choices(WEIGHTS_KINDS), help="sampling: non-response, design or assignment "
+        "weights (intervals use the effective sample size); frequency: a weight w stands for "
+        "w identical births. Default: the spec's (sampling).")] = None,
 ) -> None:
     """Fit a case-mix model and write the run folder (model.json, units.csv, direct.csv,
     coefficients.csv, exclusions.csv, manifest.json; posterior/ for Bayesian methods)."""

@@ -9,6 +9,7 @@ the shares of a birth add up to 1, national totals count every birth and event o
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,7 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from casemix.core.cells import Cells, compress_cells
-from casemix.exceptions import SpecError
+from casemix.exceptions import CasemixWarning, SpecError
 from casemix.models.data import ModelData
 from casemix.models.risk import ExpectedCounts, RiskModel
 from casemix.models.spec import ModelSpec
@@ -40,11 +41,16 @@ def checked_shares(shares: Shares | pd.DataFrame | None, births: pd.DataFrame,
     if shares is None:
         return None
     shares = shares if isinstance(shares, Shares) else shares_from_frame(shares)
+    unused = sorted(set(shares.levels) - set(spec.levels))
+    if unused:
+        warnings.warn(f"Shares at level(s) {', '.join(unused)} are not used: the spec does not "
+                      f"compare them ({', '.join(spec.levels)}).", CasemixWarning, stacklevel=3)
+        shares = shares.only(spec.levels)
     if not len(shares.frame):
         return None
     if "birth_id" not in births:
         raise SpecError("Shares need the births' 'birth_id' column to match births to units.")
-    shares.check_births(births["birth_id"], spec.levels)
+    shares.check_births(births["birth_id"])
     if risk.has_unit_effects:
         raise SpecError(
             f"Births are shared between units at level(s) {', '.join(shares.levels)}, but this "

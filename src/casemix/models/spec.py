@@ -62,7 +62,7 @@ _TOP_KEYS = {"name", "description", "outcome", "levels", "years", "by_year", "me
              "definitions",
              "confidence_level"}
 #: Meanings of case weights (:attr:`ModelSpec.weights_kind`).
-WEIGHTS_KINDS = ("frequency", "sampling")
+WEIGHTS_KINDS = ("sampling", "frequency")
 _TERM_KEYS = {"column", "type", "reference", "levels", "knots", "n_knots", "missing", "breaks",
               "labels"}
 
@@ -102,11 +102,12 @@ class ModelSpec:
         :data:`casemix.models.methods.METHOD_NAMES` (see :class:`casemix.CaseMixModel`).
     weights : str, optional
         Column of case weights (fractional assignment, non-response weights).
-    weights_kind : {"frequency", "sampling"}
-        What the weights mean for the variance of a unit's weighted count: ``frequency``, a
-        weight $w$ stands for $w$ identical births ($\\sum w p(1-p)$); ``sampling``, a
-        non-response or design weight, the variance of a weighted sum
-        ($\\sum w^2 p(1-p)$; intervals and tests use the effective sample size).
+    weights_kind : {"sampling", "frequency"}
+        What the weights mean for the variance of a unit's weighted count: ``sampling``
+        (default), a non-response, design or assignment weight: the variance of a weighted
+        sum ($\\sum w^2 p(1-p)$; intervals and tests use the effective sample size);
+        ``frequency``, a weight $w$ stands for $w$ identical births
+        ($\\sum w p(1-p)$).
     definitions : DefinitionSettings
         Indicator definition choices.
     confidence_level : float
@@ -124,7 +125,7 @@ class ModelSpec:
     by_year: bool = False
     method: str = "pooled"
     weights: str | None = None
-    weights_kind: str = "frequency"
+    weights_kind: str = "sampling"
     definitions: DefinitionSettings = field(default_factory=DefinitionSettings)
     confidence_level: float = 0.95
     description: str = ""
@@ -200,7 +201,7 @@ class ModelSpec:
             d["years"] = list(self.years)
         if self.weights is not None:
             d["weights"] = self.weights
-        if self.weights_kind != "frequency":  # the default stays out: old fingerprints hold
+        if self.weights is not None:  # specs without weights keep their fingerprints
             d["weights_kind"] = self.weights_kind
         return d
 
@@ -244,7 +245,7 @@ class ModelSpec:
                 if years else None,
                 by_year=bool(d.get("by_year", False)), method=str(d.get("method", "pooled")),
                 weights=d.get("weights") or None,
-                weights_kind=str(d.get("weights_kind", "frequency")), definitions=definitions,
+                weights_kind=str(d.get("weights_kind", "sampling")), definitions=definitions,
                 confidence_level=_number(d.get("confidence_level", 0.95),
                                          f"{source}: key 'confidence_level'"),
                 description=str(d.get("description", "")), source=source)

@@ -55,20 +55,18 @@ class Shares:
         """Births shared at ``level``."""
         return int(self.for_level(level)["birth_id"].nunique())
 
-    def check_births(self, birth_ids: pd.Series, levels: Sequence[str]) -> None:
-        """Every shared birth must be in the births table and every level a compared one.
+    def only(self, levels: Sequence[str]) -> Shares:
+        """The rows of ``levels`` (e.g. the levels a model compares)."""
+        return Shares(self.frame[self.frame["level"].isin(list(levels))].reset_index(drop=True))
+
+    def check_births(self, birth_ids: pd.Series) -> None:
+        """Every shared birth must be in the births table.
 
         Raises
         ------
         DataError
-            Naming the birth ids or levels, with how many rows are affected.
+            Naming the birth ids, with how many rows are affected.
         """
-        odd = sorted(set(self.levels) - set(levels))
-        if odd:
-            rows = int(self.frame["level"].isin(odd).sum())
-            raise DataError(f"Shares: column 'level' has level(s) {odd} that the spec does not "
-                            f"compare ({', '.join(levels)}); {rows:,} rows. Drop them or add "
-                            "the level to the spec's levels.")
         known = pd.Index(birth_ids.astype(str))
         unknown = ~self.frame["birth_id"].isin(known)
         if unknown.any():
