@@ -190,9 +190,9 @@ def rake(births: pd.DataFrame, margins: Margins, *, base: str | npt.ArrayLike | 
     """
     if bounds is not None and not 0 <= bounds[0] <= 1 <= bounds[1]:
         raise ParameterError(f"rake: bounds must satisfy 0 <= L <= 1 <= U; got {bounds}.")
-    _check_totals(margins)
     d = _base(births, base)
     cells = _cells(births, margins, d)
+    _check_totals(margins)
     w = d.copy()
     for iteration in range(1, max_iter + 1):
         for c in cells:
