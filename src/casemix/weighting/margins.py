@@ -11,7 +11,8 @@ A margins table is a CSV file in one of two forms:
   margin ``a:b:c``.
 
 Values of a numeric column (``maternal_age``, ``parity``) may be bands: ``<20``, ``20-24``
-(whole years: 20 <= x < 25), ``40+``; a birth is put in the band that covers it.
+(whole years: 20 <= x < 25), ``40+``, and whole numbers beside them (``0, 1, 2, 3+``); a
+birth is put in the band that covers it, and a value no band covers is an error.
 """
 
 from __future__ import annotations
@@ -147,19 +148,23 @@ def _text(value: object) -> str:
 
 
 def _bands(labels: list[str]) -> list[tuple[float, float]] | None:
-    """``(lower, upper)`` of each label when every label is a band, else None."""
+    """``(lower, upper)`` of each label when every label is a band or a whole number (the
+    band of that number, as ``0, 1, 2, 3+`` for parity) and one at least is a band; else
+    None (the values are then matched as text)."""
     out = []
     for label in labels:
         m = _BAND.match(label)
         if m is None:
-            return None
-        if m["lt"] is not None:
+            if not re.fullmatch(r"\s*-?\d+\s*", label):
+                return None
+            out.append((float(label), float(label) + 1.0))
+        elif m["lt"] is not None:
             out.append((-np.inf, float(m["lt"])))
         elif m["ge"] is not None:
             out.append((float(m["ge"]), np.inf))
         else:
             out.append((float(m["lo"]), float(m["hi"]) + 1.0))
-    return out
+    return out if any(_BAND.match(label) for label in labels) else None
 
 
 def _encode(values: pd.Series, column: str, labels: list[str]
