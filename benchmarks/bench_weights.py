@@ -5,7 +5,9 @@ machine. 1,000,000 respondents of a simulated cohort with non-response
 (:func:`casemix.simulation.apply_nonresponse`); margins from the cohort: VSV x income group
 (70 x 6 cells), maternal-age bands (5), parity (0, 1, 2, 3+). Raking, post-stratification
 on VSV x income group, strict trimming, and Kish design effects per VSV and municipality.
-Times exclude simulating the cohort.
+Times exclude simulating the cohort. Last, ``casemix weights`` end to end on a Parquet file
+of the respondents (read and validate, rake to VSV, age bands and parity, strict trimming,
+write the births and the disclosure-controlled report), in a fresh process.
 
 Usage: ``python benchmarks/bench_weights.py [--n-births N]``
 """
@@ -14,7 +16,11 @@ from __future__ import annotations
 
 import argparse
 import resource
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import pandas as pd
 
@@ -62,6 +68,31 @@ def main() -> None:
           f"{(raked.fit['deviation'].abs() / raked.fit['target']).max():.1e}, "
           f"deff {d['deff'].iloc[0]:.3f}, peak RSS "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+    _command(births, population)
+
+
+def _command(births: pd.DataFrame, population: pd.DataFrame) -> None:
+    """``casemix weights`` on a Parquet file, timed in a fresh process."""
+    vsv = population.groupby("vsv").size()
+    age = register_margins(population).margins[1]
+    parity = population["parity"].clip(upper=3).value_counts().sort_index()
+    margins = pd.concat([
+        pd.DataFrame({"margin": "vsv", "value": vsv.index, "total": vsv.to_numpy()}),
+        pd.DataFrame({"margin": age.name, "value": age.values, "total": age.totals}),
+        pd.DataFrame({"margin": "parity", "value": ["0", "1", "2", "3+"],
+                      "total": parity.to_numpy()})])
+    with tempfile.TemporaryDirectory() as tmp:
+        data, m = Path(tmp) / "births.parquet", Path(tmp) / "margins.csv"
+        births.drop(columns="income_group").to_parquet(data, index=False)
+        margins.to_csv(m, index=False)
+        t = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "casemix.cli", "weights", str(data), "--margins",
+                        str(m), "--out", str(Path(tmp) / "weighted.parquet"), "--report",
+                        str(Path(tmp) / "report.csv"), "--trim", "0.3", "3"], check=True,
+                       capture_output=True)
+        print(f"{'casemix weights (end to end)':34s} {time.perf_counter() - t:6.2f}s   "
+              f"{len(births):,} births: read, validate, rake, trim, write, report")
 
 
 if __name__ == "__main__":

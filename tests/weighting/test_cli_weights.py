@@ -100,3 +100,20 @@ def test_unlisted_cells_are_an_input_error(files, tmp_path):
                                  "--out", str(tmp_path / "w.csv")])
     assert result.exit_code == 2
     assert "does not list" in " ".join(result.output.split())
+
+
+def test_base_weights_absolute_trimming_and_a_csv_report(files, tmp_path):
+    _, _, margins, births = files
+    data = tmp_path / "births.csv"
+    births.assign(design_weight=1.0 + (births["parity"] == 0)).to_csv(data, index=False)
+    out = tmp_path / "w.csv"
+    result = runner.invoke(app, ["weights", str(data), "--margins", str(margins), "--out",
+                                 str(out), "--base", "design_weight", "--trim", "0.6", "2.5",
+                                 "--trim-absolute", "--column", "nr_weight"])
+    assert result.exit_code == 0, result.output
+    w = pd.read_csv(out)["nr_weight"]
+    assert w.min() >= 0.6 - 1e-9 and w.max() <= 2.5 + 1e-9
+    assert w.sum() == pytest.approx(1.2 * len(births), rel=1e-9)
+    result = runner.invoke(app, ["weights", str(data), "--margins", str(margins), "--out",
+                                 str(out), "--report", str(tmp_path / "r.json")])
+    assert result.exit_code == 2 and "CSV" in result.output

@@ -1042,6 +1042,9 @@ def weights(
 
     try:
         check_threshold(threshold, override=allow_small_counts)
+        if report_file is not None and report_file.suffix.lower() != ".csv":
+            raise CasemixError(f"--report {report_file}: the report is a CSV file (the "
+                               "audit reads CSV); name it e.g. weights_report.csv.")
         with _step(f"Reading and validating {file}"):
             report = load_births(file, mapping=mapping, invalid=invalid,  # type: ignore[arg-type]
                                  sep=sep, decimal=decimal, encoding=encoding)

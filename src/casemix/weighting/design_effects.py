@@ -61,12 +61,13 @@ def design_effects(weights: npt.ArrayLike, by: pd.DataFrame | None = None) -> pd
     w = np.asarray(weights, dtype=float)
     out = [_rows(NATIONAL[0], [NATIONAL[1]], np.array([float(len(w))]), np.array([w.sum()]),
                  np.array([np.dot(w, w)]))]
-    for level in ([] if by is None else list(by.columns)):
-        codes, units = pd.factorize(by[level], sort=True)
+    frame = pd.DataFrame() if by is None else by
+    for level in frame.columns:
+        codes, units = pd.factorize(frame[level], sort=True)
         ok = codes >= 0
         k = len(units)
         out.append(_rows(str(level), list(units),
                          np.bincount(codes[ok], minlength=k).astype(float),
-                         np.bincount(codes[ok], w[ok], minlength=k),
-                         np.bincount(codes[ok], w[ok] ** 2, minlength=k)))
+                         np.bincount(codes[ok], w[ok], minlength=k).astype(float),
+                         np.bincount(codes[ok], w[ok] ** 2, minlength=k).astype(float)))
     return pd.concat(out, ignore_index=True)[COLUMNS]

@@ -25,7 +25,7 @@ class _Cells:
     n: npt.NDArray[np.int64]
 
     def sums(self, w: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        return np.bincount(self.codes, w, minlength=len(self.margin.values))
+        return np.bincount(self.codes, w, minlength=len(self.margin.values)).astype(float)
 
 
 def _base(births: pd.DataFrame, base: str | npt.ArrayLike | None) -> npt.NDArray[np.float64]:
