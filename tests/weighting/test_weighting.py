@@ -118,3 +118,12 @@ def test_design_effects_per_unit():
     assert d.loc[("vsv", "a"), "deff"] == pytest.approx(1.0)
     assert d.loc[("national", "NL"), "n"] == 5
     assert d.loc[("national", "NL"), "n_effective"] == pytest.approx(49 / 11)
+
+
+def test_numeric_codes_in_a_frame_match_the_births(births):
+    """Margins built in pandas with float codes (income quintile 1.0) match integer data."""
+    births["income_quintile"] = births["parity"] + 1
+    cells = births.groupby("income_quintile").size()
+    wide = pd.DataFrame({"income_quintile": cells.index.astype(float), "total": 2 * cells})
+    assert [m.values for m in Margins.from_frame(wide).margins] == [("1", "2", "3", "4")]
+    assert np.allclose(poststratify(births, Margins.from_frame(wide)).weights, 2.0)

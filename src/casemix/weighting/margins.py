@@ -94,7 +94,7 @@ class Margins:
                 raise DataError("A wide margins table needs stratum columns beside 'total'.")
             frame = pd.DataFrame({
                 "margin": SEP.join(strata),
-                "value": frame[strata].astype(str).agg(SEP.join, axis=1),
+                "value": frame[strata].map(_text).agg(SEP.join, axis=1),
                 "total": frame["total"]})
         totals = pd.to_numeric(frame["total"], errors="coerce")
         bad = totals.isna() | (totals < 0)
@@ -110,7 +110,7 @@ class Margins:
 
 def _margin(name: str, rows: pd.DataFrame) -> Margin:
     variables = tuple(v.strip() for v in name.split(SEP))
-    values = tuple(SEP.join(p.strip() for p in str(v).split(SEP)) for v in rows["value"])
+    values = tuple(SEP.join(p.strip() for p in _text(v).split(SEP)) for v in rows["value"])
     wrong = [v for v in values if len(v.split(SEP)) != len(variables)]
     if wrong:
         raise DataError(f"Margin {name!r}: value {wrong[0]!r} does not have "
