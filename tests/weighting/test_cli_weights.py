@@ -50,6 +50,7 @@ def test_weights_command_writes_births_and_an_audited_report(files):
     assert {"vsv", "municipality"} <= set(table["level"])
     audited = audit_files([report])
     assert audited.ok, audited.findings
+    assert runner.invoke(app, ["audit", str(report)]).exit_code == 0
 
 
 def test_the_audit_fails_on_a_small_count_planted_in_the_report(files, tmp_path):
@@ -63,6 +64,8 @@ def test_the_audit_fails_on_a_small_count_planted_in_the_report(files, tmp_path)
     planted.to_csv(tmp_path / "weights_report.csv", index=False)
     findings = audit_files([tmp_path / "weights_report.csv"]).findings
     assert (findings["route"].str.contains("count below 10")).any()
+    audited = runner.invoke(app, ["audit", str(tmp_path / "weights_report.csv")])
+    assert audited.exit_code == 1 and "count below 10 shown" in audited.output
     # a value computed from a hidden count left on its row is found too
     leaked = table.copy()
     leaked.loc[row, "n_effective"] = 7.0
