@@ -2,8 +2,8 @@
 
 Target (non-response weights issue): weighting 1,000,000 births under 10 s on a 2-core
 machine. 1,000,000 respondents of a simulated cohort with non-response
-(:func:`casemix.simulation.apply_nonresponse`); margins from the cohort: VSV x income group
-(70 x 6 cells), maternal-age bands (5), parity (0, 1, 2, 3+). Raking, post-stratification
+(:func:`casemix.simulation.apply_nonresponse`); margins from the cohort: VSV x income quintile
+(70 x 6 cells, with ``missing``), maternal-age bands (5), parity (0, 1, 2, 3+). Raking, post-stratification
 on VSV x income group, strict trimming, and Kish design effects per VSV and municipality.
 Times exclude simulating the cohort. Last, ``casemix weights`` end to end on a Parquet file
 of the respondents (read and validate, rake to VSV, age bands and parity, strict trimming,
@@ -84,7 +84,7 @@ def _command(births: pd.DataFrame, population: pd.DataFrame) -> None:
                       "total": parity.to_numpy()})])
     with tempfile.TemporaryDirectory() as tmp:
         data, m = Path(tmp) / "births.parquet", Path(tmp) / "margins.csv"
-        births.drop(columns="income_group").to_parquet(data, index=False)
+        births.to_parquet(data, index=False)
         margins.to_csv(m, index=False)
         t = time.perf_counter()
         subprocess.run([sys.executable, "-m", "casemix.cli", "weights", str(data), "--margins",

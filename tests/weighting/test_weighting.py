@@ -70,6 +70,15 @@ def test_missing_values_are_counted_never_dropped(births):
         rake(births, _long([("vsv", "V1", 10), ("vsv", "V2", 10)]))
 
 
+def test_a_missing_cell_takes_the_births_without_a_value(births):
+    births["maternal_age"] = births["maternal_age"].astype(float)
+    births.loc[:9, "maternal_age"] = np.nan
+    margins = _long([("maternal_age", a, 1000) for a in AGES] + [("maternal_age", "missing",
+                                                                   20)])
+    w = rake(births, margins).weights
+    assert w[:10].sum() == pytest.approx(20)
+
+
 def test_values_no_band_covers_are_named(births):
     margins = _long([("maternal_age", a, 10) for a in AGES[1:]])  # no '<20'
     n = int((births["maternal_age"] < 20).sum())

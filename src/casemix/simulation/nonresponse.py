@@ -25,8 +25,6 @@ __all__ = ["AGE_BANDS", "NonResponse", "apply_nonresponse", "nonresponse_study",
 
 #: Maternal-age bands of the register margin (whole years, see docs/weights.md).
 AGE_BANDS = ("<25", "25-29", "30-34", "35-39", "40+")
-#: The derived margin variable: income quintile with its own category for unlinked births.
-INCOME_GROUP = "income_group"
 
 
 @dataclass(frozen=True)
@@ -36,7 +34,7 @@ class NonResponse:
     Attributes
     ----------
     respondents : pandas.DataFrame
-        The births that responded (with ``income_group``).
+        The births that responded.
     probability : numpy.ndarray
         Response probability of every birth of the cohort.
     affected : tuple of str
@@ -83,18 +81,18 @@ def apply_nonresponse(births: pd.DataFrame, *, affected: Sequence[str] | None = 
     low = group.isin(["1", "2", "missing"]).to_numpy()
     p = np.where(in_unit, np.where(low, low_income_response, unit_response), response)
     responded = np.random.default_rng(seed).uniform(size=len(births)) < p
-    out = births.assign(**{INCOME_GROUP: group})[responded].reset_index(drop=True)
-    return NonResponse(out, p, tuple(affected))
+    return NonResponse(births[responded].reset_index(drop=True), p, tuple(affected))
 
 
 def register_margins(population: pd.DataFrame) -> Margins:
-    """The register's margins: births per VSV x income group, and per maternal-age band."""
-    cross = population.assign(**{INCOME_GROUP: _income_group(population)}).groupby(
-        ["vsv", INCOME_GROUP]).size()
+    """The register's margins: births per VSV x income quintile (births without a linked
+    income in the cell ``missing``), and per maternal-age band."""
+    cross = pd.Series(1, index=population.index).groupby(
+        [population["vsv"], _income_group(population)]).size()
     age = pd.cut(population["maternal_age"], [-np.inf, 25, 30, 35, 40, np.inf], right=False,
                  labels=list(AGE_BANDS)).value_counts().reindex(list(AGE_BANDS))
     return Margins.from_frame(pd.concat([
-        pd.DataFrame({"margin": f"vsv:{INCOME_GROUP}",
+        pd.DataFrame({"margin": "vsv:income_quintile",
                       "value": [f"{v}:{g}" for v, g in cross.index], "total": cross.to_numpy()}),
         pd.DataFrame({"margin": "maternal_age", "value": list(AGE_BANDS),
                       "total": age.to_numpy()})]))

@@ -12,7 +12,9 @@ A margins table is a CSV file in one of two forms:
 
 Values of a numeric column (``maternal_age``, ``parity``) may be bands: ``<20``, ``20-24``
 (whole years: 20 <= x < 25), ``40+``, and whole numbers beside them (``0, 1, 2, 3+``); a
-birth is put in the band that covers it, and a value no band covers is an error.
+birth is put in the band that covers it, and a value no band covers is an error. The value
+``missing`` is the cell of the births whose value is missing (income not linked); without
+it, a missing value is an error.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from casemix.exceptions import DataError
 __all__ = ["Margin", "Margins", "cell_codes", "read_margins"]
 
 LONG = ("margin", "value", "total")
+#: The value of a margin cell for births whose value of the variable is missing.
+MISSING = "missing"
 SEP = ":"
 _BAND = re.compile(r"^\s*(?:<\s*(?P<lt>-?\d+(?:\.\d+)?)|(?P<lo>-?\d+(?:\.\d+)?)\s*-\s*"
                    r"(?P<hi>-?\d+(?:\.\d+)?)|(?P<ge>-?\d+(?:\.\d+)?)\s*\+)\s*$")
@@ -169,6 +173,16 @@ def _bands(labels: list[str]) -> list[tuple[float, float]] | None:
 
 def _encode(values: pd.Series, column: str, labels: list[str]
             ) -> tuple[npt.NDArray[np.intp], list[str]]:
+    """Codes and their labels of one column (missing values: the label ``missing`` if the
+    margins have it, else code -1)."""
+    codes, found = _codes(values, column, [x for x in labels if x != MISSING])
+    if MISSING in labels and (codes < 0).any():
+        return np.where(codes < 0, len(found), codes).astype(np.intp), [*found, MISSING]
+    return codes, found
+
+
+def _codes(values: pd.Series, column: str, labels: list[str]
+           ) -> tuple[npt.NDArray[np.intp], list[str]]:
     """Codes (-1: missing) and their labels of one column; a numeric column whose margin
     values are all bands is binned (an error names the values no band covers)."""
     bands = _bands(labels)
@@ -215,8 +229,8 @@ def classify(births: pd.DataFrame, margins: Margins
         n_missing = int((out[v][0] < 0).sum())
         if n_missing:
             raise DataError(f"Column {v!r} is missing for {n_missing:,} of {len(births):,} "
-                            "births: they cannot be weighted. Give them a category (e.g. "
-                            "'missing', with its own total in the margins) or exclude them "
+                            "births: they cannot be weighted. Give them the category "
+                            f"'{MISSING}' in the margins (with its own total), or exclude them "
                             "explicitly first.")
     return out
 
