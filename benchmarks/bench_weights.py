@@ -2,9 +2,10 @@
 
 Target (non-response weights issue): weighting 1,000,000 births under 10 s on a 2-core
 machine. 1,000,000 respondents of a simulated cohort with non-response
-(:func:`casemix.simulation.apply_nonresponse`); margins from the cohort: VSV x income quintile
-(70 x 6 cells, with ``missing``), maternal-age bands (5), parity (0, 1, 2, 3+). Raking, post-stratification
-on VSV x income group, strict trimming, and Kish design effects per VSV and municipality.
+(:func:`casemix.simulation.apply_nonresponse`); margins from the cohort: VSV x income
+quintile (70 x 6 cells, with ``missing``), maternal-age bands (5), parity (0, 1, 2, 3+).
+Raking, post-stratification on VSV x income quintile, strict trimming, and Kish design
+effects per VSV and municipality.
 Times exclude simulating the cohort. Last, ``casemix weights`` end to end on a Parquet file
 of the respondents (read and validate, rake to VSV, age bands and parity, strict trimming,
 write the births and the disclosure-controlled report), in a fresh process.
