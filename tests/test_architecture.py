@@ -24,6 +24,8 @@ LAYERS: dict[str, int] = {
     "geography": 5,
     # data in, and table-level disclosure control (needed by everything that writes tables)
     "records": 10, "disclosure": 11, "indicators": 12, "resources": 0,
+    # non-response weights (margins, raking, trimming, design effects; report suppression)
+    "weighting": 13,
     # numerical core
     "core": 20,
     # statistical packages

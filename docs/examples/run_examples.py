@@ -62,6 +62,31 @@ def write_reference(folder: Path) -> None:
         folder / "published.csv", index=False)
 
 
+def write_margins(folder: Path) -> None:
+    """``margins.csv``: register counts of births per VSV and per maternal-age band, standing
+    in for the population register; births of mothers under 25 and in three VSVs (VSV01 to
+    VSV03) are under-represented in the cohort (as if they responded less), so the
+    register counts them 1.3 and 1.2 times."""
+    sys.path.insert(0, str(ROOT / "src"))
+    import numpy as np
+    import pandas as pd
+
+    from casemix import load_births
+
+    births = load_births(folder / "cohort.parquet").births
+    young = births["maternal_age"] < 25
+    w = np.where(young, 1.3, 1.0) * np.where(births["vsv"].isin(["VSV01", "VSV02", "VSV03"]),
+                                             1.2, 1.0)
+    band = pd.cut(births["maternal_age"], [0, 25, 30, 35, 40, 99], right=False,
+                  labels=["<25", "25-29", "30-34", "35-39", "40+"])
+    by_vsv = pd.Series(w).groupby(births["vsv"].to_numpy()).sum()
+    by_age = pd.Series(w).groupby(band.to_numpy(), observed=False).sum()
+    pd.concat([pd.DataFrame({"margin": "vsv", "value": by_vsv.index, "total": by_vsv.round(
+        6).to_numpy()}), pd.DataFrame({"margin": "maternal_age", "value": by_age.index.astype(
+            str), "total": by_age.round(6).to_numpy()})]).to_csv(folder / "margins.csv",
+                                                                  index=False)
+
+
 def annual_models(folder: Path) -> None:
     """``annual/``: the specs refitted each year in the example (perinatal mortality is too
     rare in 20,000 births for a model per year: it needs several years pooled)."""
@@ -76,6 +101,10 @@ EXAMPLES: tuple[Example | Callable[[Path], None], ...] = (
             "simulate"),
     Example("casemix validate cohort.parquet", "validate"),
     Example("casemix indicators cohort.parquet --by vsv --out indicators.csv", "indicators"),
+    write_margins,
+    Example("casemix weights cohort.parquet --margins margins.csv --out weighted.parquet "
+            "--report weights_report.csv --trim 0.5 1.4", "weights"),
+    Example("casemix audit weights_report.csv"),
     Example("casemix fit models/big2.toml --data cohort.parquet --out runs/big2 --method eb",
             "fit"),
     Example("casemix score runs/big2 --data cohort.parquet --out scores.parquet", "score"),

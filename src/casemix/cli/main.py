@@ -1011,6 +1011,101 @@ def publish(
          f"suppressed, {status.get('unreliable', 0):,} unreliable.")
 
 
+WEIGHT_METHODS = ("rake", "poststratify")  # casemix.weighting.weigh.METHODS
+
+
+@app.command()
+def weights(
+    file: Annotated[Path, typer.Argument(
+        metavar="DATA", help="Births file (.csv, .parquet, .sav).")],
+    margins: Annotated[Path, typer.Option(
+        "--margins", metavar="FILE", help="Population margins (CSV): long form 'margin, "
+        "value, total' (raking), or wide form: stratum columns and 'total' "
+        "(post-stratification).")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FILE", help="Write the births with the weight column here "
+        "(.csv, .parquet, .sav, by extension).")],
+    method: Annotated[str, typer.Option(
+        metavar=_choices(WEIGHT_METHODS), help="Raking over every margin, or "
+        "post-stratification on one full cross-classification.")] = "rake",
+    base: Annotated[str | None, typer.Option(
+        metavar="COLUMN", help="Column of base weights (default: 1 for every birth).")] = None,
+    trim: Annotated[tuple[float, float] | None, typer.Option(
+        metavar="LOWER UPPER", help="Trim the weights to [LOWER, UPPER] times the mean "
+        "weight (with --trim-absolute: as weights), spreading what is cut over the other "
+        "births so that the total is kept.")] = None,
+    trim_absolute: Annotated[bool, typer.Option(
+        "--trim-absolute", help="Read the --trim bounds as weights, not multiples of the "
+        "mean.")] = False,
+    column: Annotated[str, typer.Option(
+        metavar="NAME", help="Name of the weight column.")] = "weight",
+    report_file: Annotated[Path | None, typer.Option(
+        "--report", metavar="FILE", help="Write the report (CSV: margins achieved, design "
+        "effects overall and per unit, trimming), disclosure-controlled.")] = None,
+    mapping: MappingOpt = None,
+    sep: SepOpt = None,
+    decimal: DecimalOpt = None,
+    encoding: EncodingOpt = None,
+    invalid: InvalidOpt = "exclude",
+    threshold: Annotated[int, typer.Option(
+        metavar="N", help="Disclosure control of the report: counts below this are "
+        "suppressed.")] = 10,
+    allow_small_counts: AllowSmallOpt = False,
+) -> None:
+    """Non-response weights: rake or post-stratify the births to population margins, trim,
+    and report the fit and the design effects.
+
+    Put the weight column in a model spec (weights = "weight") to fit with it."""
+    from casemix.weighting import read_margins, weigh, weights_report
+
+    try:
+        check_threshold(threshold, override=allow_small_counts)
+        if report_file is not None and report_file.suffix.lower() != ".csv":
+            raise CasemixError(f"--report {report_file}: the report is a CSV file (the "
+                               "audit reads CSV); name it e.g. weights_report.csv.")
+        with _step(f"Reading and validating {file}"):
+            report = load_births(file, mapping=mapping, invalid=invalid,  # type: ignore[arg-type]
+                                 sep=sep, decimal=decimal, encoding=encoding)
+            _said_read(report)
+        births = report.births
+        with _step(f"Weighting to {margins} ({method})"):
+            result = weigh(births, read_margins(margins), method=method, base=base,
+                           trim_bounds=trim, relative=not trim_absolute)
+        births = births.assign(**{column: result.weights})
+        with _step(f"Writing {out}"):
+            write_table(births, out)
+        if report_file is not None:
+            levels = [lv for lv in UNIT_LEVELS if lv in births]
+            with _step(f"Protecting counts below {threshold} in the report"):
+                table = weights_report(result, births, levels, threshold=threshold)
+            write_table(table, report_file)
+    except (CasemixError, ValueError, OSError) as exc:
+        raise _fail(exc) from exc
+    _print_weights(result, births, column)
+    _say(f"Wrote [bold]{escape(str(out))}[/]" + (
+        f" and the report [bold]{escape(str(report_file))}[/]" if report_file else "") + ".")
+
+
+def _print_weights(result: Any, births: pd.DataFrame, column: str) -> None:
+    """The fit per margin and the overall design effect."""
+    fit = Table("margin", "cells", "target", "achieved", "max abs deviation",
+                title=f"{result.method}: {len(births):,} births"
+                      f"{f', {result.iterations} cycles' if result.method == 'rake' else ''}")
+    for name, rows in result.fit.groupby("margin", sort=False):
+        fit.add_row(str(name), f"{len(rows):,}", f"{rows['target'].sum():,.0f}",
+                    f"{rows['achieved'].sum():,.0f}", f"{rows['deviation'].abs().max():.3g}")
+    console.print(fit)
+    d = result.design_effects.iloc[0]
+    w = result.weights
+    console.print(f"Weights ({column}): mean {w.mean():.4g}, min {w.min():.4g}, max "
+                  f"{w.max():.4g}; design effect (Kish) {d['deff']:.3f}, effective sample "
+                  f"size {d['n_effective']:,.0f}.")
+    if result.trimming:
+        t = result.trimming
+        console.print(f"Trimmed to [{t['lower']:.4g}, {t['upper']:.4g}]: "
+                      f"{_n(t['n_lower'])} births raised, {_n(t['n_upper'])} cut.")
+
+
 @app.command()
 def audit(
     paths: Annotated[list[Path], typer.Argument(

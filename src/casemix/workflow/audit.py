@@ -4,7 +4,8 @@ Reads the count tables that casemix writes (``units.csv``, ``funnel_<level>.csv`
 ``direct.csv``, ``calibration.csv``, ``calibration_<variable>.csv``, ``exclusions.csv``,
 ``geography.csv``) and indicator tables (``casemix indicators --out``, with their
 ``<name>_exclusions.csv`` and ``<name>_geography.csv``) and publication tables (``casemix
-publish``, recognised by their columns and read back into the shape of ``units.csv``),
+publish``, recognised by their columns and read back into the shape of ``units.csv``) and
+weights reports (``casemix weights --report``, recognised by their columns),
 rebuilds the linear relations
 between all their cells, and computes the feasible interval of every hidden count by linear
 programming (:func:`casemix.disclosure.feasible_intervals`). Further checks cover the routes
@@ -37,6 +38,9 @@ from casemix.disclosure.tables import (
     publish_national,
 )
 from casemix.exceptions import CasemixError
+from casemix.weighting.report import SIGNATURE as WEIGHTS_REPORT
+from casemix.weighting.report import VALUES as WEIGHTS_VALUES
+from casemix.weighting.report import link_report
 from casemix.workflow.statline import MEASURES as STATLINE_MEASURES
 from casemix.workflow.statline import SIGNATURE, DecodedStatline, decode_statline
 
@@ -180,6 +184,10 @@ def audit_files(paths: Sequence[str | Path], *, threshold: int = DEFAULT_THRESHO
             link_indicator_table(cells, table, file=name,
                                  nesting=_geography(files, f"{stem}_geography.csv"),
                                  missing=_missing(files, levels, f"{stem}_exclusions.csv"))
+        elif path.suffix == ".csv" and header >= WEIGHTS_REPORT:
+            report = _read(path)
+            findings += _weights_checks(report, name, threshold)
+            link_report(cells, report, file=name)
         elif path.suffix == ".csv" and header >= INEQUALITY:
             findings += _inequality_checks(_read(path), name, files)
         elif path.suffix == ".csv" and header >= INDICATOR:
@@ -343,6 +351,22 @@ def _exclusion_checks(log: pd.DataFrame, file: str, threshold: float
                                     if c in log), "n_rows",
                      f"count below {threshold:g} shown", float(n.iat[i]), float(n.iat[i]))
             for i in np.flatnonzero(small.to_numpy())]
+
+
+def _weights_checks(report: pd.DataFrame, file: str, threshold: float
+                    ) -> list[dict[str, object]]:
+    """A weights report (``casemix weights --report``): counts of births shown below the
+    threshold, and values computed from a hidden count still on its row."""
+    n = pd.to_numeric(report["n"], errors="coerce")
+    label = report[["table", "level", "unit"]].astype(str).agg(" ".join, axis=1)
+    out = [_finding(file, label.iat[i], "n", f"count below {threshold:g} shown",
+                    float(n.iat[i]), float(n.iat[i]))
+           for i in np.flatnonzero(((n > 0) & (n < threshold)).to_numpy())]
+    for column in (c for c in WEIGHTS_VALUES if c in report):
+        shown = pd.to_numeric(report[column], errors="coerce").notna()
+        out += [_finding(file, label.iat[i], column, "value computed from a suppressed count")
+                for i in np.flatnonzero((n.isna() & shown).to_numpy())]
+    return out
 
 
 def _coefficient_checks(table: pd.DataFrame, threshold: float) -> list[dict[str, object]]:
