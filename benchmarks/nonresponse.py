@@ -48,6 +48,10 @@ def main() -> None:
           f"unweighted {s['mae_unweighted']:.3f}, weighted {s['mae_weighted']:.3f}")
     print(f"mean abs error of log O/E, {int((~table['affected']).sum())} other VSVs:    "
           f"unweighted {s['mae_unweighted_other']:.3f}, weighted {s['mae_weighted_other']:.3f}")
+    print(f"95% O/E intervals holding the truth, all VSVs: unweighted "
+          f"{s['coverage_unweighted']:.0%}, weighted {s['coverage_weighted']:.0%} "
+          f"(effective sample size), {s['coverage_frequency']:.0%} if the weights were "
+          "frequency weights")
 
 
 if __name__ == "__main__":

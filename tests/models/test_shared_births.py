@@ -161,3 +161,25 @@ def test_shrinkers_on_o_and_e_take_the_shares(births, spec):
     result = _fit_shares(spec, births, shares, method="eb")
     main = result.unit_table.main("vsv")
     assert main["shrunk_oe"].notna().all()
+
+
+def test_the_run_records_its_weights(births, spec, tmp_path):
+    from casemix.models.runs import load_run, reproduce_run, save_run
+
+    rng = np.random.default_rng(5)
+    data = births.assign(w=rng.uniform(0.5, 2.0, size=len(births)))
+    weighted = ModelSpec(**{**spec.__dict__, "weights": "w"})
+    result = _fit(weighted, data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        save_run(result, tmp_path / "run", births=data)
+    record = load_run(tmp_path / "run").manifest["weights"]
+    w = data["w"].to_numpy()[result.rows]
+    assert record["column"] == "w" and record["kind"] == "sampling"
+    assert record["design_effect"] == pytest.approx(len(w) * (w**2).sum() / w.sum() ** 2,
+                                                    rel=1e-12)
+    assert record["n_effective"] == pytest.approx(w.sum() ** 2 / (w**2).sum(), rel=1e-12)
+    assert (record["min"], record["max"]) == (w.min(), w.max())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reproduce_run(tmp_path / "run", data)

@@ -98,10 +98,17 @@ def register_margins(population: pd.DataFrame) -> Margins:
                       "total": age.to_numpy()})]))
 
 
-def _log_oe(spec: ModelSpec, births: pd.DataFrame) -> pd.Series:
+def _vsv(spec: ModelSpec, births: pd.DataFrame) -> pd.DataFrame:
+    """log O/E per VSV with its 95% interval (log scale)."""
     units = CaseMixModel(spec).fit(births).units
     vsv = units[(units["level"] == "vsv") & (units["stratum"] == "all")]
-    return pd.Series(np.log(vsv["oe"].astype(float).to_numpy()), index=vsv["unit"].to_numpy())
+    return pd.DataFrame({c: np.log(vsv[c].astype(float).to_numpy())
+                         for c in ("oe", "oe_lower", "oe_upper")},
+                        index=vsv["unit"].to_numpy())
+
+
+def _covers(fit: pd.DataFrame, truth: pd.Series) -> pd.Series:
+    return (fit["oe_lower"] <= truth) & (truth <= fit["oe_upper"])
 
 
 def nonresponse_study(births: pd.DataFrame, spec: ModelSpec, *, seed: int = 20261206,
@@ -125,17 +132,26 @@ def nonresponse_study(births: pd.DataFrame, spec: ModelSpec, *, seed: int = 2026
     (pandas.DataFrame, dict)
         Per VSV: ``truth, unweighted, weighted`` (log O/E) and ``affected``; and the mean
         absolute errors of log O/E against the truth (``mae_unweighted``, ``mae_weighted``
-        over the affected VSVs, ``*_other`` over the rest), the response rate and the design
-        effect of the weights.
+        over the affected VSVs, ``*_other`` over the rest), the response rate, the design
+        effect of the weights, and the share of VSVs whose 95% O/E interval holds the truth
+        (``coverage_unweighted``; ``coverage_weighted`` with the weights as sampling weights,
+        the effective sample size; ``coverage_frequency`` were they frequency weights).
     """
     nr = apply_nonresponse(births, seed=seed, **nonresponse)  # type: ignore[arg-type]
     weights = rake(nr.respondents, register_margins(births))
     weighted = nr.respondents.assign(weight=weights.weights)
-    table = pd.DataFrame({"truth": _log_oe(spec, births),
-                          "unweighted": _log_oe(spec, nr.respondents),
-                          "weighted": _log_oe(dataclasses.replace(spec, weights="weight"),
-                                              weighted)})
+    truth = _vsv(spec, births)["oe"]
+    plain = _vsv(spec, nr.respondents)
+    sampling = _vsv(dataclasses.replace(spec, weights="weight", weights_kind="sampling"),
+                    weighted)
+    frequency = _vsv(dataclasses.replace(spec, weights="weight", weights_kind="frequency"),
+                     weighted)
+    table = pd.DataFrame({"truth": truth, "unweighted": plain["oe"],
+                          "weighted": sampling["oe"]})
     table["affected"] = table.index.isin(nr.affected)
+    table["covered_unweighted"] = _covers(plain, truth)
+    table["covered_weighted"] = _covers(sampling, truth)
+    table["covered_frequency"] = _covers(frequency, truth)
     err = table[["unweighted", "weighted"]].sub(table["truth"], axis=0).abs()
     a = table["affected"].to_numpy()
     summary = {"mae_unweighted": float(err["unweighted"][a].mean()),
@@ -144,5 +160,7 @@ def nonresponse_study(births: pd.DataFrame, spec: ModelSpec, *, seed: int = 2026
                "mae_weighted_other": float(err["weighted"][~a].mean()),
                "response_rate": len(nr.respondents) / len(births),
                "deff": float(weights.design_effects["deff"].iloc[0]),
-               "iterations": float(weights.iterations)}
+               "iterations": float(weights.iterations),
+               **{f"coverage_{k}": float(table[f"covered_{k}"].mean())
+                  for k in ("unweighted", "weighted", "frequency")}}
     return table, summary
