@@ -49,9 +49,9 @@ def main() -> None:
     print(f"mean abs error of log O/E, {int((~table['affected']).sum())} other VSVs:    "
           f"unweighted {s['mae_unweighted_other']:.3f}, weighted {s['mae_weighted_other']:.3f}")
     print(f"95% O/E intervals holding the truth, all VSVs: unweighted "
-          f"{s['coverage_unweighted']:.0%}, weighted {s['coverage_weighted']:.0%} "
-          f"(effective sample size), {s['coverage_frequency']:.0%} if the weights were "
-          "frequency weights")
+          f"{s['coverage_unweighted']:.0%}, weighted {s['coverage_weighted']:.0%}; weighted "
+          f"intervals {s['width_ratio']:.2f} times as wide as frequency weights would claim "
+          "(effective sample size)")
 
 
 if __name__ == "__main__":
