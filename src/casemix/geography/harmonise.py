@@ -68,6 +68,10 @@ class Harmonised:
     reference_year : int
     column : str
         The code column that was recoded.
+    levels : tuple of str
+        The unit columns derived from the region table (empty without one).
+    counts : dict of str to int
+        The counts below, by name.
     n_births, n_recoded, n_split, n_missing, n_backward : int
         Births in, births recoded, births split over several units, births without a code
         (left as they are), births of years after the reference year recoded backwards.
@@ -79,6 +83,7 @@ class Harmonised:
     changes: pd.DataFrame
     reference_year: int
     column: str = "municipality"
+    levels: tuple[str, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -164,15 +169,15 @@ def harmonise(
         for level in levels:
             mapped = table[level].reindex(main.to_numpy(object)).to_numpy(object)
             out[level] = _spread(mapped, inverse, births.get(level))
-    counted = _counted(pieces, pairs, inverse)
+    counted = _counted(pieces, pairs)
     return Harmonised(
         births=out,
         shares=_shares(pieces, inverse, births["birth_id"], column, levels, regions,
                        reference_year),
         log=_log(pieces, pairs, inverse, births["birth_id"], year),
         changes=_changes(pieces, pairs),
-        reference_year=int(reference_year), column=column,
-        counts=_counts(counted, pairs, inverse, reference_year))
+        reference_year=int(reference_year), column=column, levels=tuple(levels),
+        counts=_counts(counted, pairs, inverse))
 
 
 def _check_births(births: pd.DataFrame, column: str) -> np.ndarray:
@@ -352,7 +357,7 @@ def _spread(per_pair: np.ndarray, inverse: np.ndarray, like: pd.Series | None) -
     return pd.Series(values, dtype=dtype)
 
 
-def _counted(pieces: pd.DataFrame, pairs: pd.DataFrame, inverse: np.ndarray) -> pd.DataFrame:
+def _counted(pieces: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     """Per pair: number of pieces, whether recoded (split or a new code), whether backward."""
     per = pieces.groupby("pair").agg(pieces=("code", "size"), first=("code", "first"),
                                      backward=("backward", "any"))
@@ -362,8 +367,7 @@ def _counted(pieces: pd.DataFrame, pairs: pd.DataFrame, inverse: np.ndarray) -> 
     return per
 
 
-def _counts(per: pd.DataFrame, pairs: pd.DataFrame, inverse: np.ndarray,
-            reference_year: int) -> dict[str, int]:
+def _counts(per: pd.DataFrame, pairs: pd.DataFrame, inverse: np.ndarray) -> dict[str, int]:
     n = pairs["births"].to_numpy()
     return {"births": len(inverse), "missing": int((inverse < 0).sum()),
             "recoded": int(n[per["recoded"].to_numpy()].sum()),
