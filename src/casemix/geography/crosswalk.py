@@ -150,7 +150,7 @@ def _codes(table: pd.DataFrame, column: str, source: str) -> pd.Series:
     codes = table[column].astype("string").str.strip()
     empty = codes.isna() | (codes == "")
     if empty.any():
-        raise DataError(f"{source}: {column} is empty in {int(empty.sum())} rows (rows "
+        raise DataError(f"{source}: {column} is empty in {int(empty.sum())} rows (lines "
                         f"{_rows(empty)}). Fill in the municipality code.")
     return codes.astype(str)
 
@@ -161,7 +161,7 @@ def _dates(table: pd.DataFrame, source: str) -> pd.Series:
     bad = dates.isna()
     if bad.any():
         raise DataError(f"{source}: date is not an ISO date (YYYY-MM-DD) in {int(bad.sum())} "
-                        f"rows: {_values(text[bad])} (rows {_rows(bad)}). Write the day the "
+                        f"rows: {_values(text[bad])} (lines {_rows(bad)}). Write the day the "
                         "change takes effect, e.g. 2024-01-01.")
     return dates
 
@@ -171,7 +171,7 @@ def _shares(table: pd.DataFrame, source: str) -> pd.Series:
     bad = shares.isna() | ~np.isfinite(shares) | (shares <= 0) | (shares > 1)
     if bad.any():
         raise DataError(f"{source}: share is not a number in (0, 1] in {int(bad.sum())} rows: "
-                        f"{_values(table['share'][bad])} (rows {_rows(bad)}). Give the share "
+                        f"{_values(table['share'][bad])} (lines {_rows(bad)}). Give the share "
                         "of the old municipality's population going to new_code (1 for a "
                         "merger or a rename).")
     return shares.astype(float)
