@@ -217,3 +217,25 @@ def test_totals_are_preserved_on_a_larger_random_table():
             int((year == y).sum()), abs=1e-9)
     n_s = int(((codes == "S")).sum())
     assert counts[(2023, "P")] == pytest.approx(0.6 * n_s, abs=1e-9)
+
+
+def test_the_unit_year_table_counts_every_year_on_the_reference_boundaries():
+    data = births((2023, "A", 3), (2023, "B", 2), (2023, "S", 10), (2024, "C", 4),
+                  (2024, "P", 3), (2024, "Q", 2))
+    table = harmonise(data, MERGER_AND_SPLIT, 2024, regions=REGIONS)
+    by_unit = table.unit_years().set_index(["unit", "year"])["births"]
+    assert by_unit.to_dict() == pytest.approx({("C", 2023): 5, ("C", 2024): 4, ("P", 2023): 6,
+                                               ("P", 2024): 3, ("Q", 2023): 4, ("Q", 2024): 2},
+                                              abs=1e-12)
+    ggd = table.unit_years("ggd_region").set_index(["unit", "year"])["births"]
+    # G1: C and P (2023: 5 + 6, 2024: 4 + 3); G2: Q (2023: 4, 2024: 2)
+    assert ggd.to_dict() == pytest.approx({("G1", 2023): 11, ("G1", 2024): 7,
+                                           ("G2", 2023): 4, ("G2", 2024): 2}, abs=1e-12)
+
+
+def test_expanded_births_repeat_a_split_birth_per_piece_with_its_share():
+    data = births((2023, "A", 1), (2023, "S", 1), (2024, "C", 1))
+    wide = harmonise(data, MERGER_AND_SPLIT, 2024, regions=REGIONS).expanded()
+    assert wide[["birth_id", "municipality", "ggd_region", "share"]].values.tolist() == [
+        ["b0", "C", "G1", 1.0], ["b1", "P", "G1", 0.6], ["b1", "Q", "G2", 0.4],
+        ["b2", "C", "G1", 1.0]]

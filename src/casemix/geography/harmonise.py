@@ -85,6 +85,79 @@ class Harmonised:
     column: str = "municipality"
     levels: tuple[str, ...] = ()
     counts: dict[str, int] = field(default_factory=dict)
+    _regions: pd.DataFrame | None = field(default=None, repr=False)
+
+    def expanded(self, weight: str = "share") -> pd.DataFrame:
+        """The births with one row per municipality piece, for weighted analyses.
+
+        Parameters
+        ----------
+        weight : str, default "share"
+            Name of the weight column: 1 for a whole birth, the piece's share for a piece
+            of a split birth (the weights of a birth sum to 1).
+
+        Returns
+        -------
+        pandas.DataFrame
+            The births table, a split birth repeated once per piece with that piece's
+            municipality and derived unit columns; the input order is kept, pieces in code
+            order. ``birth_id`` repeats across the pieces of a birth.
+
+        Notes
+        -----
+        Give ``weight`` as the case-weight column of a model spec (``weights = "share"``) to
+        count split births by their population shares; the totals per year are those of the
+        births.
+        """
+        pieces = self.shares[self.shares["level"] == self.column]
+        out = self.births.assign(**{weight: 1.0, "_order": np.arange(len(self.births)),
+                                    "_piece": 0})
+        if pieces.empty:
+            return out.drop(columns=["_order", "_piece"])
+        split = out["birth_id"].isin(pieces["birth_id"])
+        rep = out[split].drop(columns=weight).merge(
+            pieces[["birth_id", "unit", "share"]].rename(columns={"share": weight}),
+            on="birth_id")
+        rep[self.column] = rep.pop("unit").astype(out[self.column].dtype)
+        rep["_piece"] = rep.groupby("_order").cumcount()
+        for level in self.levels:
+            rep[level] = self._regions[level].reindex(rep[self.column]).to_numpy()
+        both = pd.concat([out[~split], rep[out.columns]], ignore_index=True)
+        both = both.sort_values(["_order", "_piece"], kind="stable")
+        return both.drop(columns=["_order", "_piece"]).reset_index(drop=True)
+
+    def unit_years(self, level: str | None = None) -> pd.DataFrame:
+        """Births per unit and year on the boundaries of the reference year.
+
+        Parameters
+        ----------
+        level : str, optional
+            The unit column (default: the harmonised code column); a derived level
+            counts split births by the shares of its units.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``level``, ``unit``, ``year``, ``births`` (a split birth counts by its shares,
+            so counts can be fractional), one row per unit and year with births.
+
+        Notes
+        -----
+        Every year is counted on the same boundaries, so that the trend of a unit compares
+        like with like. The counts are microdata-level: disclosure control applies before
+        anything leaves the secure environment.
+        """
+        level = level or self.column
+        births = self.births[["birth_id", "year", level]]
+        shared = self.shares[self.shares["level"] == level]
+        whole = births[~births["birth_id"].isin(shared["birth_id"])].assign(births=1.0)
+        year = births.set_index("birth_id")["year"]
+        parts = shared.assign(year=year.reindex(shared["birth_id"]).to_numpy()).rename(
+            columns={"unit": level, "share": "births"})
+        table = pd.concat([whole[["year", level, "births"]], parts[["year", level, "births"]]])
+        table = table.groupby([level, "year"], as_index=False)["births"].sum()
+        return table.rename(columns={level: "unit"}).assign(level=level)[
+            ["level", "unit", "year", "births"]]
 
     @property
     def n_births(self) -> int:
@@ -177,7 +250,8 @@ def harmonise(
         log=_log(pieces, pairs, inverse, births["birth_id"], year),
         changes=_changes(pieces, pairs),
         reference_year=int(reference_year), column=column, levels=tuple(levels),
-        counts=_counts(counted, pairs, inverse))
+        counts=_counts(counted, pairs, inverse),
+        _regions=None if regions is None else regions.for_year(reference_year))
 
 
 def _check_births(births: pd.DataFrame, column: str) -> np.ndarray:
