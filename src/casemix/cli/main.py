@@ -358,12 +358,10 @@ def simulate(
                                  births_seed=births_seed)
     changes = None
     if boundary_changes:
-        from casemix.simulation import with_boundary_changes
+        from casemix.simulation.boundary_changes import cohort_with_boundary_changes
 
-        changes = with_boundary_changes(cohort.births, cohort.geography.municipalities,
-                                        seed=seed if births_seed is None else births_seed)
-        cohort = dataclasses.replace(cohort, births=changes.births, parameters={
-            **cohort.parameters, "boundary_changes": changes.crosswalk.to_dict("records")})
+        cohort, changes = cohort_with_boundary_changes(
+            cohort, seed=seed if births_seed is None else births_seed)
     with _step(f"Writing {out}"):
         truth_path = _write_cohort(cohort, out, extract)
         if changes is not None:

@@ -120,8 +120,9 @@ class Harmonised:
             on="birth_id")
         rep[self.column] = rep.pop("unit").astype(out[self.column].dtype)
         rep["_piece"] = rep.groupby("_order").cumcount()
+        regions = self._regions if self._regions is not None else pd.DataFrame()
         for level in self.levels:
-            rep[level] = self._regions[level].reindex(rep[self.column]).to_numpy()
+            rep[level] = regions[level].reindex(rep[self.column]).to_numpy()
         both = pd.concat([out[~split], rep[out.columns]], ignore_index=True)
         both = both.sort_values(["_order", "_piece"], kind="stable")
         return both.drop(columns=["_order", "_piece"]).reset_index(drop=True)

@@ -10,7 +10,7 @@ them to the last year (:func:`casemix.geography.harmonise`) gives back the simul
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.resources import files
 
 import numpy as np
@@ -18,8 +18,10 @@ import pandas as pd
 
 from casemix.exceptions import ParameterError
 from casemix.geography import Crosswalk
+from casemix.simulation.cohort import SimulatedCohort
 
-__all__ = ["BoundaryChanges", "synthetic_crosswalk", "with_boundary_changes"]
+__all__ = ["BoundaryChanges", "cohort_with_boundary_changes", "synthetic_crosswalk",
+           "with_boundary_changes"]
 
 #: The level columns of the synthetic region table (a birth's VSV is where it was born, not
 #: derived from its municipality: the simulation sends 15% of births to a second VSV).
@@ -111,6 +113,37 @@ def with_boundary_changes(births: pd.DataFrame, municipalities: pd.DataFrame, *,
     out = births.assign(municipality=pd.Series(code, index=births.index,
                                                dtype=births["municipality"].dtype))
     return BoundaryChanges(out, table, _regions(regions, table, sorted(births["year"].unique())))
+
+
+def cohort_with_boundary_changes(cohort: SimulatedCohort, *, seed: int
+                                 ) -> tuple[SimulatedCohort, BoundaryChanges]:
+    """The cohort with the births of :func:`with_boundary_changes`, and the changes.
+
+    Parameters
+    ----------
+    cohort : SimulatedCohort
+        A simulated cohort (with its geography).
+    seed : int
+        As for :func:`with_boundary_changes`.
+
+    Returns
+    -------
+    tuple of SimulatedCohort and BoundaryChanges
+        The cohort with the historical codes (its truth, geography and probabilities as
+        they were: they are those of the current codes) and the parameters recording the
+        changes under ``boundary_changes``; and the changes themselves.
+
+    Raises
+    ------
+    casemix.exceptions.ParameterError
+        The cohort has no geography.
+    """
+    if cohort.geography is None:
+        raise ParameterError("--boundary-changes needs a cohort with its simulated geography.")
+    changes = with_boundary_changes(cohort.births, cohort.geography.municipalities, seed=seed)
+    parameters = {**cohort.parameters,
+                  "boundary_changes": changes.crosswalk.to_dict("records")}
+    return replace(cohort, births=changes.births, parameters=parameters), changes
 
 
 def _predecessors(table: pd.DataFrame) -> dict[str, list[str]]:
