@@ -239,3 +239,11 @@ def test_expanded_births_repeat_a_split_birth_per_piece_with_its_share():
     assert wide[["birth_id", "municipality", "ggd_region", "share"]].values.tolist() == [
         ["b0", "C", "G1", 1.0], ["b1", "P", "G1", 0.6], ["b1", "Q", "G2", 0.4],
         ["b2", "C", "G1", 1.0]]
+
+
+def test_the_births_keep_their_index():
+    data = births((2023, "A", 1), (2023, "S", 1), (2024, "C", 1)).set_axis([10, 5, 7])
+    result = harmonise(data, MERGER_AND_SPLIT, 2024, regions=REGIONS)
+    assert list(result.births.index) == [10, 5, 7]
+    assert list(result.births["municipality"]) == ["C", "P", "C"]
+    assert list(result.births["ggd_region"]) == ["G1", "G1", "G1"]

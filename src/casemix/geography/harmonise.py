@@ -236,13 +236,13 @@ def harmonise(
     pieces = _ranked(pieces)
     main = pieces.drop_duplicates("pair").set_index("pair")["code"].reindex(pairs.index)
     out = births.copy()
-    out[column] = _spread(main.to_numpy(object), inverse, births[column])
+    out[column] = _spread(main.to_numpy(object), inverse, births[column], births.index)
     levels = [] if regions is None else regions.levels
     if regions is not None:
         table = regions.for_year(reference_year)
         for level in levels:
             mapped = table[level].reindex(main.to_numpy(object)).to_numpy(object)
-            out[level] = _spread(mapped, inverse, births.get(level))
+            out[level] = _spread(mapped, inverse, births.get(level), births.index)
     counted = _counted(pieces, pairs)
     return Harmonised(
         births=out,
@@ -422,14 +422,15 @@ def _ranked(pieces: pd.DataFrame) -> pd.DataFrame:
     return order.drop(columns="_rounded").reset_index(drop=True)
 
 
-def _spread(per_pair: np.ndarray, inverse: np.ndarray, like: pd.Series | None) -> pd.Series:
+def _spread(per_pair: np.ndarray, inverse: np.ndarray, like: pd.Series | None,
+            index: pd.Index) -> pd.Series:
     """Per-pair values spread over the births (missing where a birth has no pair)."""
     values = np.empty(len(inverse), dtype=object)
     has = inverse >= 0
     values[has] = per_pair[inverse[has]]
     values[~has] = None
     dtype = like.dtype if like is not None and like.dtype == "string" else "string"
-    return pd.Series(values, dtype=dtype)
+    return pd.Series(values, index=index, dtype=dtype)
 
 
 def _counted(pieces: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
