@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -85,6 +87,10 @@ def simulated(tmp_path_factory):
 
 def test_boundary_changes_are_opt_in(simulated):
     assert not (simulated / "plain_crosswalk.csv").exists()
+    assert "boundary_changes" not in json.loads((simulated / "plain_simulation.json").read_text())
+    recorded = json.loads((simulated / "changed_simulation.json").read_text())
+    assert [r["old_code"] for r in recorded["boundary_changes"]] == [
+        "GM9001", "GM9002", "GM9003", "GM9003"]
     assert (simulated / "changed_crosswalk.csv").is_file()
     plain = pd.read_parquet(simulated / "plain.parquet")
     changed = pd.read_parquet(simulated / "changed.parquet")

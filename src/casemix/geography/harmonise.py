@@ -225,6 +225,9 @@ def harmonise(
     with numpy indexing: a million births take about a second. Births with a missing code
     are left as they are (counted in ``n_missing``). Without ``regions``, a code that no
     change names is taken to be unchanged.
+
+    The log and the shares table hold birth_ids: like the births, they stay in the secure
+    environment and are never an export.
     """
     year = _check_births(births, column)
     codes = births[column].astype("string")
