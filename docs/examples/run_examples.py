@@ -125,6 +125,11 @@ EXAMPLES: tuple[Example | Callable[[Path], None], ...] = (
             "--indicators big2_statline.csv --report report.html", "export"),
     Example("casemix audit export", "audit"),
     Example("casemix audit runs/big2", "audit-run-folder", exit_code=1),
+    Example("casemix simulate --out history.parquet --n-births 20000 --year 2023 --year 2024 "
+            "--seed 1 --boundary-changes", "simulate-boundary-changes"),
+    Example("casemix geography harmonise history.parquet --crosswalk history_crosswalk.csv "
+            "--regions history_regions.csv --reference-year 2024 --out harmonised.parquet",
+            "geography"),
 )
 
 

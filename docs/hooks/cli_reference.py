@@ -16,7 +16,8 @@ import typer
 
 from casemix.cli.main import app
 
-MARKER = re.compile(r"<!-- casemix-cli: (?P<what>options|commands)(?: (?P<name>[\w-]+))? -->")
+MARKER = re.compile(
+    r"<!-- casemix-cli: (?P<what>options|commands)(?: (?P<name>[\w-]+(?: [\w-]+)?))? -->")
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
@@ -28,26 +29,33 @@ def _render(what: str, name: str | None) -> str:
     group = typer.main.get_command(app)
     if what == "commands":
         return commands_table(group)
+    name, _, sub = (name or "").partition(" ")
     if name not in group.commands:
         raise KeyError(f"casemix has no command {name!r} (commands: {sorted(group.commands)})")
+    if sub:  # a command of a group such as `casemix geography harmonise`
+        return options_table(group.commands[name], sub, prefix=f"casemix {name}")
+    if hasattr(group.commands[name], "commands"):  # the group itself: its commands
+        return commands_table(group.commands[name], link=False)
     return options_table(group, name)
 
 
-def commands_table(group: Any) -> str:
-    """Every command, linked to its page, with the first paragraph of its help."""
-    rows = [f"| [`{name}`]({name}.md) | {_cell((cmd.help or '').split(chr(10) * 2)[0])} |"
+def commands_table(group: Any, *, link: bool = True) -> str:
+    """Every command, linked to its page (``link``), with the first paragraph of its help."""
+    rows = [f"| {f'[`{name}`]({name}.md)' if link else f'`{name}`'} | "
+            f"{_cell((cmd.help or '').split(chr(10) * 2)[0])} |"
             for name, cmd in group.commands.items()]
     return "\n".join(["| command | what it does |", "| --- | --- |", *rows])
 
 
-def options_table(group: Any, name: str) -> str:
-    """The usage line and one row per argument and option of ``casemix NAME``."""
+def options_table(group: Any, name: str, prefix: str = "casemix") -> str:
+    """The usage line and one row per argument and option of ``casemix NAME`` (``prefix``
+    names the group for a command of a sub-group)."""
     command = group.commands[name]
     ctx = group.context_class(command, info_name=name,
-                              parent=group.context_class(group, info_name="casemix"))
+                              parent=group.context_class(group, info_name=prefix))
     params = [p for p in command.get_params(ctx) if p.name != "help"]
-    usage = " ".join(["casemix", name, "[OPTIONS]", *(_argument(p) for p in params
-                                                      if _is_argument(p))])
+    usage = " ".join([prefix, name, "[OPTIONS]", *(_argument(p) for p in params
+                                                   if _is_argument(p))])
     rows = [f"| `{record[0]}` | {_cell(record[1])} |"
             for record in (p.get_help_record(ctx) for p in params) if record]
     return "\n".join([f"```text\n{usage}\n```", "", "| argument or option | meaning |",

@@ -342,6 +342,11 @@ def simulate(
         "indicator, numerator, denominator per VSV; perinatal mortality counted as older "
         "Perined editions do, counts below 10 blank), for `casemix align` and `casemix report "
         "--reference`.")] = None,
+    boundary_changes: Annotated[bool, typer.Option(
+        "--boundary-changes", help="Give the births of years before the last one the codes "
+        "of a synthetic merger (GM9001 + GM9002 -> GM0001) and split (GM9003 -> GM0002, "
+        "GM0003) dated 1 January of the last year, and write <stem>_crosswalk.csv and "
+        "<stem>_regions.csv beside the births, for `casemix geography harmonise`.")] = False,
 ) -> None:
     """Simulate a realistic synthetic national birth cohort with known unit effects."""
     from casemix.simulation.extract import load_mapping
@@ -353,11 +358,24 @@ def simulate(
     with _step(f"Simulating {n_births:,} births"):
         cohort = simulate_cohort(n_births, years=tuple(years or (2024,)), seed=seed,
                                  births_seed=births_seed)
+    changes = None
+    if boundary_changes:
+        from casemix.simulation.boundary_changes import cohort_with_boundary_changes
+
+        cohort, changes = cohort_with_boundary_changes(
+            cohort, seed=seed if births_seed is None else births_seed)
     with _step(f"Writing {out}"):
         truth_path = _write_cohort(cohort, out, extract)
+        if changes is not None:
+            changes.crosswalk.to_csv(out.with_name(f"{out.stem}_crosswalk.csv"), index=False)
+            changes.regions.to_csv(out.with_name(f"{out.stem}_regions.csv"), index=False)
     _say(f"Wrote {len(cohort.births):,} births to [bold]{escape(str(out))}[/]"
          f"{' (mapping ' + escape(extract.name) + ')' if extract else ''} and the true unit "
          f"effects to [bold]{escape(str(truth_path))}[/].")
+    if changes is not None:
+        _say(f"Wrote the synthetic boundary changes to [bold]{escape(out.stem)}_crosswalk.csv"
+             f"[/] and [bold]{escape(out.stem)}_regions.csv[/] (births before "
+             f"{int(cohort.births['year'].max())} carry the codes valid then).")
     if published is not None:
         from casemix.simulation import published_figures
 
@@ -1186,3 +1204,100 @@ def export(
         raise typer.Exit(code=1)
     _say(f"Exported to [bold]{escape(str(out))}[/]; audit passed ({result.n_hidden:,} hidden "
                   "counts checked). See README.md and audit.json there.")
+
+
+geography_app = typer.Typer(
+    name="geography",
+    help="Municipal boundary changes: recode births to the boundaries of one reference year.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    cls=SafeGroup,
+)
+app.add_typer(geography_app)
+
+
+@geography_app.command("harmonise")
+def geography_harmonise(
+    data: Annotated[Path, typer.Argument(
+        metavar="DATA", help="Births file (.csv, .parquet, .sav).")],
+    crosswalk: Annotated[Path, typer.Option(
+        "--crosswalk", metavar="FILE", help="Crosswalk CSV: old_code, new_code, date "
+        "(YYYY-MM-DD, the day the change takes effect), share.")],
+    reference_year: Annotated[int, typer.Option(
+        "--reference-year", metavar="YEAR", help="Recode to the boundaries of 1 January of "
+        "this year.")],
+    out: Annotated[Path, typer.Option(
+        "--out", "-o", metavar="FILE", help="Harmonised births to write (.parquet, .csv or "
+        ".sav).")],
+    regions: Annotated[Path | None, typer.Option(
+        "--regions", metavar="FILE", help="Region table CSV (municipality, year and any of "
+        "ggd_region, care_office_region, vsv, safety_region): the unit columns are derived "
+        "from its rows of the reference year, and every code must be in them.")] = None,
+    shares: Annotated[Path | None, typer.Option(
+        "--shares", metavar="FILE", help="Shared assignment of split births (birth_id, "
+        "level, unit, share); default <stem>_shares.csv beside --out.")] = None,
+    log: Annotated[Path | None, typer.Option(
+        "--log", metavar="FILE", help="Log of every recoded birth (birth_ids: it stays in "
+        "the secure environment, it is not an export); default <stem>_recoded.csv beside "
+        "--out.")] = None,
+    column: Annotated[str, typer.Option(
+        metavar="NAME", help="The column of municipality codes.")] = "municipality",
+    mapping: MappingOpt = None,
+    sep: SepOpt = None,
+    decimal: DecimalOpt = None,
+    encoding: EncodingOpt = None,
+    invalid: InvalidOpt = "exclude",
+) -> None:
+    """Recode the births' municipalities to the boundaries of a reference year: mergers and
+    renames to the new code, splits as fractional shares by population.
+
+    A birth of year t carries the code valid on 1 January of t; every change dated after that
+    and on or before 1 January of the reference year is applied (changes chain). Births of
+    later years have their changes undone where the crosswalk allows it (not a merger). Writes
+    the births, the shares of split births and the log of recoded births (birth_ids: not an
+    export)."""
+    from casemix.geography import harmonise, read_crosswalk, read_regions
+
+    shares = shares or out.with_name(f"{out.stem}_shares.csv")
+    log = log or out.with_name(f"{out.stem}_recoded.csv")
+    with _step("Reading the crosswalk and the region table"):
+        table = read_crosswalk(crosswalk)
+        units = None if regions is None else read_regions(regions)
+    with _step(f"Reading and validating {data}"):
+        report = load_births(data, mapping=mapping, invalid=invalid,  # type: ignore[arg-type]
+                             sep=sep, decimal=decimal, encoding=encoding)
+        _said_read(report)
+    with _step(f"Harmonising {column} to the boundaries of {reference_year}"):
+        result = harmonise(report.births, table, reference_year, column=column, regions=units)
+    with _step(f"Writing {out}"):
+        write_table(result.births, out)
+        result.shares.to_csv(shares, index=False)
+        result.log.to_csv(log, index=False)
+    _print_harmonised(result, report.n_excluded)
+    _say(f"Wrote [bold]{escape(str(out))}[/], the shares of split births to "
+         f"[bold]{escape(str(shares))}[/] and the log of recoded births to "
+         f"[bold]{escape(str(log))}[/] (birth_ids: keep it in the secure environment).")
+
+
+def _print_harmonised(result: Any, n_excluded: int) -> None:
+    """The summary of ``casemix geography harmonise``: births read, recoded, split, and the
+    births per change (counts below 10 as <10)."""
+    derived = list(result.levels)
+    console.print(
+        f"{result.n_births:,} births read ({n_excluded:,} rows excluded at validation); "
+        f"{_n(result.n_recoded)} recoded to the boundaries of {result.reference_year}, "
+        f"{_n(result.n_split)} of them split over several municipalities"
+        + (f", {_n(result.n_backward)} of later years recoded backwards"
+           if result.n_backward else "")
+        + (f"; {_n(result.n_missing)} without a code left as they are"
+           if result.n_missing else "") + ".")
+    if len(result.changes):
+        table = Table("old code", "new code", "date", "births", "weight",
+                      title="Births by change (weight: the sum of their shares)")
+        for row in result.changes.itertuples():
+            table.add_row(row.old_code, row.new_code, row.date, _n(row.births),
+                          "<10" if 0 < row.weight < 10 else f"{row.weight:,.1f}")
+        console.print(table)
+    if derived:
+        console.print(f"Unit columns derived from the region table of "
+                      f"{result.reference_year}: {', '.join(derived)}.")
