@@ -347,6 +347,15 @@ def simulate(
         "of a synthetic merger (GM9001 + GM9002 -> GM0001) and split (GM9003 -> GM0002, "
         "GM0003) dated 1 January of the last year, and write <stem>_crosswalk.csv and "
         "<stem>_regions.csv beside the births, for `casemix geography harmonise`.")] = False,
+    nonresponse: Annotated[bool, typer.Option(
+        "--nonresponse", help="Write only the births a registry with non-response would hold: "
+        "in the 4 largest VSVs births of income quintiles 1-2 (or without a linked income) "
+        "respond 30% and the others 80%, elsewhere 92%. The truth stays that of all births.")
+    ] = False,
+    register_margins: Annotated[Path | None, typer.Option(
+        metavar="FILE", help="Also write the population register's margins of all simulated "
+        "births (CSV: births per VSV x income quintile and per maternal-age band), for "
+        "`casemix weights --margins`.")] = None,
 ) -> None:
     """Simulate a realistic synthetic national birth cohort with known unit effects."""
     from casemix.simulation.extract import load_mapping
@@ -364,6 +373,12 @@ def simulate(
 
         cohort, changes = cohort_with_boundary_changes(
             cohort, seed=seed if births_seed is None else births_seed)
+    population = cohort.births
+    if nonresponse:
+        from casemix.simulation import apply_nonresponse
+
+        cohort = dataclasses.replace(cohort, births=apply_nonresponse(
+            population, seed=seed if births_seed is None else births_seed).respondents)
     with _step(f"Writing {out}"):
         truth_path = _write_cohort(cohort, out, extract)
         if changes is not None:
@@ -376,6 +391,15 @@ def simulate(
         _say(f"Wrote the synthetic boundary changes to [bold]{escape(out.stem)}_crosswalk.csv"
              f"[/] and [bold]{escape(out.stem)}_regions.csv[/] (births before "
              f"{int(cohort.births['year'].max())} carry the codes valid then).")
+    if nonresponse:
+        _say(f"Non-response: {len(cohort.births):,} of {len(population):,} births were "
+             "written.")
+    if register_margins is not None:
+        from casemix.simulation import register_margins as margins_of
+
+        margins_of(population).to_frame().to_csv(register_margins, index=False)
+        _say(f"Wrote the register margins of all {len(population):,} births to "
+             f"[bold]{escape(str(register_margins))}[/].")
     if published is not None:
         from casemix.simulation import published_figures
 

@@ -178,7 +178,8 @@ class PoissonBinomialUnits:
         key = ("K2", kt.tobytes())
         if key not in self._cache:
             self._cache[key] = self._second(s_hat)
-        u = 2 * np.sinh(s / 2) * np.sqrt(self._cache[key])
+        with np.errstate(over="ignore"):  # far tails: u = inf and 1/u = 0, as intended
+            u = 2 * np.sinh(s / 2) * np.sqrt(self._cache[key])
         near = np.abs(s) < 1e-5
         with np.errstate(divide="ignore", invalid="ignore"):
             lr = ndtr(-w) - np.exp(-w**2 / 2) / np.sqrt(2 * np.pi) * (1 / w - 1 / u)
@@ -203,8 +204,9 @@ class PoissonBinomialUnits:
         with np.errstate(invalid="ignore"):
             log_terms = log_pmf + d * x[None, :] + log_norm[:, None]
         above = x[None, :] >= np.ceil(k[units] - 1e-9)[:, None]
-        upper = np.exp(logsumexp(np.where(above, log_terms, -np.inf), axis=1))
-        lower = np.exp(logsumexp(np.where(above, -np.inf, log_terms), axis=1))
+        with np.errstate(over="ignore"):  # the side not used may overflow
+            upper = np.exp(logsumexp(np.where(above, log_terms, -np.inf), axis=1))
+            lower = np.exp(logsumexp(np.where(above, -np.inf, log_terms), axis=1))
         # sum on the side where the tilted terms decay away from k
         return np.where(d[:, 0] <= 0, upper, 1 - lower)
 
@@ -364,7 +366,8 @@ def _solve(tail, target: float, start: FloatArray, scale: FloatArray, *,
         f_lo, f_hi = h(lo), h(hi)
     lo, hi = np.clip(lo, -60, 60), np.clip(hi, -60, 60)
     side = np.zeros_like(lo)  # Illinois: which end was kept last (-1 lo, +1 hi)
-    x = lo - f_lo * (hi - lo) / (f_hi - f_lo)
+    with np.errstate(divide="ignore", invalid="ignore"):  # f_hi = f_lo: bisect below
+        x = lo - f_lo * (hi - lo) / (f_hi - f_lo)
     for _ in range(100):
         x = np.where(np.isfinite(x) & (x > lo) & (x < hi), x, (lo + hi) / 2)
         f = h(x)
