@@ -142,7 +142,7 @@ def _relative(c: _Cells, w: npt.NDArray[np.float64]) -> float:
 
 
 def rake(births: pd.DataFrame, margins: Margins, *, base: str | npt.ArrayLike | None = None,
-         tol: float = 1e-10, max_iter: int = 200,
+         tol: float = 1e-12, max_iter: int = 200,
          bounds: tuple[float, float] | None = None) -> Weights:
     """Raking weights: iterative proportional fitting to several margins.
 
@@ -154,7 +154,7 @@ def rake(births: pd.DataFrame, margins: Margins, *, base: str | npt.ArrayLike | 
         The margins, visited in their order; a margin may be a cross-classification.
     base : str or array-like, optional
         Column (or values) of base weights; default 1.
-    tol : float, default 1e-10
+    tol : float, default 1e-12
         Converged when every cell of every margin is within ``tol`` of its target,
         relatively.
     max_iter : int, default 200
