@@ -145,13 +145,13 @@ def _parameters() -> list[tuple[str, str, type, Any]]:
                          ids=[f"{c or 'casemix'}-{p}" for c, p, _, _ in _parameters()])
 def test_metavars_say_what_the_value_is(command, param, kind, info):
     """Flags show none; paths FILE, FOLDER (or what the argument is: SPEC, RUN, ...);
-    numbers N (years YEAR); fixed values their choices."""
+    numbers N (years YEAR, a pair of bounds LOWER UPPER); fixed values their choices."""
     if kind is bool:
         assert not info.metavar
     elif kind is Path:
         assert info.metavar in PATH_WORDS
     elif kind in (int, float):
-        assert info.metavar in ("N", "YEAR")
+        assert info.metavar in ("N", "YEAR", "LOWER UPPER")
     else:
         assert info.metavar in WORDS or CHOICES.match(info.metavar), info.metavar
 

@@ -671,7 +671,7 @@ def fit(
         "unit, share; the shares of a birth at a level add up to 1), e.g. from `casemix "
         "geography harmonise`.")] = None,
     weights: Annotated[str | None, typer.Option(
-        metavar="COLUMN", help="Column of case weights (default: the spec's), e.g. from "
+        metavar="NAME", help="Column of case weights (default: the spec's), e.g. from "
         "`casemix weights`.")] = None,
     weights_kind: Annotated[str | None, typer.Option(
         metavar=_choices(WEIGHTS_KINDS), help="sampling: non-response, design or assignment "
@@ -1059,7 +1059,7 @@ WEIGHT_METHODS = ("rake", "poststratify")  # casemix.weighting.weigh.METHODS
 @app.command()
 def weights(
     file: Annotated[Path, typer.Argument(
-        metavar="DATA", help="Births file (.csv, .parquet, .sav).")],
+        metavar="FILE", help="Births file (.csv, .parquet, .sav).")],
     margins: Annotated[Path, typer.Option(
         "--margins", metavar="FILE", help="Population margins (CSV): long form 'margin, "
         "value, total' (raking), or wide form: stratum columns and 'total' "
@@ -1071,7 +1071,7 @@ def weights(
         metavar=_choices(WEIGHT_METHODS), help="Raking over every margin, or "
         "post-stratification on one full cross-classification.")] = "rake",
     base: Annotated[str | None, typer.Option(
-        metavar="COLUMN", help="Column of base weights (default: 1 for every birth).")] = None,
+        metavar="NAME", help="Column of base weights (default: 1 for every birth).")] = None,
     trim: Annotated[tuple[float, float] | None, typer.Option(
         metavar="LOWER UPPER", help="Trim the weights to [LOWER, UPPER] times the mean "
         "weight (with --trim-absolute: as weights), spreading what is cut over the other "
@@ -1243,7 +1243,7 @@ app.add_typer(geography_app)
 @geography_app.command("harmonise")
 def geography_harmonise(
     data: Annotated[Path, typer.Argument(
-        metavar="DATA", help="Births file (.csv, .parquet, .sav).")],
+        metavar="FILE", help="Births file (.csv, .parquet, .sav).")],
     crosswalk: Annotated[Path, typer.Option(
         "--crosswalk", metavar="FILE", help="Crosswalk CSV: old_code, new_code, date "
         "(YYYY-MM-DD, the day the change takes effect), share.")],
