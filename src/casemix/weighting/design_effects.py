@@ -45,13 +45,13 @@ def design_effects(weights: npt.ArrayLike, by: pd.DataFrame | None = None) -> pd
 
     Notes
     -----
-    For the births of a group with weights :math:`w_i` (Kish 1965, section 11.7),
+    For the births of a group with weights $w_i$ (Kish 1965, section 11.7),
 
-    .. math:: n_\\text{eff} = \\frac{(\\sum_i w_i)^2}{\\sum_i w_i^2}, \\qquad
-              \\text{deff} = \\frac{n}{n_\\text{eff}} = \\frac{n \\sum_i w_i^2}{(\\sum_i w_i)^2}.
+    $$n_\\text{eff} = \\frac{(\\sum_i w_i)^2}{\\sum_i w_i^2}, \\qquad
+    \\text{deff} = \\frac{n}{n_\\text{eff}} = \\frac{n \\sum_i w_i^2}{(\\sum_i w_i)^2}.$$
 
     The design effect is 1 for equal weights and grows with their spread
-    (:math:`1 + \\text{CV}^2` of the weights). It is the factor by which unequal weighting
+    ($1 + \\text{CV}^2$ of the weights). It is the factor by which unequal weighting
     inflates the variance of a weighted mean; clustering is not included.
 
     References

@@ -99,9 +99,9 @@ def poststratify(births: pd.DataFrame, margins: Margins, *,
 
     Notes
     -----
-    For birth :math:`i` in cell :math:`h` with population total :math:`N_h`,
-    :math:`w_i = d_i N_h / \\sum_{j \\in h} d_j` (:math:`d` the base weights), so that the
-    weights add up to :math:`N_h` in every cell. This is ``survey::postStratify``
+    For birth $i$ in cell $h$ with population total $N_h$,
+    $w_i = d_i N_h / \\sum_{j \\in h} d_j$ ($d$ the base weights), so that the
+    weights add up to $N_h$ in every cell. This is ``survey::postStratify``
     (Lumley 2010, section 7.2), and the calibration estimator of Deville & Särndal (1992)
     with a complete cross-classification.
 
@@ -176,10 +176,10 @@ def rake(births: pd.DataFrame, margins: Margins, *, base: str | npt.ArrayLike | 
 
     Notes
     -----
-    Each cycle visits the margins in turn and scales the weights of every cell :math:`h` of
-    margin :math:`m` by :math:`N_{mh} / \\sum_{i \\in h} w_i` (Deming & Stephan 1940). The
+    Each cycle visits the margins in turn and scales the weights of every cell $h$ of
+    margin $m$ by $N_{mh} / \\sum_{i \\in h} w_i$ (Deming & Stephan 1940). The
     limit is the raking-ratio calibration estimator: among weights that meet all margins it
-    minimises :math:`\\sum_i w_i \\log(w_i / d_i) - w_i + d_i` (Deville & Särndal 1992,
+    minimises $\\sum_i w_i \\log(w_i / d_i) - w_i + d_i$ (Deville & Särndal 1992,
     case 2). This is ``survey::rake`` (Lumley 2010, section 7.3), whose default stopping
     rule is looser (10 cycles, epsilon 1).
 

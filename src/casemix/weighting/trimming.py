@@ -69,10 +69,10 @@ def trim(weights: npt.ArrayLike, lower: float = -np.inf, upper: float = np.inf, 
 
     Notes
     -----
-    One round (Lumley's ``survey::trimWeights``): with :math:`O` the births outside the
-    bounds, :math:`\\tilde w_i = \\min(\\max(w_i, L), U)` and the amount cut
-    :math:`\\Delta = \\sum_i (w_i - \\tilde w_i)`, every birth inside gets
-    :math:`\\tilde w_i + \\Delta / |\\bar O|`. The total :math:`\\sum_i w_i` is kept.
+    One round (Lumley's ``survey::trimWeights``): with $O$ the births outside the
+    bounds, $\\tilde w_i = \\min(\\max(w_i, L), U)$ and the amount cut
+    $\\Delta = \\sum_i (w_i - \\tilde w_i)$, every birth inside gets
+    $\\tilde w_i + \\Delta / |\\bar O|$. The total $\\sum_i w_i$ is kept.
 
     References
     ----------
