@@ -2,15 +2,24 @@
 
 Targets (risk-model issue): fit + comparison under 5 s wall and 2 GB peak on 2 cores; the whole
 `casemix fit` command (file reading included) under 20 s. For comparison, statsmodels' plain
-row-level GLM is timed on the same design (R's glm needs about 10 s for such a model here).
+row-level GLM is timed on the same design.
 
-Usage: ``python benchmarks/bench_fit.py [--n-births N] [--skip-statsmodels]``
+Issue 19 (scale): the whole `casemix fit` of the births from CSV and from Parquet (fresh
+process, diagnostics included, median of ``--repeats``) under 3 s on 2 cores, next to base R's
+job on the same CSV when ``Rscript`` is on PATH: ``read.csv``, ``glm`` with the same
+adjusters on a precomputed outcome column (``big2_outcome``, which casemix ignores), and O/E
+per VSV.
+
+Usage: ``python benchmarks/bench_fit.py [--n-births N] [--repeats 3] [--skip-statsmodels]
+[--skip-r]``
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -77,6 +86,67 @@ print(json.dumps({"wall_s": time.perf_counter() - t, "shape": list(X.shape)}))
 """
 
 
+R_JOB = r"""
+args <- commandArgs(trailingOnly = TRUE)
+t0 <- proc.time()[["elapsed"]]
+d <- read.csv(args[1])
+cutb <- function(x, b) cut(x, c(-Inf, b, Inf), right = FALSE)
+d$age <- cutb(d$maternal_age, c(20, 25, 30, 35, 40))
+d$par <- cutb(d$parity, c(1, 2))
+d$plur <- cutb(d$plurality, 2)
+d$ses <- cutb(d$neighbourhood_ses, c(-0.8, -0.3, 0.1, 0.5))
+f <- glm(big2_outcome ~ age + par + plur + factor(infant_sex) + factor(income_quintile) +
+           factor(education) + factor(migration_background) + factor(urbanisation) + ses +
+           factor(year), family = binomial, data = d, na.action = na.exclude)
+d$p <- fitted(f)
+a <- d[!is.na(d$p), ]
+oe <- tapply(a$big2_outcome, a$vsv, sum) / tapply(a$p, a$vsv, sum)
+cat(sprintf("%.3f %d %d\n", proc.time()[["elapsed"]] - t0, length(coef(f)), length(oe)))
+"""
+
+
+def _median_wall(command: list[str], out: Path, repeats: int) -> tuple[float, list[float]]:
+    """Median wall time of ``command`` in a fresh process (``out`` removed before each run)."""
+    times = []
+    for _ in range(repeats):
+        shutil.rmtree(out, ignore_errors=True)
+        t = time.perf_counter()
+        subprocess.run(command, check=True, capture_output=True)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), times
+
+
+def _whole_fit(tmp: Path, births_path: Path, spec_path: Path, repeats: int, *,
+               with_r: bool) -> None:
+    """Issue 19: the whole command from CSV and Parquet, and base R's job on the CSV."""
+    import pandas as pd
+
+    from casemix import derive_indicators
+
+    births = pd.read_parquet(births_path)
+    csv_path = tmp / "births.csv"
+    births.assign(big2_outcome=derive_indicators(births, ["big2"]).flags["big2"].astype(
+        "Int64")).to_csv(csv_path, index=False)
+    for name, path in (("CSV", csv_path), ("Parquet", births_path)):
+        command = [sys.executable, "-m", "casemix.cli", "fit", str(spec_path), "--data",
+                   str(path), "--out", str(tmp / "whole"), "--diagnostics"]
+        median, times = _median_wall(command, tmp / "whole", repeats)
+        print(f"  whole `casemix fit --diagnostics` from {name:7s}: {median:.2f} s (median of "
+              f"{repeats} fresh processes: {', '.join(f'{t:.2f}' for t in times)})"
+              "   target < 3 s")
+    rscript = shutil.which("Rscript")
+    if not with_r:
+        return
+    if rscript is None:
+        print("  base R: Rscript not on PATH, skipped")
+        return
+    script = tmp / "job.R"
+    script.write_text(R_JOB)
+    median, times = _median_wall([rscript, str(script), str(csv_path)], tmp / "none", repeats)
+    print(f"  base R read.csv + glm (same adjusters, outcome precomputed) + O/E per VSV: "
+          f"{median:.2f} s (median of {repeats}: {', '.join(f'{t:.2f}' for t in times)})")
+
+
 def _run(code: str, *args: str) -> dict:
     out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
     if out.returncode:
@@ -88,6 +158,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n-births", type=int, default=1_000_000)
     parser.add_argument("--skip-statsmodels", action="store_true")
+    parser.add_argument("--skip-r", action="store_true", help="no base R comparison")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     from casemix.simulation import simulate_cohort
 
@@ -116,6 +188,7 @@ def main() -> None:
                             flag], check=True, capture_output=True)
             print(f"  whole `casemix fit {flag}` command ({what}): "
                   f"{time.perf_counter() - t:.1f} s   target < 20 s")
+        _whole_fit(Path(tmp), births_path, spec_path, args.repeats, with_r=not args.skip_r)
         if not args.skip_statsmodels:
             s = _run(STATSMODELS, str(births_path), str(spec_path))
             print(f"  statsmodels GLM on rows {tuple(s['shape'])}: {s['wall_s']:.1f} s")

@@ -9,12 +9,17 @@ from casemix.calibration.groups import (
     DERIVED_GROUPS,
     GroupCalibration,
     calibration_by_group,
+    calibration_by_group_cells,
+    group_codes,
     with_derived_groups,
 )
 from casemix.calibration.metrics import (
     CalibrationStatistics,
     c_statistic,
+    c_statistic_cells,
     calibration_statistics,
+    calibration_statistics_cells,
+    curve_errors,
     lowess_curve,
 )
 
@@ -23,9 +28,14 @@ __all__ = [
     "CalibrationStatistics",
     "GroupCalibration",
     "c_statistic",
+    "c_statistic_cells",
     "calibration_by_group",
+    "calibration_by_group_cells",
     "calibration_curve",
     "calibration_statistics",
+    "calibration_statistics_cells",
+    "curve_errors",
+    "group_codes",
     "lowess_curve",
     "plot_calibration",
     "with_derived_groups",

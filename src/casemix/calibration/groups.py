@@ -20,7 +20,8 @@ from casemix.standardisation.intervals import poisson_ratio_interval
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["DERIVED_GROUPS", "GroupCalibration", "calibration_by_group", "with_derived_groups"]
+__all__ = ["DERIVED_GROUPS", "GroupCalibration", "calibration_by_group",
+           "calibration_by_group_cells", "group_codes", "with_derived_groups"]
 
 #: Grouping columns derived from a continuous characteristic: name -> (source column, number
 #: of equal-sized groups).
@@ -81,8 +82,9 @@ class GroupCalibration:
         return ax
 
 
-def _slope(lp: npt.NDArray[np.float64], y: npt.NDArray[np.float64]) -> tuple[float, float]:
-    fit = fit_logistic(np.column_stack([np.ones(len(lp)), lp]), y, np.ones(len(lp)))
+def _slope(lp: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
+           m: npt.NDArray[np.float64]) -> tuple[float, float]:
+    fit = fit_logistic(np.column_stack([np.ones(len(lp)), lp]), y, m)
     return float(fit.coef[1]), float(fit.std_error[1])
 
 
@@ -115,21 +117,68 @@ def calibration_by_group(
     groups worse (Riley RD et al. BMJ 2016;353:i3140).
     """
     p, y = _inputs(predicted, observed)
+    codes, labels = group_codes(groups)
+    return _by_group(p, y, np.ones(len(p)), codes, labels, variable=variable, level=level,
+                     min_events=min_events)
+
+
+def group_codes(groups: npt.ArrayLike) -> tuple[npt.NDArray[np.intp], pd.Index]:
+    """Code of each value of ``groups`` and the sorted labels (missing is ``missing``; whole
+    floats such as income quintiles print as ``1``, not ``1.0``)."""
     g = pd.Series(groups).reset_index(drop=True)
-    if pd.api.types.is_float_dtype(g.dtype) and (g.dropna() % 1 == 0).all():
-        g = g.astype("Int64")  # codes such as income quintiles print as 1, not 1.0
-    g = g.astype("string").fillna("missing")
-    codes, labels = pd.factorize(g, sort=True)
+    raw, uniques = pd.factorize(g, use_na_sentinel=True)  # labels made of the distinct values
+    u = pd.Series(uniques, dtype=g.dtype)
+    if pd.api.types.is_float_dtype(u.dtype) and (u % 1 == 0).all():
+        u = u.astype("Int64")  # codes such as income quintiles print as 1, not 1.0
+    names = u.astype("string")
+    if (raw < 0).any():
+        names = pd.concat([names, pd.Series(["missing"], dtype="string")], ignore_index=True)
+        raw = np.where(raw < 0, len(u), raw)
+    final, labels = pd.factorize(names, sort=True)
+    return final[raw], pd.Index(labels)
+
+
+def calibration_by_group_cells(
+    risk: npt.ArrayLike, events: npt.ArrayLike, births: npt.ArrayLike,
+    codes: npt.ArrayLike, labels: pd.Index, *, variable: str = "group", level: float = 0.95,
+    min_events: int = 10,
+) -> GroupCalibration:
+    """:func:`calibration_by_group` from cells of births that share a group and a predicted
+    risk (group x covariate pattern).
+
+    Parameters
+    ----------
+    risk, events, births : array-like
+        Predicted risk, events and births of each cell.
+    codes : array-like of int
+        Group of each cell, an index into ``labels`` (see :func:`group_codes`).
+    labels : pandas.Index
+        Group labels.
+
+    Notes
+    -----
+    Exact: O and E of a group are sums over its cells, and its calibration slope is the
+    binomial GLM ``events / births ~ logit(risk)`` on its cells, whose likelihood is that of
+    the per-birth fit (same estimate and standard error, to rounding).
+    """
+    r, a, m = (np.asarray(v, dtype=float) for v in (risk, events, births))
+    return _by_group(r, a, m, np.asarray(codes, dtype=np.intp), labels, variable=variable,
+                     level=level, min_events=min_events)
+
+
+def _by_group(p: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
+              m: npt.NDArray[np.float64], codes: npt.NDArray[np.intp], labels: pd.Index, *,
+              variable: str, level: float, min_events: int) -> GroupCalibration:
     lp = logit(p)
     rows = []
     for k, label in enumerate(labels):
         idx = np.flatnonzero(codes == k)
-        o, e = float(y[idx].sum()), float(p[idx].sum())
+        o, e, n = float(y[idx].sum()), float((m[idx] * p[idx]).sum()), int(m[idx].sum())
         slope = se = np.nan
-        if min(o, len(idx) - o) >= min_events:
+        if min(o, n - o) >= min_events:
             with contextlib.suppress(ConvergenceError):
-                slope, se = _slope(lp[idx], y[idx])
-        rows.append({"group": label, "n": len(idx), "observed": o, "expected": e,
+                slope, se = _slope(lp[idx], y[idx], m[idx])
+        rows.append({"group": label, "n": n, "observed": o, "expected": e,
                      "slope": slope, "slope_se": se})
     table = pd.DataFrame(rows)
     lo, hi = poisson_ratio_interval(table["observed"], table["expected"], level=level,

@@ -15,10 +15,11 @@ from scipy.special import logit, ndtr, ndtri
 from scipy.stats import rankdata
 
 from casemix._params import check_in_range
-from casemix.core.logistic import fit_logistic
+from casemix.core.logistic import LogisticFit, fit_logistic
 from casemix.exceptions import DataError
 
-__all__ = ["CalibrationStatistics", "c_statistic", "calibration_statistics", "lowess_curve"]
+__all__ = ["CalibrationStatistics", "c_statistic", "c_statistic_cells", "calibration_statistics",
+           "calibration_statistics_cells", "curve_errors", "lowess_curve"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -173,23 +174,146 @@ def calibration_statistics(
     ones = np.ones(len(p))
     citl = fit_logistic(ones[:, None], y, ones, offset=lp)
     recal = fit_logistic(np.column_stack([ones, lp]), y, ones)
-    curve = lowess_curve(p, y)
-    diff = np.abs(curve - p)
     brier = float(np.mean((y - p) ** 2))
     ybar = float(y.mean())
-    c, c_se, c_lo, c_hi = c_statistic(p, y, level=level)
     num = np.sum((y - p) * (1 - 2 * p))
     den = np.sqrt(np.sum((1 - 2 * p) ** 2 * p * (1 - p)))
-    z = float(num / den)
+    return _statistics(len(p), float(y.sum()), float(p.mean()), ybar, citl, recal, brier,
+                       float(num / den), c_statistic(p, y, level=level), curve_errors(p, y))
+
+
+def _statistics(n: int, events: float, mean_predicted: float, ybar: float,
+                citl: LogisticFit, recal: LogisticFit, brier: float, z: float,
+                c: tuple[float, float, float, float],
+                errors: tuple[float, float, float, float]) -> CalibrationStatistics:
     return CalibrationStatistics(
-        n=len(p), events=int(y.sum()), mean_predicted=float(p.mean()), mean_observed=ybar,
+        n=n, events=int(events), mean_predicted=mean_predicted, mean_observed=ybar,
         citl=float(citl.coef[0]), citl_se=float(citl.std_error[0]),
         recalibration_intercept=float(recal.coef[0]),
         recalibration_intercept_se=float(recal.std_error[0]),
         slope=float(recal.coef[1]), slope_se=float(recal.std_error[1]),
-        ici=float(diff.mean()), e50=float(np.median(diff)),
-        e90=float(np.quantile(diff, 0.9)), emax=float(diff.max()),
+        ici=errors[0], e50=errors[1], e90=errors[2], emax=errors[3],
         brier=brier, brier_scaled=1 - brier / (ybar * (1 - ybar)),
-        c=c, c_se=c_se, c_lower=c_lo, c_upper=c_hi,
+        c=c[0], c_se=c[1], c_lower=c[2], c_upper=c[3],
         spiegelhalter_z=z, spiegelhalter_p=float(2 * ndtr(-abs(z))),
     )
+
+
+def curve_errors(predicted: npt.ArrayLike, observed: npt.ArrayLike
+                 ) -> tuple[float, float, float, float]:
+    """ICI, E50, E90 and Emax: the mean, median, 90th percentile and maximum of
+    $|\\hat c(p_i) - p_i|$ over the births, $\\hat c$ the lowess curve of
+    :func:`lowess_curve` (Austin PC, Steyerberg EW. Stat Med 2019;38:4051-4065)."""
+    p, y = _inputs(predicted, observed)
+    diff = np.abs(lowess_curve(p, y) - p)
+    return (float(diff.mean()), float(np.median(diff)), float(np.quantile(diff, 0.9)),
+            float(diff.max()))
+
+
+def _cell_inputs(risk: npt.ArrayLike, events: npt.ArrayLike, births: npt.ArrayLike
+                 ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    r = np.asarray(risk, dtype=float)
+    a = np.asarray(events, dtype=float)
+    m = np.asarray(births, dtype=float)
+    if not (r.ndim == 1 and r.shape == a.shape == m.shape):
+        raise DataError("risk, events and births must be 1-d arrays of the same length; got "
+                        f"{r.shape}, {a.shape} and {m.shape}.")
+    if not ((r > 0) & (r < 1)).all():
+        raise DataError("risk must be probabilities strictly between 0 and 1.")
+    if not ((a >= 0) & (a <= m) & (m % 1 == 0) & (a % 1 == 0)).all():
+        raise DataError("events and births must be whole counts with 0 <= events <= births.")
+    keep = m > 0
+    return r[keep], a[keep], m[keep]
+
+
+def c_statistic_cells(risk: npt.ArrayLike, events: npt.ArrayLike, births: npt.ArrayLike, *,
+                      level: float = 0.95) -> tuple[float, float, float, float]:
+    """:func:`c_statistic` from cells of births that share one predicted risk.
+
+    Parameters
+    ----------
+    risk : array-like
+        Predicted risk of the births of each cell (e.g. a covariate pattern).
+    events, births : array-like
+        Events and births per cell (whole counts).
+    level : float
+        Level of the interval.
+
+    Returns
+    -------
+    (c, se, lower, upper)
+
+    Notes
+    -----
+    Exact, not an approximation: tied predictions get mid-ranks, so every event of a cell has
+    the same DeLong placement value $V_{10} = (N^-_{<r} + N^-_{=r}/2)/n_0$ and every
+    non-event $V_{01} = (N^+_{>r} + N^+_{=r}/2)/n_1$, with $N^\\pm$ counted over the
+    distinct risks (cells with equal risk pooled). $C$, $s^2_{10}$ and $s^2_{01}$ are then
+    event- and non-event-weighted means and variances (``ddof=1``) of these values; see
+    :func:`c_statistic` for the references.
+    """
+    r, a, m = _cell_inputs(risk, events, births)
+    distinct, idx = np.unique(r, return_inverse=True)
+    pos = np.bincount(idx, weights=a, minlength=len(distinct))
+    neg = np.bincount(idx, weights=m - a, minlength=len(distinct))
+    n1, n0 = float(pos.sum()), float(neg.sum())
+    if n1 == 0 or n0 == 0:
+        raise DataError("The C-statistic needs both events and non-events.")
+    v10 = (np.cumsum(neg) - neg / 2) / n0  # non-events below + half the ties
+    v01 = (n1 - np.cumsum(pos) + pos / 2) / n1  # events above + half the ties
+    c = float(np.sum(pos * v10) / n1)
+    s10 = np.sum(pos * (v10 - c) ** 2) / (n1 - 1)
+    s01 = np.sum(neg * (v01 - np.sum(neg * v01) / n0) ** 2) / (n0 - 1)
+    se = float(np.sqrt(s10 / n1 + s01 / n0))
+    z = ndtri(0.5 + level / 2)
+    return c, se, c - z * se, c + z * se
+
+
+def calibration_statistics_cells(
+    risk: npt.ArrayLike, events: npt.ArrayLike, births: npt.ArrayLike, *,
+    errors: tuple[float, float, float, float], level: float = 0.95,
+) -> CalibrationStatistics:
+    """:func:`calibration_statistics` from cells of births that share one predicted risk
+    (covariate patterns), in time proportional to the cells, not the births.
+
+    Parameters
+    ----------
+    risk : array-like
+        Predicted risk of the births of each cell.
+    events, births : array-like
+        Events and births per cell (whole counts; cells without births are ignored).
+    errors : tuple of float
+        ``(ici, e50, e90, emax)`` from :func:`curve_errors` on the births: the lowess
+        smoother is not a function of the cells (see Notes).
+    level : float
+        Level of the C-statistic interval.
+
+    Returns
+    -------
+    CalibrationStatistics
+
+    Notes
+    -----
+    Every birth of a cell has the same prediction, so the per-birth statistics are sums over
+    cells: the two recalibration fits are binomial GLMs on the cells (same likelihood, so the
+    same estimates and standard errors as on births), Brier
+    $= \\sum_k [a_k (1 - r_k)^2 + (m_k - a_k) r_k^2] / n$, Spiegelhalter
+    $z = \\sum_k (a_k - m_k r_k)(1 - 2 r_k) / \\sqrt{\\sum_k m_k (1-2r_k)^2 r_k(1-r_k)}$
+    and the C-statistic with DeLong's interval from :func:`c_statistic_cells`. They equal the
+    per-birth values to rounding (tests/calibration/test_cells.py: 1e-10 relative).
+    ICI, E50, E90 and Emax are not: lowess picks a window of the nearest ``frac * n`` births
+    by their order among tied predictions, so they are taken as given (computed on births).
+    """
+    check_in_range("level", level, 0.5, 0.9999, owner="calibration_statistics_cells")
+    r, a, m = _cell_inputs(risk, events, births)
+    lp = logit(r)
+    ones = np.ones(len(r))
+    citl = fit_logistic(ones[:, None], a, m, offset=lp)
+    recal = fit_logistic(np.column_stack([ones, lp]), a, m)
+    n = float(m.sum())
+    brier = float(np.sum(a * (1 - r) ** 2 + (m - a) * r**2) / n)
+    num = np.sum((a - m * r) * (1 - 2 * r))
+    den = np.sqrt(np.sum(m * (1 - 2 * r) ** 2 * r * (1 - r)))
+    return _statistics(int(n), float(a.sum()), float(np.sum(m * r) / n), float(a.sum()) / n,
+                       citl, recal, brier, float(num / den),
+                       c_statistic_cells(r, a, m, level=level), errors)

@@ -119,6 +119,9 @@ class CaseMixResult:
     level_cells: dict[str, Cells] = field(default_factory=dict, repr=False)
     #: The assignment table of shared births (None: every birth in one unit per level).
     shares: Shares | None = field(default=None, repr=False)
+    #: Diagnostics computed once (:meth:`calibration`).
+    _cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
+                                   compare=False)
 
     def cells_of(self, level: str) -> Cells | None:
         """The pattern x unit cells of ``level`` (its shared cells where births are
@@ -182,10 +185,30 @@ class CaseMixResult:
 
     def calibration(self) -> CalibrationStatistics:
         """Calibration and discrimination of the risk model on the analysed births, see
-        :func:`casemix.calibration.calibration_statistics`."""
-        from casemix.calibration import calibration_statistics
+        :func:`casemix.calibration.calibration_statistics`.
 
-        return calibration_statistics(self.fitted_risk, self._observed())
+        Notes
+        -----
+        Computed once per result (cached) on the covariate patterns
+        (:func:`casemix.calibration.calibration_statistics_cells`: every birth of a pattern
+        has the same risk, so the statistics are exact sums over patterns), except ICI, E50,
+        E90 and Emax, whose lowess curve runs on the births.
+        """
+        if "calibration" not in self._cache:
+            self._cache["calibration"] = self._pattern_calibration()
+        return self._cache["calibration"]  # type: ignore[no-any-return]
+
+    def _pattern_calibration(self) -> CalibrationStatistics:
+        from casemix.calibration import calibration_statistics_cells, curve_errors
+
+        observed = self._observed()
+        if self.patterns is None or self.pattern_risk is None:
+            raise ValueError("This result has no fitted data attached (it was loaded).")
+        inverse, n = self.patterns.inverse, len(self.pattern_risk)
+        events = np.bincount(inverse, weights=observed, minlength=n)
+        births = np.bincount(inverse, minlength=n).astype(float)
+        return calibration_statistics_cells(self.pattern_risk, events, births,
+                                            errors=curve_errors(self.fitted_risk, observed))
 
     def calibration_curve(self, **options: Any) -> pd.DataFrame:
         """Smoothed calibration curve with band, see
@@ -198,17 +221,26 @@ class CaseMixResult:
         """O/E and calibration slope per value of ``column`` (a unit level or a subgroup such as
         ``income_quintile``, or a derived grouping such as ``neighbourhood_ses_quintile``,
         :data:`casemix.calibration.DERIVED_GROUPS`) for the births the model analysed;
-        ``births`` is the table that was fitted."""
-        from casemix.calibration import calibration_by_group, with_derived_groups
+        ``births`` is the table that was fitted.
 
-        if self.rows is None:
+        Computed on the group x covariate-pattern cells
+        (:func:`casemix.calibration.calibration_by_group_cells`, exact)."""
+        from casemix.calibration import calibration_by_group_cells, group_codes, with_derived_groups
+
+        if self.rows is None or self.patterns is None or self.pattern_risk is None:
             raise ValueError("This result has no fitted data attached (it was loaded).")
         births = with_derived_groups(births)
         if column not in births:
             raise ValueError(f"Column {column!r} is not in the births table.")
-        groups = births[column].iloc[self.rows]
-        return calibration_by_group(self.fitted_risk, self._observed(), groups,
-                                    variable=column)
+        codes, labels = group_codes(births[column].iloc[self.rows])
+        # group x covariate pattern cells: every birth of one has the same group and risk
+        key = self.patterns.inverse.astype(np.int64) * len(labels) + codes
+        cell_key, inverse = np.unique(key, return_inverse=True)
+        events = np.bincount(inverse, weights=self._observed(), minlength=len(cell_key))
+        births_per_cell = np.bincount(inverse, minlength=len(cell_key)).astype(float)
+        return calibration_by_group_cells(
+            self.pattern_risk[cell_key // len(labels)], events, births_per_cell,
+            cell_key % len(labels), labels, variable=column)
 
     def funnel(self, level: str | None = None, **options: Any) -> FunnelResult:
         """Funnel plot of O/E against E for one unit level, see

@@ -1,0 +1,54 @@
+"""Heavy optional libraries are imported only by the commands that need them (issue 19).
+
+``import casemix``, the CLI module, ``casemix --help`` and a frequentist ``casemix fit`` must
+not load the Bayesian stack (PyMC, PyTensor, ArviZ, nutpie) or matplotlib: they cost about a
+second of start-up on every command.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("pymc", "pytensor", "arviz", "nutpie", "matplotlib")
+
+CHECK = f"""
+import sys
+heavy = [m for m in {HEAVY!r} if m in sys.modules or any(
+    k.startswith(m + '.') for k in sys.modules)]
+print('HEAVY=' + ','.join(heavy))
+"""
+
+
+def _loaded(code: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", code + CHECK], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    line = [s for s in out.stdout.splitlines() if s.startswith("HEAVY=")][-1]
+    return [m for m in line.removeprefix("HEAVY=").split(",") if m]
+
+
+def test_import_casemix_and_cli_loads_no_heavy_library():
+    assert _loaded("import casemix, casemix.cli.main") == []
+
+
+def test_public_names_still_resolve():
+    assert _loaded("import casemix\nfor n in casemix.__all__: getattr(casemix, n)") == []
+
+
+def test_help_and_fit_load_no_heavy_library(tmp_path):
+    births = tmp_path / "b.parquet"
+    code = f"""
+import contextlib, sys
+from casemix import simulate_cohort
+from casemix.cli.main import app
+simulate_cohort(3_000, seed=1).births.to_parquet({str(births)!r}, index=False)
+for argv in (["--help"], ["fit", {str(ROOT / "models" / "big2.toml")!r}, "--data",
+             {str(births)!r}, "--out", {str(tmp_path / "run")!r}]):
+    sys.argv = ["casemix", *argv]
+    with contextlib.suppress(SystemExit):
+        app()
+"""
+    assert _loaded(code) == []
+    assert (tmp_path / "run" / "calibration.csv").exists()
