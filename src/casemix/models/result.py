@@ -174,8 +174,10 @@ class CaseMixResult:
             raise ValueError("Direct standardisation needs a result with its data attached "
                              "(a fitted result, not a loaded model).")
         level = level or self.spec.levels[0]
+        cells = self.cells_of(level)
+        assert cells is not None  # self.cells is not None (checked above)
         return direct_standardisation(self.encoding.matrix(self.patterns.keys), self.patterns,
-                                      self.cells_of(level), level,
+                                      cells, level,
                                       confidence_level=self.spec.confidence_level)
 
     def _observed(self) -> npt.NDArray[np.float64]:
