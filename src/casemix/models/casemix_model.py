@@ -18,8 +18,7 @@ from casemix.models.data import prepare_model_data
 from casemix.models.methods import build_method, method_name
 from casemix.models.result import CaseMixResult, coefficient_table
 from casemix.models.risk import RiskModel, RiskProblem
-from casemix.models.shared import checked_shares as _checked_shares
-from casemix.models.shared import shared_cells
+from casemix.models.shared import checked_shares, shared_cells
 from casemix.models.shrinkers import Shrinker
 from casemix.models.spec import ModelSpec
 from casemix.models.units import compare_units
@@ -155,7 +154,7 @@ class CaseMixModel:
         """
         risk, shrinker = self.strategies()
         self.spec.check_data(list(births.columns))
-        shares = _checked_shares(shares, births, self.spec, risk)
+        shares = checked_shares(shares, births, self.spec, risk)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
         data = prepare_model_data(births, self.spec)

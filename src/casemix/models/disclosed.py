@@ -19,7 +19,6 @@ import numpy as np
 import pandas as pd
 
 from casemix.calibration import with_derived_groups
-from casemix.core.cells import Cells
 from casemix.disclosure import DEFAULT_THRESHOLD, LinkedCells, Protection, protect
 from casemix.disclosure.tables import (
     TableLinks,
@@ -205,8 +204,8 @@ def _with_unweighted(result: CaseMixResult, frame: pd.DataFrame) -> pd.DataFrame
     for level in result.spec.levels:
         cells = result.cells_of(level)
         assert cells is not None
-        events, births = _unweighted_counts(result, cells)
-        keys = cells.keys.assign(_y=events, _m=births)
+        # runs with weights or shares record their cells' unweighted counts
+        keys = cells.keys.assign(_y=cells.unweighted_events, _m=cells.births)
         for sub, period, stratum in row_groups(keys, stratify=result.spec.stratify,
                                                by_year=result.spec.by_year,
                                                years=result.years):
@@ -222,16 +221,6 @@ def _with_unweighted(result: CaseMixResult, frame: pd.DataFrame) -> pd.DataFrame
         out[ASSIGNMENT] = np.where(frame["level"].isin(list(result.level_cells)), "shared",
                                    "single")
     return out
-
-
-def _unweighted_counts(result: CaseMixResult, cells: Cells) -> tuple[np.ndarray, np.ndarray]:
-    """Unweighted events and births per cell (recorded in the cells, or counted from the
-    analysed births)."""
-    if cells.count is not None and cells.events is not None:
-        return cells.events, cells.count
-    assert result.outcome is not None
-    return (np.bincount(cells.inverse, weights=result.outcome, minlength=len(cells.y)),
-            np.bincount(cells.inverse, minlength=len(cells.y)).astype(float))
 
 
 def _protect_unweighted(result: CaseMixResult, births: pd.DataFrame | None, frame: pd.DataFrame,

@@ -9,6 +9,7 @@ model is fitted on births; only the unit comparison spreads a shared birth over 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,8 +78,6 @@ class Shares:
 
     def fingerprint(self) -> str:
         """SHA-256 of the table in a canonical order (recorded in the run folder)."""
-        import hashlib
-
         frame = self.frame.sort_values(list(SHARE_COLUMNS[:3])).reset_index(drop=True)
         text = frame.to_csv(index=False, float_format="%.17g")
         return hashlib.sha256(text.encode()).hexdigest()

@@ -122,7 +122,7 @@ def unit_comparison(
     rate = float(O.sum() / N.sum()) if national_rate is None else float(national_rate)
     oe = O / E
     k = np.ones_like(O) if design_effect is None else np.asarray(design_effect, dtype=float)
-    Oe, Ee = (O, E) if design_effect is None else (O / k, E / k)
+    Oe, Ee = O / k, E / k  # effective counts (k = 1: O and E themselves)
     lo, hi = poisson_ratio_interval(Oe, Ee, level=confidence_level, method=interval_method)
     flags = {}
     for lev, name in ((0.95, "flag_poisson_95"), (0.998, "flag_poisson_998")):
