@@ -36,6 +36,9 @@ LAYERS: dict[str, int] = {
     # social breakdowns and inequality measures (use the standardisation intervals and the
     # model specs' adjusters)
     "inequality": 41,
+    # births to cells out of core (DuckDB, Spark): batches through the records and model
+    # data layers, summed into grouped births that the models fit
+    "engine": 42,
     # applications on top
     "alignment": 50, "simulation": 50, "report": 51, "workflow": 52, "cli": 60,
     "__main__": 61,  # python -m casemix: runs the command line

@@ -70,7 +70,9 @@ class Cells:
 
 
 def _codes(column: pd.Series | npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.int64], int]:
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    # sorted codes: the groups come out in the order of their values, whatever the order of
+    # the rows, so that births read in any order (or by any engine) give identical cells
+    codes, uniques = pd.factorize(column, use_na_sentinel=True, sort=True)
     codes = codes.astype(np.int64) + 1  # missing -> 0
     return codes, len(uniques) + 1
 
@@ -86,8 +88,10 @@ def group_rows(columns: Sequence[pd.Series | npt.NDArray[np.intp]]) -> tuple[
 
     Notes
     -----
-    The columns are factorised and combined into one integer code by mixed-radix arithmetic,
-    so finding the groups is a single ``numpy.unique`` over int64 codes.
+    Groups are numbered in the lexicographic order of their values (missing last within a
+    column), not in the order of the rows. The columns are factorised and combined into one
+    integer code by mixed-radix arithmetic, so finding the groups is a single ``numpy.unique``
+    over int64 codes.
     """
     n = len(columns[0])
     combined = np.zeros(n, dtype=np.int64)
@@ -108,6 +112,7 @@ def compress_cells(
     w: npt.NDArray[np.float64], *, force: bool | None = None,
     within: npt.NDArray[np.intp] | None = None,
     v: npt.NDArray[np.float64] | None = None,
+    count: npt.NDArray[np.float64] | None = None,
 ) -> Cells:
     """Collapse rows with identical values of ``keys`` into cells with summed counts.
 
@@ -127,6 +132,10 @@ def compress_cells(
     v : ndarray, optional
         Variance weight per row (see :attr:`Cells.m2`); given, the cells also record their
         unweighted births and events.
+    count : ndarray, optional
+        Births per row when the rows are already groups of identical births
+        (:class:`casemix.models.grouped.GroupedBirths`); then ``w`` is their summed weight and
+        the cells record ``count`` and the unweighted events ``y * count``.
     """
     columns: list[pd.Series | npt.NDArray[np.intp]] = [frame[k] for k in keys]
     if within is not None:
@@ -137,12 +146,16 @@ def compress_cells(
     if not compress:  # each row its own cell: no copies
         extra = {} if v is None else {"m2": v.copy(), "count": np.ones(len(frame)),
                                       "events": np.asarray(y, dtype=float).copy()}
+        if count is not None:
+            extra = {**extra, "count": count.copy(), "events": y * count}
         return Cells(frame[list(keys)], y * w, w.copy(), np.arange(len(frame)), False,
                      within, **extra)
     n = len(first)
     yc, mc = _sums(inverse, y * w, n), _sums(inverse, w, n)
     extra = {} if v is None else {"m2": _sums(inverse, v, n), "count": _sums(inverse, None, n),
                                   "events": _sums(inverse, y, n)}
+    if count is not None:
+        extra = {**extra, "count": _sums(inverse, count, n), "events": _sums(inverse, y * count, n)}
     return Cells(frame[list(keys)].iloc[first].reset_index(drop=True), yc, mc, inverse,
                  True, None if within is None else within[first], **extra)
 

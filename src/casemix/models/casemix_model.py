@@ -14,7 +14,8 @@ import pandas as pd
 from casemix.core.cells import Cells, compress_cells
 from casemix.core.design import Encoding, learn_encoding
 from casemix.exceptions import CasemixWarning, DataError, SpecError
-from casemix.models.data import prepare_model_data
+from casemix.models.data import grouped_model_data, prepare_model_data
+from casemix.models.grouped import GroupedBirths
 from casemix.models.methods import build_method, method_name
 from casemix.models.result import CaseMixResult, coefficient_table
 from casemix.models.risk import RiskModel, RiskProblem
@@ -134,14 +135,16 @@ class CaseMixModel:
         shrinker.check(risk)
         return risk, shrinker
 
-    def fit(self, births: pd.DataFrame, shares: Shares | pd.DataFrame | None = None
-            ) -> CaseMixResult:
+    def fit(self, births: pd.DataFrame | GroupedBirths,
+            shares: Shares | pd.DataFrame | None = None) -> CaseMixResult:
         """Fit the risk model, compare units and shrink their ratios.
 
         Parameters
         ----------
-        births : pandas.DataFrame
-            Validated births in canonical columns (see :func:`casemix.load_births`).
+        births : pandas.DataFrame or GroupedBirths
+            Validated births in canonical columns (see :func:`casemix.load_births`), or the
+            births of a file grouped out of core by :func:`casemix.engine.scan_births` (the
+            same fit: identical cells).
         shares : Shares or pandas.DataFrame, optional
             Births shared between units (:mod:`casemix.records.shares`: ``birth_id, level,
             unit, share``). The risk model is fitted on births, once each; O, E and n of a
@@ -153,11 +156,17 @@ class CaseMixModel:
         CaseMixResult
         """
         risk, shrinker = self.strategies()
-        self.spec.check_data(list(births.columns))
-        shares = checked_shares(shares, births, self.spec, risk)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        data = prepare_model_data(births, self.spec)
+        if isinstance(births, GroupedBirths):
+            if shares is not None:
+                raise SpecError("Births shared between units are matched by birth_id: fit "
+                                "the births in memory (engine 'pandas').")
+            data = grouped_model_data(births, self.spec)
+        else:
+            self.spec.check_data(list(births.columns))
+            shares = checked_shares(shares, births, self.spec, risk)
+            data = prepare_model_data(births, self.spec)
         _check_events(data.y, data.w, self.spec)
         encoding = learn_encoding(data.frame, data.terms, self.spec.interactions)
         term_columns = [t.column for t in data.terms]
@@ -178,7 +187,8 @@ class CaseMixModel:
             timings["fit_s"] = time.perf_counter() - t1
             t2 = time.perf_counter()
             level_cells = {} if shares is None else shared_cells(
-                shares, births, data, patterns, cells, expected, unit_keys, force=force)
+                shares, births, data, patterns, cells, expected,  # type: ignore[arg-type]
+                unit_keys, force=force)
             units = compare_units(cells, expected.expected, expected.per_level,
                                   levels=self.spec.levels, stratify=self.spec.stratify,
                                   by_year=self.spec.by_year, years=data.years,
@@ -196,10 +206,13 @@ class CaseMixModel:
             coefficients=coefficient_table(expected.names, expected.coef, expected.cov),
             coef=expected.coef, cov=expected.cov, intercept=expected.intercept,
             unit_table=table, verdict=verdict, exclusions=data.exclusions, national_rate=national,
-            n_input=data.n_input, n_analysed=len(data.frame), n_cells=len(patterns.y),
+            n_input=data.n_input,
+            n_analysed=len(data.frame) if data.count is None else int(data.count.sum()),
+            n_cells=len(patterns.y),
             compressed=patterns.compressed, years=data.years, timings=timings,
             cells=cells, patterns=patterns, pattern_risk=expected.pattern_risk, notes=notes,
             parameters=expected.parameters, outcome=data.y, rows=data.rows,
+            row_births=data.count,
             bayes={**expected.fits, **shrunk.fits},
             level_cells={k: c for k, (c, _) in level_cells.items()}, shares=shares,
         )

@@ -11,10 +11,11 @@ import pandas as pd
 from casemix.core.design import Term
 from casemix.exceptions import DataError
 from casemix.indicators import derive_indicators
+from casemix.models.grouped import GroupedBirths
 from casemix.models.spec import ModelSpec
 from casemix.records.exclusions import ExclusionLog
 
-__all__ = ["ModelData", "prepare_model_data"]
+__all__ = ["ModelData", "grouped_model_data", "prepare_model_data"]
 
 
 @dataclass
@@ -31,6 +32,8 @@ class ModelData:
     n_input: int
     rows: npt.NDArray[np.intp]  # positions of the analysed births in the input table
     v: npt.NDArray[np.float64] | None = None
+    #: Births per row when the rows are groups of identical births (None: one birth each).
+    count: npt.NDArray[np.float64] | None = None
 
 
 def _outcome(births: pd.DataFrame, spec: ModelSpec, log: ExclusionLog) -> pd.Series:
@@ -88,9 +91,7 @@ def prepare_model_data(births: pd.DataFrame, spec: ModelSpec) -> ModelData:
     log.add("model", "all", "case weight 0", int((keep & (w == 0)).sum()))
     keep &= w > 0
     years = tuple(sorted(int(y) for y in pd.unique(years_present)))
-    terms = spec.adjusters
-    if len(years) > 1 and "year" not in {t.column for t in terms}:
-        terms = (*terms, Term("year"))
+    terms = _terms(spec, years)
     needed = [t.column for t in terms] + [*spec.levels, *spec.stratify, "year"]
     needed = [c for c in dict.fromkeys(needed) if c in births]
     frame = births.loc[keep, needed].reset_index(drop=True)
@@ -98,3 +99,32 @@ def prepare_model_data(births: pd.DataFrame, spec: ModelSpec) -> ModelData:
     w = w[keep]
     v = None if spec.weights is None else (w * w if spec.weights_kind == "sampling" else w)
     return ModelData(frame, y, w, terms, years, log, len(births), np.flatnonzero(keep), v)
+
+
+def _terms(spec: ModelSpec, years: tuple[int, ...]) -> tuple[Term, ...]:
+    """The spec's adjusters, with ``year`` as a categorical adjuster when years are pooled."""
+    terms = spec.adjusters
+    if len(years) > 1 and "year" not in {t.column for t in terms}:
+        terms = (*terms, Term("year"))
+    return terms
+
+
+def grouped_model_data(grouped: GroupedBirths, spec: ModelSpec) -> ModelData:
+    """:class:`ModelData` of births grouped to distinct rows (:mod:`casemix.engine`).
+
+    Each row stands for ``grouped.births`` identical births: its case weight is that count,
+    so cells, fits and comparisons equal those of the births (frequency weights are exact
+    for identical rows). Case weights of the births themselves are not supported here.
+    """
+    if spec.weights is not None:
+        raise DataError(f"{spec.source}: case weights ({spec.weights!r}) need the births in "
+                        "memory; fit them with engine 'pandas'.")
+    frame = grouped.frame
+    years = tuple(sorted(int(y) for y in pd.unique(frame["year"]))) if "year" in frame else ()
+    terms = _terms(spec, years)
+    needed = [t.column for t in terms] + [*spec.levels, *spec.stratify, "year"]
+    needed = [c for c in dict.fromkeys(needed) if c in frame]
+    count = grouped.births
+    n_input = grouped.validation.kept
+    return ModelData(frame[needed], grouped.outcome, count.copy(), terms, years,
+                     grouped.exclusions, n_input, np.arange(len(frame)), None, count)

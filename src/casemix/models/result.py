@@ -111,6 +111,8 @@ class CaseMixResult:
     cells: Cells | None = field(default=None, repr=False)
     patterns: Cells | None = field(default=None, repr=False)
     outcome: npt.NDArray[np.float64] | None = field(default=None, repr=False)
+    #: Births per analysed row when the rows are grouped births (None: one birth per row).
+    row_births: npt.NDArray[np.float64] | None = field(default=None, repr=False)
     rows: npt.NDArray[np.intp] | None = field(default=None, repr=False)
     pattern_risk: npt.NDArray[np.float64] | None = field(default=None, repr=False)
     bayes: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -194,7 +196,9 @@ class CaseMixResult:
         Computed once per result (cached) on the covariate patterns
         (:func:`casemix.calibration.calibration_statistics_cells`: every birth of a pattern
         has the same risk, so the statistics are exact sums over patterns), except ICI, E50,
-        E90 and Emax, whose lowess curve runs on the births.
+        E90 and Emax, whose lowess curve runs on the births. A fit on grouped births
+        (:mod:`casemix.engine`) has no births to smooth: those four are missing (NaN); the
+        others are exact.
         """
         if "calibration" not in self._cache:
             self._cache["calibration"] = self._pattern_calibration()
@@ -207,16 +211,23 @@ class CaseMixResult:
         if self.patterns is None or self.pattern_risk is None:
             raise ValueError("This result has no fitted data attached (it was loaded).")
         inverse, n = self.patterns.inverse, len(self.pattern_risk)
-        events = np.bincount(inverse, weights=observed, minlength=n)
-        births = np.bincount(inverse, minlength=n).astype(float)
+        count = self.row_births
+        events = np.bincount(inverse, weights=observed if count is None else observed * count,
+                             minlength=n)
+        births = np.bincount(inverse, weights=count, minlength=n).astype(float)
+        errors = ((np.nan,) * 4 if count is not None
+                  else curve_errors(self.fitted_risk, observed))
         return calibration_statistics_cells(self.pattern_risk, events, births,
-                                            errors=curve_errors(self.fitted_risk, observed))
+                                            errors=errors)  # type: ignore[arg-type]
 
     def calibration_curve(self, **options: Any) -> pd.DataFrame:
         """Smoothed calibration curve with band, see
         :func:`casemix.calibration.calibration_curve`."""
         from casemix.calibration import calibration_curve
 
+        if self.row_births is not None:
+            raise ValueError("The smoothed calibration curve runs on births; this fit is on "
+                             "grouped births (casemix.engine): fit the births in memory.")
         return calibration_curve(self.fitted_risk, self._observed(), **options)
 
     def calibration_by(self, births: pd.DataFrame, column: str) -> GroupCalibration:
@@ -238,8 +249,11 @@ class CaseMixResult:
         # group x covariate pattern cells: every birth of one has the same group and risk
         key = self.patterns.inverse.astype(np.int64) * len(labels) + codes
         cell_key, inverse = np.unique(key, return_inverse=True)
-        events = np.bincount(inverse, weights=self._observed(), minlength=len(cell_key))
-        births_per_cell = np.bincount(inverse, minlength=len(cell_key)).astype(float)
+        observed, count = self._observed(), self.row_births
+        events = np.bincount(inverse, weights=observed if count is None else observed * count,
+                             minlength=len(cell_key))
+        births_per_cell = np.bincount(inverse, weights=count,
+                                      minlength=len(cell_key)).astype(float)
         return calibration_by_group_cells(
             self.pattern_risk[cell_key // len(labels)], events, births_per_cell,
             cell_key % len(labels), labels, variable=column)

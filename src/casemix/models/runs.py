@@ -33,6 +33,7 @@ from casemix.disclosure import DEFAULT_THRESHOLD, mask_small_counts
 from casemix.exceptions import CasemixError, CasemixWarning, RunFolderError
 from casemix.models.casemix_model import DEFAULT_SEED, CaseMixModel
 from casemix.models.disclosed import DisclosedRun, disclose_run
+from casemix.models.grouped import GroupedBirths, files_fingerprint
 from casemix.models.methods import build_method
 from casemix.models.result import CaseMixResult, predict_risk
 from casemix.models.risk import RiskModel, risk_model_from_dict
@@ -156,7 +157,7 @@ def save_run(
     result: CaseMixResult,
     out: str | Path,
     *,
-    births: pd.DataFrame | None = None,
+    births: pd.DataFrame | GroupedBirths | None = None,
     validation: ValidationReport | None = None,
     threshold: int = DEFAULT_THRESHOLD,
     data_file: str | Path | None = None,
@@ -176,9 +177,10 @@ def save_run(
     out : path
         Folder to write. It must not exist (an empty directory is accepted): a run folder is
         never overwritten. Checked before anything is computed (:func:`check_run_target`).
-    births : pandas.DataFrame, optional
+    births : pandas.DataFrame or GroupedBirths, optional
         The births the model was fitted on: for the data fingerprint and the calibration by
-        subgroup (default: ``validation.births``).
+        subgroup (default: ``validation.births``); for a fit on grouped births
+        (:mod:`casemix.engine`) the grouped births, whose validation is the run's.
     validation : ValidationReport, optional
         The validation of the data file: its exclusions go into ``exclusions.csv`` before the
         model's, and its row count into the manifest.
@@ -220,11 +222,20 @@ def save_run(
     out = check_run_target(out)
     if result.outcome is None:
         raise CasemixError("save_run needs a fitted result with its data attached.")
+    grouped = births if isinstance(births, GroupedBirths) else None
+    if grouped is not None:
+        validation = validation or grouped.validation
+        births = grouped.frame
     births = births if births is not None else (validation.births if validation else None)
     disclosed = disclose_run(result, births, threshold=threshold)
     manifest = _manifest(result, births=births, validation=validation, threshold=threshold,
                          data_file=data_file, mapping=mapping, invalid=invalid,
                          diagnostics=diagnostics)
+    manifest["engine"] = ("pandas" if grouped is None else grouped.engine)
+    if grouped is not None:
+        manifest["data_sha256"] = grouped.fingerprint()
+        manifest["data_source"] = grouped.source
+        manifest["source_sha256"] = grouped.source_sha256
     manifest["notes"] = [*manifest["notes"], *disclosed.notes]
     manifest["verdict"] = disclosed.verdict
     manifest.update(extra or {})
@@ -456,6 +467,13 @@ def _weights_record(result: CaseMixResult, births: pd.DataFrame | None
     return record
 
 
+def _data_path(data: str | Path) -> str:
+    """An absolute path (a glob pattern keeps its wildcards)."""
+    text = str(data)
+    return text if any(c in text for c in "*?[") and Path(text).is_absolute() else str(
+        Path(text).resolve())
+
+
 def _manifest(result: CaseMixResult, *, births: pd.DataFrame | None,
               validation: ValidationReport | None, threshold: int,
               data_file: str | Path | None, mapping: str | None, invalid: str,
@@ -471,7 +489,7 @@ def _manifest(result: CaseMixResult, *, births: pd.DataFrame | None,
         **result.strategies(),
         "sampler": None if sampler is None else sampler.to_dict(),
         "adjacency_sha256": None if adjacency is None else adjacency.fingerprint(),
-        "data_file": None if data_file is None else str(Path(data_file).resolve()),
+        "data_file": None if data_file is None else _data_path(data_file),
         "mapping": mapping, "invalid": invalid, "read": _read_settings(validation),
         "data_sha256": None if births is None else data_fingerprint(births),
         "rows_read": None if validation is None else validation.n_input,
@@ -536,6 +554,8 @@ class Run:
         if not data_file:
             raise CasemixError(f"{self.folder}/{MANIFEST} does not name the data file; pass "
                                "the births to refit() yourself.")
+        if self.manifest.get("engine", "pandas") != "pandas":
+            return self._read_engine_births(Path(data_file))
         report = load_births(data_file, mapping=self.manifest.get("mapping"),
                              invalid=self.manifest.get("invalid", "exclude"),
                              **(self.manifest.get("read") or {}))
@@ -543,6 +563,23 @@ class Run:
             raise CasemixError(f"{data_file} has changed since the run was fitted (data "
                                "fingerprint differs); refit the run first.")
         return report
+
+    def _read_engine_births(self, data_file: Path) -> ValidationReport:
+        """The births of a run grouped by an engine, read into memory: a fit on them gives
+        the run's numbers (identical cells). The files are checked against their recorded
+        fingerprint; a folder or glob is re-read with :func:`casemix.engine.read_run`."""
+        if not data_file.is_file():
+            raise CasemixError(f"{self.folder} was fitted on {data_file} by engine "
+                               f"{self.manifest.get('engine')}; read it again with "
+                               "casemix.engine.read_run(run) (many files do not fit in memory).")
+        if self.manifest.get("source_sha256") not in (None, files_fingerprint([data_file])):
+            raise CasemixError(f"{data_file} has changed since the run was fitted (data "
+                               "fingerprint differs); refit the run first.")
+        read = self.manifest.get("read") or {}
+        return load_births(data_file, mapping=self.manifest.get("mapping"),
+                           invalid=self.manifest.get("invalid", "exclude"),
+                           **{k: v for k, v in read.items() if k in ("sep", "decimal",
+                                                                      "encoding")})
 
     def shares(self) -> Shares | None:
         """The run's births shared between units (``shares.csv``), checked against the
@@ -556,7 +593,7 @@ class Run:
                                "fitted (fingerprint differs).")
         return shares
 
-    def refit(self, births: pd.DataFrame | None = None) -> CaseMixResult:
+    def refit(self, births: pd.DataFrame | GroupedBirths | None = None) -> CaseMixResult:
         """Fit the run again with its recorded settings: the same data give the same numbers
         (the same ``units.csv``)."""
         if births is None:
@@ -671,14 +708,16 @@ def load_run(folder: str | Path) -> Run:
                d.get("compress"))
 
 
-def reproduce_run(run: Run | str | Path, births: pd.DataFrame | None = None) -> CaseMixResult:
+def reproduce_run(run: Run | str | Path, births: pd.DataFrame | GroupedBirths | None = None
+                  ) -> CaseMixResult:
     """Refit a run with its recorded settings and check that it gives the run's numbers.
 
     Parameters
     ----------
     run : Run or path
-    births : pandas.DataFrame, optional
-        The run's births (default: read them as recorded, fingerprint-checked).
+    births : pandas.DataFrame or GroupedBirths, optional
+        The run's births (default: read them as recorded, fingerprint-checked), or their
+        grouped births (:func:`casemix.engine.read_run`).
 
     Returns
     -------
@@ -696,7 +735,8 @@ def reproduce_run(run: Run | str | Path, births: pd.DataFrame | None = None) -> 
         births = run.read_births().births
     result = run.refit(births)
     written = (run.folder / "units.csv").read_text("utf-8")
-    again = disclose_run(result, births, threshold=run.threshold).units.to_csv(index=False)
+    frame = births.frame if isinstance(births, GroupedBirths) else births
+    again = disclose_run(result, frame, threshold=run.threshold).units.to_csv(index=False)
     if again != written:
         old = pd.read_csv(run.folder / "units.csv", dtype=str, keep_default_na=False)
         new = pd.read_csv(io.StringIO(again), dtype=str, keep_default_na=False)

@@ -73,6 +73,9 @@ class ValidationReport:
         How the file was read (format; for CSV the delimiter, decimal mark and encoding, each
         sniffed or given), set by :func:`~casemix.records.readers.load_births`; ``None`` for a
         DataFrame.
+    n_kept : int or None
+        Rows kept when ``births`` is not held (a file validated batch by batch by
+        :mod:`casemix.engine`); ``None``: ``len(births)``.
     """
 
     births: pd.DataFrame
@@ -81,6 +84,12 @@ class ValidationReport:
     n_input: int = 0
     renamed: dict[str, str] = field(default_factory=dict)
     read_assumptions: ReadAssumptions | None = None
+    n_kept: int | None = None
+
+    @property
+    def kept(self) -> int:
+        """Rows kept for analysis."""
+        return len(self.births) if self.n_kept is None else self.n_kept
 
     @property
     def errors(self) -> list[Problem]:
@@ -100,7 +109,7 @@ class ValidationReport:
     @property
     def n_excluded(self) -> int:
         """Rows excluded from all analyses."""
-        return self.n_input - len(self.births) if self.ok else self.n_input
+        return self.n_input - self.kept if self.ok else self.n_input
 
     def raise_for_errors(self) -> None:
         """Raise :class:`~casemix.exceptions.DataError` listing every fatal problem."""
@@ -118,7 +127,7 @@ class ValidationReport:
         status = "OK" if self.ok else f"FAILED ({len(self.errors)} error(s))"
         lines = [
             f"Validation {status}: {self.n_input:,} rows read, "
-            f"{self.n_excluded:,} excluded, {len(self.births):,} kept"
+            f"{self.n_excluded:,} excluded, {self.kept:,} kept"
             if self.ok
             else f"Validation {status}: {self.n_input:,} rows read"
         ]

@@ -1,0 +1,12 @@
+"""Births to cells out of core: validation, indicator derivation and grouping of a births
+source in batches, by DuckDB (default), Spark (where the data live) or pandas (in memory).
+
+A fit on the grouped births (:class:`casemix.models.grouped.GroupedBirths`) gives the same
+cells, coefficients and unit table as a fit on the births; its memory grows with the cells,
+not with the births.
+"""
+
+from casemix.engine.scan import ENGINES, Scan, scan_births
+from casemix.engine.sources import Source, resolve_source
+
+__all__ = ["ENGINES", "Scan", "Source", "resolve_source", "scan_births"]

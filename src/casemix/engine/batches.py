@@ -1,0 +1,244 @@
+"""The row logic of one batch of births, and the sums that combine batches.
+
+Validation, column mapping, indicator derivation (Hoftiezer lookup, Big2, mortality windows)
+and the model's exclusions are the package's one implementation
+(:func:`casemix.load_births`, :func:`casemix.models.prepare_model_data`), applied to each
+batch as it streams past. What crosses rows is a sum: rows read and kept, exclusions by
+reason, problems by kind, and the births of each distinct row of the model's columns. Sums
+of batches are the sums of the file, so the cells and the exclusion log of a file read in
+batches, by any engine, equal those of the file read whole.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from casemix.exceptions import DataError
+from casemix.models.data import prepare_model_data
+from casemix.models.grouped import BIRTHS, OUTCOME, model_columns
+from casemix.models.spec import ModelSpec
+from casemix.records import ColumnMapping, Problem, load_births
+from casemix.records.schema import COLUMNS, column_key
+
+__all__ = ["Accumulator", "BatchPlan", "Partial", "combine", "group_births", "run_batch"]
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """What to do with every batch.
+
+    Attributes
+    ----------
+    specs : tuple of ModelSpec
+        The models whose grouped births to build (none: validation counts only).
+    mapping : ColumnMapping or None
+        Column mapping of the source columns.
+    invalid : {"exclude", "missing", "error"}
+        Policy for impossible values (:func:`casemix.records.validate_births`).
+    decimal : str or None
+        Decimal mark of a CSV source read as text (``","``: numbers get a point).
+    """
+
+    specs: tuple[ModelSpec, ...] = ()
+    mapping: ColumnMapping | None = None
+    invalid: str = "exclude"
+    decimal: str | None = None
+
+
+@dataclass
+class Partial:
+    """Sums over the batches seen so far.
+
+    Attributes
+    ----------
+    n_input, n_kept : int
+        Rows read, rows kept by validation.
+    problems : list of Problem
+        One per kind of problem, its rows summed.
+    exclusions : list of dict
+        Validation exclusions (``stage, scope, reason, n_rows``), summed by reason.
+    grouped : dict
+        Spec name -> distinct rows of the model's columns and outcome with their births.
+    model_exclusions : dict
+        Spec name -> the model's exclusions, summed by reason.
+    renamed : dict
+        Columns renamed to their canonical names.
+    """
+
+    n_input: int = 0
+    n_kept: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    exclusions: list[dict[str, Any]] = field(default_factory=list)
+    grouped: dict[str, pd.DataFrame] = field(default_factory=dict)
+    model_exclusions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    renamed: dict[str, str] = field(default_factory=dict)
+
+
+def _point_decimals(raw: pd.DataFrame, decimal: str | None) -> pd.DataFrame:
+    """Numbers read as text with a decimal comma get a point (as the CSV reader does)."""
+    if decimal != ",":
+        return raw
+    numeric = [c for c in raw.columns if (col := COLUMNS.get(column_key(str(c)))) is not None
+               and col.kind in ("int", "float")]
+    return raw.assign(**{c: raw[c].str.replace(",", ".", regex=False) for c in numeric})
+
+
+def run_batch(raw: pd.DataFrame, plan: BatchPlan) -> Partial:
+    """Validate one batch, derive each spec's outcome and group its births.
+
+    Raises
+    ------
+    DataError
+        The batch has fatal problems (named as :func:`casemix.load_births` names them), or a
+        spec cannot be fitted on it (e.g. an outcome column with values other than 0/1).
+    """
+    report = load_births(_point_decimals(raw, plan.decimal), mapping=plan.mapping,
+                         invalid=plan.invalid, errors="report")  # type: ignore[arg-type]
+    report.raise_for_errors()
+    part = Partial(report.n_input, len(report.births), list(report.problems),
+                   list(report.exclusions.entries), renamed=dict(report.renamed))
+    group_births(report.births, plan.specs, part)
+    return part
+
+
+def group_births(births: pd.DataFrame, specs: tuple[ModelSpec, ...], part: Partial) -> None:
+    """Add each spec's grouped births and model exclusions of validated ``births`` to
+    ``part``."""
+    for spec in specs:
+        spec.check_data(list(births.columns))
+        data = prepare_model_data(births, spec)
+        columns = model_columns(spec, list(births.columns))
+        frame = births[columns].iloc[data.rows].reset_index(drop=True)
+        frame[OUTCOME] = data.y.astype(np.int8)
+        part.grouped[spec.name] = _group(frame)
+        part.model_exclusions[spec.name] = list(data.exclusions.entries)
+
+
+class Accumulator:
+    """Sums of partials, regrouped whenever the rows held double (amortised linear time)."""
+
+    def __init__(self) -> None:
+        self.parts: list[Partial] = []
+        self._rows = 0
+        self._limit = 1_000_000
+
+    def add(self, part: Partial) -> None:
+        """Add a partial; regroup when the held rows pass the limit."""
+        self.parts.append(part)
+        self._rows += sum(len(g) for g in part.grouped.values())
+        if self._rows > self._limit and len(self.parts) > 1:
+            self.parts = [combine(self.parts)]
+            self._rows = sum(len(g) for g in self.parts[0].grouped.values())
+            self._limit = max(self._limit, 2 * self._rows)
+
+    def result(self) -> Partial:
+        """The sum of everything added."""
+        return combine(self.parts) if self.parts else Partial()
+
+
+def _group(frame: pd.DataFrame, counts: pd.Series | None = None) -> pd.DataFrame:
+    """Distinct rows of ``frame`` with their births (``counts`` summed, or rows counted)."""
+    keys = [c for c in frame.columns if c != BIRTHS]
+    if not len(frame):
+        return frame.assign(**{BIRTHS: np.zeros(0, dtype=np.int64)})
+    if counts is None:
+        out = frame.groupby(keys, dropna=False, observed=True, sort=False).size()
+    else:
+        out = counts.groupby([frame[k] for k in keys], dropna=False, observed=True,
+                             sort=False).sum()
+    return out.rename(BIRTHS).reset_index()
+
+
+def combine(parts: list[Partial]) -> Partial:
+    """The sums of several partials (batches, workers or partitions)."""
+    out = Partial()
+    for part in parts:
+        out.n_input += part.n_input
+        out.n_kept += part.n_kept
+        out.problems = _merge_problems(out.problems, part.problems)
+        out.exclusions = _merge_entries(out.exclusions, part.exclusions)
+        out.renamed.update(part.renamed)
+        for name, entries in part.model_exclusions.items():
+            out.model_exclusions[name] = _merge_entries(out.model_exclusions.get(name, []),
+                                                        entries)
+    names = dict.fromkeys(n for p in parts for n in p.grouped)
+    for name in names:
+        frames = [p.grouped[name] for p in parts if name in p.grouped]
+        out.grouped[name] = regroup(frames)
+    return out
+
+
+def regroup(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate grouped frames and sum the births of equal rows."""
+    if len(frames) == 1:
+        return frames[0]
+    both = pd.concat(frames, ignore_index=True)
+    return _group(both.drop(columns=BIRTHS), both[BIRTHS])
+
+
+def _merge_entries(a: list[dict[str, Any]], b: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Exclusion entries summed by (stage, scope, reason), in order of first appearance."""
+    out = {(e["stage"], e["scope"], e["reason"]): dict(e) for e in a}
+    for e in b:
+        key = (e["stage"], e["scope"], e["reason"])
+        if key in out:
+            out[key]["n_rows"] = int(out[key]["n_rows"]) + int(e["n_rows"])
+        else:
+            out[key] = dict(e)
+    return list(out.values())
+
+
+_NUMBER = re.compile(r"\d[\d,.]*")
+
+
+def _kind(p: Problem) -> tuple[str, str, str]:
+    """A problem's kind: severity, column and message with its numbers and examples blanked
+    (the same finding in two batches differs only in its counts and examples)."""
+    text = _NUMBER.sub("#", p.message.split(" e.g. ")[0].split(", e.g.")[0])
+    return (p.severity, p.column, text)
+
+
+def _merge_problems(a: list[Problem], b: list[Problem]) -> list[Problem]:
+    """Problems of two partials, one per kind: rows summed, and the count in the message
+    (written as the batch wrote it) replaced by the sum; examples are the first batch's."""
+    out = {_kind(p): p for p in a}
+    for p in b:
+        key = _kind(p)
+        if key not in out:
+            out[key] = p
+            continue
+        q = out[key]
+        total = q.n_rows + p.n_rows
+        message = q.message
+        if q.n_rows:
+            message = message.replace(f"{q.n_rows:,}", f"{total:,}", 1)
+        out[key] = Problem(q.severity, q.column, message, total)
+    return list(out.values())
+
+
+_SHARE = re.compile(r"\((\d+(\.\d+)?)%\)")
+
+
+def finish_problems(part: Partial) -> list[Problem]:
+    """The merged problems with their shares of the kept rows recomputed (a message such as
+    ``missing in 1,234 rows (0.7%)`` carries a batch's share until then)."""
+    out = []
+    for p in part.problems:
+        if p.n_rows and part.n_kept and _SHARE.search(p.message):
+            p = Problem(p.severity, p.column,
+                        _SHARE.sub(f"({p.n_rows / part.n_kept:.1%})", p.message, count=1),
+                        p.n_rows)
+        out.append(p)
+    return out
+
+
+def check_rows(part: Partial) -> None:
+    """A source without rows is an error (as for a file read whole)."""
+    if part.n_input == 0:
+        raise DataError("The births table has no rows; there is nothing to validate or "
+                        "analyse.")

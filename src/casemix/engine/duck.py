@@ -1,0 +1,137 @@
+"""DuckDB: reads Parquet files, folders and globs lazily, in batches, and checks birth ids
+across the whole source."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from casemix.engine.batches import Accumulator, BatchPlan, Partial, run_batch
+from casemix.engine.sources import Source
+from casemix.exceptions import DataError
+from casemix.records.sniffing import ReadAssumptions
+
+if TYPE_CHECKING:
+    import duckdb
+
+__all__ = ["DEFAULT_BATCH_ROWS", "duckdb_partial", "duplicate_ids"]
+
+#: Births per batch: about 1 GB of pandas working memory per worker at the peak of validation.
+DEFAULT_BATCH_ROWS = 500_000
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("SET preserve_insertion_order = true")
+    return con
+
+
+def _relation(con: duckdb.DuckDBPyConnection, source: Source, files: list[str],
+              read: ReadAssumptions | None) -> duckdb.DuckDBPyRelation:
+    """The source as a DuckDB relation: Parquet as stored; CSV with every column as text
+    (validation parses numbers itself) and the sniffed delimiter."""
+    if source.kind == "parquet":
+        return con.read_parquet(files, union_by_name=True)
+    sep = (read.sep if read is not None else None) or ","
+    return con.read_csv(files, header=True, sep=sep, all_varchar=True,
+                        quotechar='"', escapechar='"', normalize_names=False,
+                        encoding=_duckdb_encoding(read))
+
+
+def _duckdb_encoding(read: ReadAssumptions | None) -> str:
+    enc = (read.encoding if read is not None else None) or "utf-8"
+    return "utf-8" if enc.lower().replace("_", "-") in ("utf-8", "utf-8-sig", "utf8") \
+        else "latin-1"
+
+
+def _batches(source: Source, files: list[str], read: ReadAssumptions | None,
+             batch_rows: int, part: int = 0, parts: int = 1) -> Iterator[pd.DataFrame]:
+    """The rows of ``files`` in batches (every ``parts``-th batch from ``part``)."""
+    con = _connect()
+    con.execute("SET threads = 1")  # one core per worker: the other runs another worker
+    reader = _relation(con, source, files, read).to_arrow_reader(batch_rows)
+    for i, batch in enumerate(reader):
+        if i % parts == part:
+            yield batch.to_pandas()
+
+
+def _work(source: Source, files: list[str], read: ReadAssumptions | None, plan: BatchPlan,
+          batch_rows: int, part: int, parts: int) -> Partial:
+    acc = Accumulator()
+    for raw in _batches(source, files, read, batch_rows, part, parts):
+        acc.add(run_batch(raw, plan))
+    return acc.result()
+
+
+def duckdb_partial(source: Source, plan: BatchPlan, *, read: ReadAssumptions | None = None,
+                   batch_rows: int = DEFAULT_BATCH_ROWS, workers: int | None = None
+                   ) -> Partial:
+    """Validate and group the births of ``source`` in batches, in ``workers`` processes.
+
+    Parameters
+    ----------
+    source : Source
+    plan : BatchPlan
+    read : ReadAssumptions, optional
+        How a CSV source is read (delimiter, decimal mark, encoding).
+    batch_rows : int
+        Births per batch.
+    workers : int, optional
+        Processes (default: the cores, at most the batches). Parquet files are shared out
+        whole when there are at least as many as workers; otherwise every worker takes
+        every ``workers``-th batch.
+    """
+    files = [str(f) for f in source.files]
+    total = _rows(source, files, read)
+    batches = max(1, -(-total // batch_rows))
+    workers = max(1, min(workers or os.cpu_count() or 1, batches))
+    if workers == 1:
+        return _work(source, files, read, plan, batch_rows, 0, 1)
+    if source.kind == "parquet" and len(files) >= workers:
+        jobs = [(files[i::workers], 0, 1) for i in range(workers)]
+    else:
+        jobs = [(files, i, workers) for i in range(workers)]
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(_work, source, f, read, plan, batch_rows, i, n)
+                   for f, i, n in jobs]
+        parts = [f.result() for f in futures]
+    acc = Accumulator()
+    for p in parts:
+        acc.add(p)
+    return acc.result()
+
+
+def _rows(source: Source, files: list[str], read: ReadAssumptions | None) -> int:
+    con = _connect()
+    rows = _relation(con, source, files, read).aggregate("count(*)").fetchall()
+    return int(rows[0][0]) if rows else 0
+
+
+def duplicate_ids(source: Source, column: str, read: ReadAssumptions | None = None
+                  ) -> tuple[int, int, int, list[str]]:
+    """Birth ids over the whole source: ``(missing, rows sharing an id, ids shared,
+    examples)``, as validation counts them in a table read whole (ids compared after
+    trimming spaces)."""
+    con = _connect()
+    rel = _relation(con, source, [str(f) for f in source.files], read)
+    if column not in rel.columns:
+        raise DataError(f"Column {column!r} (birth_id) is not in {source.given}.")
+    con.register("births_source", rel)
+    q = f'nullif(trim(CAST("{column.replace(chr(34), chr(34) * 2)}" AS VARCHAR)), \'\')'
+    missing = con.execute(f"SELECT count(*) FROM births_source WHERE {q} IS NULL").fetchone()
+    dup = con.execute(
+        f"SELECT coalesce(sum(k), 0), count(*) FROM (SELECT {q} AS id, count(*) AS k "
+        f"FROM births_source WHERE {q} IS NOT NULL GROUP BY 1 HAVING count(*) > 1)"
+    ).fetchone()
+    examples = [r[0] for r in con.execute(
+        f"SELECT {q} AS id FROM births_source WHERE {q} IS NOT NULL GROUP BY 1 "
+        "HAVING count(*) > 1 ORDER BY 1 LIMIT 5").fetchall()]
+    return (int(missing[0]) if missing else 0, int(dup[0]) if dup else 0,
+            int(dup[1]) if dup else 0, examples)
