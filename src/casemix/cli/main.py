@@ -208,6 +208,15 @@ EncodingOpt = Annotated[str | None, typer.Option(
 InvalidOpt = Annotated[str, typer.Option(
     metavar=_choices(INVALID_CHOICES),
     help="Impossible values: 'exclude' the row, set to 'missing', or 'error'.")]
+ENGINE_NAMES = ("duckdb", "pandas", "pyspark")  # casemix.engine.ENGINES
+EngineOpt = Annotated[str | None, typer.Option(
+    "--engine", metavar=_choices(ENGINE_NAMES),
+    help="Who reads the births: duckdb (in batches, memory flat in the births; the default "
+    "for .parquet and .csv files, folders of Parquet files and globs), pandas (whole, in "
+    "memory; SPSS files, weights and shares), pyspark (the batches run where Spark holds the "
+    "data).")]
+DATA_HELP = ("Births: a .csv, .parquet or .sav file, a folder of Parquet files, or a glob "
+             "('births/*.parquet').")
 
 
 @contextmanager
@@ -300,7 +309,7 @@ def _print_report(report: ValidationReport) -> None:
     colour = "green" if report.ok else "red"
     _say(f"[bold {colour}]{'Valid' if report.ok else 'Invalid'}[/]: "
          f"{report.n_input:,} rows read, {report.n_excluded:,} excluded, "
-         f"{len(report.births):,} kept")
+         f"{report.kept:,} kept")
     if report.problems:
         table = Table("severity", "column", "rows", "message", show_lines=False)
         style = {"error": "red", "warning": "yellow", "info": "dim"}
@@ -432,8 +441,7 @@ def _write_cohort(cohort: Any, out: Path, mapping: ColumnMapping | None) -> Path
 
 @app.command()
 def validate(
-    file: Annotated[Path, typer.Argument(
-        metavar="FILE", help="Births file (.csv, .parquet, .sav).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help=DATA_HELP)],
     mapping: MappingOpt = None,
     sep: SepOpt = None,
     decimal: DecimalOpt = None,
@@ -441,12 +449,20 @@ def validate(
     invalid: InvalidOpt = "exclude",
     exclusions: Annotated[Path | None, typer.Option(
         metavar="FILE", help="Write the exclusion log to this CSV.")] = None,
+    engine: EngineOpt = None,
 ) -> None:
     """Check a births file against the canonical schema; exit code 1 on fatal problems."""
     try:
-        with _step(f"Reading and validating {file}"):
-            report = load_births(file, mapping=mapping, invalid=invalid,  # type: ignore[arg-type]
-                                 sep=sep, decimal=decimal, encoding=encoding, errors="report")
+        chosen = _engine(engine, file)
+        with _step(f"Reading and validating {file} ({chosen})"):
+            if chosen == "pandas":
+                report = load_births(file, mapping=mapping,  # type: ignore[arg-type]
+                                     invalid=invalid,  # type: ignore[arg-type]
+                                     sep=sep, decimal=decimal, encoding=encoding,
+                                     errors="report")
+            else:
+                report = _scan(file, [], chosen, mapping=mapping, invalid=invalid, sep=sep,
+                               decimal=decimal, encoding=encoding, errors="report").validation
             _said_read(report)
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
@@ -623,7 +639,7 @@ def fit(
     spec: Annotated[Path, typer.Argument(
         metavar="SPEC", help="Model specification (TOML), e.g. models/big2.toml.")],
     data: Annotated[Path, typer.Option(
-        "--data", "-d", metavar="FILE", help="Births file (.csv, .parquet, .sav).")],
+        "--data", "-d", metavar="FILE", help=DATA_HELP)],
     out: Annotated[Path, typer.Option(
         "--out", "-o", metavar="FOLDER", help="Run folder to write (new).")],
     method: Annotated[str | None, typer.Option(
@@ -677,6 +693,7 @@ def fit(
         metavar=_choices(WEIGHTS_KINDS), help="sampling: non-response, design or assignment "
         "weights (intervals use the effective sample size); frequency: a weight w stands for "
         "w identical births. Default: the spec's (sampling).")] = None,
+    engine: EngineOpt = None,
 ) -> None:
     """Fit a case-mix model and write the run folder (model.json, units.csv, direct.csv,
     coefficients.csv, exclusions.csv, manifest.json; posterior/ for Bayesian methods)."""
@@ -697,9 +714,18 @@ def fit(
         model = CaseMixModel(model_spec, method=method, n_agq=n_agq, n_boot=n_boot, seed=seed,
                              trend=trend, adjacency=adjacency, sampler=sampler)
         model.strategies()  # option errors before the data are read
-        with _step(f"Reading and validating {data}"):
-            report = load_births(data, mapping=mapping, invalid=invalid,  # type: ignore[arg-type]
-                                 sep=sep, decimal=decimal, encoding=encoding)
+        chosen_engine = _engine(engine, data, model_spec, shares=assignment is not None)
+        births: Any
+        with _step(f"Reading and validating {data} ({chosen_engine})"):
+            if chosen_engine == "pandas":
+                report = load_births(data, mapping=mapping,  # type: ignore[arg-type]
+                                     invalid=invalid,  # type: ignore[arg-type]
+                                     sep=sep, decimal=decimal, encoding=encoding)
+                births = report.births
+            else:
+                scan = _scan(data, [model_spec], chosen_engine, mapping=mapping,
+                             invalid=invalid, sep=sep, decimal=decimal, encoding=encoding)
+                report, births = scan.validation, scan[model_spec.name]
             _said_read(report)
         if sampler is not None:  # the sampler shows its own progress bars
             err_console.print(f"Fitting {model_spec.name} ({chosen}; NUTS, {sampler.chains:,} "
@@ -707,10 +733,10 @@ def fit(
         with (contextlib.nullcontext() if sampler is not None else
               _step(f"Fitting {model_spec.name} ({chosen})")), warnings.catch_warnings():
             warnings.simplefilter("ignore", CasemixWarning)  # printed below as notes
-            result = model.fit(report.births, shares=assignment)
+            result = model.fit(births, shares=assignment)
         with _step(f"Writing {out}"), warnings.catch_warnings(record=True) as written:
             warnings.simplefilter("always", CasemixWarning)
-            save_run(result, out, validation=report, threshold=threshold,
+            save_run(result, out, births=births, validation=report, threshold=threshold,
                      diagnostics=diagnostics, data_file=data, mapping=mapping,
                      invalid=invalid, extra={"command": "casemix fit"})
     except (CasemixError, ValueError) as exc:
@@ -719,6 +745,31 @@ def fit(
     for note in [*result.notes, *(str(w.message) for w in written)]:
         _say(f"[yellow]note:[/] {escape(note)}")
     _say(f"Wrote [bold]{escape(str(out))}[/].")
+
+
+def _engine(engine: str | None, data: Path, spec: Any = None, *, shares: bool = False) -> str:
+    """The engine of a command: as asked, else duckdb for what it streams (Parquet and CSV
+    files, folders, globs) and pandas for the rest (SPSS files; fits with case weights or
+    shares, which need the births in memory, with a note)."""
+    if engine is not None:
+        if engine not in ENGINE_NAMES:
+            raise CasemixError(f"--engine must be one of {', '.join(ENGINE_NAMES)}; got "
+                               f"{engine!r}.")
+        return engine
+    if data.suffix.lower() in (".sav", ".zsav"):
+        return "pandas"
+    if (spec is not None and spec.weights is not None) or shares:
+        why = "case weights" if spec is not None and spec.weights is not None else "shares"
+        _say(f"[yellow]note:[/] reading {data} whole (engine pandas): {why} need the births in "
+             "memory.")
+        return "pandas"
+    return "duckdb"
+
+
+def _scan(data: Path, specs: list[Any], engine: str, **read: Any) -> Any:
+    from casemix.engine import scan_births
+
+    return scan_births(str(data), specs, engine=engine, **read)
 
 
 def _print_fit(run: Run, result: Any) -> None:
@@ -823,7 +874,7 @@ def score(
 def _print_unused(report: ValidationReport) -> None:
     """Every row read but not used, by reason (counts 1..9 as <10): rows read = used +
     excluded."""
-    console.print(f"{report.n_input:,} rows read = {len(report.births):,} used + "
+    console.print(f"{report.n_input:,} rows read = {report.kept:,} used + "
                   f"{report.n_excluded:,} excluded at validation.")
     log = report.exclusions.to_frame()
     for row in log[log["n_rows"] > 0].itertuples():

@@ -42,12 +42,16 @@ class BatchPlan:
         Policy for impossible values (:func:`casemix.records.validate_births`).
     decimal : str or None
         Decimal mark of a CSV source read as text (``","``: numbers get a point).
+    errors : {"raise", "report"}
+        A batch with fatal problems raises, or adds its problems to the report (which then
+        fails as a whole: nothing is grouped).
     """
 
     specs: tuple[ModelSpec, ...] = ()
     mapping: ColumnMapping | None = None
     invalid: str = "exclude"
     decimal: str | None = None
+    errors: str = "raise"
 
 
 @dataclass
@@ -99,10 +103,12 @@ def run_batch(raw: pd.DataFrame, plan: BatchPlan) -> Partial:
     """
     report = load_births(_point_decimals(raw, plan.decimal), mapping=plan.mapping,
                          invalid=plan.invalid, errors="report")  # type: ignore[arg-type]
-    report.raise_for_errors()
+    if plan.errors == "raise":
+        report.raise_for_errors()
     part = Partial(report.n_input, len(report.births), list(report.problems),
                    list(report.exclusions.entries), renamed=dict(report.renamed))
-    group_births(report.births, plan.specs, part)
+    if report.ok:
+        group_births(report.births, plan.specs, part)
     return part
 
 

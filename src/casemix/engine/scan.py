@@ -86,6 +86,7 @@ def scan_births(
     encoding: str | None = None,
     batch_rows: int | None = None,
     workers: int | None = None,
+    errors: Literal["raise", "report"] = "raise",
 ) -> Scan:
     """Validate a births source and group the births of each model, out of core.
 
@@ -104,6 +105,9 @@ def scan_births(
         As for :func:`casemix.load_births`.
     batch_rows, workers : int, optional
         Engine ``duckdb``: births per batch and processes.
+    errors : {"raise", "report"}
+        Raise on fatal problems, or return them in ``scan.validation`` (every batch is read,
+        so the report counts the whole source; nothing is grouped).
 
     Returns
     -------
@@ -131,7 +135,7 @@ def scan_births(
             raise DataError(f"{spec.source}: case weights ({spec.weights!r}) need the births "
                             "in memory; use engine 'pandas'.")
     resolved = _mapping(mapping)
-    plan = BatchPlan(specs, resolved, invalid)
+    plan = BatchPlan(specs, resolved, invalid, errors=errors)
     if engine == "pandas":
         return _pandas(data, plan, sep=sep, decimal=decimal, encoding=encoding)
     if engine == "pyspark":
@@ -142,12 +146,13 @@ def scan_births(
     source = resolve_source(data)
     read = _sniff(source, sep, decimal, encoding)
     if read is not None:
-        plan = BatchPlan(specs, resolved, invalid, read.decimal)
-    _check_ids(source, read, resolved)
+        plan = BatchPlan(specs, resolved, invalid, read.decimal, errors)
+    id_problems = _check_ids(source, read, resolved, raise_=errors == "raise")
     from casemix.engine.duck import DEFAULT_BATCH_ROWS, duckdb_partial
 
     part = duckdb_partial(source, plan, read=read, batch_rows=batch_rows or DEFAULT_BATCH_ROWS,
                           workers=workers)
+    part.problems = [*part.problems, *id_problems]
     return _finish(part, plan, engine, source, read, source.given)
 
 
@@ -162,8 +167,28 @@ def _sniff(source: Source, sep: str | None, decimal: str | None, encoding: str |
     return sniff_csv(source.files[0], sep=sep, decimal=decimal, encoding=encoding)
 
 
+def id_problems(missing: int, rows: int, ids: int, examples: Sequence[str]) -> list[Problem]:
+    """The problems of missing and duplicated birth ids, worded as validation words them."""
+    problems = []
+    if missing:
+        problems.append(Problem("error", "birth_id", f"birth_id is missing in {missing:,} rows; "
+                                "every child needs an id.", missing))
+    if rows:
+        problems.append(Problem("error", "birth_id", f"birth_id must be unique; {rows:,} rows "
+                                f"share {ids:,} ids, e.g. {', '.join(map(repr, examples))}.",
+                                rows))
+    return problems
+
+
+def raise_problems(problems: list[Problem]) -> None:
+    """Raise :class:`DataError` listing fatal ``problems`` (as a report does)."""
+    if problems:
+        lines = "\n".join(f"- {p.message}" for p in problems)
+        raise DataError(f"The births table has {len(problems)} fatal problem(s):\n{lines}")
+
+
 def _check_ids(source: Source, read: ReadAssumptions | None,
-               mapping: ColumnMapping | None) -> None:
+               mapping: ColumnMapping | None, *, raise_: bool) -> list[Problem]:
     """Missing or duplicated birth ids anywhere in the source: fatal, as in a table read
     whole (batches cannot see ids shared between them)."""
     from casemix.engine.duck import _connect, _relation, duplicate_ids
@@ -171,25 +196,22 @@ def _check_ids(source: Source, read: ReadAssumptions | None,
     columns = _relation(_connect(), source, [str(f) for f in source.files], read).columns
     column = _id_column(columns, mapping)
     if column is None:
-        return  # validation of the first batch names the missing required column
-    missing, rows, ids, examples = duplicate_ids(source, column, read)
-    problems = []
-    if missing:
-        problems.append(f"birth_id is missing in {missing:,} rows; every child needs an id.")
-    if rows:
-        problems.append(f"birth_id must be unique; {rows:,} rows share {ids:,} ids, e.g. "
-                        f"{', '.join(map(repr, examples))}.")
-    if problems:
-        lines = "\n".join(f"- {p}" for p in problems)
-        raise DataError(f"The births table has {len(problems)} fatal problem(s):\n{lines}")
+        return []  # validation of the first batch names the missing required column
+    problems = id_problems(*duplicate_ids(source, column, read))
+    if raise_:
+        raise_problems(problems)
+    return problems
 
 
 def _pandas(data: Any, plan: BatchPlan, *, sep: str | None, decimal: str | None,
             encoding: str | None) -> Scan:
     report = load_births(data, mapping=plan.mapping, invalid=plan.invalid,  # type: ignore[arg-type]
-                         sep=sep, decimal=decimal, encoding=encoding)
+                         sep=sep, decimal=decimal, encoding=encoding,
+                         errors=plan.errors)  # type: ignore[arg-type]
     part = Partial(report.n_input, len(report.births), list(report.problems),
                    list(report.exclusions.entries), renamed=dict(report.renamed))
+    if not report.ok:
+        return Scan(report, {}, "pandas", None)
     group_births(report.births, plan.specs, part)
     given = "" if isinstance(data, pd.DataFrame) else str(data)
     scan = _finish(part, plan, "pandas", None, report.read_assumptions, given)
@@ -201,6 +223,13 @@ def _finish(part: Partial, plan: BatchPlan, engine: str, source: Source | None,
             read: ReadAssumptions | None, given: str) -> Scan:
     check_rows(part)
     problems = finish_problems(part)
+    if any(p.severity == "error" for p in problems):  # as validation refuses a table
+        part.n_kept = 0
+        logged = sum(int(e["n_rows"]) for e in part.exclusions if e["scope"] == "all")
+        fatal = "; ".join(sorted({p.column for p in problems if p.severity == "error"}))
+        part.exclusions = [*part.exclusions, {
+            "stage": "validation", "scope": "all", "n_rows": part.n_input - logged,
+            "reason": f"not usable: fatal problem(s) in {fatal} (see the problems)"}]
     if engine != "pandas" and source is not None:
         if read is None:  # Parquet: what load_births says of a Parquet file
             name = source.files[0].name if len(source.files) == 1 else source.given
@@ -208,7 +237,9 @@ def _finish(part: Partial, plan: BatchPlan, engine: str, source: Source | None,
         problems = [Problem("info", "", read.describe()), *problems]
     validation = ValidationReport(pd.DataFrame(), problems, ExclusionLog(part.exclusions),
                                   part.n_input, part.renamed, read, n_kept=part.n_kept)
-    grouped = {}
+    grouped: dict[str, GroupedBirths] = {}
+    if not validation.ok:
+        return Scan(validation, grouped, engine, source)
     fingerprint = None if source is None or not plan.specs else source.fingerprint()
     for spec in plan.specs:
         frame = part.grouped.get(spec.name)

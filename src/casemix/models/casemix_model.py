@@ -66,9 +66,10 @@ class CaseMixModel:
     shrinker : Shrinker, optional
         Replaces the method's shrinker (:mod:`casemix.models.shrinkers`).
     compress : bool, optional
-        Force (True) or forbid (False) compression of births into covariate-pattern x unit
-        cells; default: compress when it reduces the rows at least by half. Estimates are
-        identical either way.
+        Forbid (False) compression of births into covariate-pattern x unit cells; default
+        (None or True): compress, into cells in the order of their values, so that the same
+        births in any order, in memory or grouped by :mod:`casemix.engine`, give the same
+        cells to the last digit. Estimates are identical either way.
     seed : int
         Seed of every random draw: shrinkage and rank intervals, the GLMM bootstrap, and the
         MCMC sampler unless ``sampler`` sets its own. Recorded in the result and run folder.
@@ -170,10 +171,11 @@ class CaseMixModel:
         _check_events(data.y, data.w, self.spec)
         encoding = learn_encoding(data.frame, data.terms, self.spec.interactions)
         term_columns = [t.column for t in data.terms]
-        patterns = compress_cells(data.frame, term_columns, data.y, data.w, force=self.compress)
+        patterns = compress_cells(data.frame, term_columns, data.y, data.w,
+                                  force=self.compress is not False)
         unit_keys = list(dict.fromkeys([*self.spec.levels, *self.spec.stratify,
                                         *(["year"] if "year" in data.frame else [])]))
-        force = None if patterns.compressed else False
+        force = patterns.compressed  # compressed patterns: compressed (sorted) unit cells
         cells = compress_cells(data.frame, unit_keys, data.y, data.w, within=patterns.inverse,
                                force=force, v=data.v)
         X = encoding.matrix(patterns.keys)
