@@ -475,8 +475,7 @@ def validate(
 
 @app.command()
 def indicators(
-    file: Annotated[Path, typer.Argument(
-        metavar="FILE", help="Births file (.csv, .parquet, .sav).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help=DATA_HELP)],
     by: Annotated[list[str] | None, typer.Option(
         metavar=_choices(UNIT_LEVELS), help="Unit level; repeat for several.")] = None,
     indicator: Annotated[list[str] | None, typer.Option(
@@ -507,6 +506,7 @@ def indicators(
     threshold: Annotated[int, typer.Option(
         metavar="N", help="Disclosure control: counts below this are suppressed.")] = 10,
     allow_small_counts: AllowSmallOpt = False,
+    engine: EngineOpt = None,
 ) -> None:
     """Crude counts and rates per unit and indicator (disclosure-safe); with --breakdown, per
     social group too, with rate difference and ratio, SII and RII."""
@@ -514,6 +514,27 @@ def indicators(
         check_threshold(threshold, override=allow_small_counts)
         settings = DefinitionSettings.from_preset(definitions, **(
             {} if min_ga_weeks is None else {"min_gestational_age_days": 7 * min_ga_weeks}))
+        dims = [b.strip() for item in breakdown or [] for b in item.split(",") if b.strip()]
+        chosen_engine = _engine(engine, file)
+        if dims and chosen_engine != "pandas":
+            _say("[yellow]note:[/] --breakdown fits a model per social group on the births: "
+                 f"reading {file} whole (engine pandas).")
+            chosen_engine = "pandas"
+        if chosen_engine != "pandas":
+            table, log, rates, report = _engine_indicators(
+                file, chosen_engine, by or [], indicator, settings, year, threshold,
+                mapping=mapping, invalid=invalid, sep=sep, decimal=decimal, encoding=encoding)
+            _print_indicators(table, by or [], settings, threshold, None, rates.skipped,
+                              report, log)
+            if out is not None:
+                with _step(f"Writing {out}"):
+                    geography = _write_indicators(
+                        out, table, log, None,
+                        rates.unit_pairs if rates.unit_pairs is not None else pd.DataFrame(),
+                        by or [], settings=settings, threshold=threshold)
+                _say(f"Wrote [bold]{escape(str(out))}[/], its exclusion log"
+                     f"{' and geography' if len(geography) else ''}.")
+            return
         with _step(f"Reading and validating {file}"):
             report = load_births(file, mapping=mapping, invalid=invalid,  # type: ignore[arg-type]
                                  sep=sep, decimal=decimal, encoding=encoding)
@@ -524,7 +545,6 @@ def indicators(
         with _step(f"Counting per unit and protecting counts below {threshold}"):
             table, log = indicator_rates(report.births, by or [], flags=flags,
                                          threshold=threshold)
-        dims = [b.strip() for item in breakdown or [] for b in item.split(",") if b.strip()]
         broken = None
         if dims:
             from casemix.inequality import indicator_breakdowns
@@ -538,6 +558,59 @@ def indicators(
             table = broken.indicators  # protected together with the breakdowns
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
+    _print_indicators(table, by or [], settings, threshold, broken, flags.skipped, report, log)
+    if out is not None:
+        with _step(f"Writing {out}"):
+            geography = _write_indicators(out, table, log, broken, report.births, by or [],
+                                          settings=settings, threshold=threshold)
+        _say(f"Wrote [bold]{escape(str(out))}[/], its exclusion log"
+             f"{' and geography' if len(geography) else ''}"
+             f"{', breakdowns and inequality measures' if broken else ''}.")
+
+
+def _engine_indicators(file: Path, engine: str, by: list[str], indicator: list[str] | None,
+                       settings: DefinitionSettings, year: list[int] | None, threshold: int,
+                       **read: Any) -> tuple[pd.DataFrame, Any, Any, ValidationReport]:
+    """``casemix indicators`` by an engine: counts per unit summed over batches of births,
+    then one disclosure control of the whole table (as in memory)."""
+    from casemix.engine import RatesPlan, scan_births
+    from casemix.indicators.rates import rates_from_counts
+
+    plan = RatesPlan(tuple(by), tuple(indicator) if indicator else None, settings,
+                     tuple(year) if year else None)
+    with _step(f"Reading, validating and counting {file} ({engine})"):
+        scan = scan_births(str(file), [], engine=engine, rates=plan,  # type: ignore[arg-type]
+                           **read)
+        _said_read(scan.validation)
+    rates = scan.rates
+    assert rates is not None  # asked for with rates=plan
+    _said_years(rates.years_seen, year, rates.other_years)
+    with _step(f"Protecting counts below {threshold}"):
+        table = rates_from_counts(rates.counts, rates.log, by,
+                                  nesting=nesting_of(rates.unit_pairs, by)
+                                  if rates.unit_pairs is not None else {},
+                                  threshold=threshold)
+    return table, rates.log, rates, scan.validation
+
+
+def _said_years(present: tuple[int, ...], years: list[int] | None, others: int) -> None:
+    """The notes of :func:`_select_years` for counts of an engine."""
+    if not years:
+        if len(present) > 1:
+            _say(f"[yellow]note:[/] the file holds {len(present)} years ({present[0]}.."
+                 f"{present[-1]}); they are pooled into one table. Pass --year to select.")
+        return
+    absent = sorted(set(years) - set(present))
+    if absent:
+        raise CasemixError(f"--year {absent}: the file holds the years {list(present)}.")
+    _say(f"[yellow]note:[/] {_n(others)} births of other years left out "
+         f"(years {', '.join(map(str, sorted(years)))} kept).")
+
+
+def _print_indicators(table: pd.DataFrame, by: list[str], settings: DefinitionSettings,
+                      threshold: int, broken: Any, skipped: dict[str, str],
+                      report: ValidationReport, log: Any) -> None:
+    """National rates, suppressed cells per level, breakdowns, and what was not derived."""
     national = table[table["level"] == "national"]
     summary = Table("indicator", "numerator", "denominator", "rate",
                     title=f"National rates ({settings.version}, births >= "
@@ -546,25 +619,18 @@ def indicators(
         summary.add_row(row.indicator, _count(row.numerator), _count(row.denominator),
                         _shown(row.rate, ".2%"))
     console.print(summary)
-    for level in by or []:
+    for level in by:
         sub = table[table["level"] == level]
         console.print(f"{level}: {sub['unit'].nunique():,} units, "
                       f"{int(sub['suppressed'].sum()):,} cells suppressed (counts < "
                       f"{threshold}).")
     if broken is not None:
         _print_breakdowns(broken)
-    if flags.skipped:
+    if skipped:
         _say("[yellow]Not derived[/]: " + escape("; ".join(
-            f"{name} ({why})" for name, why in flags.skipped.items())) + ".")
+            f"{name} ({why})" for name, why in skipped.items())) + ".")
     console.print(f"Exclusions: {_n(report.n_excluded)} rows at validation; indicator "
                   f"denominators as logged ({len(log):,} entries).")
-    if out is not None:
-        with _step(f"Writing {out}"):
-            geography = _write_indicators(out, table, log, broken, report.births, by or [],
-                                          settings=settings, threshold=threshold)
-        _say(f"Wrote [bold]{escape(str(out))}[/], its exclusion log"
-             f"{' and geography' if len(geography) else ''}"
-             f"{', breakdowns and inequality measures' if broken else ''}.")
 
 
 def _write_indicators(out: Path, table: pd.DataFrame, log: Any, broken: Any,
@@ -999,8 +1065,7 @@ def _boundaries(path: Path | None) -> Any:
 @app.command()
 def refit(
     year: Annotated[int, typer.Option(metavar="YEAR", help="The new registry year.")],
-    data: Annotated[Path, typer.Option(
-        "--data", "-d", metavar="FILE", help="Births file (.csv, .parquet, .sav).")],
+    data: Annotated[Path, typer.Option("--data", "-d", metavar="FILE", help=DATA_HELP)],
     out: Annotated[Path, typer.Option(
         "--out", "-o", metavar="FOLDER", help="Root of the run folders (runs/YEAR/<spec>/, "
         "never overwritten).")] = Path("runs"),
@@ -1011,16 +1076,27 @@ def refit(
     decimal: DecimalOpt = None,
     encoding: EncodingOpt = None,
     invalid: InvalidOpt = "exclude",
+    engine: EngineOpt = None,
 ) -> None:
     """Refit every specification in models/ for a new year (one run folder per spec)."""
     from casemix.workflow import refit_all
+    from casemix.workflow.refit import refit_specs
 
     try:
         check_writable(out)  # each spec's run folder is checked again before any fit
-        with _step(f"Reading and validating {data}"):
-            report = load_births(data, mapping=mapping, invalid=invalid,  # type: ignore[arg-type]
-                                 sep=sep, decimal=decimal, encoding=encoding)
-            _said_read(report)
+        windowed = [spec for _, spec in refit_specs(models, year)]
+        chosen = _engine(engine, data, next((s for s in windowed if s.weights), None))
+        births: Any
+        with _step(f"Reading and validating {data} ({chosen})"):
+            if chosen == "pandas":
+                births = load_births(data, mapping=mapping,  # type: ignore[arg-type]
+                                     invalid=invalid,  # type: ignore[arg-type]
+                                     sep=sep, decimal=decimal, encoding=encoding)
+                _said_read(births)
+            else:  # one pass over the births for every spec
+                births = _scan(data, windowed, chosen, mapping=mapping, invalid=invalid,
+                               sep=sep, decimal=decimal, encoding=encoding)
+                _said_read(births.validation)
         specs = sorted(models.glob("*.toml"))
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                       console=err_console, transient=True,
@@ -1031,7 +1107,7 @@ def refit(
                 bar.update(task, description=escape(f"refitting {name}"))
                 bar.advance(task)
 
-            written = refit_all(report, year, models=models, out=out, data_file=data,
+            written = refit_all(births, year, models=models, out=out, data_file=data,
                                 mapping=mapping, invalid=invalid, progress=advance)
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from casemix.core.splines import default_knots, rcs_basis
+from casemix.core.splines import default_knots, median_of_counts, rcs_basis
 from casemix.exceptions import DataError, SpecError
 
 __all__ = ["Encoding", "Term", "TermEncoding", "learn_encoding"]
@@ -237,18 +237,23 @@ def _natural_key(label: str) -> tuple[int, float | str]:
         return (1, label)
 
 
-def _learn_continuous(term: Term, values: pd.Series) -> TermEncoding:
+def _learn_continuous(term: Term, values: pd.Series,
+                      counts: npt.NDArray[np.float64] | None = None) -> TermEncoding:
     x = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     missing = term.missing or "indicator"
     miss = np.isnan(x)
     if miss.any() and missing == "error":
-        raise DataError(f"Column '{term.column}' has {int(miss.sum()):,} missing values and the "
+        n_missing = int(miss.sum() if counts is None else counts[miss].sum())
+        raise DataError(f"Column '{term.column}' has {n_missing:,} missing values and the "
                         "spec says missing = 'error'.")
     knots: tuple[float, ...] = ()
     if term.kind == "spline":
         knots = tuple(term.knots) if term.knots is not None else tuple(
-            default_knots(x, term.n_knots).tolist())
-    fill = float(np.median(x[~miss])) if miss.any() else None
+            default_knots(x, term.n_knots, counts).tolist())
+    fill = None
+    if miss.any():
+        fill = (float(np.median(x[~miss])) if counts is None
+                else median_of_counts(x[~miss], counts[~miss]))
     return TermEncoding(term.column, term.kind, knots=knots, fill_value=fill, missing=missing,
                         has_missing_column=bool(miss.any()))
 
@@ -307,9 +312,12 @@ class Encoding:
 
 
 def learn_encoding(
-    data: pd.DataFrame, terms: Sequence[Term], interactions: Sequence[tuple[str, str]] = ()
+    data: pd.DataFrame, terms: Sequence[Term], interactions: Sequence[tuple[str, str]] = (),
+    counts: npt.NDArray[np.float64] | None = None,
 ) -> Encoding:
-    """Learn levels, references, knots and missing handling of ``terms`` on ``data``."""
+    """Learn levels, references, knots and missing handling of ``terms`` on ``data``; with
+    ``counts``, each row stands for that many births (grouped births: the knots and fill
+    values are those of the births, to the last digit)."""
     columns = [t.column for t in terms]
     absent = [c for c in columns if c not in data]
     if absent:
@@ -319,6 +327,6 @@ def learn_encoding(
             raise SpecError(f"Interaction ({a}, {b}) needs both variables as terms of the model.")
     learned = tuple(
         _learn_categorical(t, data[t.column]) if t.kind == "categorical"
-        else _learn_continuous(t, data[t.column]) for t in terms
+        else _learn_continuous(t, data[t.column], counts) for t in terms
     )
     return Encoding(learned, tuple(tuple(p) for p in interactions))  # type: ignore[misc]

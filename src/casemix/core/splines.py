@@ -17,15 +17,63 @@ HARRELL_QUANTILES: dict[int, tuple[float, ...]] = {
 }
 
 
-def default_knots(x: npt.ArrayLike, n_knots: int = 5) -> npt.NDArray[np.float64]:
-    """Knots at Harrell's recommended quantiles of ``x`` (missing values ignored)."""
+def quantiles_of_counts(values: npt.ArrayLike, counts: npt.ArrayLike, q: npt.ArrayLike
+                        ) -> npt.NDArray[np.float64]:
+    """``numpy.quantile(numpy.repeat(values, counts), q)`` without repeating the values.
+
+    Notes
+    -----
+    NumPy's default (linear, Hyndman and Fan type 7) quantile, computed as NumPy computes
+    it, so the result is identical to the last digit: virtual index
+    $h = (n - 1) q$, the order statistics $x_{(\\lfloor h \\rfloor)}$ and
+    $x_{(\\lfloor h \\rfloor + 1)}$ found in the cumulative counts, and NumPy's two-sided
+    linear interpolation (from the upper value when the weight is at least 1/2).
+    tests/core/test_splines.py checks it against ``numpy.quantile`` on repeated values.
+    """
+    x = np.asarray(values, dtype=float)
+    order = np.argsort(x, kind="stable")
+    xs, cum = x[order], np.cumsum(np.asarray(counts, dtype=np.int64)[order])
+    n = int(cum[-1])
+    qs = np.asarray(q, dtype=float)
+    virtual = (n - 1) * qs  # numpy's virtual index of the linear method
+    previous = np.floor(virtual)
+    above, below = virtual >= n - 1, virtual < 0
+    lo = np.where(above, n - 1, np.where(below, 0, previous)).astype(np.int64)
+    hi = np.where(above, n - 1, np.where(below, 0, previous + 1)).astype(np.int64)
+    gamma = virtual - previous
+    a, b = xs[np.searchsorted(cum, lo, side="right")], xs[np.searchsorted(cum, hi, side="right")]
+    diff = b - a
+    out: npt.NDArray[np.float64] = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+    return out
+
+
+def median_of_counts(values: npt.ArrayLike, counts: npt.ArrayLike) -> float:
+    """``numpy.median(numpy.repeat(values, counts))`` without repeating the values (the mean
+    of the two middle values for an even number, as NumPy takes it)."""
+    x = np.asarray(values, dtype=float)
+    order = np.argsort(x, kind="stable")
+    xs, cum = x[order], np.cumsum(np.asarray(counts, dtype=np.int64)[order])
+    n = int(cum[-1])
+    middle = xs[np.searchsorted(cum, [(n - 1) // 2, n // 2], side="right")]
+    return float(np.mean(middle)) if n % 2 == 0 else float(middle[1])
+
+
+def default_knots(x: npt.ArrayLike, n_knots: int = 5, counts: npt.ArrayLike | None = None
+                  ) -> npt.NDArray[np.float64]:
+    """Knots at Harrell's recommended quantiles of ``x`` (missing values ignored); with
+    ``counts``, of ``x`` repeated that often (grouped births, :func:`quantiles_of_counts`)."""
     if n_knots not in HARRELL_QUANTILES:
         raise ValueError(
             f"The 'n_knots' parameter must be one of {sorted(HARRELL_QUANTILES)}. "
             f"Got {n_knots!r} instead."
         )
     values = np.asarray(x, dtype=float)
-    knots = np.quantile(values[np.isfinite(values)], HARRELL_QUANTILES[n_knots])
+    finite = np.isfinite(values)
+    if counts is None:
+        knots = np.quantile(values[finite], HARRELL_QUANTILES[n_knots])
+    else:
+        knots = quantiles_of_counts(values[finite], np.asarray(counts)[finite],
+                                    HARRELL_QUANTILES[n_knots])
     if np.unique(knots).size < n_knots:
         raise ValueError(
             f"Cannot place {n_knots} distinct knots: the variable has too few distinct values "

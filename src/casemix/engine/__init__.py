@@ -6,7 +6,7 @@ cells, coefficients and unit table as a fit on the births; its memory grows with
 not with the births.
 """
 
-from casemix.engine.scan import ENGINES, Scan, scan_births
+from casemix.engine.scan import ENGINES, Rates, RatesPlan, Scan, scan_births
 from casemix.engine.sources import Source, resolve_source
 
-__all__ = ["ENGINES", "Scan", "Source", "resolve_source", "scan_births"]
+__all__ = ["ENGINES", "Rates", "RatesPlan", "Scan", "Source", "resolve_source", "scan_births"]

@@ -19,13 +19,39 @@ import numpy as np
 import pandas as pd
 
 from casemix.exceptions import DataError
+from casemix.indicators import DefinitionSettings
+from casemix.indicators.derive import derive_indicators
+from casemix.indicators.rates import indicator_counts
 from casemix.models.data import prepare_model_data
 from casemix.models.grouped import BIRTHS, OUTCOME, model_columns
 from casemix.models.spec import ModelSpec
 from casemix.records import ColumnMapping, Problem, load_births
 from casemix.records.schema import COLUMNS, column_key
 
-__all__ = ["Accumulator", "BatchPlan", "Partial", "combine", "group_births", "run_batch"]
+__all__ = ["Accumulator", "BatchPlan", "Partial", "RatesPlan", "combine", "count_rates",
+           "group_births", "run_batch"]
+
+
+@dataclass(frozen=True)
+class RatesPlan:
+    """Indicator counts per unit (``casemix indicators``).
+
+    Attributes
+    ----------
+    levels : tuple of str
+        Unit levels (the national row comes first anyway).
+    indicators : tuple of str or None
+        Indicators (None: all the columns allow).
+    settings : DefinitionSettings or None
+        Definition choices.
+    years : tuple of int or None
+        Only these years (the births of other years are counted, not silently dropped).
+    """
+
+    levels: tuple[str, ...] = ()
+    indicators: tuple[str, ...] | None = None
+    settings: DefinitionSettings | None = None
+    years: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -45,6 +71,8 @@ class BatchPlan:
     errors : {"raise", "report"}
         A batch with fatal problems raises, or adds its problems to the report (which then
         fails as a whole: nothing is grouped).
+    rates : RatesPlan or None
+        Also count indicator numerators and denominators per unit.
     """
 
     specs: tuple[ModelSpec, ...] = ()
@@ -52,6 +80,7 @@ class BatchPlan:
     invalid: str = "exclude"
     decimal: str | None = None
     errors: str = "raise"
+    rates: RatesPlan | None = None
 
 
 @dataclass
@@ -72,6 +101,16 @@ class Partial:
         Spec name -> the model's exclusions, summed by reason.
     renamed : dict
         Columns renamed to their canonical names.
+    rates : pandas.DataFrame or None
+        Indicator counts ``level, unit, indicator, numerator, denominator``.
+    rates_log : list of dict
+        Indicator and comparison exclusions, summed by reason.
+    unit_pairs : pandas.DataFrame or None
+        Distinct combinations of the unit levels (for their public nesting).
+    skipped : dict
+        Indicators the columns do not allow, with the reason.
+    years_seen : set of int
+        Years in the births; ``other_years``: births outside ``RatesPlan.years``.
     """
 
     n_input: int = 0
@@ -81,6 +120,12 @@ class Partial:
     grouped: dict[str, pd.DataFrame] = field(default_factory=dict)
     model_exclusions: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     renamed: dict[str, str] = field(default_factory=dict)
+    rates: pd.DataFrame | None = None
+    rates_log: list[dict[str, Any]] = field(default_factory=list)
+    unit_pairs: pd.DataFrame | None = None
+    skipped: dict[str, str] = field(default_factory=dict)
+    years_seen: set[int] = field(default_factory=set)
+    other_years: int = 0
 
 
 def _point_decimals(raw: pd.DataFrame, decimal: str | None) -> pd.DataFrame:
@@ -109,7 +154,26 @@ def run_batch(raw: pd.DataFrame, plan: BatchPlan) -> Partial:
                    list(report.exclusions.entries), renamed=dict(report.renamed))
     if report.ok:
         group_births(report.births, plan.specs, part)
+        if plan.rates is not None:
+            count_rates(report.births, plan.rates, part)
     return part
+
+
+def count_rates(births: pd.DataFrame, plan: RatesPlan, part: Partial) -> None:
+    """Add the indicator counts per unit of validated ``births`` to ``part``."""
+    if "year" in births:
+        part.years_seen |= {int(y) for y in births["year"].dropna().unique()}
+        if plan.years:
+            keep = births["year"].isin(plan.years)
+            part.other_years += int((~keep).sum())
+            births = births[keep].reset_index(drop=True)
+    flags = derive_indicators(births, list(plan.indicators) if plan.indicators else None,
+                              settings=plan.settings)
+    table, log = indicator_counts(births, plan.levels, flags)
+    part.rates = table
+    part.rates_log = list(log.entries)
+    part.unit_pairs = births[list(plan.levels)].drop_duplicates() if plan.levels else None
+    part.skipped = dict(flags.skipped)
 
 
 def group_births(births: pd.DataFrame, specs: tuple[ModelSpec, ...], part: Partial) -> None:
@@ -172,11 +236,29 @@ def combine(parts: list[Partial]) -> Partial:
         for name, entries in part.model_exclusions.items():
             out.model_exclusions[name] = _merge_entries(out.model_exclusions.get(name, []),
                                                         entries)
+        out.rates_log = _merge_entries(out.rates_log, part.rates_log)
+        out.skipped.update(part.skipped)
+        out.years_seen |= part.years_seen
+        out.other_years += part.other_years
+    _combine_rates(out, parts)
     names = dict.fromkeys(n for p in parts for n in p.grouped)
     for name in names:
         frames = [p.grouped[name] for p in parts if name in p.grouped]
         out.grouped[name] = regroup(frames)
     return out
+
+
+def _combine_rates(out: Partial, parts: list[Partial]) -> None:
+    """Sum the indicator counts of ``parts`` per (level, unit, indicator)."""
+    tables = [p.rates for p in parts if p.rates is not None]
+    if tables:
+        both = pd.concat(tables, ignore_index=True)
+        keys = ["level", "unit", "indicator"]
+        out.rates = both.groupby(keys, sort=False, dropna=False)[
+            ["numerator", "denominator"]].sum().reset_index()
+    pairs = [p.unit_pairs for p in parts if p.unit_pairs is not None]
+    if pairs:
+        out.unit_pairs = pd.concat(pairs, ignore_index=True).drop_duplicates()
 
 
 def regroup(frames: list[pd.DataFrame]) -> pd.DataFrame:

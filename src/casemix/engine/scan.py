@@ -12,7 +12,9 @@ import pandas as pd
 from casemix.engine.batches import (
     BatchPlan,
     Partial,
+    RatesPlan,
     check_rows,
+    count_rates,
     finish_problems,
     group_births,
 )
@@ -25,11 +27,51 @@ from casemix.records.mapping import PRESETS
 from casemix.records.schema import column_key
 from casemix.records.sniffing import ReadAssumptions, sniff_csv
 
-__all__ = ["ENGINES", "Scan", "scan_births"]
+__all__ = ["ENGINES", "Rates", "RatesPlan", "Scan", "scan_births"]
 
 #: Engines of :func:`scan_births`.
 ENGINES = ("duckdb", "pandas", "pyspark")
 Engine = Literal["duckdb", "pandas", "pyspark"]
+
+
+@dataclass
+class Rates:
+    """Indicator counts per unit of a whole source (``casemix indicators``).
+
+    Attributes
+    ----------
+    counts : pandas.DataFrame
+        ``level, unit, indicator, numerator, denominator`` in the order of
+        :func:`casemix.indicators.indicator_counts` (national first, units sorted).
+    log : ExclusionLog
+        Indicator denominators and births without a unit code.
+    unit_pairs : pandas.DataFrame or None
+        Distinct combinations of the unit levels (their nesting is public).
+    skipped : dict
+        Indicators not derived, with the reason.
+    years_seen : tuple of int
+        Years in the source; ``other_years``: births of years not asked for.
+    """
+
+    counts: pd.DataFrame
+    log: ExclusionLog
+    unit_pairs: pd.DataFrame | None
+    skipped: dict[str, str]
+    years_seen: tuple[int, ...]
+    other_years: int
+
+
+def _rates(part: Partial, plan: RatesPlan) -> Rates:
+    table = part.rates if part.rates is not None else pd.DataFrame(
+        columns=["level", "unit", "indicator", "numerator", "denominator"])
+    level_rank = {lv: i for i, lv in enumerate(["national", *plan.levels])}
+    national = table.loc[table["level"] == "national", "indicator"]
+    indicator_rank = {name: i for i, name in enumerate(dict.fromkeys(national))}
+    order = pd.DataFrame({"l": table["level"].map(level_rank), "u": table["unit"].astype(str),
+                          "i": table["indicator"].map(indicator_rank)})
+    table = table.iloc[order.sort_values(["l", "u", "i"], kind="mergesort").index]
+    return Rates(table.reset_index(drop=True), ExclusionLog(part.rates_log), part.unit_pairs,
+                 part.skipped, tuple(sorted(part.years_seen)), part.other_years)
 
 
 @dataclass
@@ -46,12 +88,15 @@ class Scan:
     engine : str
     source : Source or None
         The files (None for a table in memory or a Spark DataFrame).
+    rates : Rates or None
+        Indicator counts per unit, when asked for (``rates=``).
     """
 
     validation: ValidationReport
     grouped: dict[str, GroupedBirths]
     engine: str
     source: Source | None = None
+    rates: Rates | None = None
 
     def __getitem__(self, name: str) -> GroupedBirths:
         return self.grouped[name]
@@ -87,6 +132,7 @@ def scan_births(
     batch_rows: int | None = None,
     workers: int | None = None,
     errors: Literal["raise", "report"] = "raise",
+    rates: RatesPlan | None = None,
 ) -> Scan:
     """Validate a births source and group the births of each model, out of core.
 
@@ -108,6 +154,8 @@ def scan_births(
     errors : {"raise", "report"}
         Raise on fatal problems, or return them in ``scan.validation`` (every batch is read,
         so the report counts the whole source; nothing is grouped).
+    rates : RatesPlan, optional
+        Also count indicator numerators and denominators per unit (``scan.rates``).
 
     Returns
     -------
@@ -135,7 +183,7 @@ def scan_births(
             raise DataError(f"{spec.source}: case weights ({spec.weights!r}) need the births "
                             "in memory; use engine 'pandas'.")
     resolved = _mapping(mapping)
-    plan = BatchPlan(specs, resolved, invalid, errors=errors)
+    plan = BatchPlan(specs, resolved, invalid, errors=errors, rates=rates)
     if engine == "pandas":
         return _pandas(data, plan, sep=sep, decimal=decimal, encoding=encoding)
     if engine == "pyspark":
@@ -146,7 +194,7 @@ def scan_births(
     source = resolve_source(data)
     read = _sniff(source, sep, decimal, encoding)
     if read is not None:
-        plan = BatchPlan(specs, resolved, invalid, read.decimal, errors)
+        plan = BatchPlan(specs, resolved, invalid, read.decimal, errors, rates)
     id_problems = _check_ids(source, read, resolved, raise_=errors == "raise")
     from casemix.engine.duck import DEFAULT_BATCH_ROWS, duckdb_partial
 
@@ -213,6 +261,8 @@ def _pandas(data: Any, plan: BatchPlan, *, sep: str | None, decimal: str | None,
     if not report.ok:
         return Scan(report, {}, "pandas", None)
     group_births(report.births, plan.specs, part)
+    if plan.rates is not None:
+        count_rates(report.births, plan.rates, part)
     given = "" if isinstance(data, pd.DataFrame) else str(data)
     scan = _finish(part, plan, "pandas", None, report.read_assumptions, given)
     scan.validation = report
@@ -240,6 +290,7 @@ def _finish(part: Partial, plan: BatchPlan, engine: str, source: Source | None,
     grouped: dict[str, GroupedBirths] = {}
     if not validation.ok:
         return Scan(validation, grouped, engine, source)
+    rates = None if plan.rates is None else _rates(part, plan.rates)
     fingerprint = None if source is None or not plan.specs else source.fingerprint()
     for spec in plan.specs:
         frame = part.grouped.get(spec.name)
@@ -249,7 +300,7 @@ def _finish(part: Partial, plan: BatchPlan, engine: str, source: Source | None,
             sort_grouped(frame), validation,
             ExclusionLog(part.model_exclusions.get(spec.name, [])), engine, given,
             None if source is None else fingerprint)
-    return Scan(validation, grouped, engine, source)
+    return Scan(validation, grouped, engine, source, rates)
 
 
 def sort_grouped(frame: pd.DataFrame) -> pd.DataFrame:

@@ -21,7 +21,8 @@ from casemix.indicators.derive import IndicatorFlags, derive_indicators
 from casemix.records.exclusions import ExclusionLog
 from casemix.records.schema import UNIT_LEVELS
 
-__all__ = ["RATE_COLUMNS", "disclose_rates", "indicator_rates"]
+__all__ = ["RATE_COLUMNS", "disclose_rates", "indicator_counts", "indicator_rates",
+           "rates_from_counts"]
 
 RATE_COLUMNS = ["level", "unit", "indicator", "numerator", "denominator", "rate", "suppressed"]
 
@@ -76,6 +77,22 @@ def indicator_rates(
     """
     flags = flags or derive_indicators(births, indicators, settings=settings)
     levels = [by] if isinstance(by, str) else list(by or [])
+    table, log = indicator_counts(births, levels, flags)
+    return rates_from_counts(table, log, levels, nesting=nesting_of(births, levels),
+                             threshold=threshold), log
+
+
+def indicator_counts(births: pd.DataFrame, levels: Sequence[str], flags: IndicatorFlags
+                     ) -> tuple[pd.DataFrame, ExclusionLog]:
+    """Numerator and denominator per unit (national row first) and indicator, with the
+    exclusion log: sums over births, so the counts of batches of births add up to those of
+    the births (:mod:`casemix.engine`).
+
+    Returns
+    -------
+    (pandas.DataFrame, ExclusionLog)
+        Columns ``level, unit, indicator, numerator, denominator``.
+    """
     bad = [lv for lv in levels if lv not in births]
     if bad:
         raise ValueError(
@@ -90,18 +107,27 @@ def indicator_rates(
         log.add("comparison", level, f"{level} missing", int(units.isna().sum()))
         tables.append(_aggregate(flags.flags, units).assign(level=level))
     table = pd.concat(tables, ignore_index=True)
+    return table[RATE_COLUMNS[:5]], log
+
+
+def rates_from_counts(table: pd.DataFrame, log: ExclusionLog, levels: Sequence[str], *,
+                      nesting: dict[tuple[str, str], dict[str, str]] | None,
+                      threshold: int | None = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """Rates of an indicator count table (:func:`indicator_counts`), disclosure-controlled
+    (:func:`disclose_rates`) unless ``threshold`` is None."""
+    table = table.copy()
     with np.errstate(invalid="ignore", divide="ignore"):
         table["rate"] = table["numerator"] / table["denominator"]
     table = table[RATE_COLUMNS[:-1]]
     if threshold is None:
-        return table.assign(suppressed=False), log
+        return table.assign(suppressed=False)
     missing = dict.fromkeys(levels, 0.0)  # zero counts are not logged
     missing |= {str(e["scope"]): float(str(e["n_rows"])) for e in log.entries
                 if e["stage"] == "comparison"}
-    table = disclose_rates(table, threshold=threshold, nesting=nesting_of(births, levels),
+    table = disclose_rates(table, threshold=threshold, nesting=nesting,
                            missing={lv: (n if n >= threshold or n == 0 else None)
                                     for lv, n in missing.items()})
-    return table[RATE_COLUMNS], log
+    return table[RATE_COLUMNS]
 
 
 def disclose_rates(table: pd.DataFrame, *, threshold: int = DEFAULT_THRESHOLD,

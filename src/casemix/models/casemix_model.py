@@ -169,7 +169,7 @@ class CaseMixModel:
             shares = checked_shares(shares, births, self.spec, risk)
             data = prepare_model_data(births, self.spec)
         _check_events(data.y, data.w, self.spec)
-        encoding = learn_encoding(data.frame, data.terms, self.spec.interactions)
+        encoding = learn_encoding(data.frame, data.terms, self.spec.interactions, data.count)
         term_columns = [t.column for t in data.terms]
         patterns = compress_cells(data.frame, term_columns, data.y, data.w,
                                   force=self.compress is not False)

@@ -10,12 +10,13 @@ from pathlib import Path
 import pandas as pd
 
 from casemix.disclosure import DEFAULT_THRESHOLD
+from casemix.engine import Scan
 from casemix.exceptions import CasemixError, DataError, MethodSwitchWarning
-from casemix.models import CaseMixModel, load_spec
+from casemix.models import CaseMixModel, ModelSpec, load_spec
 from casemix.models.runs import check_run_target, save_run
 from casemix.records import ValidationReport
 
-__all__ = ["new_run_folder", "refit_all"]
+__all__ = ["new_run_folder", "refit_all", "refit_specs"]
 
 
 def new_run_folder(root: str | Path, year: int, name: str) -> Path:
@@ -29,8 +30,26 @@ def new_run_folder(root: str | Path, year: int, name: str) -> Path:
     return candidate
 
 
+def refit_specs(models: str | Path, year: int, specs: Sequence[str] | None = None
+                ) -> list[tuple[Path, ModelSpec]]:
+    """The specifications of ``models`` (``*.toml``; only ``specs`` if given) with their years
+    set for ``year``: the year itself, or the pooled window ending in it of the spec's length.
+    """
+    paths = sorted(Path(models).glob("*.toml"))
+    if not paths:
+        raise CasemixError(f"No model specifications (*.toml) in {models}.")
+    chosen = [(path, spec) for path, spec in ((p, load_spec(p)) for p in paths)
+              if specs is None or spec.name in specs]
+    out = []
+    for path, spec in chosen:
+        span = len(spec.years) if spec.years else 1
+        out.append((path, dataclasses.replace(spec, years=tuple(range(year - span + 1,
+                                                                       year + 1)))))
+    return out
+
+
 def refit_all(
-    births: pd.DataFrame | ValidationReport,
+    births: pd.DataFrame | ValidationReport | Scan,
     year: int,
     *,
     models: str | Path = "models",
@@ -46,11 +65,13 @@ def refit_all(
 
     Parameters
     ----------
-    births : pandas.DataFrame or ValidationReport
+    births : pandas.DataFrame, ValidationReport or Scan
         Validated births (a :class:`ValidationReport` also brings its exclusions into each
         run's ``exclusions.csv``); a spec without ``years`` is fitted on the births of
         ``year``, a spec that pools years (``years = [...]`` in its file) on the pooled window
-        ending in ``year`` of the same length.
+        ending in ``year`` of the same length. Or the births of a file grouped for every
+        spec in one pass by :func:`casemix.engine.scan_births` (specs from
+        :func:`refit_specs`).
     year : int
         The new registry year.
     models : path
@@ -71,33 +92,33 @@ def refit_all(
     dict
         Spec name -> run folder.
     """
+    scan = births if isinstance(births, Scan) else None
     validation = births if isinstance(births, ValidationReport) else None
     births = births.births if isinstance(births, ValidationReport) else births
-    paths = sorted(Path(models).glob("*.toml"))
-    if not paths:
-        raise CasemixError(f"No model specifications (*.toml) in {models}.")
-    if "year" not in births or not (births["year"] == year).any():
+    chosen = refit_specs(models, year, specs)
+    if scan is None and ("year" not in births or  # type: ignore[operator]
+                         not (births["year"] == year).any()):  # type: ignore[index]
         raise DataError(f"The data hold no births of year {year}.")
-    chosen = [(path, spec) for path, spec in ((p, load_spec(p)) for p in paths)
-              if specs is None or spec.name in specs]
+    if scan is not None and not any(
+            "year" in g.frame and (g.frame["year"] == year).any() for g in scan.grouped.values()):
+        raise DataError(f"The data hold no births of year {year}.")
     for _, spec in chosen:  # every target writable before the first fit
         check_run_target(new_run_folder(out, year, spec.name))
     written: dict[str, Path] = {}
     for path, spec in chosen:
         if progress is not None:
             progress(spec.name)
-        span = len(spec.years) if spec.years else 1
-        window = tuple(range(year - span + 1, year + 1))
-        spec = dataclasses.replace(spec, years=window)
+        data = births if scan is None else scan[spec.name]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", MethodSwitchWarning)
             try:
-                result = CaseMixModel(spec).fit(births)
+                result = CaseMixModel(spec).fit(data)  # type: ignore[arg-type]
             except CasemixError as exc:  # name the spec that failed (and keep the others')
                 text = str(exc)
                 raise type(exc)(text if str(path) in text else f"{path}: {text}") from exc
         folder = new_run_folder(out, year, spec.name)
-        save_run(result, folder, births=births, validation=validation, threshold=threshold,
+        save_run(result, folder, births=data,  # type: ignore[arg-type]
+                 validation=validation, threshold=threshold,
                  data_file=data_file, mapping=mapping, invalid=invalid,
                  extra={"command": "casemix refit", "refit_year": year,
                         "spec_file": str(path.resolve())})
