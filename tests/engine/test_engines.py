@@ -1,0 +1,215 @@
+"""The engine path (births -> grouped births in batches) against the births in memory.
+
+References: the in-memory path of the package (``load_births`` + ``CaseMixModel.fit`` on the
+births), which the rest of the suite checks against R; here every exported number of a run
+must be the same to the last digit, whatever the engine, the batch size, the number of
+workers or files, and the order of the births. Counts of planted problems are worked out by
+hand from what was planted.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from casemix import CaseMixModel, load_births, load_spec
+from casemix.engine import RatesPlan, scan_births
+from casemix.exceptions import DataError
+from casemix.indicators import indicator_rates
+from casemix.indicators.rates import rates_from_counts
+from casemix.disclosure.tables import nesting_of
+from casemix.models.runs import load_run, reproduce_run, save_run
+from casemix.simulation import simulate_cohort
+
+ROOT = Path(__file__).resolve().parents[2]
+BIG2 = ROOT / "models" / "big2.toml"
+
+SPLINE_SPEC = """
+name = "preterm_free_knots"
+outcome = "preterm"
+levels = ["vsv"]
+[[adjust]]
+column = "maternal_age"
+type = "spline"
+n_knots = 4
+[[adjust]]
+column = "neighbourhood_ses"
+type = "linear"
+[[adjust]]
+column = "parity"
+breaks = [1]
+"""
+
+
+def _planted(births: pd.DataFrame) -> pd.DataFrame:
+    """Births with problems spread over the whole table: impossible gestational ages
+    (excluded), missing birthweights (out of the SGA and Big2 denominators), missing SES
+    values (a fill value), and a shuffled row order."""
+    b = births.copy()
+    b.loc[b.index % 997 == 5, "gestational_age_days"] = 100  # outside 140..315
+    b["birthweight_g"] = b["birthweight_g"].astype("Int64")
+    b.loc[b.index % 401 == 7, "birthweight_g"] = pd.NA
+    b.loc[b.index % 211 == 3, "neighbourhood_ses"] = np.nan
+    return b.sample(frac=1.0, random_state=3).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | pd.DataFrame]:
+    births = _planted(simulate_cohort(24_000, years=(2023, 2024), seed=11).births)
+    folder = tmp_path_factory.mktemp("engine")
+    parts = folder / "parts"
+    parts.mkdir()
+    for i, chunk in enumerate(np.array_split(np.arange(len(births)), 3)):
+        births.iloc[chunk].to_parquet(parts / f"part-{i}.parquet", index=False)
+    births.to_parquet(folder / "births.parquet", index=False)
+    births.to_csv(folder / "births.csv", sep=";", decimal=",", index=False)
+    (folder / "spline.toml").write_text(SPLINE_SPEC, "utf-8")
+    return {"births": births, "folder": folder, "parts": parts}
+
+
+def _run(result, births, out: Path, validation=None) -> dict[str, str]:
+    save_run(result, out, births=births, validation=validation)
+    return {p.name: p.read_text("utf-8") for p in sorted(out.glob("*.csv"))}
+
+
+def _memory(cohort, spec, out: Path) -> dict[str, str]:
+    report = load_births(cohort["births"])
+    return _run(CaseMixModel(spec).fit(report.births), report.births, out, report)
+
+
+def _engine(source, spec, out: Path, **options) -> dict[str, str]:
+    scan = scan_births(source, [spec], **options)
+    return _run(CaseMixModel(spec).fit(scan[spec.name]), scan[spec.name], out)
+
+
+#: Files of a run that an engine run writes too, identical to the last digit.
+SAME = ["coefficients.csv", "direct.csv", "exclusions.csv", "funnel_municipality.csv",
+        "funnel_vsv.csv", "units.csv", "calibration_education.csv",
+        "calibration_income_quintile.csv", "calibration_migration_background.csv",
+        "calibration_parity.csv", "calibration_plurality.csv", "calibration_urbanisation.csv"]
+
+
+@pytest.mark.parametrize("source, options", [
+    ("parts", {"batch_rows": 5_000, "workers": 2}),
+    ("glob", {"batch_rows": 7_000, "workers": 1}),
+    ("births.parquet", {"batch_rows": 4_000, "workers": 2}),
+    ("births.csv", {"batch_rows": 6_000, "workers": 1}),
+])
+def test_duckdb_run_equals_memory_run(cohort, tmp_path, source, options):
+    spec = load_spec(BIG2)
+    path = {"parts": cohort["parts"], "glob": cohort["parts"] / "part-*.parquet"}.get(
+        source, cohort["folder"] / source)
+    memory = _memory(cohort, spec, tmp_path / "memory")
+    engine = _engine(str(path), spec, tmp_path / "engine", **options)
+    for name in SAME:
+        assert engine[name] == memory[name], name
+    calibration = [pd.read_csv(io) for io in (tmp_path / "engine" / "calibration.csv",
+                                              tmp_path / "memory" / "calibration.csv")]
+    lowess = ["ici", "e50", "e90", "emax"]  # smoothed over births: not on grouped births
+    assert calibration[0][lowess].isna().all(axis=None)
+    pd.testing.assert_frame_equal(calibration[0].drop(columns=lowess),
+                                  calibration[1].drop(columns=lowess), check_exact=True)
+
+
+def test_counts_and_exclusions_equal_memory(cohort):
+    spec = load_spec(BIG2)
+    report = load_births(cohort["births"])
+    scan = scan_births(str(cohort["parts"]), [spec], batch_rows=3_000, workers=2)
+    b = cohort["births"]
+    assert scan.validation.n_input == len(b)
+    planted = int((b["gestational_age_days"] == 100).sum())
+    assert scan.validation.n_excluded == planted > 0
+    pd.testing.assert_frame_equal(scan.validation.exclusions.to_frame(),
+                                  report.exclusions.to_frame())
+    ours = {(p.severity, p.column, p.message, p.n_rows) for p in scan.validation.problems}
+    theirs = {(p.severity, p.column, p.message, p.n_rows) for p in report.problems[1:]}
+    assert theirs <= ours  # the same findings, counts and shares (and the source read)
+    grouped = scan[spec.name]
+    result = CaseMixModel(spec).fit(report.births)
+    pd.testing.assert_frame_equal(grouped.exclusions.to_frame(),
+                                  result.exclusions.to_frame().iloc[:len(grouped.exclusions)])
+    assert grouped.n_analysed == result.n_analysed
+
+
+def test_learned_knots_and_fill_values_equal_memory(cohort, tmp_path):
+    spec = load_spec(cohort["folder"] / "spline.toml")
+    report = load_births(cohort["births"])
+    memory = CaseMixModel(spec).fit(report.births)
+    scan = scan_births(str(cohort["parts"]), [spec], batch_rows=5_000, workers=1)
+    engine = CaseMixModel(spec).fit(scan[spec.name])
+    assert engine.encoding.to_dict() == memory.encoding.to_dict()
+    age = next(t for t in memory.encoding.terms if t.column == "maternal_age")
+    analysed = report.births.iloc[memory.rows]
+    assert age.knots == tuple(np.quantile(analysed["maternal_age"].to_numpy(float),
+                                          [0.05, 0.35, 0.65, 0.95]))
+    ses = next(t for t in memory.encoding.terms if t.column == "neighbourhood_ses")
+    assert ses.fill_value == float(np.nanmedian(analysed["neighbourhood_ses"].to_numpy(float)))
+    np.testing.assert_array_equal(engine.coef, memory.coef)
+
+
+def test_duplicate_ids_across_files_are_fatal(tmp_path):
+    births = simulate_cohort(3_000, seed=2).births
+    births.iloc[:1500].to_parquet(tmp_path / "a.parquet", index=False)
+    other = births.iloc[1500:].copy()
+    other.iloc[0, other.columns.get_loc("birth_id")] = births["birth_id"].iloc[10]
+    other.iloc[1, other.columns.get_loc("birth_id")] = births["birth_id"].iloc[10]
+    other.to_parquet(tmp_path / "b.parquet", index=False)
+    with pytest.raises(DataError, match=r"birth_id must be unique; 3 rows share 1 ids"):
+        scan_births(str(tmp_path), [load_spec(BIG2)])
+    report = scan_births(str(tmp_path), errors="report").validation
+    assert not report.ok and report.n_excluded == 3_000
+
+
+def test_fatal_problem_in_one_batch_is_reported_for_the_source(tmp_path):
+    births = simulate_cohort(4_000, seed=4).births
+    births["education"] = births["education"].astype(object)
+    births.loc[[5, 3_500, 3_600], "education"] = "unknown-code"
+    births.to_parquet(tmp_path / "b.parquet", index=False)
+    with pytest.raises(DataError, match="education"):
+        scan_births(str(tmp_path / "b.parquet"), [load_spec(BIG2)], batch_rows=1_000)
+    report = scan_births(str(tmp_path / "b.parquet"), batch_rows=1_000,
+                         errors="report").validation
+    memory = load_births(births, errors="report")
+    ours = [p for p in report.errors if p.column == "education"]
+    theirs = [p for p in memory.errors if p.column == "education"]
+    assert [p.n_rows for p in ours] == [p.n_rows for p in theirs] == [3]
+
+
+def test_indicator_counts_equal_memory(cohort):
+    births = load_births(cohort["births"]).births
+    expected, log = indicator_rates(births, ["vsv", "municipality"])
+    scan = scan_births(str(cohort["parts"]), rates=RatesPlan(("vsv", "municipality")),
+                       batch_rows=5_000)
+    rates = scan.rates
+    got = rates_from_counts(rates.counts, rates.log, ["vsv", "municipality"],
+                            nesting=nesting_of(rates.unit_pairs, ["vsv", "municipality"]))
+    assert got.to_csv(index=False) == expected.to_csv(index=False)
+    pd.testing.assert_frame_equal(rates.log.to_frame(), log.to_frame())
+
+
+def test_engine_run_folder_reproduces_and_records_its_source(cohort, tmp_path):
+    spec = load_spec(BIG2)
+    path = cohort["folder"] / "births.parquet"
+    scan = scan_births(str(path), [spec], batch_rows=10_000)
+    result = CaseMixModel(spec).fit(scan[spec.name])
+    save_run(result, tmp_path / "run", births=scan[spec.name], data_file=path)
+    run = load_run(tmp_path / "run")
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text("utf-8"))
+    assert manifest["engine"] == "duckdb" and manifest["source_sha256"]
+    assert manifest["rows"]["analysed"] == result.n_analysed
+    again = reproduce_run(run)  # reads the file into memory: the same units.csv
+    assert again.n_analysed == result.n_analysed
+
+
+def test_pandas_engine_and_weights(cohort):
+    spec = load_spec(BIG2)
+    scan = scan_births(cohort["births"], [spec], engine="pandas")
+    assert scan[spec.name].n_analysed == CaseMixModel(spec).fit(
+        load_births(cohort["births"]).births).n_analysed
+    weighted = spec.__class__(**{**spec.__dict__, "weights": "w"})
+    with pytest.raises(DataError, match="case weights"):
+        scan_births(str(cohort["parts"]), [weighted])
