@@ -12,6 +12,7 @@ batches, by any engine, equal those of the file read whole.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,9 @@ from casemix.models.spec import ModelSpec
 from casemix.records import ColumnMapping, Problem, load_births
 from casemix.records.schema import COLUMNS, column_key
 
-__all__ = ["Accumulator", "BatchPlan", "Partial", "combine", "group_births", "run_batch"]
+__all__ = ["Accumulator", "BatchPlan", "Partial", "combine", "group_births", "id_column",
+           "raise_for_ids",
+           "run_batch"]
 
 
 @dataclass(frozen=True)
@@ -242,3 +245,42 @@ def check_rows(part: Partial) -> None:
     if part.n_input == 0:
         raise DataError("The births table has no rows; there is nothing to validate or "
                         "analyse.")
+
+
+def raise_for_ids(missing: int, rows: int, ids: int, examples: list[str]) -> None:
+    """Missing or duplicated birth ids counted over a whole source: fatal, with the wording of
+    a table read whole.
+
+    Parameters
+    ----------
+    missing : int
+        Rows without an id.
+    rows, ids : int
+        Rows that share an id with another row, and the ids they share.
+    examples : list of str
+        A few of the shared ids.
+
+    Raises
+    ------
+    DataError
+        Any id missing or shared.
+    """
+    problems = []
+    if missing:
+        problems.append(f"birth_id is missing in {missing:,} rows; every child needs an id.")
+    if rows:
+        problems.append(f"birth_id must be unique; {rows:,} rows share {ids:,} ids, e.g. "
+                        f"{', '.join(map(repr, examples))}.")
+    if problems:
+        lines = "\n".join(f"- {p}" for p in problems)
+        raise DataError(f"The births table has {len(problems)} fatal problem(s):\n{lines}")
+
+
+def id_column(columns: Sequence[str], mapping: ColumnMapping | None) -> str | None:
+    """The source column that becomes ``birth_id``: the one mapped to it, else the one whose
+    normalised name is ``birth_id`` (None: validation names the missing column)."""
+    if mapping is not None:
+        for source, target in mapping.columns.items():
+            if target == "birth_id":
+                return source
+    return next((c for c in columns if column_key(c) == "birth_id"), None)

@@ -15,6 +15,8 @@ from casemix.engine.batches import (
     check_rows,
     finish_problems,
     group_births,
+    id_column,
+    raise_for_ids,
 )
 from casemix.engine.sources import Source, resolve_source
 from casemix.exceptions import DataError, ParameterError
@@ -22,7 +24,6 @@ from casemix.models.grouped import BIRTHS, GroupedBirths
 from casemix.models.spec import ModelSpec
 from casemix.records import ColumnMapping, ExclusionLog, Problem, ValidationReport, load_births
 from casemix.records.mapping import PRESETS
-from casemix.records.schema import column_key
 from casemix.records.sniffing import ReadAssumptions, sniff_csv
 
 __all__ = ["ENGINES", "Scan", "scan_births"]
@@ -63,15 +64,6 @@ def _mapping(mapping: str | Path | ColumnMapping | None) -> ColumnMapping | None
     if str(mapping) in PRESETS:
         return ColumnMapping.preset(str(mapping))
     return ColumnMapping.from_toml(mapping)
-
-
-def _id_column(columns: Sequence[str], mapping: ColumnMapping | None) -> str | None:
-    """The source column that becomes ``birth_id``."""
-    if mapping is not None:
-        for source, target in mapping.columns.items():
-            if target == "birth_id":
-                return source
-    return next((c for c in columns if column_key(c) == "birth_id"), None)
 
 
 def scan_births(
@@ -169,19 +161,10 @@ def _check_ids(source: Source, read: ReadAssumptions | None,
     from casemix.engine.duck import _connect, _relation, duplicate_ids
 
     columns = _relation(_connect(), source, [str(f) for f in source.files], read).columns
-    column = _id_column(columns, mapping)
+    column = id_column(columns, mapping)
     if column is None:
         return  # validation of the first batch names the missing required column
-    missing, rows, ids, examples = duplicate_ids(source, column, read)
-    problems = []
-    if missing:
-        problems.append(f"birth_id is missing in {missing:,} rows; every child needs an id.")
-    if rows:
-        problems.append(f"birth_id must be unique; {rows:,} rows share {ids:,} ids, e.g. "
-                        f"{', '.join(map(repr, examples))}.")
-    if problems:
-        lines = "\n".join(f"- {p}" for p in problems)
-        raise DataError(f"The births table has {len(problems)} fatal problem(s):\n{lines}")
+    raise_for_ids(*duplicate_ids(source, column, read))
 
 
 def _pandas(data: Any, plan: BatchPlan, *, sep: str | None, decimal: str | None,
