@@ -101,20 +101,20 @@ def _frame(data: Any) -> tuple[DataFrame, str]:
 def _check_ids(df: DataFrame, plan: BatchPlan) -> None:
     """Missing or duplicated birth ids over all partitions (ids compared after trimming
     spaces), with the wording of a table read whole."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as sf
 
     column = id_column(df.columns, plan.mapping)
     if column is None:
         return  # validation names the missing required column
     if column not in df.columns:
         raise DataError(f"Column {column!r} (birth_id) is not in the Spark DataFrame.")
-    trimmed = F.trim(df[column].cast("string"))
-    ident = F.when(trimmed == "", None).otherwise(trimmed).alias("id")
+    trimmed = sf.trim(df[column].cast("string"))
+    ident = sf.when(trimmed == "", None).otherwise(trimmed).alias("id")
     counts = df.select(ident).groupBy("id").count()
-    shared = F.col("id").isNotNull() & (F.col("count") > 1)
-    row = counts.agg(F.sum(F.when(F.col("id").isNull(), F.col("count"))),
-                     F.sum(F.when(shared, F.col("count"))),
-                     F.sum(F.when(shared, F.lit(1)))).collect()[0]
+    shared = sf.col("id").isNotNull() & (sf.col("count") > 1)
+    row = counts.agg(sf.sum(sf.when(sf.col("id").isNull(), sf.col("count"))),
+                     sf.sum(sf.when(shared, sf.col("count"))),
+                     sf.sum(sf.when(shared, sf.lit(1)))).collect()[0]
     missing, rows, ids = (int(v or 0) for v in row)
     examples = []
     if rows:
@@ -142,13 +142,13 @@ def _arrow_schema(columns: list[str]) -> pa.Schema:
 
 def _grouped_rows(df: DataFrame, plan: BatchPlan, columns: list[str]) -> pd.DataFrame:
     """Every partition's grouped rows and counts, births summed over equal rows by Spark."""
-    from pyspark.sql import functions as F
+    from pyspark.sql import functions as sf
     from pyspark.sql.pandas.types import from_arrow_schema
 
     schema = from_arrow_schema(_arrow_schema(columns))
     out = df.mapInArrow(partial(_partition, plan=plan, columns=columns), schema)
     keys = [SPEC, META, *columns, OUTCOME]
-    return out.groupBy(*keys).agg(F.sum(BIRTHS).alias(BIRTHS)).toPandas()
+    return out.groupBy(*keys).agg(sf.sum(BIRTHS).alias(BIRTHS)).toPandas()
 
 
 def _partition(batches: Iterator[pa.RecordBatch], plan: BatchPlan, columns: list[str]
