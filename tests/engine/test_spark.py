@@ -111,3 +111,26 @@ def test_birth_id_shared_by_two_partitions_is_an_error(spark, births, spec, tmp_
     assert frame.rdd.getNumPartitions() > 1
     with pytest.raises(DataError, match="birth_id must be unique; 2 rows share 1 ids"):
         scan_births(frame, [spec], engine="pyspark")
+
+
+def test_csv_path_read_as_text_groups_as_duckdb(spark, births, spec, tmp_path):
+    path = tmp_path / "births.csv"
+    births.iloc[:5_000].to_csv(path, index=False)
+    ours = scan_births(str(path), [spec], engine="pyspark")
+    theirs = scan_births(path, [spec], engine="duckdb")
+    pd.testing.assert_frame_equal(ours[spec.name].frame, theirs[spec.name].frame,
+                                  check_exact=True)
+    pd.testing.assert_frame_equal(ours[spec.name].exclusions.to_frame(),
+                                  theirs[spec.name].exclusions.to_frame())
+    assert ours[spec.name].source == str(path)
+
+
+def test_fatal_problem_of_a_later_partition_is_a_data_error(spark, births, spec, tmp_path):
+    head, tail = births.iloc[:3_000], births.iloc[3_000:6_000].copy()
+    tail.iloc[5, tail.columns.get_loc("birthweight_g")] = 99_999  # not in the local sample
+    head.to_parquet(tmp_path / "a.parquet", index=False)
+    tail.to_parquet(tmp_path / "b.parquet", index=False)
+    frame = spark.read.parquet(str(tmp_path / "a.parquet")).union(
+        spark.read.parquet(str(tmp_path / "b.parquet")))
+    with pytest.raises(DataError, match="birthweight_g outside"):
+        scan_births(frame, [spec], engine="pyspark", invalid="error")
