@@ -12,6 +12,7 @@ batches, by any engine, equal those of the file read whole.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +30,8 @@ from casemix.records import ColumnMapping, Problem, load_births
 from casemix.records.schema import COLUMNS, column_key
 
 __all__ = ["Accumulator", "BatchPlan", "Partial", "RatesPlan", "combine", "count_rates",
-           "group_births", "run_batch"]
+           "group_births", "id_column", "id_problems", "raise_for_ids", "raise_problems",
+           "run_batch"]
 
 
 @dataclass(frozen=True)
@@ -330,3 +332,39 @@ def check_rows(part: Partial) -> None:
     if part.n_input == 0:
         raise DataError("The births table has no rows; there is nothing to validate or "
                         "analyse.")
+
+
+def id_problems(missing: int, rows: int, ids: int, examples: Sequence[str]) -> list[Problem]:
+    """The problems of missing and duplicated birth ids counted over a whole source, worded
+    as validation words them for a table read whole."""
+    problems = []
+    if missing:
+        problems.append(Problem("error", "birth_id", f"birth_id is missing in {missing:,} rows; "
+                                "every child needs an id.", missing))
+    if rows:
+        problems.append(Problem("error", "birth_id", f"birth_id must be unique; {rows:,} rows "
+                                f"share {ids:,} ids, e.g. {', '.join(map(repr, examples))}.",
+                                rows))
+    return problems
+
+
+def raise_problems(problems: list[Problem]) -> None:
+    """Raise :class:`DataError` listing fatal ``problems`` (as a report does)."""
+    if problems:
+        lines = "\n".join(f"- {p.message}" for p in problems)
+        raise DataError(f"The births table has {len(problems)} fatal problem(s):\n{lines}")
+
+
+def raise_for_ids(missing: int, rows: int, ids: int, examples: Sequence[str]) -> None:
+    """Raise :class:`DataError` when birth ids are missing or shared (:func:`id_problems`)."""
+    raise_problems(id_problems(missing, rows, ids, examples))
+
+
+def id_column(columns: Sequence[str], mapping: ColumnMapping | None) -> str | None:
+    """The source column that becomes ``birth_id``: the one mapped to it, else the one whose
+    normalised name is ``birth_id`` (None: validation names the missing column)."""
+    if mapping is not None:
+        for source, target in mapping.columns.items():
+            if target == "birth_id":
+                return source
+    return next((c for c in columns if column_key(c) == "birth_id"), None)

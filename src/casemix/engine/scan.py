@@ -17,6 +17,9 @@ from casemix.engine.batches import (
     count_rates,
     finish_problems,
     group_births,
+    id_column,
+    id_problems,
+    raise_problems,
 )
 from casemix.engine.sources import Source, resolve_source
 from casemix.exceptions import DataError, ParameterError
@@ -24,7 +27,6 @@ from casemix.models.grouped import BIRTHS, GroupedBirths
 from casemix.models.spec import ModelSpec
 from casemix.records import ColumnMapping, ExclusionLog, Problem, ValidationReport, load_births
 from casemix.records.mapping import PRESETS
-from casemix.records.schema import column_key
 from casemix.records.sniffing import ReadAssumptions, sniff_csv
 
 __all__ = ["ENGINES", "Rates", "RatesPlan", "Scan", "scan_births"]
@@ -108,15 +110,6 @@ def _mapping(mapping: str | Path | ColumnMapping | None) -> ColumnMapping | None
     if str(mapping) in PRESETS:
         return ColumnMapping.preset(str(mapping))
     return ColumnMapping.from_toml(mapping)
-
-
-def _id_column(columns: Sequence[str], mapping: ColumnMapping | None) -> str | None:
-    """The source column that becomes ``birth_id``."""
-    if mapping is not None:
-        for source, target in mapping.columns.items():
-            if target == "birth_id":
-                return source
-    return next((c for c in columns if column_key(c) == "birth_id"), None)
 
 
 def scan_births(
@@ -215,26 +208,6 @@ def _sniff(source: Source, sep: str | None, decimal: str | None, encoding: str |
     return sniff_csv(source.files[0], sep=sep, decimal=decimal, encoding=encoding)
 
 
-def id_problems(missing: int, rows: int, ids: int, examples: Sequence[str]) -> list[Problem]:
-    """The problems of missing and duplicated birth ids, worded as validation words them."""
-    problems = []
-    if missing:
-        problems.append(Problem("error", "birth_id", f"birth_id is missing in {missing:,} rows; "
-                                "every child needs an id.", missing))
-    if rows:
-        problems.append(Problem("error", "birth_id", f"birth_id must be unique; {rows:,} rows "
-                                f"share {ids:,} ids, e.g. {', '.join(map(repr, examples))}.",
-                                rows))
-    return problems
-
-
-def raise_problems(problems: list[Problem]) -> None:
-    """Raise :class:`DataError` listing fatal ``problems`` (as a report does)."""
-    if problems:
-        lines = "\n".join(f"- {p.message}" for p in problems)
-        raise DataError(f"The births table has {len(problems)} fatal problem(s):\n{lines}")
-
-
 def _check_ids(source: Source, read: ReadAssumptions | None,
                mapping: ColumnMapping | None, *, raise_: bool) -> list[Problem]:
     """Missing or duplicated birth ids anywhere in the source: fatal, as in a table read
@@ -242,7 +215,7 @@ def _check_ids(source: Source, read: ReadAssumptions | None,
     from casemix.engine.duck import _connect, _relation, duplicate_ids
 
     columns = _relation(_connect(), source, [str(f) for f in source.files], read).columns
-    column = _id_column(columns, mapping)
+    column = id_column(columns, mapping)
     if column is None:
         return []  # validation of the first batch names the missing required column
     problems = id_problems(*duplicate_ids(source, column, read))
