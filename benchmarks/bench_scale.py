@@ -86,7 +86,7 @@ if engine == "pandas":
     import pandas as pd
     source = Path(data)
     report = load_births(pd.read_parquet(source) if source.is_dir() else source)
-    births, rows = report.births, len(report.births)
+    births, rows = report.births, None  # not grouped: one row per birth
     t["read"] = time.perf_counter() - t1
 else:
     from casemix.engine import scan_births
