@@ -468,8 +468,11 @@ def _weights_record(result: CaseMixResult, births: pd.DataFrame | None
 
 
 def _data_path(data: str | Path) -> str:
-    """An absolute path (a glob pattern keeps its wildcards)."""
+    """An absolute path (a glob pattern keeps its wildcards; a URL such as ``hdfs:///...``
+    is kept as given)."""
     text = str(data)
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]+:/", text):
+        return text
     return text if any(c in text for c in "*?[") and Path(text).is_absolute() else str(
         Path(text).resolve())
 
