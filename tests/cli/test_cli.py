@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -92,7 +94,15 @@ def test_fit_and_score(cohort_file, tmp_path):
                      "suppression_log.csv", "geography.csv",
                      "funnel_municipality.csv", *(f"calibration_{c}.csv" for c in (
                          "income_quintile", "migration_background", "education", "parity",
-                         "plurality", "urbanisation", "neighbourhood_ses_quintile"))}
+                         "plurality", "urbanisation"))}
+    notes = json.loads((run / "manifest.json").read_text("utf-8"))["notes"]
+    assert any("neighbourhood_ses_quintile" in n and "--engine pandas" in n for n in notes)
+    memory = tmp_path / "memory"  # the births in memory: also the SES-quintile calibration
+    result = runner.invoke(app, ["fit", str(spec), "--data", str(cohort_file), "--out",
+                                 str(memory), "--engine", "pandas"])
+    assert result.exit_code == 0, result.output
+    assert {p.name for p in memory.iterdir()} == {
+        *files, "calibration_neighbourhood_ses_quintile.csv"}
     funnel = pd.read_csv(run / "funnel_vsv.csv")
     assert funnel.loc[~funnel["suppressed"], "observed"].ge(10).all()
     assert funnel.loc[funnel["suppressed"], "value"].isna().all()

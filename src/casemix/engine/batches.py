@@ -128,6 +128,7 @@ class Partial:
     skipped: dict[str, str] = field(default_factory=dict)
     years_seen: set[int] = field(default_factory=set)
     other_years: int = 0
+    columns: set[str] = field(default_factory=set)
 
 
 def _point_decimals(raw: pd.DataFrame, decimal: str | None) -> pd.DataFrame:
@@ -153,7 +154,8 @@ def run_batch(raw: pd.DataFrame, plan: BatchPlan) -> Partial:
     if plan.errors == "raise":
         report.raise_for_errors()
     part = Partial(report.n_input, len(report.births), list(report.problems),
-                   list(report.exclusions.entries), renamed=dict(report.renamed))
+                   list(report.exclusions.entries), renamed=dict(report.renamed),
+                   columns=set(report.births.columns))
     if report.ok:
         group_births(report.births, plan.specs, part)
         if plan.rates is not None:
@@ -241,6 +243,7 @@ def combine(parts: list[Partial]) -> Partial:
         out.rates_log = _merge_entries(out.rates_log, part.rates_log)
         out.skipped.update(part.skipped)
         out.years_seen |= part.years_seen
+        out.columns |= part.columns
         out.other_years += part.other_years
     _combine_rates(out, parts)
     names = dict.fromkeys(n for p in parts for n in p.grouped)

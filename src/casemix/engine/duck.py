@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -35,20 +35,39 @@ def _connect() -> duckdb.DuckDBPyConnection:
 
 def _relation(con: duckdb.DuckDBPyConnection, source: Source, files: list[str],
               read: ReadAssumptions | None) -> duckdb.DuckDBPyRelation:
-    """The source as a DuckDB relation: Parquet as stored; CSV with every column as text
-    (validation parses numbers itself) and the sniffed delimiter."""
+    """The source as a DuckDB relation: Parquet as stored; CSV streamed by pyarrow's reader
+    with the sniffed delimiter, decimal mark and encoding (the parser of the in-memory path),
+    every column as text (validation parses numbers itself)."""
     if source.kind == "parquet":
         return con.read_parquet(files, union_by_name=True)
+    return con.from_arrow(_csv_stream(files, read))
+
+
+def _csv_stream(files: list[str], read: ReadAssumptions | None) -> Any:
+    """A pyarrow record-batch stream of CSV files, all columns as strings."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+
+    from casemix.records.csv_files import _arrow_encoding
+
+    encoding = _arrow_encoding((read.encoding if read is not None else None) or "utf-8")
     sep = (read.sep if read is not None else None) or ","
-    return con.read_csv(files, header=True, sep=sep, all_varchar=True,
-                        quotechar='"', escapechar='"', normalize_names=False,
-                        encoding=_duckdb_encoding(read))
 
+    def streams() -> Any:
+        for path in files:
+            with open(path, "rb") as fh:
+                header = pa_csv.open_csv(
+                    fh, read_options=pa_csv.ReadOptions(encoding=encoding),
+                    parse_options=pa_csv.ParseOptions(delimiter=sep)).schema.names
+            reader = pa_csv.open_csv(
+                path, read_options=pa_csv.ReadOptions(encoding=encoding, block_size=1 << 24),
+                parse_options=pa_csv.ParseOptions(delimiter=sep),
+                convert_options=pa_csv.ConvertOptions(
+                    column_types={n: pa.string() for n in header}, strings_can_be_null=True))
+            yield from reader
 
-def _duckdb_encoding(read: ReadAssumptions | None) -> str:
-    enc = (read.encoding if read is not None else None) or "utf-8"
-    return "utf-8" if enc.lower().replace("_", "-") in ("utf-8", "utf-8-sig", "utf8") \
-        else "latin-1"
+    first = next(iter(streams()))
+    return pa.RecordBatchReader.from_batches(first.schema, streams())
 
 
 def _batches(source: Source, files: list[str], read: ReadAssumptions | None,

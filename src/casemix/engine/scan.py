@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from casemix.calibration.groups import DERIVED_GROUPS
 from casemix.engine.batches import (
     BatchPlan,
     Partial,
@@ -23,7 +24,7 @@ from casemix.engine.batches import (
 )
 from casemix.engine.sources import Source, resolve_source
 from casemix.exceptions import DataError, ParameterError
-from casemix.models.grouped import BIRTHS, GroupedBirths
+from casemix.models.grouped import BIRTHS, GroupedBirths, files_fingerprint
 from casemix.models.spec import ModelSpec
 from casemix.records import ColumnMapping, ExclusionLog, Problem, ValidationReport, load_births
 from casemix.records.mapping import PRESETS
@@ -188,13 +189,32 @@ def scan_births(
     read = _sniff(source, sep, decimal, encoding)
     if read is not None:
         plan = BatchPlan(specs, resolved, invalid, read.decimal, errors, rates)
-    id_problems = _check_ids(source, read, resolved, raise_=errors == "raise")
     from casemix.engine.duck import DEFAULT_BATCH_ROWS, duckdb_partial
 
-    part = duckdb_partial(source, plan, read=read, batch_rows=batch_rows or DEFAULT_BATCH_ROWS,
-                          workers=workers)
+    try:
+        id_problems = _check_ids(source, read, resolved, raise_=errors == "raise")
+        part = duckdb_partial(source, plan, read=read,
+                              batch_rows=batch_rows or DEFAULT_BATCH_ROWS, workers=workers)
+    except DataError:
+        raise
+    except Exception as exc:  # a CSV file the stream cannot parse: the whole-file reader
+        if source.kind != "csv":  # explains it (line numbers, hints) or reads it after all
+            raise
+        return _unstreamable(source, exc, plan, sep=sep, decimal=decimal, encoding=encoding)
     part.problems = [*part.problems, *id_problems]
     return _finish(part, plan, engine, source, read, source.given)
+
+
+def _unstreamable(source: Source, exc: Exception, plan: BatchPlan, **read: Any) -> Scan:
+    """A CSV file that cannot be streamed (a ragged line, an encoding that changes further
+    on): read whole by the package's CSV reader, whose error names the lines and the fix."""
+    if len(source.files) != 1:
+        raise DataError(f"{source.given} cannot be read as CSV: {exc}") from exc
+    scan = _pandas(source.files[0], plan, **read)
+    scan.validation.problems.append(Problem(
+        "info", "", f"{source.files[0].name} could not be streamed ({type(exc).__name__}); "
+        "read whole instead."))
+    return scan
 
 
 def _sniff(source: Source, sep: str | None, decimal: str | None, encoding: str | None
@@ -239,13 +259,22 @@ def _pandas(data: Any, plan: BatchPlan, *, sep: str | None, decimal: str | None,
     given = "" if isinstance(data, pd.DataFrame) else str(data)
     scan = _finish(part, plan, "pandas", None, report.read_assumptions, given)
     scan.validation = report
+    if given:
+        for grouped in scan.grouped.values():
+            grouped.validation = report
+            grouped.source_sha256 = files_fingerprint([Path(given)])
     return scan
 
 
 def _finish(part: Partial, plan: BatchPlan, engine: str, source: Source | None,
             read: ReadAssumptions | None, given: str) -> Scan:
-    check_rows(part)
+    if plan.errors == "raise":
+        check_rows(part)
     problems = finish_problems(part)
+    if part.n_input == 0:
+        problems.append(Problem("error", "", "The births table has no rows; there is nothing "
+                                "to validate or analyse. Check that the export holds the "
+                                "births, not only the column names."))
     if any(p.severity == "error" for p in problems):  # as validation refuses a table
         part.n_kept = 0
         logged = sum(int(e["n_rows"]) for e in part.exclusions if e["scope"] == "all")
@@ -272,8 +301,20 @@ def _finish(part: Partial, plan: BatchPlan, engine: str, source: Source | None,
         grouped[spec.name] = GroupedBirths(
             sort_grouped(frame), validation,
             ExclusionLog(part.model_exclusions.get(spec.name, [])), engine, given,
-            None if source is None else fingerprint)
+            None if source is None else fingerprint, _notes(part))
     return Scan(validation, grouped, engine, source, rates)
+
+
+def _notes(part: Partial) -> list[str]:
+    """What a run of grouped births leaves out (docs/engine.md)."""
+    notes = ["calibration.csv: ICI, E50, E90 and Emax (lowess over the births) are not "
+             "computed on grouped births; fit with --engine pandas for them."]
+    source = DERIVED_GROUPS.get("neighbourhood_ses_quintile", ("", 0))[0]
+    if source in part.columns:
+        notes.append("calibration_neighbourhood_ses_quintile.csv is not written: the quintiles "
+                     "need every birth's value before grouping; fit with --engine pandas for "
+                     "it.")
+    return notes
 
 
 def sort_grouped(frame: pd.DataFrame) -> pd.DataFrame:

@@ -73,6 +73,8 @@ class GroupedBirths:
         The data it was read from (file, folder or glob).
     source_sha256 : str or None
         Fingerprint of the source files (:func:`files_fingerprint`).
+    notes : list of str
+        What a run of these births leaves out, for its manifest.
     """
 
     frame: pd.DataFrame
@@ -81,6 +83,7 @@ class GroupedBirths:
     engine: str = "pandas"
     source: str = ""
     source_sha256: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def births(self) -> npt.NDArray[np.float64]:

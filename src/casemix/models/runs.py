@@ -233,9 +233,11 @@ def save_run(
                          diagnostics=diagnostics)
     manifest["engine"] = ("pandas" if grouped is None else grouped.engine)
     if grouped is not None:
+        manifest["grouped"] = True  # fitted on grouped births: read again by the engines
         manifest["data_sha256"] = grouped.fingerprint()
         manifest["data_source"] = grouped.source
         manifest["source_sha256"] = grouped.source_sha256
+        manifest["notes"] = [*manifest["notes"], *grouped.notes]
     manifest["notes"] = [*manifest["notes"], *disclosed.notes]
     manifest["verdict"] = disclosed.verdict
     manifest.update(extra or {})
@@ -557,7 +559,7 @@ class Run:
         if not data_file:
             raise CasemixError(f"{self.folder}/{MANIFEST} does not name the data file; pass "
                                "the births to refit() yourself.")
-        if self.manifest.get("engine", "pandas") != "pandas":
+        if self.manifest.get("grouped"):
             return self._read_engine_births(Path(data_file))
         report = load_births(data_file, mapping=self.manifest.get("mapping"),
                              invalid=self.manifest.get("invalid", "exclude"),
