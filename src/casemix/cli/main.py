@@ -835,7 +835,7 @@ def _engine(engine: str | None, data: Path, spec: Any = None, *, shares: bool = 
 def _scan(data: Path, specs: list[Any], engine: str, **read: Any) -> Any:
     from casemix.engine import scan_births
 
-    return scan_births(str(data), specs, engine=engine, **read)
+    return scan_births(str(data), specs, engine=engine, **read)  # type: ignore[arg-type]
 
 
 def _print_fit(run: Run, result: Any) -> None:

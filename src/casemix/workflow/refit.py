@@ -48,6 +48,10 @@ def refit_specs(models: str | Path, year: int, specs: Sequence[str] | None = Non
     return out
 
 
+def _has_year(births: pd.DataFrame, year: int) -> bool:
+    return "year" in births and bool((births["year"] == year).any())
+
+
 def refit_all(
     births: pd.DataFrame | ValidationReport | Scan,
     year: int,
@@ -96,8 +100,7 @@ def refit_all(
     validation = births if isinstance(births, ValidationReport) else None
     births = births.births if isinstance(births, ValidationReport) else births
     chosen = refit_specs(models, year, specs)
-    if scan is None and ("year" not in births or  # type: ignore[operator]
-                         not (births["year"] == year).any()):  # type: ignore[index]
+    if scan is None and not _has_year(births, year):  # type: ignore[arg-type]
         raise DataError(f"The data hold no births of year {year}.")
     if scan is not None and not any(
             "year" in g.frame and (g.frame["year"] == year).any() for g in scan.grouped.values()):
