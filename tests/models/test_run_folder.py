@@ -111,9 +111,11 @@ def test_fit_refit_and_api_write_identical_run_folders(cohort, tmp_path):
                                  str(tmp_path / "runs"), "--models", str(models)])
     assert result.exit_code == 0, result.output
     by_refit = tmp_path / "runs" / "2024" / "big2"
-    report = load_births(cohort)
-    by_api = save_run(CaseMixModel(load_spec(spec)).fit(report.births), tmp_path / "api",
-                      validation=report, data_file=cohort)
+    from casemix.engine import scan_births  # the commands' default engine for files
+
+    grouped = scan_births(str(cohort), [load_spec(spec)])["big2"]
+    by_api = save_run(CaseMixModel(load_spec(spec)).fit(grouped), tmp_path / "api",
+                      births=grouped, data_file=cohort)
     reference = _files(by_fit)
     assert {"direct.csv", "exclusions.csv", "units.csv", "model.json"} <= set(reference)
     for other in (by_refit, by_api):
