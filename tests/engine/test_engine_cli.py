@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
@@ -46,6 +47,13 @@ def test_fit_default_engine_exports_and_audits(data, tmp_path):
                 == (tmp_path / "memory" / name).read_text("utf-8")), name
     _ok(["export", str(tmp_path / "run"), "--out", str(tmp_path / "export")])
     _ok(["audit", str(tmp_path / "export")])
+    units = pd.read_csv(tmp_path / "export" / "units.csv", dtype={"unit": str, "period": str})
+    hidden = units.index[units["observed"].isna()]
+    assert len(hidden), "the demo run hides some counts"
+    units.loc[hidden[0], "observed"] = 6  # a small count planted in the export
+    units.to_csv(tmp_path / "export" / "units.csv", index=False)
+    planted = runner.invoke(app, ["audit", str(tmp_path / "export")])
+    assert planted.exit_code != 0 and "below" in planted.output
 
 
 def test_indicators_engine_equals_pandas(data, tmp_path):

@@ -283,18 +283,11 @@ def _select_years(report: ValidationReport, years: list[int] | None) -> Validati
     births = report.births
     if "year" not in births:
         return report
-    present = sorted(int(y) for y in births["year"].dropna().unique())
+    present = tuple(sorted(int(y) for y in births["year"].dropna().unique()))
+    keep = births["year"].isin(years or present)
+    _said_years(present, years, int((~keep).sum()))
     if not years:
-        if len(present) > 1:
-            _say(f"[yellow]note:[/] the file holds {len(present)} years ({present[0]}.."
-                 f"{present[-1]}); they are pooled into one table. Pass --year to select.")
         return report
-    absent = sorted(set(years) - set(present))
-    if absent:
-        raise CasemixError(f"--year {absent}: the file holds the years {present}.")
-    keep = births["year"].isin(years)
-    _say(f"[yellow]note:[/] {_n(int((~keep).sum()))} births of other years left out "
-         f"(years {', '.join(map(str, sorted(years)))} kept).")
     return dataclasses.replace(report, births=births[keep].reset_index(drop=True))
 
 
@@ -455,14 +448,8 @@ def validate(
     try:
         chosen = _engine(engine, file)
         with _step(f"Reading and validating {file} ({chosen})"):
-            if chosen == "pandas":
-                report = load_births(file, mapping=mapping,  # type: ignore[arg-type]
-                                     invalid=invalid,  # type: ignore[arg-type]
-                                     sep=sep, decimal=decimal, encoding=encoding,
-                                     errors="report")
-            else:
-                report = _scan(file, [], chosen, mapping=mapping, invalid=invalid, sep=sep,
-                               decimal=decimal, encoding=encoding, errors="report").validation
+            report, _ = _read(file, [], chosen, errors="report", mapping=mapping,
+                              invalid=invalid, sep=sep, decimal=decimal, encoding=encoding)
             _said_read(report)
     except (CasemixError, ValueError) as exc:
         raise _fail(exc) from exc
@@ -783,15 +770,9 @@ def fit(
         chosen_engine = _engine(engine, data, model_spec, shares=assignment is not None)
         births: Any
         with _step(f"Reading and validating {data} ({chosen_engine})"):
-            if chosen_engine == "pandas":
-                report = load_births(data, mapping=mapping,  # type: ignore[arg-type]
-                                     invalid=invalid,  # type: ignore[arg-type]
-                                     sep=sep, decimal=decimal, encoding=encoding)
-                births = report.births
-            else:
-                scan = _scan(data, [model_spec], chosen_engine, mapping=mapping,
-                             invalid=invalid, sep=sep, decimal=decimal, encoding=encoding)
-                report, births = scan.validation, scan[model_spec.name]
+            report, scan = _read(data, [model_spec], chosen_engine, mapping=mapping,
+                                 invalid=invalid, sep=sep, decimal=decimal, encoding=encoding)
+            births = report.births if scan is None else scan[model_spec.name]
             _said_read(report)
         if sampler is not None:  # the sampler shows its own progress bars
             err_console.print(f"Fitting {model_spec.name} ({chosen}; NUTS, {sampler.chains:,} "
@@ -832,10 +813,17 @@ def _engine(engine: str | None, data: Path, spec: Any = None, *, shares: bool = 
     return "duckdb"
 
 
-def _scan(data: Path, specs: list[Any], engine: str, **read: Any) -> Any:
+def _read(data: Path, specs: list[Any], engine: str, *, errors: str = "raise",
+          **read: Any) -> tuple[ValidationReport, Any]:
+    """Read and validate ``data`` as the chosen engine does: the report, and the scan with
+    each spec's grouped births (None for engine pandas, whose report holds the births)."""
+    if engine == "pandas":
+        return load_births(data, errors=errors, **read), None  # type: ignore[arg-type]
     from casemix.engine import scan_births
 
-    return scan_births(str(data), specs, engine=engine, **read)  # type: ignore[arg-type]
+    scan = scan_births(str(data), specs, engine=engine, errors=errors,  # type: ignore[arg-type]
+                       **read)
+    return scan.validation, scan
 
 
 def _print_fit(run: Run, result: Any) -> None:
@@ -1087,16 +1075,11 @@ def refit(
         windowed = [spec for _, spec in refit_specs(models, year)]
         chosen = _engine(engine, data, next((s for s in windowed if s.weights), None))
         births: Any
-        with _step(f"Reading and validating {data} ({chosen})"):
-            if chosen == "pandas":
-                births = load_births(data, mapping=mapping,  # type: ignore[arg-type]
-                                     invalid=invalid,  # type: ignore[arg-type]
-                                     sep=sep, decimal=decimal, encoding=encoding)
-                _said_read(births)
-            else:  # one pass over the births for every spec
-                births = _scan(data, windowed, chosen, mapping=mapping, invalid=invalid,
-                               sep=sep, decimal=decimal, encoding=encoding)
-                _said_read(births.validation)
+        with _step(f"Reading and validating {data} ({chosen})"):  # one pass for every spec
+            report, scan = _read(data, windowed, chosen, mapping=mapping, invalid=invalid,
+                                 sep=sep, decimal=decimal, encoding=encoding)
+            births = report if scan is None else scan
+            _said_read(report)
         specs = sorted(models.glob("*.toml"))
         with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
                       console=err_console, transient=True,

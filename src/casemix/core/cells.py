@@ -112,7 +112,6 @@ def compress_cells(
     w: npt.NDArray[np.float64], *, force: bool | None = None,
     within: npt.NDArray[np.intp] | None = None,
     v: npt.NDArray[np.float64] | None = None,
-    count: npt.NDArray[np.float64] | None = None,
 ) -> Cells:
     """Collapse rows with identical values of ``keys`` into cells with summed counts.
 
@@ -132,10 +131,6 @@ def compress_cells(
     v : ndarray, optional
         Variance weight per row (see :attr:`Cells.m2`); given, the cells also record their
         unweighted births and events.
-    count : ndarray, optional
-        Births per row when the rows are already groups of identical births
-        (:class:`casemix.models.grouped.GroupedBirths`); then ``w`` is their summed weight and
-        the cells record ``count`` and the unweighted events ``y * count``.
     """
     columns: list[pd.Series | npt.NDArray[np.intp]] = [frame[k] for k in keys]
     if within is not None:
@@ -146,16 +141,12 @@ def compress_cells(
     if not compress:  # each row its own cell: no copies
         extra = {} if v is None else {"m2": v.copy(), "count": np.ones(len(frame)),
                                       "events": np.asarray(y, dtype=float).copy()}
-        if count is not None:
-            extra = {**extra, "count": count.copy(), "events": y * count}
         return Cells(frame[list(keys)], y * w, w.copy(), np.arange(len(frame)), False,
                      within, **extra)
     n = len(first)
     yc, mc = _sums(inverse, y * w, n), _sums(inverse, w, n)
     extra = {} if v is None else {"m2": _sums(inverse, v, n), "count": _sums(inverse, None, n),
                                   "events": _sums(inverse, y, n)}
-    if count is not None:
-        extra = {**extra, "count": _sums(inverse, count, n), "events": _sums(inverse, y * count, n)}
     return Cells(frame[list(keys)].iloc[first].reset_index(drop=True), yc, mc, inverse,
                  True, None if within is None else within[first], **extra)
 
