@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from casemix.exceptions import DataError
@@ -216,16 +217,44 @@ class Accumulator:
 
 
 def _group(frame: pd.DataFrame, counts: pd.Series | None = None) -> pd.DataFrame:
-    """Distinct rows of ``frame`` with their births (``counts`` summed, or rows counted)."""
+    """Distinct rows of ``frame`` with their births (``counts`` summed, or rows counted), in
+    the order of their first row.
+
+    Each column is factorised (missing values form a code of their own, as in a pandas
+    group-by with ``dropna=False``) and the codes are combined into one integer per row,
+    whose distinct values are the groups. Written here because pandas' multi-column
+    group-by is about 5x slower on the nullable and categorical columns of validated births
+    (0.3 s against 0.06 s for 500,000 births by 11 columns).
+    """
     keys = [c for c in frame.columns if c != BIRTHS]
     if not len(frame):
         return frame.assign(**{BIRTHS: np.zeros(0, dtype=np.int64)})
+    group, n_groups = _row_codes(frame, keys)
+    first = np.empty(n_groups, dtype=np.intp)
+    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)
     if counts is None:
-        out = frame.groupby(keys, dropna=False, observed=True, sort=False).size()
-    else:
-        out = counts.groupby([frame[k] for k in keys], dropna=False, observed=True,
-                             sort=False).sum()
-    return out.rename(BIRTHS).reset_index()
+        births = np.bincount(group, minlength=n_groups)
+    else:  # counts are whole numbers below 2**53: float sums are exact
+        births = np.bincount(group, weights=counts.to_numpy(dtype=float), minlength=n_groups)
+    out = frame[keys].iloc[first].reset_index(drop=True)
+    out[BIRTHS] = births.astype(np.int64)
+    return out
+
+
+def _row_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[npt.NDArray[np.intp], int]:
+    """Group code of every row of ``frame[keys]`` (0..n-1, in order of first appearance)."""
+    combined = np.zeros(len(frame), dtype=np.int64)
+    radix = 1
+    for key in keys:
+        codes, uniques = pd.factorize(frame[key], use_na_sentinel=True)
+        size = len(uniques) + 1
+        if radix * size >= 2**62:  # renumber the combinations so far, to stay in int64
+            combined, seen = pd.factorize(combined)
+            radix = len(seen)
+        combined = combined * size + (codes.astype(np.int64) + 1)
+        radix *= size
+    group, seen = pd.factorize(combined)
+    return group.astype(np.intp), len(seen)
 
 
 def combine(parts: list[Partial]) -> Partial:

@@ -137,20 +137,40 @@ def duplicate_ids(source: Source, column: str, read: ReadAssumptions | None = No
                   ) -> tuple[int, int, int, list[str]]:
     """Birth ids over the whole source: ``(missing, rows sharing an id, ids shared,
     examples)``, as validation counts them in a table read whole (ids compared after
-    trimming spaces)."""
+    trimming spaces).
+
+    Notes
+    -----
+    One pass groups the 64-bit hashes of the ids (an integer group-by, about 3x faster than
+    grouping the strings): equal ids have equal hashes, so only ids whose hash occurs twice
+    can be shared, and a second pass, run only when there are such hashes, counts those
+    ids exactly (a hash collision of distinct ids is thereby not counted).
+    """
+    q = f'nullif(trim(CAST("{column.replace(chr(34), chr(34) * 2)}" AS VARCHAR)), \'\')'
     con = _connect()
+    _register(con, source, read, column)
+    rows = con.execute(
+        f"SELECT h, count(*) FROM (SELECT CASE WHEN {q} IS NULL THEN NULL ELSE hash({q}) END "
+        "AS h FROM births_source) GROUP BY h HAVING count(*) > 1 OR h IS NULL").fetchall()
+    missing = sum(int(k) for h, k in rows if h is None)
+    hashes = [int(h) for h, _ in rows if h is not None]
+    if not hashes:
+        return missing, 0, 0, []
+    con = _connect()
+    _register(con, source, read, column)
+    con.register("shared_hashes", pd.DataFrame({"h": pd.array(hashes, dtype="UInt64")}))
+    shared = con.execute(
+        f"SELECT {q} AS id, count(*) AS k FROM births_source WHERE {q} IS NOT NULL AND "
+        f"hash({q}) IN (SELECT h FROM shared_hashes) GROUP BY 1 HAVING count(*) > 1 "
+        "ORDER BY 1").fetchall()
+    return (missing, sum(int(k) for _, k in shared), len(shared),
+            [str(i) for i, _ in shared[:5]])
+
+
+def _register(con: duckdb.DuckDBPyConnection, source: Source, read: ReadAssumptions | None,
+              column: str) -> None:
+    """The source as view ``births_source`` of ``con``; its id ``column`` must exist."""
     rel = _relation(con, source, [str(f) for f in source.files], read)
     if column not in rel.columns:
         raise DataError(f"Column {column!r} (birth_id) is not in {source.given}.")
     con.register("births_source", rel)
-    q = f'nullif(trim(CAST("{column.replace(chr(34), chr(34) * 2)}" AS VARCHAR)), \'\')'
-    missing = con.execute(f"SELECT count(*) FROM births_source WHERE {q} IS NULL").fetchone()
-    dup = con.execute(
-        f"SELECT coalesce(sum(k), 0), count(*) FROM (SELECT {q} AS id, count(*) AS k "
-        f"FROM births_source WHERE {q} IS NOT NULL GROUP BY 1 HAVING count(*) > 1)"
-    ).fetchone()
-    examples = [r[0] for r in con.execute(
-        f"SELECT {q} AS id FROM births_source WHERE {q} IS NOT NULL GROUP BY 1 "
-        "HAVING count(*) > 1 ORDER BY 1 LIMIT 5").fetchall()]
-    return (int(missing[0]) if missing else 0, int(dup[0]) if dup else 0,
-            int(dup[1]) if dup else 0, examples)
