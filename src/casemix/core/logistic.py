@@ -10,10 +10,11 @@ there are cells.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
-from scipy import linalg
+from scipy import linalg, sparse
 from scipy.special import expit, xlogy
 
 from casemix.exceptions import ConvergenceError
@@ -175,13 +176,69 @@ def fit_logistic(
     return LogisticFit(beta, cov, ll, -2 * ll, -2 * null_ll, it)
 
 
+def _sums(index: npt.NDArray[np.intp], v: FloatArray, n: int) -> FloatArray:
+    """Sums of ``v`` per value of ``index`` (0..n-1)."""
+    return cast(FloatArray, np.bincount(index, weights=v, minlength=n))  # float64 with weights
+
+
 def _unit_sums(X: FloatArray, w: FloatArray, units: npt.NDArray[np.intp], n_units: int
                ) -> FloatArray:
     """Per-unit sums of ``w * X``, shape (n_units, p): one ``bincount`` per column of the
     Fortran-ordered ``X`` (each column contiguous; 4x faster than a sparse indicator product,
     which copies ``X`` to C order on every call, at 2M cells x 25 columns)."""
-    return np.column_stack([np.bincount(units, weights=X[:, j] * w, minlength=n_units)
+    return np.column_stack([_sums(units, X[:, j] * w, n_units)
                             for j in range(X.shape[1])]).reshape(n_units, X.shape[1])
+
+
+class _CellRows:
+    """The design rows of cells, either one row per cell or an index into the rows of
+    distinct covariate patterns (``pattern``), which are then never copied per cell.
+
+    With patterns, the sums over cells that the Newton steps need are sums over patterns of
+    the cells' summed weights: $X^T W X = \\sum_j (\\sum_{i: j(i) = j} w_i) x_j x_j^T$,
+    $B_{k\\cdot} = \\sum_j (\\sum_{i \\in k, j(i) = j} w_i) x_j$ (a sparse unit x pattern
+    weight matrix times the pattern design) and $X^T r = \\sum_j (\\sum_{i: j(i)=j} r_i) x_j$:
+    each step costs $O(n + P p^2)$ for $n$ cells and $P$ patterns instead of $O(n p^2)$, and
+    memory holds the $P \\times p$ design once.
+    """
+
+    def __init__(self, X: FloatArray, pattern: npt.NDArray[np.intp] | None,
+                 units: npt.NDArray[np.intp], n_units: int) -> None:
+        self.pattern, self.units, self.n_units = pattern, units, n_units
+        self.X = np.asfortranarray(X)
+        self.buffer = np.empty_like(self.X, order="F")
+        if pattern is not None:
+            self.Xc = np.ascontiguousarray(X)
+            self.order = np.lexsort((pattern, units))
+            indptr = np.r_[0, np.cumsum(np.bincount(units, minlength=n_units))]
+            self.weights = sparse.csr_matrix(
+                (np.zeros(len(units)), pattern[self.order], indptr),
+                shape=(n_units, X.shape[0]))
+
+    def _per_pattern(self, v: FloatArray) -> FloatArray:
+        assert self.pattern is not None
+        return _sums(self.pattern, v, self.X.shape[0])
+
+    def linear(self, beta: FloatArray) -> FloatArray:
+        """$x_i^T \\beta$ of every cell."""
+        lp = self.X @ beta
+        return lp if self.pattern is None else lp[self.pattern]
+
+    def crossprod(self, w: FloatArray) -> FloatArray:
+        """$X^T \\mathrm{diag}(w) X$ over the cells."""
+        weight = w if self.pattern is None else self._per_pattern(w)
+        return _weighted_crossprod(self.X, weight, self.buffer)
+
+    def unit_sums(self, w: FloatArray) -> FloatArray:
+        """Per-unit sums of $w_i x_i$, shape (units, p)."""
+        if self.pattern is None:
+            return _unit_sums(self.X, w, self.units, self.n_units)
+        self.weights.data = w[self.order]  # duplicate (unit, pattern) entries are summed
+        return np.asarray(self.weights @ self.Xc)
+
+    def score(self, r: FloatArray) -> FloatArray:
+        """$X^T r$ over the cells."""
+        return self.X.T @ (r if self.pattern is None else self._per_pattern(r))
 
 
 @dataclass(frozen=True)
@@ -222,6 +279,7 @@ def fit_logistic_fixed_effects(
     m: FloatArray,
     *,
     n_units: int | None = None,
+    pattern: npt.NDArray[np.intp] | None = None,
     tol: float = 1e-10,
     max_iter: int = 50,
 ) -> FixedEffectsFit:
@@ -229,12 +287,16 @@ def fit_logistic_fixed_effects(
 
     Parameters
     ----------
-    X : ndarray, shape (n_cells, p)
-        Case-mix design **without** intercept column.
+    X : ndarray, shape (n_cells, p) or (n_patterns, p)
+        Case-mix design **without** intercept column: one row per cell, or, with
+        ``pattern``, one row per covariate pattern.
     units : ndarray of int
         Unit index (0..K-1) per cell.
     y, m : ndarray
         Successes and trials per cell.
+    pattern : ndarray of int, optional
+        Row of ``X`` of each cell (cells are pattern x unit); the per-cell design is never
+        built, and each Newton step costs $O(n + P p^2)$ for $P$ patterns.
 
     Returns
     -------
@@ -254,40 +316,27 @@ def fit_logistic_fixed_effects(
     intercept $\\mp\\infty$.
     """
     K = int(n_units if n_units is not None else units.max() + 1)
-    o_unit = np.bincount(units, weights=y, minlength=K)
-    n_unit = np.bincount(units, weights=m, minlength=K)
+    o_unit, n_unit = _sums(units, y, K), _sums(units, m, K)
     ident = (o_unit > 0) & (o_unit < n_unit)
     keep = ident[units] & (m > 0)
-    Xk = np.asfortranarray(X if keep.all() else X[keep])
     uk, yk, mk = units[keep], y[keep], m[keep]
-    buffer = np.empty_like(Xk, order="F")
-    p_dim = X.shape[1]
-    rate = np.where(ident, o_unit / np.where(n_unit > 0, n_unit, 1), 0.5)
-    beta, alpha = np.zeros(p_dim), np.log(rate / (1 - rate))
-    if len(yk) > _SUBSAMPLE_ABOVE:  # warm start, as in fit_logistic
-        rows = np.arange(0, len(yk), len(yk) // _SUBSAMPLE_SIZE)
-        try:
-            sub = fit_logistic_fixed_effects(Xk[rows], uk[rows], yk[rows], mk[rows],
-                                             n_units=K, tol=1e-6)
-            beta = sub.coef
-            alpha = np.where(np.isfinite(sub.unit_intercepts), sub.unit_intercepts, alpha)
-        except ConvergenceError:
-            pass
-    eta = Xk @ beta + alpha[uk]
-    p = expit(eta)
+    if pattern is None:
+        rows = _CellRows(X if keep.all() else X[keep], None, uk, K)
+    else:
+        rows = _CellRows(X, pattern[keep], uk, K)
+    beta, alpha = _fixed_effects_start(X, pattern, keep, uk, yk, mk, K, ident, o_unit, n_unit)
+    p = expit(rows.linear(beta) + alpha[uk])
     ll = _loglik(yk, mk, p)
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 (reported as n_iter)
         w = mk * p * (1 - p)
         r = yk - mk * p
-        A = _weighted_crossprod(Xk, w, buffer)
-        B = _unit_sums(Xk, w, uk, K)
-        D = np.bincount(uk, weights=w, minlength=K)
-        D_safe = np.where(ident, D, 1.0)
-        s_beta = Xk.T @ r
+        B = rows.unit_sums(w)
+        D_safe = np.where(ident, np.bincount(uk, weights=w, minlength=K), 1.0)
         s_alpha = np.bincount(uk, weights=r, minlength=K)
-        schur = A - (B / D_safe[:, None])[ident].T @ B[ident]
-        rhs = s_beta - (B / D_safe[:, None])[ident].T @ s_alpha[ident]
+        BD = (B / D_safe[:, None])[ident]
+        schur = rows.crossprod(w) - BD.T @ B[ident]
+        rhs = rows.score(r) - BD.T @ s_alpha[ident]
         try:
             d_beta = linalg.solve(schur, rhs, assume_a="pos")
         except (linalg.LinAlgError, ValueError) as exc:
@@ -295,7 +344,7 @@ def fit_logistic_fixed_effects(
                                    "model terms.") from exc
         d_alpha = np.where(ident, (s_alpha - B @ d_beta) / D_safe, 0.0)
         for _ in range(30):
-            new_p = expit(Xk @ (beta + d_beta) + (alpha + d_alpha)[uk])
+            new_p = expit(rows.linear(beta + d_beta) + (alpha + d_alpha)[uk])
             new_ll = _loglik(yk, mk, new_p)
             if new_ll >= ll - 1e-9 * abs(ll):
                 break
@@ -307,13 +356,36 @@ def fit_logistic_fixed_effects(
         raise ConvergenceError(f"Fixed-effects logistic regression did not converge in "
                                f"{max_iter} iterations.")
     w = mk * p * (1 - p)
-    A = _weighted_crossprod(Xk, w, buffer)
-    B = _unit_sums(Xk, w, uk, K)
+    B = rows.unit_sums(w)
     D = np.where(ident, np.bincount(uk, weights=w, minlength=K), 1.0)
-    cov = linalg.inv(A - (B / D[:, None])[ident].T @ B[ident])
+    cov = linalg.inv(rows.crossprod(w) - (B / D[:, None])[ident].T @ B[ident])
     BD = B / D[:, None]
     var_alpha = 1 / D + np.einsum("kp,pq,kq->k", BD, cov, BD)
     alpha = np.where(ident, alpha, np.where(o_unit == 0, -np.inf, np.inf))
     se_alpha = np.where(ident, np.sqrt(var_alpha), np.nan)
     se_cond = np.where(ident, 1 / np.sqrt(D), np.nan)
     return FixedEffectsFit(beta, cov, alpha, se_alpha, se_cond, ll, it)
+
+
+def _fixed_effects_start(X: FloatArray, pattern: npt.NDArray[np.intp] | None,
+                         keep: npt.NDArray[np.bool_], uk: npt.NDArray[np.intp], yk: FloatArray,
+                         mk: FloatArray, K: int, ident: npt.NDArray[np.bool_],
+                         o_unit: FloatArray, n_unit: FloatArray
+                         ) -> tuple[FloatArray, FloatArray]:
+    """Starting values: zero coefficients and each unit's logit rate, or, for more than
+    200,000 cells, the estimate on a systematic subsample (as in :func:`fit_logistic`)."""
+    rate = np.where(ident, o_unit / np.where(n_unit > 0, n_unit, 1), 0.5)
+    beta, alpha = np.zeros(X.shape[1]), np.log(rate / (1 - rate))
+    if len(yk) <= _SUBSAMPLE_ABOVE:
+        return beta, alpha
+    rows = np.arange(0, len(yk), len(yk) // _SUBSAMPLE_SIZE)
+    try:
+        if pattern is None:
+            sub = fit_logistic_fixed_effects((X[keep] if not keep.all() else X)[rows], uk[rows],
+                                             yk[rows], mk[rows], n_units=K, tol=1e-6)
+        else:
+            sub = fit_logistic_fixed_effects(X, uk[rows], yk[rows], mk[rows], n_units=K,
+                                             pattern=pattern[keep][rows], tol=1e-6)
+    except ConvergenceError:
+        return beta, alpha
+    return sub.coef, np.where(np.isfinite(sub.unit_intercepts), sub.unit_intercepts, alpha)

@@ -146,8 +146,8 @@ class FixedUnits(RiskModel):
         cells, patterns, X = problem.cells, problem.patterns, problem.X
         assert cells.pattern is not None
         uc = unit_cells(cells, problem.levels[0])
-        X_fe = X[:, 1:] if uc.identity else X[uc.pattern, 1:]  # no copy of a million rows
-        fit = fit_logistic_fixed_effects(X_fe, uc.unit, uc.y, uc.m, n_units=len(uc.uniques))
+        fit = fit_logistic_fixed_effects(X[:, 1:], uc.unit, uc.y, uc.m, n_units=len(uc.uniques),
+                                         pattern=None if uc.identity else uc.pattern)
         lp = X[:, 1:] @ fit.coef
         total = patterns.y.sum()
         alpha = float(brentq(lambda a: (patterns.m * expit(a + lp)).sum() - total, -30, 30))

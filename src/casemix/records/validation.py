@@ -251,10 +251,11 @@ def _coerce_id(col: Column, raw: pd.Series) -> pd.Series:
 
 
 def _unit_codes(col: Column, codes: pd.Series, problems: list[Problem]) -> pd.Series:
-    """Unit codes normalised as identifiers (:func:`_coerce_id`, on the distinct codes): surrounding spaces removed and inner runs of spaces made one;
-    codes that then differ only in case (``vsv01``, ``VSV01``) are one unit, written as its
-    most frequent spelling (ties: the first in sorted order), with a warning listing the
-    codes that were merged. Names keep their case (``Súdwest-Fryslân``)."""
+    """Unit codes normalised as identifiers (:func:`_coerce_id`, on the distinct codes):
+    surrounding spaces removed and inner runs of spaces made one; codes that then differ only
+    in case (``vsv01``, ``VSV01``) are one unit, written as its most frequent spelling (ties:
+    the first in sorted order), with a warning listing the codes that were merged. Names keep
+    their case (``Súdwest-Fryslân``)."""
     # string operations on the distinct codes only (a few hundred), not on every birth:
     # measurably faster at national scale (3.7 s -> 0.1 s for 1,000,000 births and 4 levels)
     index, uniques = pd.factorize(codes)

@@ -66,8 +66,8 @@ def direct_standardisation(X: npt.NDArray[np.float64], patterns: Cells, cells: C
                          "patterns (Cells.pattern).")
     X = X[:, 1:]
     uc = unit_cells(cells, level)
-    fit = fit_logistic_fixed_effects(X[uc.pattern], uc.unit, uc.y, uc.m,
-                                     n_units=len(uc.uniques))
+    fit = fit_logistic_fixed_effects(X, uc.unit, uc.y, uc.m, n_units=len(uc.uniques),
+                                     pattern=uc.pattern)
     lp = X @ fit.coef
     q = ndtri(0.5 + confidence_level / 2)
     rate = _standardise(fit.unit_intercepts, lp, patterns.m)
