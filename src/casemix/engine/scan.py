@@ -21,6 +21,7 @@ from casemix.engine.batches import (
     id_column,
     id_problems,
     raise_problems,
+    restore_types,
 )
 from casemix.engine.sources import Source, resolve_source
 from casemix.exceptions import DataError, ParameterError
@@ -298,8 +299,9 @@ def _finish(part: Partial, plan: BatchPlan, engine: str, source: Source | None,
         frame = part.grouped.get(spec.name)
         if frame is None:
             raise DataError(f"{spec.source}: no births were read.")
+        frame = restore_types(sort_grouped(frame), part.dtypes.get(spec.name, {}))
         grouped[spec.name] = GroupedBirths(
-            sort_grouped(frame), validation,
+            frame, validation,
             ExclusionLog(part.model_exclusions.get(spec.name, [])), engine, given,
             None if source is None else fingerprint, _notes(part))
     return Scan(validation, grouped, engine, source, rates)

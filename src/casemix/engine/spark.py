@@ -128,8 +128,8 @@ def _layout(df: DataFrame, plan: BatchPlan) -> Layout:
     if not len(sample):
         return {}
     part = run_batch(sample, plan)
-    return {name: {c: frame[c].dtype for c in frame.columns if c != BIRTHS}
-            for name, frame in part.grouped.items()}
+    return {name: {c: part.dtypes[name].get(c, frame[c].dtype) for c in frame.columns
+                   if c != BIRTHS} for name, frame in part.grouped.items()}
 
 
 def _arrow_schema(columns: list[str]) -> pa.Schema:
