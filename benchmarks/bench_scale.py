@@ -165,8 +165,8 @@ def _part(folder: Path, k: int) -> Path:
 
 def source_of(folder: Path, links: Path, k: int, total: int) -> Path:
     """The first ``k`` chunk files: the folder itself, one file, or a folder of symlinks."""
-    if k == total:
-        return folder
+    if k == total and len(list(folder.glob("part-*.parquet"))) == k:
+        return folder  # (the folder may hold more chunks, cached by a larger run)
     if k == 1:
         return _part(folder, 0)
     target = links / f"first-{k}"
