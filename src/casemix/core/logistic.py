@@ -320,6 +320,8 @@ def fit_logistic_fixed_effects(
     ident = (o_unit > 0) & (o_unit < n_unit)
     keep = ident[units] & (m > 0)
     uk, yk, mk = units[keep], y[keep], m[keep]
+    if pattern is not None and X.shape[0] >= len(uk):  # no fewer patterns than cells
+        X, pattern = X[pattern], None
     if pattern is None:
         rows = _CellRows(X if keep.all() else X[keep], None, uk, K)
     else:
@@ -383,9 +385,10 @@ def _fixed_effects_start(X: FloatArray, pattern: npt.NDArray[np.intp] | None,
         if pattern is None:
             sub = fit_logistic_fixed_effects((X[keep] if not keep.all() else X)[rows], uk[rows],
                                              yk[rows], mk[rows], n_units=K, tol=1e-6)
-        else:
-            sub = fit_logistic_fixed_effects(X, uk[rows], yk[rows], mk[rows], n_units=K,
-                                             pattern=pattern[keep][rows], tol=1e-6)
+        else:  # only the subsample's patterns
+            used, inverse = np.unique(pattern[keep][rows], return_inverse=True)
+            sub = fit_logistic_fixed_effects(X[used], uk[rows], yk[rows], mk[rows], n_units=K,
+                                             pattern=inverse, tol=1e-6)
     except ConvergenceError:
         return beta, alpha
     return sub.coef, np.where(np.isfinite(sub.unit_intercepts), sub.unit_intercepts, alpha)

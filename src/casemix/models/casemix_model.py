@@ -202,7 +202,7 @@ class CaseMixModel:
             timings["compare_s"] = time.perf_counter() - t2
         notes = _reissue(caught)
         national = float(cells.y.sum() / cells.m.sum())
-        return CaseMixResult(
+        result = CaseMixResult(
             spec=self.spec, method=method_name(risk, shrinker), risk_model=risk,
             shrinker=shrinker, seed=self.seed, encoding=encoding,
             coefficients=coefficient_table(expected.names, expected.coef, expected.cov),
@@ -218,6 +218,8 @@ class CaseMixModel:
             bayes={**expected.fits, **shrunk.fits},
             level_cells={k: c for k, (c, _) in level_cells.items()}, shares=shares,
         )
+        result._cache["pattern_design"] = X  # for direct standardisation and disclosure
+        return result
 
 
 def _reissue(caught: list[warnings.WarningMessage]) -> list[str]:

@@ -430,7 +430,7 @@ def _coefficients(result: CaseMixResult, threshold: int) -> pd.DataFrame:
     out["suppressed"] = False
     if result.patterns is None:
         return out
-    X = result.encoding.matrix(result.patterns.keys)
+    X = result.pattern_design()
     indicator = np.all((X == 0) | (X == 1), axis=0)
     indicator[0] = False
     births = X.T @ result.patterns.m

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -178,9 +178,17 @@ class CaseMixResult:
         level = level or self.spec.levels[0]
         cells = self.cells_of(level)
         assert cells is not None  # self.cells is not None (checked above)
-        return direct_standardisation(self.encoding.matrix(self.patterns.keys), self.patterns,
-                                      cells, level,
+        return direct_standardisation(self.pattern_design(), self.patterns, cells, level,
                                       confidence_level=self.spec.confidence_level)
+
+    def pattern_design(self) -> npt.NDArray[np.float64]:
+        """Design matrix of the covariate patterns (intercept first), built once (the fit
+        stores the one it used)."""
+        if self.patterns is None:
+            raise ValueError("This result has no fitted data attached (it was loaded).")
+        if "pattern_design" not in self._cache:
+            self._cache["pattern_design"] = self.encoding.matrix(self.patterns.keys)
+        return cast("npt.NDArray[np.float64]", self._cache["pattern_design"])
 
     def _observed(self) -> npt.NDArray[np.float64]:
         if self.outcome is None:
