@@ -10,10 +10,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["Cells", "UnitCells", "compress_cells", "group_rows", "unit_cells"]
+__all__ = ["Cells", "UnitCells", "compress_cells", "dense_unique", "group_rows", "unit_cells"]
 
 #: Compress only when the cells are fewer than this share of the rows.
 COMPRESSION_LIMIT = 0.5
+#: :func:`dense_unique` counts in a table of at most this many bins (or 4 per key, if more).
+DENSE_BINS = 2**22
 
 
 @dataclass
@@ -105,6 +107,27 @@ def group_rows(columns: Sequence[pd.Series | npt.NDArray[np.intp]]) -> tuple[
         radix *= size
     _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
     return inverse.ravel().astype(np.intp), first.astype(np.intp)
+
+
+def dense_unique(key: npt.NDArray[np.int64], size: int) -> tuple[
+        npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+    """The sorted distinct values of ``key`` (integers in ``0 .. size - 1``) and the index of
+    each key among them: ``numpy.unique(key, return_inverse=True)``, in O(n) when ``size`` is
+    moderate.
+
+    Notes
+    -----
+    ``numpy.unique`` sorts all n keys. When ``size`` is at most :data:`DENSE_BINS` (or four
+    bins per key) the keys are counted in a table of ``size`` bins instead: the bins that are
+    used are the distinct values in order, and their running count is the inverse. Larger
+    ranges fall back to ``numpy.unique`` (the table would not fit in memory).
+    """
+    if size > max(DENSE_BINS, 4 * len(key)):
+        values, inverse = np.unique(key, return_inverse=True)
+        return values, inverse.ravel().astype(np.intp)
+    used = np.bincount(key, minlength=size) > 0
+    rank = (np.cumsum(used) - 1).astype(np.intp)
+    return np.flatnonzero(used).astype(np.int64), rank[key]
 
 
 def compress_cells(
