@@ -94,12 +94,17 @@ class PoissonBinomialUnits:
     def _log_mgf_sum(self, shift: FloatArray) -> FloatArray:
         """$\\sum_i \\log(1 + e^{\\eta_i + \\gamma})$ per unit: $K(\\gamma)$ before
         the constant of $\\gamma = 0$ is taken off, and $-\\log P_\\gamma(X = 0)$."""
+        if not shift.any():  # at 0 (eta + 0 is eta): the sum kept for K(0)
+            return self._log_mgf_sum_at_zero()
         return self._sum(_softplus(self.eta + shift[self.group]))
 
-    def _cgf_from(self, log_mgf_sum: FloatArray) -> FloatArray:
+    def _log_mgf_sum_at_zero(self) -> FloatArray:
         if "K0" not in self._cache:
             self._cache["K0"] = self._sum(_softplus(self.eta))
-        return log_mgf_sum - self._cache["K0"]  # type: ignore[no-any-return]
+        return self._cache["K0"]  # type: ignore[no-any-return]
+
+    def _cgf_from(self, log_mgf_sum: FloatArray) -> FloatArray:
+        return log_mgf_sum - self._log_mgf_sum_at_zero()
 
     def mean(self, shift: FloatArray) -> FloatArray:
         """$E(\\gamma) = K'(\\gamma)$, the expected events with shifted log-odds."""
@@ -237,8 +242,7 @@ class PoissonBinomialUnits:
         key = ("pmf", kt.tobytes(), units.tobytes())
         if key in self._cache:
             return self._cache[key]  # type: ignore[no-any-return]
-        order = np.argsort(self.group, kind="stable")
-        starts = np.searchsorted(self.group[order], np.arange(self.n_units + 1))
+        order, starts = self._cells_by_unit()
         chosen = np.flatnonzero(units)
         width = int(self.births[chosen].max()) + 1 if len(chosen) else 1
         out = np.full((len(chosen), width), -np.inf)
@@ -249,6 +253,16 @@ class PoissonBinomialUnits:
                 out[row, :len(pmf)] = np.log(pmf)
         self._cache[key] = out
         return out
+
+
+    def _cells_by_unit(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """The cells in unit order (stable) and where each unit's cells start, sorted once
+        (not at each new tilt)."""
+        if "order" not in self._cache:
+            order = np.argsort(self.group, kind="stable")
+            starts = np.searchsorted(self.group[order], np.arange(self.n_units + 1))
+            self._cache["order"] = order, starts
+        return self._cache["order"]  # type: ignore[no-any-return]
 
 
 def _pmf(eta: FloatArray, counts: FloatArray, n: int) -> FloatArray:
