@@ -14,8 +14,9 @@ __all__ = ["Cells", "UnitCells", "compress_cells", "dense_unique", "group_rows",
 
 #: Compress only when the cells are fewer than this share of the rows.
 COMPRESSION_LIMIT = 0.5
-#: :func:`dense_unique` counts in a table of at most this many bins (or 4 per key, if more).
-DENSE_BINS = 2**22
+#: :func:`dense_unique` marks keys in a table of at most this many bins (or 8 per key, if
+#: more): 5 bytes a bin.
+DENSE_BINS = 2**23
 
 
 @dataclass
@@ -117,17 +118,19 @@ def dense_unique(key: npt.NDArray[np.int64], size: int) -> tuple[
 
     Notes
     -----
-    ``numpy.unique`` sorts all n keys. When ``size`` is at most :data:`DENSE_BINS` (or four
-    bins per key) the keys are counted in a table of ``size`` bins instead: the bins that are
-    used are the distinct values in order, and their running count is the inverse. Larger
-    ranges fall back to ``numpy.unique`` (the table would not fit in memory).
+    ``numpy.unique`` sorts all n keys. When ``size`` is at most :data:`DENSE_BINS` (or eight
+    bins per key) the keys are marked in a table of ``size`` bins instead: the marked bins
+    are the distinct values in order, and their running count is the inverse. Larger ranges
+    fall back to ``numpy.unique`` (the table would take too much memory).
     """
-    if size > max(DENSE_BINS, 4 * len(key)):
+    if size > max(DENSE_BINS, 8 * len(key)) or len(key) >= 2**31:
         values, inverse = np.unique(key, return_inverse=True)
         return values, inverse.ravel().astype(np.intp)
-    used = np.bincount(key, minlength=size) > 0
-    rank = (np.cumsum(used) - 1).astype(np.intp)
-    return np.flatnonzero(used).astype(np.int64), rank[key]
+    used = np.zeros(size, dtype=bool)
+    used[key] = True
+    # a 32-bit running count: the table is 5 bytes a bin, not 16
+    rank = np.cumsum(used, dtype=np.int32)
+    return np.flatnonzero(used).astype(np.int64), rank[key].astype(np.intp) - 1
 
 
 def compress_cells(
