@@ -42,3 +42,18 @@ def test_direct_rates_equal_statsmodels_fixed_effects():
     lower = pd.Series({u: expit(alpha[u] - 1.959963984540054 * se[u] + lp).mean()
                        for u in alpha.index})
     np.testing.assert_allclose(direct.loc[lower.index, "direct_rate_lower"], lower, rtol=1e-6)
+
+
+def test_standardise_in_blocks_equals_the_whole_matrix(monkeypatch):
+    """Block by block (small blocks here), from products of exponentials or, with a huge
+    log-odds, by expit: the weighted means of the whole unit x pattern matrix, computed
+    inline; infinite intercepts give 1 or 0."""
+    from casemix.standardisation import direct
+
+    monkeypatch.setattr(direct, "CHUNK", 64)
+    rng = np.random.default_rng(5)
+    alpha = np.r_[rng.normal(-2, 1, 9), np.inf, -np.inf]
+    weight = rng.integers(1, 5, 1_000).astype(float)
+    for lp in (rng.normal(0, 2, 1_000), np.r_[rng.normal(0, 2, 999), -400.0]):
+        want = np.r_[expit(alpha[:9, None] + lp[None, :]) @ weight / weight.sum(), 1.0, 0.0]
+        np.testing.assert_allclose(direct._standardise(alpha, lp, weight), want, rtol=1e-13)

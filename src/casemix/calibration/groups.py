@@ -166,13 +166,25 @@ def calibration_by_group_cells(
                      level=level, min_events=min_events)
 
 
+def _members(codes: npt.NDArray[np.intp], k: int) -> list[npt.NDArray[np.intp]]:
+    """The positions of each code ``0 .. k - 1`` in ``codes``, ascending: what
+    ``numpy.flatnonzero(codes == j)`` gives for every j, from one stable sort instead of k
+    scans of all cells."""
+    if k == 0:
+        return []
+    # a stable sort keeps the positions of one code ascending; 16-bit codes sort by radix (O(n))
+    small = codes.astype(np.uint16) if k <= 2**16 else codes
+    order = np.argsort(small, kind="stable")
+    bounds = np.cumsum(np.bincount(codes, minlength=k))
+    return np.split(order, bounds[:-1])
+
+
 def _by_group(p: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
               m: npt.NDArray[np.float64], codes: npt.NDArray[np.intp], labels: pd.Index, *,
               variable: str, level: float, min_events: int) -> GroupCalibration:
     lp = logit(p)
     rows = []
-    for k, label in enumerate(labels):
-        idx = np.flatnonzero(codes == k)
+    for label, idx in zip(labels, _members(codes, len(labels)), strict=True):
         o, e, n = float(y[idx].sum()), float((m[idx] * p[idx]).sum()), int(m[idx].sum())
         slope = se = np.nan
         if min(o, n - o) >= min_events:

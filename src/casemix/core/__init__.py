@@ -4,7 +4,14 @@ Imports nothing of casemix but the exception tree; every statistical package and
 orchestration layer build on it.
 """
 
-from casemix.core.cells import Cells, UnitCells, compress_cells, group_rows, unit_cells
+from casemix.core.cells import (
+    Cells,
+    UnitCells,
+    compress_cells,
+    dense_unique,
+    group_rows,
+    unit_cells,
+)
 from casemix.core.design import Encoding, Term, TermEncoding, learn_encoding
 from casemix.core.glmm import GLMMFit, fit_glmm_binomial
 from casemix.core.logistic import (
@@ -27,6 +34,7 @@ __all__ = [
     "UnitCells",
     "compress_cells",
     "default_knots",
+    "dense_unique",
     "fit_glmm_binomial",
     "fit_logistic",
     "fit_logistic_fixed_effects",

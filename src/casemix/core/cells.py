@@ -10,10 +10,13 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["Cells", "UnitCells", "compress_cells", "group_rows", "unit_cells"]
+__all__ = ["Cells", "UnitCells", "compress_cells", "dense_unique", "group_rows", "unit_cells"]
 
 #: Compress only when the cells are fewer than this share of the rows.
 COMPRESSION_LIMIT = 0.5
+#: :func:`dense_unique` marks keys in a table of at most this many bins (or 8 per key, if
+#: more): 5 bytes a bin.
+DENSE_BINS = 2**23
 
 
 @dataclass
@@ -105,6 +108,29 @@ def group_rows(columns: Sequence[pd.Series | npt.NDArray[np.intp]]) -> tuple[
         radix *= size
     _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
     return inverse.ravel().astype(np.intp), first.astype(np.intp)
+
+
+def dense_unique(key: npt.NDArray[np.int64], size: int) -> tuple[
+        npt.NDArray[np.int64], npt.NDArray[np.intp]]:
+    """The sorted distinct values of ``key`` (integers in ``0 .. size - 1``) and the index of
+    each key among them: ``numpy.unique(key, return_inverse=True)``, in O(n) when ``size`` is
+    moderate.
+
+    Notes
+    -----
+    ``numpy.unique`` sorts all n keys. When ``size`` is at most :data:`DENSE_BINS` (or eight
+    bins per key) the keys are marked in a table of ``size`` bins instead: the marked bins
+    are the distinct values in order, and their running count is the inverse. Larger ranges
+    fall back to ``numpy.unique`` (the table would take too much memory).
+    """
+    if size > max(DENSE_BINS, 8 * len(key)) or len(key) >= 2**31:
+        values, inverse = np.unique(key, return_inverse=True)
+        return values, inverse.ravel().astype(np.intp)
+    used = np.zeros(size, dtype=bool)
+    used[key] = True
+    # a 32-bit running count: the table is 5 bytes a bin, not 16
+    rank = np.cumsum(used, dtype=np.int32)
+    return np.flatnonzero(used).astype(np.int64), rank[key].astype(np.intp) - 1
 
 
 def compress_cells(

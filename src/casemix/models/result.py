@@ -10,7 +10,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.special import expit, ndtr, ndtri
 
-from casemix.core.cells import Cells
+from casemix.core.cells import Cells, dense_unique
 from casemix.core.design import Encoding
 from casemix.disclosure import DEFAULT_THRESHOLD
 from casemix.models.risk import RiskModel
@@ -250,13 +250,14 @@ class CaseMixResult:
 
         if self.rows is None or self.patterns is None or self.pattern_risk is None:
             raise ValueError("This result has no fitted data attached (it was loaded).")
-        births = with_derived_groups(births)
+        if column not in births:  # a derived grouping: only then derive (qcut costs)
+            births = with_derived_groups(births)
         if column not in births:
             raise ValueError(f"Column {column!r} is not in the births table.")
         codes, labels = group_codes(births[column].iloc[self.rows])
         # group x covariate pattern cells: every birth of one has the same group and risk
         key = self.patterns.inverse.astype(np.int64) * len(labels) + codes
-        cell_key, inverse = np.unique(key, return_inverse=True)
+        cell_key, inverse = dense_unique(key, len(self.pattern_risk) * len(labels))
         observed, count = self._observed(), self.row_births
         events = np.bincount(inverse, weights=observed if count is None else observed * count,
                              minlength=len(cell_key))

@@ -226,15 +226,17 @@ def _poisson_binomial(table: pd.DataFrame, frame: pd.DataFrame, level: str, inde
     with known risks, :mod:`casemix.standardisation.poisson_binomial`) for the units whose
     cells are ``whole`` births; for units with case weights or shared births (not whole
     births) the Poisson versions on the effective counts stay."""
-    cells = frame[frame[level].notna()]
-    group = index.get_indexer(cells[level])
+    present = frame[level].notna().to_numpy()
+    group = index.get_indexer(frame.loc[present, level])  # the one look-up of unit labels
     keep = whole[group]
     if not keep.any():
         return table
-    cells, rows = cells[keep], np.flatnonzero(whole)
-    births = cells["_m"].to_numpy(dtype=float)
-    risk = np.clip(cells["_e"].to_numpy(dtype=float) / births, 1e-12, 1 - 1e-12)
-    group = pd.Index(index[rows]).get_indexer(cells[level])
+    rows = np.flatnonzero(whole)
+    births = frame["_m"].to_numpy(dtype=float)[present][keep]
+    risk = np.clip(frame["_e"].to_numpy(dtype=float)[present][keep] / births, 1e-12, 1 - 1e-12)
+    # a kept unit's number among the kept units (``index`` is unique): its position in
+    # ``index[rows]``, without looking the labels up again
+    group = (np.cumsum(whole) - 1)[group[keep]]
     units = poisson_binomial_units(births, risk, group, len(rows))
     O = table["observed"].to_numpy(dtype=float)[rows]
     out = table.iloc[rows].copy()

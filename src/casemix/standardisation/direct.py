@@ -16,13 +16,49 @@ DIRECT_COLUMNS = ["level", "unit", "n", "observed", "direct_rate", "direct_rate_
                   "direct_rate_upper", "direct_note"]
 
 
+#: Unit x pattern pairs evaluated at once by :func:`_standardise` (bounded memory: 8 MB).
+CHUNK = 2**20
+#: Largest |log-odds| for which expit is evaluated from products of exponentials.
+_EXP_RANGE = 300.0
+
+
 def _standardise(alpha: npt.NDArray[np.float64], lp: npt.NDArray[np.float64],
                  weight: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    """Weighted mean of ``expit(alpha_k + lp)`` over the national patterns, per unit."""
+    """Weighted mean of ``expit(alpha_k + lp)`` over the national patterns, per unit
+    (1 or 0 for an intercept of plus or minus infinity)."""
     finite = np.isfinite(alpha)
     out = np.where(alpha > 0, 1.0, 0.0)
-    out[finite] = expit(alpha[finite, None] + lp[None, :]) @ weight / weight.sum()
+    out[finite] = _expit_means(alpha[finite], lp, weight)
     return out
+
+
+def _expit_means(alpha: npt.NDArray[np.float64], lp: npt.NDArray[np.float64],
+                 weight: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """$\\sum_j w_j\\,\\mathrm{expit}(\\alpha_k + l_j) / \\sum_j w_j$ for every k, over
+    blocks of patterns of at most :data:`CHUNK` pairs (never the whole K x P matrix)."""
+    total = np.zeros(len(alpha))
+    step = max(1, CHUNK // max(1, len(alpha)))
+    # expit(a + l) = 1 / (1 + e^{-a} e^{-l}): one exponential per unit and per pattern instead
+    # of one per pair, exact to a few ulp while the exponentials stay far from over- and
+    # underflow (|a|, |l| <= 300); otherwise scipy's expit on each pair
+    products = (np.abs(alpha).max(initial=0.0) <= _EXP_RANGE
+                and np.abs(lp).max(initial=0.0) <= _EXP_RANGE)
+    ea, el = (np.exp(-alpha), np.exp(-lp)) if products else (alpha, lp)
+    for start in range(0, len(lp), step):
+        block = slice(start, start + step)
+        total += _expit_block(ea, el[block], products) @ weight[block]
+    return total / weight.sum()
+
+
+def _expit_block(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], products: bool
+                 ) -> npt.NDArray[np.float64]:
+    """``expit(alpha[:, None] + lp[None, :])`` for one block, from ``a, b`` =
+    ``exp(-alpha), exp(-lp)`` (``products``) or ``alpha, lp`` themselves."""
+    if not products:
+        return expit(a[:, None] + b[None, :])  # type: ignore[no-any-return]
+    out = np.multiply.outer(a, b)
+    out += 1.0
+    return np.reciprocal(out, out=out)
 
 
 def direct_standardisation(X: npt.NDArray[np.float64], patterns: Cells, cells: Cells,
@@ -70,10 +106,10 @@ def direct_standardisation(X: npt.NDArray[np.float64], patterns: Cells, cells: C
                                      pattern=uc.pattern)
     lp = X @ fit.coef
     q = ndtri(0.5 + confidence_level / 2)
-    rate = _standardise(fit.unit_intercepts, lp, patterns.m)
-    se = fit.unit_intercept_se_conditional
-    lower = _standardise(fit.unit_intercepts - q * se, lp, patterns.m)
-    upper = _standardise(fit.unit_intercepts + q * se, lp, patterns.m)
+    alpha, se = fit.unit_intercepts, fit.unit_intercept_se_conditional
+    # the rates and both limits in one pass over the patterns
+    rate, lower, upper = np.split(_standardise(np.concatenate(
+        [alpha, alpha - q * se, alpha + q * se]), lp, patterns.m), 3)
     finite = np.isfinite(fit.unit_intercepts)
     lower[~finite] = upper[~finite] = np.nan
     n = np.bincount(uc.unit, weights=uc.m, minlength=len(uc.uniques))

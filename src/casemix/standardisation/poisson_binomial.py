@@ -89,9 +89,22 @@ class PoissonBinomialUnits:
 
     def cgf(self, shift: FloatArray) -> FloatArray:
         """$K(\\gamma)$ per unit."""
+        return self._cgf_from(self._log_mgf_sum(shift))
+
+    def _log_mgf_sum(self, shift: FloatArray) -> FloatArray:
+        """$\\sum_i \\log(1 + e^{\\eta_i + \\gamma})$ per unit: $K(\\gamma)$ before
+        the constant of $\\gamma = 0$ is taken off, and $-\\log P_\\gamma(X = 0)$."""
+        if not shift.any():  # at 0 (eta + 0 is eta): the sum kept for K(0)
+            return self._log_mgf_sum_at_zero()
+        return self._sum(_softplus(self.eta + shift[self.group]))
+
+    def _log_mgf_sum_at_zero(self) -> FloatArray:
         if "K0" not in self._cache:
             self._cache["K0"] = self._sum(_softplus(self.eta))
-        return self._sum(_softplus(self.eta + shift[self.group])) - self._cache["K0"]
+        return self._cache["K0"]  # type: ignore[no-any-return]
+
+    def _cgf_from(self, log_mgf_sum: FloatArray) -> FloatArray:
+        return log_mgf_sum - self._log_mgf_sum_at_zero()
 
     def mean(self, shift: FloatArray) -> FloatArray:
         """$E(\\gamma) = K'(\\gamma)$, the expected events with shifted log-odds."""
@@ -146,18 +159,22 @@ class PoissonBinomialUnits:
         # the closed forms at the ends: P(X >= n) = prod q, P(X >= 1) = 1 - prod(1 - q)
         top = inner & (k == n)
         bottom = inner & (k == 1) & ~top
-        if top.any() or bottom.any():
+        rest = inner & ~top & ~bottom
+        # one pass over the cells for K(g), shared by P(X >= 1) and both tail methods
+        log_mgf = self._log_mgf_sum(g) if (bottom | rest).any() else None
+        if top.any():
             eta = self.eta + g[self.group]
             out = np.where(top, np.exp(-self._sum(_softplus(-eta))), out)
-            out = np.where(bottom, -np.expm1(-self._sum(_softplus(eta))), out)
-        rest = inner & ~top & ~bottom
+        if bottom.any():
+            out = np.where(bottom, -np.expm1(-log_mgf), out)  # type: ignore[operator]
         if rest.any():
+            cgf_g = self._cgf_from(log_mgf)  # type: ignore[arg-type]
             exact = self._exact_units(rest)
             if exact.any():
-                out[exact] = self._exact_upper(k, g, exact)
+                out[exact] = self._exact_upper(k, g, exact, cgf_g)
             approx = rest & ~exact
             if approx.any():
-                out[approx] = self._saddle_upper(k, g)[approx]
+                out[approx] = self._saddle_upper(k, g, cgf_g)[approx]
         out = np.clip(out, 0.0, 1.0)
         return out if upper else 1.0 - out
 
@@ -168,12 +185,13 @@ class PoissonBinomialUnits:
             return np.zeros_like(mask)
         return mask & (self.births <= EXACT_MAX_BIRTHS)
 
-    def _saddle_upper(self, k: FloatArray, g: FloatArray) -> FloatArray:
-        """Lugannani-Rice with continuity correction for P_g(X >= k), 0 < k < n."""
+    def _saddle_upper(self, k: FloatArray, g: FloatArray, cgf_g: FloatArray) -> FloatArray:
+        """Lugannani-Rice with continuity correction for P_g(X >= k), 0 < k < n
+        (``cgf_g`` = $K(g)$)."""
         kt = np.clip(k - 0.5, 1e-9, self.births - 1e-9)
         s_hat = self.saddlepoint(kt)
         s = s_hat - g  # saddlepoint of the tilted distribution
-        exponent = np.maximum(s * kt - (self._cgf_at(kt, s_hat) - self.cgf(g)), 0.0)
+        exponent = np.maximum(s * kt - (self._cgf_at(kt, s_hat) - cgf_g), 0.0)
         w = np.sign(s) * np.sqrt(2 * exponent)
         key = ("K2", kt.tobytes())
         if key not in self._cache:
@@ -188,17 +206,18 @@ class PoissonBinomialUnits:
         normal = ndtr(-(kt - self.mean(g)) / np.sqrt(self._second(g)))
         return np.where(near, normal, lr)
 
-    def _exact_upper(self, k: FloatArray, g: FloatArray, units: npt.NDArray[np.bool_]
-                     ) -> FloatArray:
+    def _exact_upper(self, k: FloatArray, g: FloatArray, units: npt.NDArray[np.bool_],
+                     cgf_g: FloatArray) -> FloatArray:
         """Exact P_g(X >= k) for the selected units, from the distribution tilted to be
-        centred at k (DFT-CF there, tilted back exactly), all units at once."""
+        centred at k (DFT-CF there, tilted back exactly), all units at once (``cgf_g`` =
+        $K(g)$)."""
         # one tilt for k and k + 1 (the upper tail at O and the lower tail at O share it):
         # centred half-way, every probability near k is far above the floating-point floor
         kt = np.clip(np.floor(k - 1e-9) + 0.5, 0.5, self.births - 0.5)
         s_all = self.saddlepoint(kt)
         s_hat = s_all[units]
         log_pmf = self._log_pmfs(kt, s_hat, units)
-        log_norm = self._cgf_at(kt, s_all)[units] - self.cgf(g)[units]
+        log_norm = self._cgf_at(kt, s_all)[units] - cgf_g[units]
         x = np.arange(log_pmf.shape[1], dtype=float)
         d = (g[units] - s_hat)[:, None]
         with np.errstate(invalid="ignore"):
@@ -223,8 +242,7 @@ class PoissonBinomialUnits:
         key = ("pmf", kt.tobytes(), units.tobytes())
         if key in self._cache:
             return self._cache[key]  # type: ignore[no-any-return]
-        order = np.argsort(self.group, kind="stable")
-        starts = np.searchsorted(self.group[order], np.arange(self.n_units + 1))
+        order, starts = self._cells_by_unit()
         chosen = np.flatnonzero(units)
         width = int(self.births[chosen].max()) + 1 if len(chosen) else 1
         out = np.full((len(chosen), width), -np.inf)
@@ -235,6 +253,16 @@ class PoissonBinomialUnits:
                 out[row, :len(pmf)] = np.log(pmf)
         self._cache[key] = out
         return out
+
+
+    def _cells_by_unit(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """The cells in unit order (stable) and where each unit's cells start, sorted once
+        (not at each new tilt)."""
+        if "order" not in self._cache:
+            order = np.argsort(self.group, kind="stable")
+            starts = np.searchsorted(self.group[order], np.arange(self.n_units + 1))
+            self._cache["order"] = order, starts
+        return self._cache["order"]  # type: ignore[no-any-return]
 
 
 def _pmf(eta: FloatArray, counts: FloatArray, n: int) -> FloatArray:
