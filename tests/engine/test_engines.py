@@ -22,6 +22,7 @@ from casemix.engine import RatesPlan, scan_births
 from casemix.exceptions import DataError
 from casemix.indicators import indicator_rates
 from casemix.indicators.rates import rates_from_counts
+from casemix.models.data import prepare_model_data
 from casemix.models.runs import load_run, reproduce_run, save_run
 from casemix.simulation import simulate_cohort
 
@@ -213,3 +214,21 @@ def test_pandas_engine_and_weights(cohort):
     weighted = spec.__class__(**{**spec.__dict__, "weights": "w"})
     with pytest.raises(DataError, match="case weights"):
         scan_births(str(cohort["parts"]), [weighted])
+
+
+def test_subgroups_outside_the_model_get_a_table_of_their_own(cohort):
+    # urbanisation is a calibration subgroup but no adjuster of the spline spec: it does not
+    # multiply the grouped rows; its table holds the analysed births by pattern columns,
+    # urbanisation and outcome (reference: pandas counts of the births read whole)
+    spec = load_spec(cohort["folder"] / "spline.toml")
+    grouped = scan_births(str(cohort["parts"]), [spec], batch_rows=5_000, workers=1)[spec.name]
+    assert "urbanisation" not in grouped.frame.columns
+    table = grouped.subgroups["urbanisation"]
+    assert "vsv" not in table.columns and "urbanisation" in table.columns
+    births = load_births(cohort["births"]).births
+    data = prepare_model_data(births, spec)
+    analysed = births.iloc[data.rows].assign(_outcome=data.y)
+    expected = analysed.groupby(["urbanisation", "_outcome"], dropna=False).size()
+    got = table.groupby(["urbanisation", "_outcome"], dropna=False)["_births"].sum()
+    pd.testing.assert_series_equal(got, expected, check_names=False, check_dtype=False,
+                                   check_index_type=False)

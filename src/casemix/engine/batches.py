@@ -26,7 +26,14 @@ from casemix.indicators import DefinitionSettings
 from casemix.indicators.derive import derive_indicators
 from casemix.indicators.rates import indicator_counts
 from casemix.models.data import prepare_model_data
-from casemix.models.grouped import BIRTHS, OUTCOME, model_columns
+from casemix.models.grouped import (
+    BIRTHS,
+    OUTCOME,
+    model_columns,
+    pattern_columns,
+    subgroup_columns,
+    subgroup_key,
+)
 from casemix.models.spec import ModelSpec
 from casemix.records import ColumnMapping, Problem, load_births
 from casemix.records.schema import COLUMNS, column_key
@@ -100,7 +107,9 @@ class Partial:
     exclusions : list of dict
         Validation exclusions (``stage, scope, reason, n_rows``), summed by reason.
     grouped : dict
-        Spec name -> distinct rows of the model's columns and outcome with their births.
+        Spec name -> distinct rows of the model's columns and outcome with their births; and
+        :func:`~casemix.models.grouped.subgroup_key` -> those of a calibration subgroup
+        outside the model (pattern columns, subgroup, outcome).
     model_exclusions : dict
         Spec name -> the model's exclusions, summed by reason.
     renamed : dict
@@ -192,11 +201,16 @@ def group_births(births: pd.DataFrame, specs: tuple[ModelSpec, ...], part: Parti
     for spec in specs:
         spec.check_data(list(births.columns))
         data = prepare_model_data(births, spec)
-        columns = model_columns(spec, list(births.columns))
-        frame = births[columns].iloc[data.rows].reset_index(drop=True)
-        frame[OUTCOME] = data.y.astype(np.int8)
-        part.dtypes[spec.name] = {c: frame[c].dtype for c in columns}
-        part.grouped[spec.name] = _compact(_group(frame))
+        names = list(births.columns)
+        analysed = births.iloc[data.rows].reset_index(drop=True)
+        outcome = data.y.astype(np.int8)
+        tables = {spec.name: model_columns(spec, names)}
+        for column in subgroup_columns(spec, names):
+            tables[subgroup_key(spec.name, column)] = [*pattern_columns(spec, names), column]
+        for key, columns in tables.items():
+            frame = analysed[columns].assign(**{OUTCOME: outcome})
+            part.dtypes[key] = {c: frame[c].dtype for c in columns}
+            part.grouped[key] = _compact(_group(frame))
         part.model_exclusions[spec.name] = list(data.exclusions.entries)
 
 

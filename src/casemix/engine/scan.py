@@ -25,7 +25,7 @@ from casemix.engine.batches import (
 )
 from casemix.engine.sources import Source, resolve_source
 from casemix.exceptions import DataError, ParameterError
-from casemix.models.grouped import BIRTHS, GroupedBirths, files_fingerprint
+from casemix.models.grouped import BIRTHS, GroupedBirths, files_fingerprint, subgroup_key
 from casemix.models.spec import ModelSpec
 from casemix.records import ColumnMapping, ExclusionLog, Problem, ValidationReport, load_births
 from casemix.records.mapping import PRESETS
@@ -303,8 +303,19 @@ def _finish(part: Partial, plan: BatchPlan, engine: str, source: Source | None,
         grouped[spec.name] = GroupedBirths(
             frame, validation,
             ExclusionLog(part.model_exclusions.get(spec.name, [])), engine, given,
-            None if source is None else fingerprint, _notes(part))
+            None if source is None else fingerprint, _notes(part),
+            _subgroup_tables(part, spec.name))
     return Scan(validation, grouped, engine, source, rates)
+
+
+def _subgroup_tables(part: Partial, name: str) -> dict[str, pd.DataFrame]:
+    """The grouped tables of the calibration subgroups of spec ``name``, sorted and typed."""
+    out = {}
+    for key, frame in part.grouped.items():
+        spec, _, column = key.partition(subgroup_key("", ""))
+        if spec == name and column:
+            out[column] = restore_types(sort_grouped(frame), part.dtypes.get(key, {}))
+    return out
 
 
 def _notes(part: Partial) -> list[str]:

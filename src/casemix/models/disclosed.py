@@ -32,6 +32,7 @@ from casemix.disclosure.tables import (
     unit_key,
 )
 from casemix.exceptions import ConvergenceError, MethodSwitchWarning
+from casemix.models.grouped import GroupedBirths
 from casemix.models.result import CaseMixResult
 from casemix.models.shrinkers import EmpiricalBayes, FayHerriot, Shrinker
 from casemix.models.units import DERIVED_COLUMNS, row_groups
@@ -112,7 +113,7 @@ class DisclosedRun:
     verdict: dict[str, Any] = field(default_factory=dict)
 
 
-def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
+def disclose_run(result: CaseMixResult, births: pd.DataFrame | GroupedBirths | None = None, *,
                  threshold: int = DEFAULT_THRESHOLD, width: float | None = None
                  ) -> DisclosedRun:
     """Suppress the tables of a run together.
@@ -121,9 +122,11 @@ def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
     ----------
     result : CaseMixResult
         A fitted result (with its data attached).
-    births : pandas.DataFrame, optional
+    births : pandas.DataFrame or GroupedBirths, optional
         The births it was fitted on: needed for calibration by subgroup and for the nesting
-        of unit levels (municipalities in regions), which an attacker knows.
+        of unit levels (municipalities in regions), which an attacker knows. Grouped births
+        bring the tables of their subgroups outside the model
+        (:attr:`~casemix.models.grouped.GroupedBirths.subgroups`).
     threshold : int, default 10
         Counts below this are suppressed (primary suppression), and every hidden count's
         feasible interval must reach it.
@@ -146,7 +149,9 @@ def disclose_run(result: CaseMixResult, births: pd.DataFrame | None = None, *,
     protection = Protection(threshold, float(threshold if width is None else width))
     table = result.unit_table
     frame = _with_unweighted(result, table.frame.assign(period=table.frame["period"].astype(str)))
-    groups = _subgroups(result, births)
+    tables = births.subgroups if isinstance(births, GroupedBirths) else {}
+    births = births.frame if isinstance(births, GroupedBirths) else births
+    groups = _subgroups(result, births, tables)
     direct, notes = _direct(result)
     cells = LinkedCells()
     nesting = _nesting(result, births)
@@ -261,12 +266,20 @@ def _group_key(variable: str, period: str):  # type: ignore[no-untyped-def]
     return lambda r: unit_key(f"group:{variable}", str(r.group), period, "all")
 
 
-def _subgroups(result: CaseMixResult, births: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+def _subgroups(result: CaseMixResult, births: pd.DataFrame | None,
+               tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Calibration by every subgroup in ``births`` or with a subgroup table of its own
+    (grouped births), in the order of :data:`SUBGROUPS`."""
     if births is None or result.outcome is None:
         return {}
     frame = with_derived_groups(births)
-    return {column: result.calibration_by(frame, column).table
-            for column in SUBGROUPS if column in frame}
+    out = {}
+    for column in SUBGROUPS:
+        if column in tables:
+            out[column] = result.calibration_by_table(tables[column], births, column).table
+        elif column in frame:
+            out[column] = result.calibration_by(frame, column).table
+    return out
 
 
 def _direct(result: CaseMixResult) -> tuple[pd.DataFrame, list[str]]:

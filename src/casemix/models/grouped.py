@@ -17,7 +17,8 @@ from casemix.records.exclusions import ExclusionLog
 if TYPE_CHECKING:
     from casemix.records import ValidationReport
 
-__all__ = ["BIRTHS", "OUTCOME", "GroupedBirths", "files_fingerprint", "model_columns"]
+__all__ = ["BIRTHS", "OUTCOME", "GroupedBirths", "files_fingerprint", "model_columns",
+           "pattern_columns", "subgroup_columns", "subgroup_key"]
 
 #: Column of :attr:`GroupedBirths.frame` with the 0/1 outcome of the row's births.
 OUTCOME = "_outcome"
@@ -38,14 +39,33 @@ def files_fingerprint(paths: list[Path]) -> str:
 
 def model_columns(spec: object, columns: list[str]) -> list[str]:
     """The columns of ``columns`` that a fit of ``spec`` keeps per birth: adjusters, unit
-    levels, strata and year (the columns of :func:`casemix.models.data.prepare_model_data`),
-    then the calibration subgroups (:data:`casemix.models.disclosed.SUBGROUPS`) that are
-    categorical in the data."""
+    levels, strata and year (the columns of :func:`casemix.models.data.prepare_model_data`)."""
+    wanted = [t.column for t in spec.adjusters]  # type: ignore[attr-defined]
+    wanted += [*spec.levels, *spec.stratify, "year"]  # type: ignore[attr-defined]
+    return [c for c in dict.fromkeys(wanted) if c in columns]
+
+
+def pattern_columns(spec: object, columns: list[str]) -> list[str]:
+    """The model's columns without its unit levels: births equal in these have the same
+    covariate pattern, hence the same predicted risk."""
+    levels = set(spec.levels)  # type: ignore[attr-defined]
+    return [c for c in model_columns(spec, columns) if c not in levels]
+
+
+def subgroup_columns(spec: object, columns: list[str]) -> list[str]:
+    """The calibration subgroups (:data:`casemix.models.disclosed.SUBGROUPS`) in ``columns``
+    that are not among the model's columns: they get a table of their own
+    (:attr:`GroupedBirths.subgroups`), so that they do not multiply the grouped rows."""
     from casemix.models.disclosed import SUBGROUPS
 
-    wanted = [t.column for t in spec.adjusters]  # type: ignore[attr-defined]
-    wanted += [*spec.levels, *spec.stratify, "year", *SUBGROUPS]  # type: ignore[attr-defined]
-    return [c for c in dict.fromkeys(wanted) if c in columns]
+    used = set(model_columns(spec, columns))
+    return [c for c in SUBGROUPS if c in columns and c not in used]
+
+
+def subgroup_key(name: str, column: str) -> str:
+    """Key of the grouped table of subgroup ``column`` of spec ``name`` among an engine's
+    grouped tables."""
+    return f"{name}\x1f{column}"
 
 
 @dataclass
@@ -75,6 +95,11 @@ class GroupedBirths:
         Fingerprint of the source files (:func:`files_fingerprint`).
     notes : list of str
         What a run of these births leaves out, for its manifest.
+    subgroups : dict
+        Calibration subgroup outside the model's columns (:func:`subgroup_columns`) -> the
+        analysed births grouped by the covariate-pattern columns (:func:`pattern_columns`),
+        that subgroup and the outcome, with their births: what calibration by the subgroup
+        needs (pattern x subgroup cells), without the units.
     """
 
     frame: pd.DataFrame
@@ -84,6 +109,7 @@ class GroupedBirths:
     source: str = ""
     source_sha256: str | None = None
     notes: list[str] = field(default_factory=list)
+    subgroups: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def births(self) -> npt.NDArray[np.float64]:

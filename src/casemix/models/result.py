@@ -10,7 +10,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy.special import expit, ndtr, ndtri
 
-from casemix.core.cells import Cells, dense_unique
+from casemix.core.cells import Cells, dense_unique, group_rows
 from casemix.core.design import Encoding
 from casemix.disclosure import DEFAULT_THRESHOLD
 from casemix.models.risk import RiskModel
@@ -246,7 +246,7 @@ class CaseMixResult:
 
         Computed on the group x covariate-pattern cells
         (:func:`casemix.calibration.calibration_by_group_cells`, exact)."""
-        from casemix.calibration import calibration_by_group_cells, group_codes, with_derived_groups
+        from casemix.calibration import with_derived_groups
 
         if self.rows is None or self.patterns is None or self.pattern_risk is None:
             raise ValueError("This result has no fitted data attached (it was loaded).")
@@ -254,11 +254,41 @@ class CaseMixResult:
             births = with_derived_groups(births)
         if column not in births:
             raise ValueError(f"Column {column!r} is not in the births table.")
-        codes, labels = group_codes(births[column].iloc[self.rows])
+        return self._calibration_cells(self.patterns.inverse, births[column].iloc[self.rows],
+                                       self._observed(), self.row_births, column)
+
+    def calibration_by_table(self, table: pd.DataFrame, births: pd.DataFrame, column: str
+                             ) -> GroupCalibration:
+        """:meth:`calibration_by` from a subgroup table of grouped births
+        (:attr:`casemix.models.grouped.GroupedBirths.subgroups`): the analysed births grouped
+        by the covariate-pattern columns, ``column`` and the outcome. ``births`` is the
+        grouped table that was fitted; a row of ``table`` has the pattern of the fitted rows
+        with its values of the pattern columns. Exact: the same cells as from the births."""
+        from casemix.models.grouped import BIRTHS, OUTCOME
+
+        if self.rows is None or self.patterns is None or self.pattern_risk is None:
+            raise ValueError("This result has no fitted data attached (it was loaded).")
+        columns = [c for c in table.columns if c not in (column, OUTCOME, BIRTHS)]
+        pattern = _patterns_of(births[columns].iloc[self.rows].reset_index(drop=True),
+                               table[columns], self.patterns.inverse)
+        return self._calibration_cells(pattern, table[column],
+                                       table[OUTCOME].to_numpy(dtype=float),
+                                       table[BIRTHS].to_numpy(dtype=float), column)
+
+    def _calibration_cells(self, pattern: npt.NDArray[np.intp], groups: pd.Series,
+                           observed: npt.NDArray[np.float64],
+                           count: npt.NDArray[np.float64] | None, column: str
+                           ) -> GroupCalibration:
+        """Calibration by ``groups`` from rows with their covariate ``pattern``, 0/1
+        ``observed`` outcome and births ``count`` (None: one each), on pattern x group
+        cells."""
+        from casemix.calibration import calibration_by_group_cells, group_codes
+
+        assert self.pattern_risk is not None
+        codes, labels = group_codes(groups)
         # group x covariate pattern cells: every birth of one has the same group and risk
-        key = self.patterns.inverse.astype(np.int64) * len(labels) + codes
+        key = pattern.astype(np.int64) * len(labels) + codes
         cell_key, inverse = dense_unique(key, len(self.pattern_risk) * len(labels))
-        observed, count = self._observed(), self.row_births
         events = np.bincount(inverse, weights=observed if count is None else observed * count,
                              minlength=len(cell_key))
         births_per_cell = np.bincount(inverse, weights=count,
@@ -351,3 +381,18 @@ def predict_risk(encoding: Encoding, coef: npt.NDArray[np.float64],
 
 
 __all__ += ["DERIVED_COLUMNS", "UNIT_COLUMNS", "predict_risk"]
+
+
+def _patterns_of(fitted: pd.DataFrame, rows: pd.DataFrame, inverse: npt.NDArray[np.intp]
+                 ) -> npt.NDArray[np.intp]:
+    """Covariate pattern of each of ``rows``: that of the ``fitted`` rows (patterns
+    ``inverse``) with the same values of the columns of ``rows``."""
+    both = [pd.concat([fitted[c], rows[c]], ignore_index=True) for c in rows.columns]
+    ids, first = group_rows(both)
+    lookup = np.full(len(first), -1, dtype=np.intp)
+    lookup[ids[:len(fitted)]] = inverse
+    out = lookup[ids[len(fitted):]]
+    if (out < 0).any():
+        raise ValueError(f"{int((out < 0).sum()):,} rows of the subgroup table have values of "
+                         f"{list(rows.columns)} that no analysed birth has.")
+    return out

@@ -227,7 +227,8 @@ def save_run(
         validation = validation or grouped.validation
         births = grouped.frame
     births = births if births is not None else (validation.births if validation else None)
-    disclosed = disclose_run(result, births, threshold=threshold)
+    disclosed = disclose_run(result, grouped if grouped is not None else births,
+                             threshold=threshold)
     manifest = _manifest(result, births=births, validation=validation, threshold=threshold,
                          data_file=data_file, mapping=mapping, invalid=invalid,
                          diagnostics=diagnostics)
@@ -740,8 +741,7 @@ def reproduce_run(run: Run | str | Path, births: pd.DataFrame | GroupedBirths | 
         births = run.read_births().births
     result = run.refit(births)
     written = (run.folder / "units.csv").read_text("utf-8")
-    frame = births.frame if isinstance(births, GroupedBirths) else births
-    again = disclose_run(result, frame, threshold=run.threshold).units.to_csv(index=False)
+    again = disclose_run(result, births, threshold=run.threshold).units.to_csv(index=False)
     if again != written:
         old = pd.read_csv(run.folder / "units.csv", dtype=str, keep_default_na=False)
         new = pd.read_csv(io.StringIO(again), dtype=str, keep_default_na=False)
