@@ -164,8 +164,10 @@ def run_batch(raw: pd.DataFrame, plan: BatchPlan) -> Partial:
         The batch has fatal problems (named as :func:`casemix.load_births` names them), or a
         spec cannot be fitted on it (e.g. an outcome column with values other than 0/1).
     """
+    # the ids of the whole source are checked in one query (casemix.engine.scan)
     report = load_births(_point_decimals(raw, plan.decimal), mapping=plan.mapping,
-                         invalid=plan.invalid, errors="report")  # type: ignore[arg-type]
+                         invalid=plan.invalid, errors="report",  # type: ignore[arg-type]
+                         check_ids=False)
     if plan.errors == "raise":
         report.raise_for_errors()
     part = Partial(report.n_input, len(report.births), list(report.problems),

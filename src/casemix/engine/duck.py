@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -128,9 +129,23 @@ def duckdb_partial(source: Source, plan: BatchPlan, *, read: ReadAssumptions | N
 
 
 def _rows(source: Source, files: list[str], read: ReadAssumptions | None) -> int:
+    """Rows of the source: counted from the Parquet metadata; for CSV estimated from the
+    lines in the first megabyte (it only decides how many workers to start, and counting
+    would parse the whole file once more)."""
+    if source.kind != "parquet":
+        return sum(_csv_rows_estimate(Path(f)) for f in files)
     con = _connect()
     rows = _relation(con, source, files, read).aggregate("count(*)").fetchall()
     return int(rows[0][0]) if rows else 0
+
+
+def _csv_rows_estimate(path: Path) -> int:
+    """Lines of a CSV file, estimated from the bytes per line of its first megabyte."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        head = fh.read(1 << 20)
+    lines = head.count(b"\n")
+    return size // max(1, len(head) // max(1, lines)) if lines else 1
 
 
 def duplicate_ids(source: Source, column: str, read: ReadAssumptions | None = None

@@ -155,6 +155,7 @@ def load_births(
     sep: str | None = None,
     decimal: str | None = None,
     encoding: str | None = None,
+    check_ids: bool = True,
 ) -> ValidationReport:
     """Read, map and validate a births file (or DataFrame).
 
@@ -172,6 +173,9 @@ def load_births(
     sep, decimal, encoding : str, optional
         CSV delimiter, decimal mark and encoding; ``None`` (default) sniffs them, see
         :func:`read_table`.
+    check_ids : bool, default True
+        Check that ``birth_id`` is present and unique (see :func:`validate_births`; the
+        engines check the ids of a whole source themselves).
 
     Returns
     -------
@@ -197,7 +201,7 @@ def load_births(
     if assumptions is not None and len(raw) == 0:
         report = _no_rows(raw, assumptions)
     else:
-        report = _map_and_validate(raw, resolved, invalid)
+        report = _map_and_validate(raw, resolved, invalid, check_ids)
         if assumptions is not None:
             _add_read_hints(report, raw, assumptions, resolved)
     if assumptions is not None:
@@ -209,12 +213,13 @@ def load_births(
 
 
 def _map_and_validate(
-    raw: pd.DataFrame, mapping: ColumnMapping | None, invalid: InvalidPolicy
+    raw: pd.DataFrame, mapping: ColumnMapping | None, invalid: InvalidPolicy,
+    check_ids: bool = True,
 ) -> ValidationReport:
     notes: list[Problem] = []
     if mapping is not None:
         raw, notes = mapping.apply(raw)
-    report = validate_births(raw, invalid=invalid)
+    report = validate_births(raw, invalid=invalid, check_ids=check_ids)
     report.problems[:0] = notes
     return report
 

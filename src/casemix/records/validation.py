@@ -516,7 +516,8 @@ def _check_columns(
 
 
 def validate_births(
-    data: pd.DataFrame, *, invalid: InvalidPolicy = "exclude", extra_columns: bool = True
+    data: pd.DataFrame, *, invalid: InvalidPolicy = "exclude", extra_columns: bool = True,
+    check_ids: bool = True,
 ) -> ValidationReport:
     """Check and type a births table in canonical columns.
 
@@ -531,6 +532,11 @@ def validate_births(
         affected row is counted in the report and the exclusion log.
     extra_columns : bool, default True
         Keep non-canonical columns (e.g. a weights column or an extra outcome) unchanged.
+    check_ids : bool, default True
+        Check that ``birth_id`` is present and unique. ``False`` only where the caller checks
+        the ids of the whole source itself: :mod:`casemix.engine` validates a file in
+        batches, which cannot see an id shared between two of them, and checks the ids of
+        all batches in one query.
 
     Returns
     -------
@@ -564,7 +570,8 @@ def validate_births(
             births[name] = _coerce(COLUMNS[name], raw, problems)
         elif extra_columns:
             births[name] = raw
-    _check_duplicates(births, problems)
+    if check_ids:
+        _check_duplicates(births, problems)
     _derive_death_period(births, problems)
     if problems and any(p.severity == "error" for p in problems):
         return _refused(births.iloc[0:0], problems, log, len(data), renamed)
