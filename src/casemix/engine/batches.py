@@ -295,15 +295,35 @@ def _row_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[npt.NDArray[np.int
     combined = np.zeros(len(frame), dtype=np.int64)
     radix = 1
     for key in keys:
-        codes, uniques = pd.factorize(frame[key], use_na_sentinel=True)
-        size = len(uniques) + 1
+        codes, size = _column_codes(frame[key])
         if radix * size >= 2**62:  # renumber the combinations so far, to stay in int64
             combined, seen = pd.factorize(combined)
             radix = len(seen)
-        combined = combined * size + (codes.astype(np.int64) + 1)
+        combined = combined * size + codes
         radix *= size
     group, seen = pd.factorize(combined)
     return group.astype(np.intp), len(seen)
+
+
+def _column_codes(values: pd.Series) -> tuple[npt.NDArray[np.int64], int]:
+    """Codes 1.. of the distinct values of a column (0: missing) and their number + 1.
+
+    Categoricals give their codes and integers of a small range their offset from the
+    minimum, without hashing (a third of the cost of grouping a batch); other columns are
+    factorised.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return values.cat.codes.to_numpy(dtype=np.int64) + 1, len(values.cat.categories) + 1
+    if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        present = values.dropna()
+        if not len(present):
+            return np.zeros(len(values), dtype=np.int64), 1
+        low, high = int(present.min()), int(present.max())
+        if high - low < 2**20:
+            codes = values.to_numpy(dtype=np.int64, na_value=low - 1) - (low - 1)
+            return codes, high - low + 2
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes.astype(np.int64) + 1, len(uniques) + 1
 
 
 def combine(parts: list[Partial]) -> Partial:
