@@ -269,8 +269,10 @@ class CaseMixResult:
         if self.rows is None or self.patterns is None or self.pattern_risk is None:
             raise ValueError("This result has no fitted data attached (it was loaded).")
         columns = [c for c in table.columns if c not in (column, OUTCOME, BIRTHS)]
-        pattern = _patterns_of(births[columns].iloc[self.rows].reset_index(drop=True),
-                               table[columns], self.patterns.inverse)
+        # one fitted row per covariate pattern suffices to name the patterns
+        patterns, first = np.unique(self.patterns.inverse, return_index=True)
+        fitted = births[columns].iloc[self.rows[first]].reset_index(drop=True)
+        pattern = _patterns_of(fitted, table[columns], patterns.astype(np.intp))
         return self._calibration_cells(pattern, table[column],
                                        table[OUTCOME].to_numpy(dtype=float),
                                        table[BIRTHS].to_numpy(dtype=float), column)
