@@ -209,6 +209,18 @@ def test_duplicated_birth_id():
     assert err.n_rows == 5
 
 
+def test_birth_ids_left_to_the_caller():
+    """check_ids=False (the engines, which check a whole source's ids in one query): shared
+    and missing ids are not this table's problem; the ids are still typed and trimmed."""
+    raw = births(6)
+    raw["birth_id"] = [" a", "a", "b", None, "b", "c"]
+    report = validate_births(raw, check_ids=False)
+    assert report.ok
+    assert not [p for p in report.problems if p.column == "birth_id"]
+    assert report.births["birth_id"].tolist()[:3] == ["a", "a", "b"]
+    assert len(report.births) == 6
+
+
 def test_numeric_birth_ids_are_not_duplicates_of_each_other():
     raw = births(3)
     raw["birth_id"] = [1.0, 2.0, 3.0]
