@@ -155,7 +155,7 @@ class TermEncoding:
         if self.kind == "categorical":
             codes = self.codes(values)
             keep = [i for i, lv in enumerate(self.levels) if lv != self.reference]
-            out = np.zeros((len(codes), len(keep)))
+            out = np.zeros((len(codes), len(keep)), order="F")  # copied into F-order X
             position = np.full(len(self.levels), -1)
             position[keep] = np.arange(len(keep))
             rows = np.flatnonzero(position[codes] >= 0)
@@ -172,7 +172,7 @@ class TermEncoding:
         base = x[:, None] if self.kind == "linear" else rcs_basis(x, self.knots)
         if self.has_missing_column:
             base = np.column_stack([base, miss.astype(float)])
-        return base
+        return np.asfortranarray(base)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON representation."""
