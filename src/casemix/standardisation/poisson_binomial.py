@@ -64,13 +64,17 @@ def _softplus(x: FloatArray) -> FloatArray:
     return np.logaddexp(0.0, x)
 
 
+#: Largest |shift| for which tilted terms are products of exponentials (see ``_tilt``).
+_TILT_RANGE = 300.0
+
+
 @dataclass(frozen=True)
 class PoissonBinomialUnits:
     """The Poisson-binomial distributions of the events of K units.
 
-    Build with :func:`poisson_binomial_units`. Attributes: ``eta`` (logit risk per cell),
-    ``counts`` (births per cell), ``group`` (unit of each cell), ``n_units``, ``births``,
-    ``expected`` (E) and ``variance`` (V) per unit.
+    Build with :func:`poisson_binomial_units`. Attributes, with the cells sorted by unit:
+    ``eta`` (logit risk per cell), ``counts`` (births per cell), ``group`` (unit of each
+    cell); ``n_units``, ``births``, ``expected`` (E) and ``variance`` (V) per unit.
     """
 
     eta: FloatArray
@@ -83,9 +87,57 @@ class PoissonBinomialUnits:
     method: str
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        # the cells sorted by unit (stable) once, so that per-unit sums are contiguous
+        # reductions (``np.add.reduceat``, ~10x faster than ``bincount`` at 13M cells) and a
+        # per-unit value reaches the cells by ``np.repeat`` instead of a gather
+        order = _unit_order(self.group, self.n_units)
+        if order is not None:
+            for name in ("eta", "counts", "group"):
+                object.__setattr__(self, name, getattr(self, name)[order])
+        sizes = np.bincount(self.group, minlength=self.n_units)
+        self._cache["sizes"] = sizes
+        self._cache["starts"] = np.r_[0, np.cumsum(sizes)]
+        # e^eta once: a tilted term e^{eta + g} is then e^eta e^g (one product per cell
+        # instead of one exponential)
+        normal = self.eta.min(initial=0.0) > -_TILT_RANGE * 2
+        self._cache["base"] = np.exp(self.eta) if normal else None
+
     def _sum(self, values: FloatArray) -> FloatArray:
-        return np.bincount(self.group, weights=self.counts * values,
-                           minlength=self.n_units).astype(float)
+        """Per unit sum of ``counts * values`` over its cells."""
+        sizes, starts = self._cache["sizes"], self._cache["starts"]
+        out = np.zeros(self.n_units)
+        filled = sizes > 0
+        if filled.any():
+            out[filled] = np.add.reduceat(self.counts * values, starts[:-1][filled])
+        return out
+
+    def _per_cell(self, shift: FloatArray) -> FloatArray:
+        """A per-unit value on each of the unit's cells."""
+        return np.repeat(shift, self._cache["sizes"])
+
+    def _tilt(self, shift: FloatArray) -> FloatArray | None:
+        """$t_i = e^{\\eta_i + \\gamma_{k(i)}}$ per cell from $e^{\\eta_i}$ and
+        $e^{\\gamma_k}$ (exact to a few ulp), or None where the exponentials would leave
+        the range of normal floating-point numbers (a shift beyond +-300, a risk below
+        1e-300): the terms are then computed from $\\eta_i + \\gamma$ directly."""
+        if self._cache["base"] is None or np.abs(shift).max(initial=0.0) > _TILT_RANGE:
+            return None
+        return self._cache["base"] * self._per_cell(np.exp(shift))  # type: ignore[no-any-return]
+
+    def _log1p_tilt(self, shift: FloatArray) -> FloatArray:
+        """$\\log(1 + e^{\\eta_i + \\gamma})$ per cell."""
+        t = self._tilt(shift)
+        if t is None:
+            return _softplus(self.eta + self._per_cell(shift))
+        return np.log1p(t, out=t)
+
+    def _risks(self, shift: FloatArray) -> FloatArray:
+        """$\\mathrm{expit}(\\eta_i + \\gamma)$ per cell, $t / (1 + t)$."""
+        t = self._tilt(shift)
+        if t is None:
+            return expit(self.eta + self._per_cell(shift))  # type: ignore[no-any-return]
+        return t / (1.0 + t)  # type: ignore[no-any-return]
 
     def cgf(self, shift: FloatArray) -> FloatArray:
         """$K(\\gamma)$ per unit."""
@@ -96,11 +148,11 @@ class PoissonBinomialUnits:
         the constant of $\\gamma = 0$ is taken off, and $-\\log P_\\gamma(X = 0)$."""
         if not shift.any():  # at 0 (eta + 0 is eta): the sum kept for K(0)
             return self._log_mgf_sum_at_zero()
-        return self._sum(_softplus(self.eta + shift[self.group]))
+        return self._sum(self._log1p_tilt(shift))
 
     def _log_mgf_sum_at_zero(self) -> FloatArray:
         if "K0" not in self._cache:
-            self._cache["K0"] = self._sum(_softplus(self.eta))
+            self._cache["K0"] = self._sum(self._log1p_tilt(np.zeros(self.n_units)))
         return self._cache["K0"]  # type: ignore[no-any-return]
 
     def _cgf_from(self, log_mgf_sum: FloatArray) -> FloatArray:
@@ -108,10 +160,10 @@ class PoissonBinomialUnits:
 
     def mean(self, shift: FloatArray) -> FloatArray:
         """$E(\\gamma) = K'(\\gamma)$, the expected events with shifted log-odds."""
-        return self._sum(expit(self.eta + shift[self.group]))
+        return self._sum(self._risks(shift))
 
     def _second(self, shift: FloatArray) -> FloatArray:
-        q = expit(self.eta + shift[self.group])
+        q = self._risks(shift)
         return self._sum(q * (1 - q))
 
     def saddlepoint(self, k: FloatArray) -> FloatArray:
@@ -130,7 +182,7 @@ class PoissonBinomialUnits:
                                                                    1 - 1e-12))
         s = np.clip(s, -49.0, 49.0)
         for _ in range(100):
-            q = expit(self.eta + s[self.group])
+            q = self._risks(s)
             f = self._sum(q) - k
             lo, hi = np.where(f < 0, s, lo), np.where(f > 0, s, hi)
             step = s - f / np.maximum(self._sum(q * (1 - q)), 1e-300)
@@ -163,7 +215,7 @@ class PoissonBinomialUnits:
         # one pass over the cells for K(g), shared by P(X >= 1) and both tail methods
         log_mgf = self._log_mgf_sum(g) if (bottom | rest).any() else None
         if top.any():
-            eta = self.eta + g[self.group]
+            eta = self.eta + self._per_cell(g)
             out = np.where(top, np.exp(-self._sum(_softplus(-eta))), out)
         if bottom.any():
             out = np.where(bottom, -np.expm1(-log_mgf), out)  # type: ignore[operator]
@@ -256,13 +308,18 @@ class PoissonBinomialUnits:
 
 
     def _cells_by_unit(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-        """The cells in unit order (stable) and where each unit's cells start, sorted once
-        (not at each new tilt)."""
-        if "order" not in self._cache:
-            order = np.argsort(self.group, kind="stable")
-            starts = np.searchsorted(self.group[order], np.arange(self.n_units + 1))
-            self._cache["order"] = order, starts
-        return self._cache["order"]  # type: ignore[no-any-return]
+        """The cells in unit order and where each unit's cells start (the cells are kept
+        sorted by unit)."""
+        return np.arange(len(self.group)), self._cache["starts"]
+
+
+def _unit_order(group: npt.NDArray[np.intp], n_units: int) -> npt.NDArray[np.intp] | None:
+    """Stable order of the cells by unit (None when already sorted); small unit numbers are
+    sorted as 16-bit integers, for which numpy's stable sort is a radix sort."""
+    if len(group) < 2 or bool(np.all(group[1:] >= group[:-1])):
+        return None
+    key = group.astype(np.int16) if n_units < 2**15 else group
+    return np.argsort(key, kind="stable")
 
 
 def _pmf(eta: FloatArray, counts: FloatArray, n: int) -> FloatArray:
