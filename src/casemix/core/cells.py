@@ -73,11 +73,23 @@ class Cells:
 
 
 def _codes(column: pd.Series | npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.int64], int]:
+    """Codes 1.. of the values of ``column`` in sorted order (missing -> 0) and their number.
+
+    Categoricals use their codes (the order of their categories, as ``pd.factorize`` with
+    ``sort=True``) and integers of a moderate range their offset from the minimum, without
+    hashing; unused values only widen the radix of :func:`group_rows`.
+    """
+    if isinstance(column, pd.Series) and isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy().astype(np.int64) + 1, len(column.cat.categories) + 1
+    values = column.to_numpy() if isinstance(column, pd.Series) else column
+    if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and len(values):
+        low, high = int(values.min()), int(values.max())
+        if high - low < max(DENSE_BINS, 2 * len(values)):
+            return values.astype(np.int64) - (low - 1), high - low + 2
     # sorted codes: the groups come out in the order of their values, whatever the order of
     # the rows, so that births read in any order (or by any engine) give identical cells
     codes, uniques = pd.factorize(column, use_na_sentinel=True, sort=True)
-    codes = codes.astype(np.int64) + 1  # missing -> 0
-    return codes, len(uniques) + 1
+    return codes.astype(np.int64) + 1, len(uniques) + 1
 
 
 def group_rows(columns: Sequence[pd.Series | npt.NDArray[np.intp]]) -> tuple[
@@ -92,9 +104,9 @@ def group_rows(columns: Sequence[pd.Series | npt.NDArray[np.intp]]) -> tuple[
     Notes
     -----
     Groups are numbered in the lexicographic order of their values (missing last within a
-    column), not in the order of the rows. The columns are factorised and combined into one
-    integer code by mixed-radix arithmetic, so finding the groups is a single ``numpy.unique``
-    over int64 codes.
+    column), not in the order of the rows. The columns are coded (see ``_codes``) and combined
+    into one integer code by mixed-radix arithmetic, so finding the groups is a single
+    :func:`dense_unique` over int64 codes (O(n) for a moderate radix).
     """
     n = len(columns[0])
     combined = np.zeros(n, dtype=np.int64)
@@ -102,12 +114,16 @@ def group_rows(columns: Sequence[pd.Series | npt.NDArray[np.intp]]) -> tuple[
     for column in columns:
         codes, size = _codes(column)
         if radix * size >= 2**62:  # would overflow: renumber what we have first
-            combined = pd.factorize(combined)[0].astype(np.int64)
+            combined = pd.factorize(combined, sort=True)[0].astype(np.int64)
             radix = int(combined.max()) + 1
         combined = combined * size + codes
         radix *= size
-    _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
-    return inverse.ravel().astype(np.intp), first.astype(np.intp)
+    values, inverse = dense_unique(combined, radix)
+    # a row of each group (the first: written last in reverse order); any row would do for
+    # the group's values, this one is the row np.unique(return_index=True) names
+    first = np.empty(len(values), dtype=np.intp)
+    first[inverse[::-1]] = np.arange(n - 1, -1, -1, dtype=np.intp)
+    return inverse, first
 
 
 def dense_unique(key: npt.NDArray[np.int64], size: int) -> tuple[
@@ -199,16 +215,24 @@ class UnitCells:
 
 
 def unit_cells(cells: Cells, level: str) -> UnitCells:
-    """Regroup unit cells by covariate pattern x unit code of ``level``."""
+    """Regroup unit cells by covariate pattern x unit code of ``level`` (in the order of
+    pattern, then unit number; units are numbered in order of appearance)."""
     assert cells.pattern is not None
     unit_codes, uniques = pd.factorize(cells.keys[level])
     has_unit = unit_codes >= 0
-    inverse, first = group_rows([cells.pattern[has_unit], unit_codes[has_unit]])
+    K = max(1, len(uniques))
+    pattern = cells.pattern[has_unit].astype(np.int64)
+    # one integer key per (pattern, unit): its distinct values in order are the groups of
+    # group_rows([pattern, unit]) without factorising either column again
+    key = pattern * K + unit_codes[has_unit]
+    size = (int(pattern.max()) + 1) * K if len(pattern) else 1
+    values, inverse = dense_unique(key, size)
     # bincount with float weights returns float64 (the stubs say intp)
     y = cast("npt.NDArray[np.float64]",
-             np.bincount(inverse, weights=cells.y[has_unit], minlength=len(first)))
+             np.bincount(inverse, weights=cells.y[has_unit], minlength=len(values)))
     m = cast("npt.NDArray[np.float64]",
-             np.bincount(inverse, weights=cells.m[has_unit], minlength=len(first)))
-    pattern = cells.pattern[has_unit][first]
-    identity = bool(np.array_equal(pattern, np.arange(len(pattern))))
-    return UnitCells(unit_codes[has_unit][first], pd.Index(uniques), pattern, y, m, identity)
+             np.bincount(inverse, weights=cells.m[has_unit], minlength=len(values)))
+    first_pattern = (values // K).astype(np.intp)
+    identity = bool(np.array_equal(first_pattern, np.arange(len(first_pattern))))
+    return UnitCells((values % K).astype(np.intp), pd.Index(uniques), first_pattern, y, m,
+                     identity)
