@@ -205,8 +205,10 @@ def _compare_level(frame: pd.DataFrame, level: str, national: float, period: str
                             design_effect=k)
     if k is not None:
         table["n_effective"] = agg["_m"].to_numpy() / k
-    whole = frame.assign(_w=plain & (frame["_m"] == np.round(frame["_m"]))).groupby(
-        level, observed=True)["_w"].all().to_numpy()
+    m = frame["_m"].to_numpy(dtype=float)
+    # whole births in every cell of the unit (a boolean series grouped: no copy of the frame)
+    whole = pd.Series(plain & (m == np.round(m)), index=frame.index).groupby(
+        frame[level], observed=True).all().reindex(agg.index).to_numpy(dtype=bool)
     table = _poisson_binomial(table, frame, level, agg.index, whole, national,
                               confidence_level)
     return table.assign(period=period, stratum=stratum, variance=agg["_v"].to_numpy())
@@ -238,6 +240,7 @@ def _poisson_binomial(table: pd.DataFrame, frame: pd.DataFrame, level: str, inde
     # ``index[rows]``, without looking the labels up again
     group = (np.cumsum(whole) - 1)[group[keep]]
     units = poisson_binomial_units(births, risk, group, len(rows))
+    del births, risk, group  # the units hold their own copies, sorted by unit
     O = table["observed"].to_numpy(dtype=float)[rows]
     out = table.iloc[rows].copy()
     lo, hi = poisson_binomial_ratio_interval(units, O, level=confidence_level)
