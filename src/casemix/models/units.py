@@ -145,7 +145,7 @@ def compare_units(cells: Cells, expected: npt.NDArray[np.float64],
             level, (cells, per_level.get(level, expected)))
         frame = _cell_frame(level_cells, level_expected)
         log.add("comparison", level, f"{level} missing",
-                int(frame.loc[frame[level].isna(), "_n"].sum()))
+                int(frame.loc[frame[level].isna(), "_n" if "_n" in frame else "_m"].sum()))
         tables += [_compare_level(sub, level, national, period, stratum, confidence_level)
                    for sub, period, stratum in row_groups(frame, stratify=stratify,
                                                           by_year=by_year, years=years)]
@@ -186,18 +186,25 @@ def cell_variance(expected: npt.NDArray[np.float64], births: npt.NDArray[np.floa
 
 def _cell_frame(cells: Cells, expected: npt.NDArray[np.float64]) -> pd.DataFrame:
     """The cells' keys with their sums: ``_y, _m, _e`` (weighted), ``_v`` (null variance),
-    ``_v1`` (the variance were the weights whole births) and ``_n`` (unweighted births)."""
+    ``_v1`` (the variance were the weights whole births), ``_n`` (unweighted births) and
+    ``_plain`` (weights of whole births); for cells of whole births (no ``m2``) only
+    ``_y, _m, _e, _v`` (and ``_n`` where recorded): the others would repeat them (a fifth of
+    the memory of the comparison at 50M births)."""
     v1 = cell_variance(expected, cells.m)
-    v = v1 if cells.m2 is None else cell_variance(expected, cells.m, cells.m2)
-    plain = np.ones(len(cells.m), bool) if cells.m2 is None else cells.m2 == cells.m
+    if cells.m2 is None:  # whole births: _v1 is _v, _n is _m and every cell is plain
+        extra = {} if cells.count is None else {"_n": cells.count}
+        return cells.keys.assign(_y=cells.y, _m=cells.m, _e=expected, _v=v1, **extra)
+    v = cell_variance(expected, cells.m, cells.m2)
     return cells.keys.assign(_y=cells.y, _m=cells.m, _e=expected, _v=v, _v1=v1,
-                             _n=cells.births, _plain=plain)
+                             _n=cells.births, _plain=cells.m2 == cells.m)
 
 
 def _compare_level(frame: pd.DataFrame, level: str, national: float, period: str,
                    stratum: str, confidence_level: float) -> pd.DataFrame:
-    agg = frame.groupby(level, observed=True)[["_y", "_m", "_e", "_v", "_v1"]].sum()
-    plain = frame["_plain"].to_numpy()
+    weighted = "_plain" in frame  # see _cell_frame
+    agg = frame.groupby(level, observed=True)[
+        ["_y", "_m", "_e", "_v", "_v1"] if weighted else ["_y", "_m", "_e", "_v"]].sum()
+    plain = frame["_plain"].to_numpy() if weighted else np.ones(len(frame), dtype=bool)
     k = None if plain.all() else _design_effect(agg["_v"].to_numpy(), agg["_v1"].to_numpy())
     table = unit_comparison(agg["_y"], agg["_e"], agg["_m"], units=agg.index.astype(str),
                             level=level, national_rate=national,
