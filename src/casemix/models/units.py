@@ -202,8 +202,10 @@ def _cell_frame(cells: Cells, expected: npt.NDArray[np.float64]) -> pd.DataFrame
 def _compare_level(frame: pd.DataFrame, level: str, national: float, period: str,
                    stratum: str, confidence_level: float) -> pd.DataFrame:
     weighted = "_plain" in frame  # see _cell_frame
-    agg = frame.groupby(level, observed=True)[
-        ["_y", "_m", "_e", "_v", "_v1"] if weighted else ["_y", "_m", "_e", "_v"]].sum()
+    grouped = frame.groupby(level, observed=True)
+    agg = grouped[["_y", "_m", "_e", "_v", "_v1"] if weighted else ["_y", "_m", "_e", "_v"]].sum()
+    # each cell's row of agg (-1 without a unit code), from the grouping just made
+    codes = np.nan_to_num(grouped.ngroup().to_numpy(dtype=float), nan=-1).astype(np.intp)
     plain = frame["_plain"].to_numpy() if weighted else np.ones(len(frame), dtype=bool)
     k = None if plain.all() else _design_effect(agg["_v"].to_numpy(), agg["_v1"].to_numpy())
     table = unit_comparison(agg["_y"], agg["_e"], agg["_m"], units=agg.index.astype(str),
@@ -213,11 +215,11 @@ def _compare_level(frame: pd.DataFrame, level: str, national: float, period: str
     if k is not None:
         table["n_effective"] = agg["_m"].to_numpy() / k
     m = frame["_m"].to_numpy(dtype=float)
-    # whole births in every cell of the unit (a boolean series grouped: no copy of the frame)
-    whole = pd.Series(plain & (m == np.round(m)), index=frame.index).groupby(
-        frame[level], observed=True).all().reindex(agg.index).to_numpy(dtype=bool)
-    table = _poisson_binomial(table, frame, level, agg.index, whole, national,
-                              confidence_level)
+    # whole births in every cell of the unit: no cell of the unit that is not
+    present = codes >= 0
+    not_whole = ~(plain & (m == np.round(m)))[present]
+    whole = np.bincount(codes[present], weights=not_whole, minlength=len(agg)) == 0
+    table = _poisson_binomial(table, frame, codes, whole, national, confidence_level)
     return table.assign(period=period, stratum=stratum, variance=agg["_v"].to_numpy())
 
 
@@ -228,23 +230,23 @@ def _design_effect(v: npt.NDArray[np.float64], v1: npt.NDArray[np.float64]
         return np.where(v1 > 0, v / v1, 1.0)
 
 
-def _poisson_binomial(table: pd.DataFrame, frame: pd.DataFrame, level: str, index: pd.Index,
+def _poisson_binomial(table: pd.DataFrame, frame: pd.DataFrame, codes: npt.NDArray[np.intp],
                       whole: npt.NDArray[np.bool_], national: float, confidence_level: float
                       ) -> pd.DataFrame:
     """Exact Poisson-binomial test and O/E intervals from the cells' risks (a binary outcome
     with known risks, :mod:`casemix.standardisation.poisson_binomial`) for the units whose
-    cells are ``whole`` births; for units with case weights or shared births (not whole
-    births) the Poisson versions on the effective counts stay."""
-    present = frame[level].notna().to_numpy()
-    group = index.get_indexer(frame.loc[present, level])  # the one look-up of unit labels
+    cells are ``whole`` births (``codes``: each cell's unit, the row of ``table``; -1 for no
+    unit); for units with case weights or shared births (not whole births) the Poisson
+    versions on the effective counts stay."""
+    present = codes >= 0
+    group = codes[present]
     keep = whole[group]
     if not keep.any():
         return table
     rows = np.flatnonzero(whole)
     births = frame["_m"].to_numpy(dtype=float)[present][keep]
     risk = np.clip(frame["_e"].to_numpy(dtype=float)[present][keep] / births, 1e-12, 1 - 1e-12)
-    # a kept unit's number among the kept units (``index`` is unique): its position in
-    # ``index[rows]``, without looking the labels up again
+    # a kept unit's number among the kept units (its position in ``rows``)
     group = (np.cumsum(whole) - 1)[group[keep]]
     units = poisson_binomial_units(births, risk, group, len(rows))
     del births, risk, group  # the units hold their own copies, sorted by unit
