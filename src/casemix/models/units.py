@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -204,8 +205,7 @@ def _compare_level(frame: pd.DataFrame, level: str, national: float, period: str
     weighted = "_plain" in frame  # see _cell_frame
     grouped = frame.groupby(level, observed=True)
     agg = grouped[["_y", "_m", "_e", "_v", "_v1"] if weighted else ["_y", "_m", "_e", "_v"]].sum()
-    # each cell's row of agg (-1 without a unit code), from the grouping just made
-    codes = np.nan_to_num(grouped.ngroup().to_numpy(dtype=float), nan=-1).astype(np.intp)
+    codes = _group_numbers(frame[level], grouped)
     plain = frame["_plain"].to_numpy() if weighted else np.ones(len(frame), dtype=bool)
     k = None if plain.all() else _design_effect(agg["_v"].to_numpy(), agg["_v1"].to_numpy())
     table = unit_comparison(agg["_y"], agg["_e"], agg["_m"], units=agg.index.astype(str),
@@ -221,6 +221,19 @@ def _compare_level(frame: pd.DataFrame, level: str, national: float, period: str
     whole = np.bincount(codes[present], weights=not_whole, minlength=len(agg)) == 0
     table = _poisson_binomial(table, frame, codes, whole, national, confidence_level)
     return table.assign(period=period, stratum=stratum, variance=agg["_v"].to_numpy())
+
+
+def _group_numbers(column: pd.Series, grouped: Any) -> npt.NDArray[np.intp]:
+    """Each cell's row in the sums of ``grouped`` (``column`` grouped with ``observed=True``,
+    sorted), -1 without a unit code: from a categorical's codes (the observed categories in
+    their order), otherwise ``ngroup``."""
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        raw = column.cat.codes.to_numpy()
+        rank = np.full(len(column.cat.categories) + 1, -1, dtype=np.intp)
+        used = np.bincount(raw[raw >= 0], minlength=len(column.cat.categories)) > 0
+        rank[:-1][used] = np.arange(int(used.sum()))
+        return rank[raw]  # code -1 (missing) takes the last entry, -1
+    return np.nan_to_num(grouped.ngroup().to_numpy(dtype=float), nan=-1).astype(np.intp)
 
 
 def _design_effect(v: npt.NDArray[np.float64], v1: npt.NDArray[np.float64]
@@ -244,12 +257,21 @@ def _poisson_binomial(table: pd.DataFrame, frame: pd.DataFrame, codes: npt.NDArr
     if not keep.any():
         return table
     rows = np.flatnonzero(whole)
-    births = frame["_m"].to_numpy(dtype=float)[present][keep]
-    risk = np.clip(frame["_e"].to_numpy(dtype=float)[present][keep] / births, 1e-12, 1 - 1e-12)
+    # the kept cells in unit order (stable), gathered once in that order: the units then
+    # need no sorted copies of their own (a gigabyte less at the peak at 50M births)
+    cells = np.flatnonzero(present)[keep]
     # a kept unit's number among the kept units (its position in ``rows``)
     group = (np.cumsum(whole) - 1)[group[keep]]
+    order = np.argsort(group.astype(np.int16) if len(rows) < 2**15 else group, kind="stable")
+    cells, group = cells[order], group[order]
+    del order
+    births = frame["_m"].to_numpy(dtype=float)[cells]
+    risk = frame["_e"].to_numpy(dtype=float)[cells]
+    del cells
+    risk /= births
+    np.clip(risk, 1e-12, 1 - 1e-12, out=risk)
     units = poisson_binomial_units(births, risk, group, len(rows))
-    del births, risk, group  # the units hold their own copies, sorted by unit
+    del births, risk, group
     O = table["observed"].to_numpy(dtype=float)[rows]
     out = table.iloc[rows].copy()
     lo, hi = poisson_binomial_ratio_interval(units, O, level=confidence_level)

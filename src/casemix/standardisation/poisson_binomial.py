@@ -104,12 +104,14 @@ class PoissonBinomialUnits:
         self._cache["base"] = np.exp(self.eta) if normal else None
 
     def _sum(self, values: FloatArray) -> FloatArray:
-        """Per unit sum of ``counts * values`` over its cells."""
+        """Per unit sum of ``counts * values`` over its cells (``values``, a temporary of the
+        caller, is overwritten: no cell-sized array more)."""
         sizes, starts = self._cache["sizes"], self._cache["starts"]
         out = np.zeros(self.n_units)
         filled = sizes > 0
         if filled.any():
-            out[filled] = np.add.reduceat(self.counts * values, starts[:-1][filled])
+            out[filled] = np.add.reduceat(np.multiply(values, self.counts, out=values),
+                                          starts[:-1][filled])
         return out
 
     def _per_cell(self, shift: FloatArray) -> FloatArray:
@@ -123,7 +125,9 @@ class PoissonBinomialUnits:
         1e-300): the terms are then computed from $\\eta_i + \\gamma$ directly."""
         if self._cache["base"] is None or np.abs(shift).max(initial=0.0) > _TILT_RANGE:
             return None
-        return self._cache["base"] * self._per_cell(np.exp(shift))  # type: ignore[no-any-return]
+        t = self._per_cell(np.exp(shift))
+        t *= self._cache["base"]
+        return t
 
     def _log1p_tilt(self, shift: FloatArray) -> FloatArray:
         """$\\log(1 + e^{\\eta_i + \\gamma})$ per cell."""
@@ -137,7 +141,8 @@ class PoissonBinomialUnits:
         t = self._tilt(shift)
         if t is None:
             return expit(self.eta + self._per_cell(shift))  # type: ignore[no-any-return]
-        return t / (1.0 + t)  # type: ignore[no-any-return]
+        one_plus = t + 1.0
+        return np.divide(t, one_plus, out=t)
 
     def cgf(self, shift: FloatArray) -> FloatArray:
         """$K(\\gamma)$ per unit."""
@@ -164,7 +169,8 @@ class PoissonBinomialUnits:
 
     def _second(self, shift: FloatArray) -> FloatArray:
         q = self._risks(shift)
-        return self._sum(q * (1 - q))
+        q *= 1 - q
+        return self._sum(q)
 
     def saddlepoint(self, k: FloatArray) -> FloatArray:
         """The tilt s with $K'(s) = k$ per unit (``k`` strictly between 0 and n):
@@ -183,9 +189,10 @@ class PoissonBinomialUnits:
         s = np.clip(s, -49.0, 49.0)
         for _ in range(100):
             q = self._risks(s)
+            second = q * (1 - q)
             f = self._sum(q) - k
             lo, hi = np.where(f < 0, s, lo), np.where(f > 0, s, hi)
-            step = s - f / np.maximum(self._sum(q * (1 - q)), 1e-300)
+            step = s - f / np.maximum(self._sum(second), 1e-300)
             inside = (step > lo) & (step < hi)
             new = np.where(inside, step, (lo + hi) / 2)
             if np.all(np.abs(new - s) < 1e-13 * np.maximum(1, np.abs(s))):
