@@ -103,7 +103,7 @@ def group_rows(columns: Sequence[pd.Series | npt.NDArray[np.intp]]) -> tuple[
 
     Notes
     -----
-    Groups are numbered in the lexicographic order of their values (missing last within a
+    Groups are numbered in the lexicographic order of their values (missing first within a
     column), not in the order of the rows. The columns are coded (see ``_codes``) and combined
     into one integer code by mixed-radix arithmetic, so finding the groups is a single
     :func:`dense_unique` over int64 codes (O(n) for a moderate radix).
