@@ -235,7 +235,7 @@ def save_run(
     manifest["engine"] = ("pandas" if grouped is None else grouped.engine)
     if grouped is not None:
         manifest["grouped"] = True  # fitted on grouped births: read again by the engines
-        manifest["data_sha256"] = grouped.fingerprint()
+        # data_sha256 is already GroupedBirths.fingerprint(): data_fingerprint of its frame
         manifest["data_source"] = grouped.source
         manifest["source_sha256"] = grouped.source_sha256
         manifest["notes"] = [*manifest["notes"], *grouped.notes]
