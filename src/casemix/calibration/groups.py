@@ -12,6 +12,7 @@ import pandas as pd
 from scipy.special import logit
 
 from casemix.calibration.metrics import _inputs
+from casemix.core.cells import stable_order
 from casemix.core.logistic import fit_logistic
 from casemix.exceptions import ConvergenceError
 from casemix.shrinkage.fay_herriot import fay_herriot
@@ -172,9 +173,7 @@ def _members(codes: npt.NDArray[np.intp], k: int) -> list[npt.NDArray[np.intp]]:
     scans of all cells."""
     if k == 0:
         return []
-    # a stable sort keeps the positions of one code ascending; 16-bit codes sort by radix (O(n))
-    small = codes.astype(np.uint16) if k <= 2**16 else codes
-    order = np.argsort(small, kind="stable")
+    order = stable_order(codes, k)  # keeps the positions of one code ascending
     bounds = np.cumsum(np.bincount(codes, minlength=k))
     return np.split(order, bounds[:-1])
 

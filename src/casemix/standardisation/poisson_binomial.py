@@ -48,6 +48,7 @@ import numpy.typing as npt
 from scipy.special import expit, logit, logsumexp, ndtr, ndtri
 
 from casemix._params import check_in_range, check_one_of
+from casemix.core.cells import sorted_sums, stable_order
 from casemix.exceptions import DataError
 
 __all__ = ["EXACT_MAX_BIRTHS", "PoissonBinomialUnits", "poisson_binomial_units"]
@@ -91,8 +92,9 @@ class PoissonBinomialUnits:
         # the cells sorted by unit (stable) once, so that per-unit sums are contiguous
         # reductions (``np.add.reduceat``, ~10x faster than ``bincount`` at 13M cells) and a
         # per-unit value reaches the cells by ``np.repeat`` instead of a gather
-        order = _unit_order(self.group, self.n_units)
-        if order is not None:
+        g = self.group
+        if len(g) > 1 and not bool(np.all(g[1:] >= g[:-1])):
+            order = stable_order(g, self.n_units)
             for name in ("eta", "counts", "group"):
                 object.__setattr__(self, name, getattr(self, name)[order])
         sizes = np.bincount(self.group, minlength=self.n_units)
@@ -106,13 +108,7 @@ class PoissonBinomialUnits:
     def _sum(self, values: FloatArray) -> FloatArray:
         """Per unit sum of ``counts * values`` over its cells (``values``, a temporary of the
         caller, is overwritten: no cell-sized array more)."""
-        sizes, starts = self._cache["sizes"], self._cache["starts"]
-        out = np.zeros(self.n_units)
-        filled = sizes > 0
-        if filled.any():
-            out[filled] = np.add.reduceat(np.multiply(values, self.counts, out=values),
-                                          starts[:-1][filled])
-        return out
+        return sorted_sums(np.multiply(values, self.counts, out=values), self._cache["sizes"])
 
     def _per_cell(self, shift: FloatArray) -> FloatArray:
         """A per-unit value on each of the unit's cells."""
@@ -301,32 +297,18 @@ class PoissonBinomialUnits:
         key = ("pmf", kt.tobytes(), units.tobytes())
         if key in self._cache:
             return self._cache[key]  # type: ignore[no-any-return]
-        order, starts = self._cells_by_unit()
+        starts = self._cache["starts"]  # the cells are sorted by unit
         chosen = np.flatnonzero(units)
         width = int(self.births[chosen].max()) + 1 if len(chosen) else 1
         out = np.full((len(chosen), width), -np.inf)
         for row, j in enumerate(chosen):
-            cells = order[starts[j]:starts[j + 1]]
+            cells = slice(starts[j], starts[j + 1])
             pmf = _pmf(self.eta[cells] + s_hat[row], self.counts[cells], int(self.births[j]))
             with np.errstate(divide="ignore"):
                 out[row, :len(pmf)] = np.log(pmf)
         self._cache[key] = out
         return out
 
-
-    def _cells_by_unit(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-        """The cells in unit order and where each unit's cells start (the cells are kept
-        sorted by unit)."""
-        return np.arange(len(self.group)), self._cache["starts"]
-
-
-def _unit_order(group: npt.NDArray[np.intp], n_units: int) -> npt.NDArray[np.intp] | None:
-    """Stable order of the cells by unit (None when already sorted); small unit numbers are
-    sorted as 16-bit integers, for which numpy's stable sort is a radix sort."""
-    if len(group) < 2 or bool(np.all(group[1:] >= group[:-1])):
-        return None
-    key = group.astype(np.int16) if n_units < 2**15 else group
-    return np.argsort(key, kind="stable")
 
 
 def _pmf(eta: FloatArray, counts: FloatArray, n: int) -> FloatArray:
