@@ -51,3 +51,31 @@ def test_groups_do_not_depend_on_row_order() -> None:
     inverse, _ = group_rows(columns)
     inverse_shuffled, _ = group_rows(shuffled)
     np.testing.assert_array_equal(inverse[order], inverse_shuffled)
+
+
+@pytest.mark.parametrize("dtype", ["string[pyarrow]", "str", "string[python]", object])
+def test_strings_of_any_storage_group_in_code_point_order(dtype: object) -> None:
+    # pyarrow-stored strings are dictionary-encoded by pyarrow: same groups as the sorted
+    # factorisation of Python strings (code-point order, missing first), in several chunks too
+    rng = np.random.default_rng(9)
+    values = np.array(["b", "a", "Zeta", "é", "ab", "", "10", "9", "ß", "a b"], dtype=object)
+    raw = pd.Series(rng.choice(values, 4_000), dtype=object)
+    raw[rng.random(4_000) < 0.1] = None
+    column = raw.astype(dtype)
+    chunked = pd.concat([column[:1_500], column[1_500:]], ignore_index=True)
+    reference = _reference([raw])
+    np.testing.assert_array_equal(group_rows([column])[0], reference)
+    np.testing.assert_array_equal(group_rows([chunked])[0], reference)
+
+
+@pytest.mark.parametrize("dtype", ["Int64", "Int8", "UInt16", "int32"])
+def test_integers_nullable_or_not_group_in_value_order(dtype: str) -> None:
+    rng = np.random.default_rng(10)
+    low = 0 if dtype.startswith("U") else -5
+    column = pd.Series(rng.integers(low, 40, 4_000)).astype(dtype)
+    if dtype[0] in "IU":
+        column[rng.random(4_000) < 0.1] = pd.NA
+    reference = _reference([column.astype("Float64")])
+    np.testing.assert_array_equal(group_rows([column])[0], reference)
+    all_missing = pd.Series([pd.NA] * 5, dtype="Int64")
+    np.testing.assert_array_equal(group_rows([all_missing])[0], np.zeros(5, dtype=np.intp))

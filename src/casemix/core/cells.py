@@ -77,20 +77,76 @@ def _codes(column: pd.Series | npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.int
     """Codes 1.. of the values of ``column`` in sorted order (missing -> 0) and their number.
 
     Categoricals use their codes (the order of their categories, as ``pd.factorize`` with
-    ``sort=True``) and integers of a moderate range their offset from the minimum, without
-    hashing; unused values only widen the radix of :func:`group_rows`.
+    ``sort=True``) and integers of a moderate range (nullable or not) their offset from the
+    minimum, without hashing; unused values only widen the radix of :func:`group_rows`.
+    Strings stored by pyarrow are dictionary-encoded by pyarrow (10x faster than
+    ``pd.factorize(sort=True)``, which converts them to Python strings first).
     """
     if isinstance(column, pd.Series) and isinstance(column.dtype, pd.CategoricalDtype):
         return column.cat.codes.to_numpy().astype(np.int64) + 1, len(column.cat.categories) + 1
-    values = column.to_numpy() if isinstance(column, pd.Series) else column
-    if isinstance(values, np.ndarray) and values.dtype.kind in "iu" and len(values):
-        low, high = int(values.min()), int(values.max())
-        if high - low < max(DENSE_BINS, 2 * len(values)):
-            return values.astype(np.int64) - (low - 1), high - low + 2
+    if isinstance(column, pd.Series) and pd.api.types.is_integer_dtype(column.dtype):
+        offsets = _integer_offsets(column)
+        if offsets is not None:
+            return offsets
+    elif isinstance(column, np.ndarray) and column.dtype.kind in "iu" and len(column):
+        low, high = int(column.min()), int(column.max())
+        if high - low < max(DENSE_BINS, 2 * len(column)):
+            return column.astype(np.int64) - (low - 1), high - low + 2
+    arrow = _arrow_strings(column)
+    if arrow is not None:
+        return _arrow_codes(arrow)
     # sorted codes: the groups come out in the order of their values, whatever the order of
     # the rows, so that births read in any order (or by any engine) give identical cells
     codes, uniques = pd.factorize(column, use_na_sentinel=True, sort=True)
     return codes.astype(np.int64) + 1, len(uniques) + 1
+
+
+def _integer_offsets(column: pd.Series) -> tuple[npt.NDArray[np.int64], int] | None:
+    """Codes of an integer column (missing: 0) as offsets from its minimum, when its range
+    is moderate (else None)."""
+    if not len(column):
+        return None
+    low, high = column.min(), column.max()
+    if pd.isna(low):  # all missing
+        return np.zeros(len(column), dtype=np.int64), 1
+    low, high = int(low), int(high)
+    if high - low >= max(DENSE_BINS, 2 * len(column)):
+        return None
+    codes = column.to_numpy(dtype=np.int64, na_value=low - 1) - (low - 1)
+    return codes, high - low + 2
+
+
+def _arrow_strings(column: pd.Series | npt.NDArray[np.intp]) -> object | None:
+    """The pyarrow chunked array of a string column stored by pyarrow (else None)."""
+    if not isinstance(column, pd.Series) or not pd.api.types.is_string_dtype(column.dtype):
+        return None
+    to_arrow = getattr(column.array, "__arrow_array__", None)
+    if to_arrow is None:
+        return None
+    import pyarrow as pa
+
+    arrow = to_arrow()
+    return arrow if pa.types.is_string(arrow.type) or pa.types.is_large_string(
+        arrow.type) else None
+
+
+def _arrow_codes(arrow: object) -> tuple[npt.NDArray[np.int64], int]:
+    """Sorted codes 1.. (missing: 0) of a pyarrow string array and their number + 1: the
+    distinct values are encoded by pyarrow, then ranked in code-point order (the order of
+    ``pd.factorize(sort=True)``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chunks = cast("pa.ChunkedArray", arrow)
+    whole = chunks.combine_chunks() if isinstance(chunks, pa.ChunkedArray) else chunks
+    encoded = pc.dictionary_encode(whole)  # type: ignore[attr-defined]
+    uniques = encoded.dictionary
+    rank = np.empty(len(uniques) + 1, dtype=np.int64)
+    rank[0] = 0  # missing
+    order = pc.sort_indices(uniques).to_numpy()  # type: ignore[attr-defined]
+    rank[1 + order] = np.arange(1, len(uniques) + 1)
+    indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return rank[indices + 1], len(uniques) + 1
 
 
 def group_rows(columns: Sequence[pd.Series | npt.NDArray[np.intp]]) -> tuple[
