@@ -19,6 +19,8 @@ import pytest
 from casemix import CaseMixModel, load_births, load_spec
 from casemix.disclosure.tables import nesting_of
 from casemix.engine import RatesPlan, scan_births
+from casemix.engine.duck import duplicate_ids
+from casemix.engine.sources import resolve_source
 from casemix.exceptions import DataError
 from casemix.indicators import indicator_rates
 from casemix.indicators.rates import rates_from_counts
@@ -163,6 +165,30 @@ def test_duplicate_ids_across_files_are_fatal(tmp_path):
         scan_births(str(tmp_path), [load_spec(BIG2)])
     report = scan_births(str(tmp_path), errors="report").validation
     assert not report.ok and report.n_excluded == 3_000
+
+
+def test_duplicate_ids_counts_as_a_table_read_whole(tmp_path):
+    # reference: pandas on the ids trimmed, empty as missing; the ids are spread over two
+    # files, shared within and across them, with spaces, empty strings and nulls
+    rng = np.random.default_rng(12)
+    ids = pd.Series([f"b{i}" for i in rng.integers(0, 4_000, 6_000)], dtype=object)
+    ids[rng.random(6_000) < 0.05] = None
+    ids[rng.random(6_000) < 0.03] = "  "
+    spaced = rng.random(6_000) < 0.1
+    ids[spaced] = " " + ids[spaced].fillna("") + " "
+    frame = pd.DataFrame({"birth_id": ids, "x": 1})
+    frame.iloc[:2_500].to_parquet(tmp_path / "a.parquet", index=False)
+    frame.iloc[2_500:].to_parquet(tmp_path / "b.parquet", index=False)
+    clean = ids.str.strip().replace("", None)
+    counts = clean.dropna().value_counts()
+    shared = counts[counts > 1]
+    missing, rows, n_ids, examples = duplicate_ids(resolve_source(str(tmp_path)), "birth_id")
+    assert (missing, rows, n_ids) == (int(clean.isna().sum()), int(shared.sum()), len(shared))
+    assert examples == sorted(shared.index)[:5]
+    unique = pd.DataFrame({"birth_id": [f"u{i}" for i in range(3_000)]})
+    unique.to_parquet(tmp_path / "unique.parquet", index=False)
+    assert duplicate_ids(resolve_source(str(tmp_path / "unique.parquet")), "birth_id") == (
+        0, 0, 0, [])
 
 
 def test_fatal_problem_in_one_batch_is_reported_for_the_source(tmp_path):
