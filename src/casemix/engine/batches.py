@@ -204,11 +204,15 @@ def group_births(births: pd.DataFrame, specs: tuple[ModelSpec, ...], part: Parti
         spec.check_data(list(births.columns))
         data = prepare_model_data(births, spec)
         names = list(births.columns)
-        analysed = births.iloc[data.rows].reset_index(drop=True)
         outcome = data.y.astype(np.int8)
         tables = {spec.name: model_columns(spec, names)}
         for column in subgroup_columns(spec, names):
             tables[subgroup_key(spec.name, column)] = [*pattern_columns(spec, names), column]
+        # the model's columns of the analysed rows are data.frame; only the subgroups'
+        # columns are taken from the births (not ids, dates, ...)
+        extra = [c for columns in tables.values() for c in columns if c not in data.frame]
+        analysed = data.frame.assign(**{
+            c: births[c].iloc[data.rows].reset_index(drop=True) for c in dict.fromkeys(extra)})
         for key, columns in tables.items():
             frame = analysed[columns].assign(**{OUTCOME: outcome})
             part.dtypes[key] = {c: frame[c].dtype for c in columns}
