@@ -153,6 +153,9 @@ def _coerce_numeric(
     col: Column, raw: pd.Series, problems: list[Problem]
 ) -> pd.Series:
     """Parse a numeric column; unparseable or fractional integers are errors."""
+    if col.kind == "int" and isinstance(raw.dtype, np.dtype) and raw.dtype.kind in "iu" and (
+            not len(raw) or max(-int(raw.min()), int(raw.max())) < _MAX_EXACT):
+        return raw.astype("Int64")  # whole, finite and exact: nothing to parse or check
     if pd.api.types.is_bool_dtype(raw.dtype):
         raw = raw.astype("Int64")
     num = pd.to_numeric(raw, errors="coerce")
@@ -303,17 +306,16 @@ def _derive_death_period(births: pd.DataFrame, problems: list[Problem]) -> None:
     if "neonatal_death_day" not in births:
         return
     day = births["neonatal_death_day"]
-    derived = pd.Series(
-        pd.Categorical(
-            np.select(  # type: ignore[call-overload]  # stubs reject None as an object default
-                [day.lt(7).fillna(False), day.lt(28).fillna(False), day.notna()],
-                ["early", "late", "post_neonatal"],
-                default=None,
-            ),
-            categories=COLUMNS["neonatal_death_period"].categories,
-        ),
-        index=births.index,
-    )
+    days = day.to_numpy(dtype=float, na_value=np.nan)
+    categories = list(COLUMNS["neonatal_death_period"].categories or ())
+    # codes, not labels: a Categorical of 500,000 label strings costs 10x more
+    codes = np.full(len(days), -1, dtype=np.int8)
+    known = ~np.isnan(days)
+    codes[known] = categories.index("post_neonatal")
+    codes[known & (days < 28)] = categories.index("late")
+    codes[known & (days < 7)] = categories.index("early")
+    derived = pd.Series(pd.Categorical.from_codes(codes, categories=categories),
+                        index=births.index)
     if "neonatal_death_period" in births:
         given = births["neonatal_death_period"]
         clash = given.notna() & derived.notna() & (given.astype(object) != derived.astype(object))
