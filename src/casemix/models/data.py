@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +16,9 @@ from casemix.models.grouped import GroupedBirths
 from casemix.models.spec import ModelSpec
 from casemix.records.exclusions import ExclusionLog
 
-__all__ = ["ModelData", "grouped_model_data", "prepare_model_data"]
+__all__ = ["ModelData", "analysed", "grouped_model_data", "prepare_model_data"]
+
+_Table = TypeVar("_Table", pd.DataFrame, pd.Series)
 
 
 @dataclass
@@ -128,3 +131,11 @@ def grouped_model_data(grouped: GroupedBirths, spec: ModelSpec) -> ModelData:
     n_input = grouped.validation.kept
     return ModelData(frame[needed], grouped.outcome, count.copy(), terms, years,
                      grouped.exclusions, n_input, np.arange(len(frame)), None, count)
+
+
+def analysed(table: _Table, rows: npt.NDArray[np.intp]) -> _Table:
+    """The rows of ``table`` (births, or a column of them) that a fit analysed, ``rows``
+    being :attr:`ModelData.rows`: the table itself when every row was analysed (the rows are
+    sorted positions, so as many as the table holds are all of them), without the copy that
+    ``iloc`` makes (900 MB for the grouped rows of 50M births)."""
+    return table if len(rows) == len(table) else table.iloc[rows]

@@ -32,6 +32,7 @@ from casemix.disclosure.tables import (
     unit_key,
 )
 from casemix.exceptions import ConvergenceError, MethodSwitchWarning
+from casemix.models.data import analysed
 from casemix.models.grouped import GroupedBirths
 from casemix.models.result import CaseMixResult
 from casemix.models.shrinkers import EmpiricalBayes, FayHerriot, Shrinker
@@ -250,7 +251,7 @@ def _protect_unweighted(result: CaseMixResult, births: pd.DataFrame | None, fram
     for i in np.flatnonzero(raw_hidden & np.asarray(raw.published)):
         if raw.keys[i] in cells:
             hidden[cells.index(raw.keys[i])] = True
-    w = (births[result.spec.weights].iloc[result.rows].to_numpy(dtype=float)
+    w = (analysed(births[result.spec.weights], result.rows).to_numpy(dtype=float)
          if births is not None and result.rows is not None and result.spec.weights else None)
     scale = max(1.0, float(np.max(w)) if w is not None and len(w) else
                 float(np.max(frame["n"] / frame[UNWEIGHTED[1]].where(lambda x: x > 0))))
@@ -312,7 +313,8 @@ def _nesting(result: CaseMixResult, births: pd.DataFrame | None
     """Pairs of levels where every unit of one lies within one unit of the other."""
     if births is None or result.rows is None:
         return {}
-    return nesting_of(births.iloc[result.rows], list(result.spec.levels))
+    levels = list(result.spec.levels)
+    return nesting_of(analysed(births[levels], result.rows), levels)
 
 
 def _apply(frame: pd.DataFrame, links: TableLinks, hidden: np.ndarray, key, derived: list[str]

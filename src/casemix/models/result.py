@@ -13,6 +13,7 @@ from scipy.special import expit, ndtr, ndtri
 from casemix.core.cells import Cells, dense_unique, group_rows
 from casemix.core.design import Encoding
 from casemix.disclosure import DEFAULT_THRESHOLD
+from casemix.models.data import analysed
 from casemix.models.risk import RiskModel
 from casemix.models.shrinkers import Shrinker
 from casemix.models.spec import ModelSpec
@@ -254,7 +255,7 @@ class CaseMixResult:
             births = with_derived_groups(births)
         if column not in births:
             raise ValueError(f"Column {column!r} is not in the births table.")
-        return self._calibration_cells(self.patterns.inverse, births[column].iloc[self.rows],
+        return self._calibration_cells(self.patterns.inverse, analysed(births[column], self.rows),
                                        self._observed(), self.row_births, column)
 
     def calibration_by_table(self, table: pd.DataFrame, births: pd.DataFrame, column: str

@@ -32,6 +32,7 @@ from casemix.core.design import Encoding
 from casemix.disclosure import DEFAULT_THRESHOLD, mask_small_counts
 from casemix.exceptions import CasemixError, CasemixWarning, RunFolderError
 from casemix.models.casemix_model import DEFAULT_SEED, CaseMixModel
+from casemix.models.data import analysed
 from casemix.models.disclosed import DisclosedRun, disclose_run
 from casemix.models.grouped import GroupedBirths, files_fingerprint
 from casemix.models.methods import build_method
@@ -461,7 +462,7 @@ def _weights_record(result: CaseMixResult, births: pd.DataFrame | None
         return None
     record: dict[str, Any] = {"column": column, "kind": result.spec.weights_kind}
     if births is not None and result.rows is not None and column in births:
-        w = pd.to_numeric(births[column].iloc[result.rows], errors="coerce").to_numpy(float)
+        w = pd.to_numeric(analysed(births[column], result.rows), errors="coerce").to_numpy(float)
         total, squares = float(w.sum()), float((w * w).sum())
         record.update(sum=total, min=float(w.min()), max=float(w.max()),
                       mean=total / len(w), n_effective=total * total / squares,
