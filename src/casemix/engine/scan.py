@@ -203,7 +203,29 @@ def scan_births(
             raise
         return _unstreamable(source, exc, plan, sep=sep, decimal=decimal, encoding=encoding)
     part.problems = [*part.problems, *id_problems]
-    return _finish(part, plan, engine, source, read, source.given)
+    scan = _finish(part, plan, engine, source, read, source.given)
+    del part
+    return_freed_memory()
+    return scan
+
+
+def return_freed_memory() -> None:
+    """Give the memory freed by the batches back to the operating system (glibc only).
+
+    Notes
+    -----
+    The regrouped partials free many arrays of a few megabytes, which glibc's allocator keeps
+    in its heap for reuse (its mmap threshold rises with such frees); ``malloc_trim`` returns
+    them: about 220 MB of the main process after scanning 50M births, memory the fit that
+    follows would not otherwise get back below its peak.
+    """
+    import contextlib
+    import ctypes
+    import ctypes.util
+
+    # not glibc (macOS, Windows, musl): nothing to do
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
 
 
 def _unstreamable(source: Source, exc: Exception, plan: BatchPlan, **read: Any) -> Scan:
