@@ -185,7 +185,8 @@ class PoissonBinomialUnits:
         s = np.clip(s, -49.0, 49.0)
         for _ in range(100):
             q = self._risks(s)
-            second = q * (1 - q)
+            second = 1 - q
+            second *= q  # q (1 - q) without a third cell-sized array
             f = self._sum(q) - k
             lo, hi = np.where(f < 0, s, lo), np.where(f > 0, s, hi)
             step = s - f / np.maximum(self._sum(second), 1e-300)
