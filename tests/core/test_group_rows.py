@@ -79,3 +79,8 @@ def test_integers_nullable_or_not_group_in_value_order(dtype: str) -> None:
     np.testing.assert_array_equal(group_rows([column])[0], reference)
     all_missing = pd.Series([pd.NA] * 5, dtype="Int64")
     np.testing.assert_array_equal(group_rows([all_missing])[0], np.zeros(5, dtype=np.intp))
+
+
+def test_unsigned_integers_beyond_int64_group_in_value_order() -> None:
+    column = pd.Series([2**64 - 1, 2**64 - 3, None, 2**64 - 1], dtype="UInt64")
+    np.testing.assert_array_equal(group_rows([column])[0], [2, 1, 0, 2])

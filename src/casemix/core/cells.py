@@ -112,7 +112,10 @@ def _integer_offsets(column: pd.Series) -> tuple[npt.NDArray[np.int64], int] | N
     low, high = int(low), int(high)
     if high - low >= max(DENSE_BINS, 2 * len(column)):
         return None
-    codes = column.to_numpy(dtype=np.int64, na_value=low - 1) - (low - 1)
+    try:
+        codes = column.to_numpy(dtype=np.int64, na_value=low - 1) - (low - 1)
+    except (OverflowError, ValueError, TypeError):  # beyond int64 (unsigned 64-bit values)
+        return None
     return codes, high - low + 2
 
 
