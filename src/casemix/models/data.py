@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from casemix.core.cells import narrow
 from casemix.core.design import Term
 from casemix.exceptions import DataError
 from casemix.indicators import derive_indicators
@@ -130,7 +131,7 @@ def grouped_model_data(grouped: GroupedBirths, spec: ModelSpec) -> ModelData:
     count = grouped.births
     n_input = grouped.validation.kept
     return ModelData(frame[needed], grouped.outcome, count.copy(), terms, years,
-                     grouped.exclusions, n_input, np.arange(len(frame)), None, count)
+                     grouped.exclusions, n_input, narrow(np.arange(len(frame))), None, count)
 
 
 def analysed(table: _Table, rows: npt.NDArray[np.intp]) -> _Table:
