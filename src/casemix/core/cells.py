@@ -10,8 +10,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-__all__ = ["Cells", "UnitCells", "compress_cells", "dense_unique", "group_rows", "narrow",
-           "sorted_sums", "stable_order", "unit_cells"]
+__all__ = ["Cells", "UnitCells", "compress_cells", "dense_unique", "group_rows",
+           "integer_offsets", "narrow", "sorted_sums", "stable_order", "unit_cells"]
 
 #: Compress only when the cells are fewer than this share of the rows.
 COMPRESSION_LIMIT = 0.5
@@ -84,64 +84,55 @@ def _codes(column: pd.Series | npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.int
     """
     if isinstance(column, pd.Series) and isinstance(column.dtype, pd.CategoricalDtype):
         return column.cat.codes.to_numpy().astype(np.int64) + 1, len(column.cat.categories) + 1
-    if isinstance(column, pd.Series) and pd.api.types.is_integer_dtype(column.dtype):
-        offsets = _integer_offsets(column)
+    if pd.api.types.is_integer_dtype(column.dtype):
+        offsets = integer_offsets(column, max(DENSE_BINS, 2 * len(column)))
         if offsets is not None:
             return offsets
-    elif isinstance(column, np.ndarray) and column.dtype.kind in "iu" and len(column):
-        low, high = int(column.min()), int(column.max())
-        if high - low < max(DENSE_BINS, 2 * len(column)):
-            return column.astype(np.int64) - (low - 1), high - low + 2
-    arrow = _arrow_strings(column)
+    arrow = _arrow_codes(column)
     if arrow is not None:
-        return _arrow_codes(arrow)
+        return arrow
     # sorted codes: the groups come out in the order of their values, whatever the order of
     # the rows, so that births read in any order (or by any engine) give identical cells
     codes, uniques = pd.factorize(column, use_na_sentinel=True, sort=True)
     return codes.astype(np.int64) + 1, len(uniques) + 1
 
 
-def _integer_offsets(column: pd.Series) -> tuple[npt.NDArray[np.int64], int] | None:
-    """Codes of an integer column (missing: 0) as offsets from its minimum, when its range
-    is moderate (else None)."""
-    if not len(column):
-        return None
-    low, high = column.min(), column.max()
-    if pd.isna(low):  # all missing
-        return np.zeros(len(column), dtype=np.int64), 1
+def integer_offsets(column: pd.Series | npt.NDArray[np.integer[Any]], max_range: int
+                    ) -> tuple[npt.NDArray[np.int64], int] | None:
+    """Codes 1.. of an integer or boolean column (nullable or not; missing: 0) as offsets
+    from its minimum, and their number + 1; None when its range reaches ``max_range`` or
+    its values do not fit in int64 (then factorise it)."""
+    values = column if isinstance(column, pd.Series) else pd.Series(column, copy=False)
+    low, high = values.min(), values.max()
+    if pd.isna(low):  # no rows, or all missing
+        return np.zeros(len(values), dtype=np.int64), 1
     low, high = int(low), int(high)
-    if high - low >= max(DENSE_BINS, 2 * len(column)):
+    if high - low >= max_range:
         return None
     try:
-        codes = column.to_numpy(dtype=np.int64, na_value=low - 1) - (low - 1)
+        codes = values.to_numpy(dtype=np.int64, na_value=low - 1) - (low - 1)
     except (OverflowError, ValueError, TypeError):  # beyond int64 (unsigned 64-bit values)
         return None
     return codes, high - low + 2
 
 
-def _arrow_strings(column: pd.Series | npt.NDArray[np.intp]) -> object | None:
-    """The pyarrow chunked array of a string column stored by pyarrow (else None)."""
+def _arrow_codes(column: pd.Series | npt.NDArray[np.intp]
+                 ) -> tuple[npt.NDArray[np.int64], int] | None:
+    """Sorted codes 1.. (missing: 0) of a string column stored by pyarrow and their number
+    + 1 (None for other columns): the distinct values are encoded by pyarrow, then ranked in
+    code-point order (the order of ``pd.factorize(sort=True)``)."""
     if not isinstance(column, pd.Series) or not pd.api.types.is_string_dtype(column.dtype):
         return None
     to_arrow = getattr(column.array, "__arrow_array__", None)
     if to_arrow is None:
         return None
     import pyarrow as pa
-
-    arrow = to_arrow()
-    return arrow if pa.types.is_string(arrow.type) or pa.types.is_large_string(
-        arrow.type) else None
-
-
-def _arrow_codes(arrow: object) -> tuple[npt.NDArray[np.int64], int]:
-    """Sorted codes 1.. (missing: 0) of a pyarrow string array and their number + 1: the
-    distinct values are encoded by pyarrow, then ranked in code-point order (the order of
-    ``pd.factorize(sort=True)``)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    chunks = cast("pa.ChunkedArray", arrow)
-    whole = chunks.combine_chunks() if isinstance(chunks, pa.ChunkedArray) else chunks
+    arrow = to_arrow()
+    if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
+        return None
+    whole = arrow.combine_chunks() if isinstance(arrow, pa.ChunkedArray) else arrow
     encoded = pc.dictionary_encode(whole)  # type: ignore[attr-defined]
     uniques = encoded.dictionary
     rank = np.empty(len(uniques) + 1, dtype=np.int64)

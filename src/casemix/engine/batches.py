@@ -21,6 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 from pandas.api.types import union_categoricals
 
+from casemix.core.cells import integer_offsets
 from casemix.exceptions import DataError
 from casemix.indicators import DefinitionSettings
 from casemix.indicators.derive import derive_indicators
@@ -319,13 +320,9 @@ def _column_codes(values: pd.Series) -> tuple[npt.NDArray[np.int64], int]:
     if isinstance(values.dtype, pd.CategoricalDtype):
         return values.cat.codes.to_numpy(dtype=np.int64) + 1, len(values.cat.categories) + 1
     if pd.api.types.is_integer_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
-        present = values.dropna()
-        if not len(present):
-            return np.zeros(len(values), dtype=np.int64), 1
-        low, high = int(present.min()), int(present.max())
-        if high - low < 2**20:
-            codes = values.to_numpy(dtype=np.int64, na_value=low - 1) - (low - 1)
-            return codes, high - low + 2
+        offsets = integer_offsets(values, 2**20)
+        if offsets is not None:
+            return offsets
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     return codes.astype(np.int64) + 1, len(uniques) + 1
 
