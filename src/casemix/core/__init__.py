@@ -12,7 +12,7 @@ from casemix.core.cells import (
     group_rows,
     unit_cells,
 )
-from casemix.core.design import Encoding, Term, TermEncoding, learn_encoding
+from casemix.core.design import DesignRows, Encoding, Term, TermEncoding, learn_encoding
 from casemix.core.glmm import GLMMFit, fit_glmm_binomial
 from casemix.core.logistic import (
     FixedEffectsFit,
@@ -25,6 +25,7 @@ from casemix.core.splines import default_knots, rcs_basis
 
 __all__ = [
     "Cells",
+    "DesignRows",
     "Encoding",
     "FixedEffectsFit",
     "GLMMFit",

@@ -292,14 +292,21 @@ class UnitCells:
     identity: bool  # pattern is 0..n-1: the pattern design can be used without copying
 
 
-def unit_cells(cells: Cells, level: str) -> UnitCells:
+def unit_cells(cells: Cells, level: str,
+               rows: npt.NDArray[np.intp] | None = None) -> UnitCells:
     """Regroup unit cells by covariate pattern x unit code of ``level`` (in the order of
-    pattern, then unit number; units are numbered in order of appearance)."""
+    pattern, then unit number; units are numbered in order of appearance).
+
+    With ``rows`` (the design row of each pattern, :class:`casemix.core.DesignRows`), the
+    cells are regrouped by design row x unit instead, and ``UnitCells.pattern`` is the design
+    row: cells of one unit with one design row have one risk under a model of that design.
+    """
     assert cells.pattern is not None
     unit_codes, uniques = pd.factorize(cells.keys[level])
     has_unit = unit_codes >= 0
     K = max(1, len(uniques))
-    pattern = cells.pattern[has_unit].astype(np.int64)
+    pattern = (cells.pattern[has_unit] if rows is None
+               else rows[cells.pattern[has_unit]]).astype(np.int64)
     # one integer key per (pattern, unit): its distinct values in order are the groups of
     # group_rows([pattern, unit]) without factorising either column again
     key = pattern * K + unit_codes[has_unit]

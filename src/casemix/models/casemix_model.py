@@ -12,7 +12,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from casemix.core.cells import Cells, compress_cells
-from casemix.core.design import Encoding, learn_encoding
+from casemix.core.design import DesignRows, Encoding, learn_encoding
 from casemix.exceptions import CasemixWarning, DataError, SpecError
 from casemix.models.data import grouped_model_data, prepare_model_data
 from casemix.models.grouped import GroupedBirths
@@ -178,13 +178,13 @@ class CaseMixModel:
         force = patterns.compressed  # compressed patterns: compressed (sorted) unit cells
         cells = compress_cells(data.frame, unit_keys, data.y, data.w, within=patterns.inverse,
                                force=force, v=data.v)
-        X = encoding.matrix(patterns.keys)
+        design = encoding.design_rows(patterns.keys)
         timings["prepare_s"] = time.perf_counter() - t0
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             t1 = time.perf_counter()
-            _check_separation(X, patterns, encoding)
-            expected = risk.fit(RiskProblem(X, patterns, cells, encoding, self.spec.levels,
+            _check_separation(design, patterns, encoding)
+            expected = risk.fit(RiskProblem(design, patterns, cells, encoding, self.spec.levels,
                                             self.spec.confidence_level, self.seed))
             timings["fit_s"] = time.perf_counter() - t1
             t2 = time.perf_counter()
@@ -218,7 +218,7 @@ class CaseMixModel:
             bayes={**expected.fits, **shrunk.fits},
             level_cells={k: c for k, (c, _) in level_cells.items()}, shares=shares,
         )
-        result._cache["pattern_design"] = X  # for direct standardisation and disclosure
+        result._cache["design_rows"] = design  # for direct standardisation and disclosure
         return result
 
 
@@ -241,13 +241,14 @@ def _reissue(caught: list[warnings.WarningMessage]) -> list[str]:
     return notes
 
 
-def _check_separation(X: npt.NDArray[np.float64], patterns: Cells, encoding: Encoding) -> None:
+def _check_separation(design: DesignRows, patterns: Cells, encoding: Encoding) -> None:
     """Indicator columns whose births all have, or all lack, the event make the maximum
     likelihood estimate infinite: stop with a message that names them and the fix."""
+    X = design.matrix
     indicator = np.all((X == 0) | (X == 1), axis=0)
     indicator[0] = False
-    births = X.T @ patterns.m
-    events = X.T @ patterns.y
+    births = X.T @ design.sums(patterns.m)
+    events = X.T @ design.sums(patterns.y)
     bad = indicator & ((events == 0) | (events == births))
     if bad.any():
         names = np.asarray(encoding.names)[bad]

@@ -445,11 +445,12 @@ def _coefficients(result: CaseMixResult, threshold: int) -> pd.DataFrame:
     out["suppressed"] = False
     if result.patterns is None:
         return out
-    X = result.pattern_design()
+    design = result.design_rows()
+    X = design.matrix
     indicator = np.all((X == 0) | (X == 1), axis=0)
     indicator[0] = False
-    births = X.T @ result.patterns.m
-    events = X.T @ result.patterns.y
+    births = X.T @ design.sums(result.patterns.m)
+    events = X.T @ design.sums(result.patterns.y)
     se = out["std_error"].to_numpy(dtype=float)
     with np.errstate(divide="ignore"):
         information = 1.0 / se**2  # <= min(events, non-events) of the category

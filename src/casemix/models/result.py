@@ -11,7 +11,7 @@ import pandas as pd
 from scipy.special import expit, ndtr, ndtri
 
 from casemix.core.cells import Cells, dense_unique, group_rows
-from casemix.core.design import Encoding
+from casemix.core.design import DesignRows, Encoding
 from casemix.disclosure import DEFAULT_THRESHOLD
 from casemix.models.data import analysed
 from casemix.models.risk import RiskModel
@@ -179,17 +179,36 @@ class CaseMixResult:
         level = level or self.spec.levels[0]
         cells = self.cells_of(level)
         assert cells is not None  # self.cells is not None (checked above)
-        return direct_standardisation(self.pattern_design(), self.patterns, cells, level,
+        return direct_standardisation(self.design_rows(), self.patterns, cells, level,
                                       confidence_level=self.spec.confidence_level)
 
-    def pattern_design(self) -> npt.NDArray[np.float64]:
-        """Design matrix of the covariate patterns (intercept first), built once (the fit
-        stores the one it used)."""
+    def design_rows(self) -> DesignRows:
+        """The distinct design rows (intercept first) and the row of each covariate pattern,
+        built once (the fit stores the ones it used)."""
         if self.patterns is None:
             raise ValueError("This result has no fitted data attached (it was loaded).")
-        if "pattern_design" not in self._cache:
-            self._cache["pattern_design"] = self.encoding.matrix(self.patterns.keys)
-        return cast("npt.NDArray[np.float64]", self._cache["pattern_design"])
+        if "design_rows" not in self._cache:
+            self._cache["design_rows"] = self.encoding.design_rows(self.patterns.keys)
+        return cast(DesignRows, self._cache["design_rows"])
+
+    def pattern_design(self) -> npt.NDArray[np.float64]:
+        """Design matrix of the covariate patterns (intercept first, one row per pattern)."""
+        return self.design_rows().expanded()
+
+    def _risk_rows(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
+        """The row of each covariate pattern among cells of equal risk, and the risk of each
+        row: the design rows where the patterns' risk is a function of their design row (it
+        is for every risk model of the package; checked, to the bit), the patterns
+        themselves otherwise. Diagnostics that sum births of equal risk run on the rows."""
+        assert self.pattern_risk is not None
+        if "risk_rows" not in self._cache:
+            design, risk = self.design_rows(), self.pattern_risk
+            row_risk = np.empty(design.n_rows)
+            row_risk[design.index] = risk
+            same = np.array_equal(row_risk[design.index].view(np.int64), risk.view(np.int64))
+            self._cache["risk_rows"] = ((design.index, row_risk) if same else
+                                        (np.arange(len(risk), dtype=np.intp), risk))
+        return self._cache["risk_rows"]  # type: ignore[no-any-return]
 
     def _observed(self) -> npt.NDArray[np.float64]:
         if self.outcome is None:
@@ -219,14 +238,15 @@ class CaseMixResult:
         observed = self._observed()
         if self.patterns is None or self.pattern_risk is None:
             raise ValueError("This result has no fitted data attached (it was loaded).")
-        inverse, n = self.patterns.inverse, len(self.pattern_risk)
+        rows, risk = self._risk_rows()  # births of equal risk: sums over design rows
+        inverse, n = rows[self.patterns.inverse], len(risk)
         count = self.row_births
         events = np.bincount(inverse, weights=observed if count is None else observed * count,
                              minlength=n)
         births = np.bincount(inverse, weights=count, minlength=n).astype(float)
         errors = ((np.nan,) * 4 if count is not None
                   else curve_errors(self.fitted_risk, observed))
-        return calibration_statistics_cells(self.pattern_risk, events, births,
+        return calibration_statistics_cells(risk, events, births,
                                             errors=errors)  # type: ignore[arg-type]
 
     def calibration_curve(self, **options: Any) -> pd.DataFrame:
@@ -287,17 +307,17 @@ class CaseMixResult:
         cells."""
         from casemix.calibration import calibration_by_group_cells, group_codes
 
-        assert self.pattern_risk is not None
+        rows, risk = self._risk_rows()
         codes, labels = group_codes(groups)
-        # group x covariate pattern cells: every birth of one has the same group and risk
-        key = pattern.astype(np.int64) * len(labels) + codes
-        cell_key, inverse = dense_unique(key, len(self.pattern_risk) * len(labels))
+        # group x design row cells: every birth of one has the same group and risk
+        key = rows[pattern].astype(np.int64) * len(labels) + codes
+        cell_key, inverse = dense_unique(key, len(risk) * len(labels))
         events = np.bincount(inverse, weights=observed if count is None else observed * count,
                              minlength=len(cell_key))
         births_per_cell = np.bincount(inverse, weights=count,
                                       minlength=len(cell_key)).astype(float)
         return calibration_by_group_cells(
-            self.pattern_risk[cell_key // len(labels)], events, births_per_cell,
+            risk[cell_key // len(labels)], events, births_per_cell,
             cell_key % len(labels), labels, variable=column)
 
     def funnel(self, level: str | None = None, **options: Any) -> FunnelResult:

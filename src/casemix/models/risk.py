@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -23,7 +24,7 @@ from scipy.optimize import brentq
 from scipy.special import expit
 
 from casemix.core.cells import Cells, unit_cells
-from casemix.core.design import Encoding
+from casemix.core.design import DesignRows, Encoding
 from casemix.core.glmm import fit_glmm_binomial
 from casemix.core.logistic import fit_logistic, fit_logistic_fixed_effects
 from casemix.exceptions import ParameterError
@@ -43,8 +44,8 @@ class RiskProblem:
 
     Attributes
     ----------
-    X : ndarray
-        Design matrix of the covariate patterns (intercept first).
+    design : DesignRows
+        The distinct design rows (intercept first) and the row of each covariate pattern.
     patterns : Cells
         Covariate patterns with events ``y`` and births ``m``.
     cells : Cells
@@ -58,13 +59,22 @@ class RiskProblem:
         Seed of every random draw of the fit.
     """
 
-    X: npt.NDArray[np.float64]
+    design: DesignRows
     patterns: Cells
     cells: Cells
     encoding: Encoding
     levels: tuple[str, ...]
     confidence_level: float
     seed: int
+
+    @cached_property
+    def X(self) -> npt.NDArray[np.float64]:  # noqa: N802 (the design matrix)
+        """Design matrix of the covariate patterns (one row per pattern), built once."""
+        return self.design.expanded()
+
+    def row_sums(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Events and births per design row."""
+        return self.design.sums(self.patterns.y), self.design.sums(self.patterns.m)
 
 
 @dataclass(frozen=True)
@@ -126,10 +136,12 @@ class Pooled(RiskModel):
     kind: ClassVar[str] = "pooled"
 
     def fit(self, problem: RiskProblem) -> ExpectedCounts:
-        cells, patterns, X = problem.cells, problem.patterns, problem.X
+        """Fit on the distinct design rows (events and births summed over their patterns:
+        the same likelihood as on the patterns)."""
+        cells, design = problem.cells, problem.design
         assert cells.pattern is not None  # set by compress_cells(within=...)
-        fit = fit_logistic(X, patterns.y, patterns.m)
-        risk = expit(X @ fit.coef)
+        fit = fit_logistic(design.matrix, *problem.row_sums())
+        risk = expit(design.matrix @ fit.coef)[design.index]
         return ExpectedCounts(problem.encoding.names, fit.coef, fit.cov,
                               cells.m * risk[cells.pattern], fit.coef[0], risk)
 
@@ -143,18 +155,21 @@ class FixedUnits(RiskModel):
     kind: ClassVar[str] = "fixed"
 
     def fit(self, problem: RiskProblem) -> ExpectedCounts:
-        cells, patterns, X = problem.cells, problem.patterns, problem.X
+        """Fit on design row x unit cells (the same likelihood as on pattern x unit cells)."""
+        cells, patterns, design = problem.cells, problem.patterns, problem.design
         assert cells.pattern is not None
-        uc = unit_cells(cells, problem.levels[0])
+        X = design.matrix
+        uc = unit_cells(cells, problem.levels[0], rows=design.index)
         fit = fit_logistic_fixed_effects(X[:, 1:], uc.unit, uc.y, uc.m, n_units=len(uc.uniques),
-                                         pattern=None if uc.identity else uc.pattern)
+                                         pattern=None if uc.identity and len(X) == len(uc.y)
+                                         else uc.pattern)
         lp = X[:, 1:] @ fit.coef
-        total = patterns.y.sum()
-        alpha = float(brentq(lambda a: (patterns.m * expit(a + lp)).sum() - total, -30, 30))
+        total, births = patterns.y.sum(), problem.row_sums()[1]
+        alpha = float(brentq(lambda a: (births * expit(a + lp)).sum() - total, -30, 30))
         cov = np.zeros((X.shape[1], X.shape[1]))
         cov[1:, 1:] = fit.cov
         cov[0, 0] = np.nan  # recentred intercept: not an estimate with a sampling variance
-        risk = expit(alpha + lp)
+        risk = expit(alpha + lp)[design.index]
         return ExpectedCounts(problem.encoding.names, np.r_[alpha, fit.coef], cov,
                               cells.m * risk[cells.pattern], alpha, risk)
 

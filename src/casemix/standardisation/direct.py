@@ -8,6 +8,7 @@ import pandas as pd
 from scipy.special import expit, ndtri
 
 from casemix.core.cells import Cells, unit_cells
+from casemix.core.design import DesignRows
 from casemix.core.logistic import fit_logistic_fixed_effects
 
 __all__ = ["DIRECT_COLUMNS", "direct_standardisation"]
@@ -61,14 +62,17 @@ def _expit_block(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64], product
     return np.reciprocal(out, out=out)
 
 
-def direct_standardisation(X: npt.NDArray[np.float64], patterns: Cells, cells: Cells,
-                           level: str, *, confidence_level: float = 0.95) -> pd.DataFrame:
+def direct_standardisation(X: npt.NDArray[np.float64] | DesignRows, patterns: Cells,
+                           cells: Cells, level: str, *, confidence_level: float = 0.95
+                           ) -> pd.DataFrame:
     """Directly standardised rate per unit: the unit's rates on the national case-mix.
 
     Parameters
     ----------
-    X : ndarray
-        Design matrix of the covariate patterns, intercept first.
+    X : ndarray or DesignRows
+        Design matrix of the covariate patterns, intercept first, or its distinct rows and
+        the row of each pattern (the fit and the standardisation then run on design row x
+        unit cells and on the design rows' births: the same likelihood and the same sums).
     patterns : Cells
         Covariate patterns with their births ``m`` (the standard population).
     cells : Cells
@@ -100,18 +104,19 @@ def direct_standardisation(X: npt.NDArray[np.float64], patterns: Cells, cells: C
     if cells.pattern is None:
         raise ValueError("Direct standardisation needs unit cells that index the covariate "
                          "patterns (Cells.pattern).")
-    X = X[:, 1:]
-    unit, pattern, y, m, uniques = _cells_by_unit(cells, level)
+    design = X if isinstance(X, DesignRows) else DesignRows.of(X)
+    unit, pattern, y, m, uniques = _cells_by_unit(cells, level, design.index)
     n = np.bincount(unit, weights=m, minlength=len(uniques))
     o = np.bincount(unit, weights=y, minlength=len(uniques))
-    fit = fit_logistic_fixed_effects(X, unit, y, m, n_units=len(uniques), pattern=pattern)
+    Xc = design.matrix[:, 1:]
+    fit = fit_logistic_fixed_effects(Xc, unit, y, m, n_units=len(uniques), pattern=pattern)
     del unit, pattern, y, m
-    lp = X @ fit.coef
+    lp = Xc @ fit.coef
     q = ndtri(0.5 + confidence_level / 2)
     alpha, se = fit.unit_intercepts, fit.unit_intercept_se_conditional
     # the rates and both limits in one pass over the patterns
     rate, lower, upper = np.split(_standardise(np.concatenate(
-        [alpha, alpha - q * se, alpha + q * se]), lp, patterns.m), 3)
+        [alpha, alpha - q * se, alpha + q * se]), lp, design.sums(patterns.m)), 3)
     finite = np.isfinite(fit.unit_intercepts)
     lower[~finite] = upper[~finite] = np.nan
     note = np.where(finite, "", np.where(o == 0, "no events: rate 0, no interval",
@@ -121,13 +126,13 @@ def direct_standardisation(X: npt.NDArray[np.float64], patterns: Cells, cells: C
                          "direct_rate_upper": upper, "direct_note": note})
 
 
-def _cells_by_unit(cells: Cells, level: str) -> tuple[
+def _cells_by_unit(cells: Cells, level: str, rows: npt.NDArray[np.intp]) -> tuple[
         npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64],
         npt.NDArray[np.float64], pd.Index]:
-    """Unit, pattern, events and births of the pattern x unit cells of ``level``, sorted by
-    unit, then pattern (the order the fixed-effects fit works in, which then takes the
-    arrays without copies of its own: 330 MB less at the peak for 10M cells), and the
-    units."""
-    uc = unit_cells(cells, level)
+    """Unit, design row, events and births of the design row x unit cells of ``level``
+    (``rows``: the design row of each pattern), sorted by unit, then row (the order the
+    fixed-effects fit works in, which then takes the arrays without copies of its own: 330 MB
+    less at the peak for 10M cells), and the units."""
+    uc = unit_cells(cells, level, rows=rows)
     order = np.lexsort((uc.pattern, uc.unit))
     return uc.unit[order], uc.pattern[order], uc.y[order], uc.m[order], uc.uniques
