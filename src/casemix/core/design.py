@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -396,9 +396,9 @@ class DesignRows:
 
     def sums(self, v: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Sums of a per-record ``v`` per row."""
-        out = np.bincount(self.index, weights=np.asarray(v, dtype=float),
-                          minlength=self.n_rows)
-        return out  # type: ignore[no-any-return]
+        # bincount with float weights returns float64 (the stubs say intp)
+        return cast("npt.NDArray[np.float64]", np.bincount(
+            self.index, weights=np.asarray(v, dtype=float), minlength=self.n_rows))
 
     def expanded(self) -> npt.NDArray[np.float64]:
         """The design of every record (Fortran order)."""
