@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "casemix"
 #: Within the statistical layer (30s) the order is explicit, so that it stays acyclic.
 LAYERS: dict[str, int] = {
     # foundation
-    "exceptions": 0, "_params": 1,
+    "exceptions": 0, "_lazy": 0, "_params": 1,  # _lazy: the packages' lazy exports
     # geography of the units: boundary files (needs only the exception tree)
     "geography": 5,
     # data in, and table-level disclosure control (needed by everything that writes tables)

@@ -52,3 +52,39 @@ for argv in (["--help"], ["fit", {str(ROOT / "models" / "big2.toml")!r}, "--data
 """
     assert _loaded(code) == []
     assert (tmp_path / "run" / "calibration.csv").exists()
+
+
+def test_a_scan_worker_loads_no_scipy_stats_nor_statsmodels():
+    """What a DuckDB scan worker imports (issue 19: half a second less in each worker)."""
+    code = """
+import sys
+import casemix.engine.duck
+print('HEAVY=' + ','.join(m for m in ('scipy.stats', 'statsmodels', 'casemix.models.result',
+                                      'casemix.calibration.curve') if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_lazy_names_are_the_objects_whatever_was_imported_first():
+    """A public name that is also a submodule (``protect``, ``fay_herriot``) is the function,
+    also after the submodule was imported on its own; every lazy name resolves."""
+    code = """
+import casemix.disclosure.protect, casemix.shrinkage.fay_herriot
+from casemix.disclosure import protect
+from casemix.shrinkage import fay_herriot
+import casemix, casemix.core, casemix.models, casemix.engine, casemix.calibration
+import casemix.shrinkage, casemix.disclosure
+assert callable(protect) and callable(fay_herriot), (protect, fay_herriot)
+for package in (casemix, casemix.core, casemix.models, casemix.engine, casemix.calibration,
+                casemix.shrinkage, casemix.disclosure):
+    for name in package.__all__:
+        value = getattr(package, name)
+        assert not type(value).__name__ == 'module', (package.__name__, name)
+    assert set(package.__all__) <= set(dir(package))
+print('OK')
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT)
+    assert out.stdout.strip().endswith("OK"), out.stderr

@@ -1,6 +1,8 @@
 """casemix: case-mix adjustment and fair comparison of Dutch birth-outcome indicators."""
 
-from casemix.core import Term
+from typing import TYPE_CHECKING
+
+from casemix._lazy import lazy_exports
 from casemix.exceptions import (
     CasemixError,
     CasemixWarning,
@@ -14,26 +16,46 @@ from casemix.exceptions import (
     SamplingWarning,
     SpecError,
 )
-from casemix.indicators import (
-    DEFAULT_INDICATORS,
-    DefinitionSettings,
-    Indicator,
-    birthweight_threshold,
-    derive_indicators,
-    indicator_rates,
-)
-from casemix.models import (
-    CaseMixModel,
-    CaseMixResult,
-    ModelSpec,
-    UnitTable,
-    load_run,
-    load_spec,
-    save_run,
-)
-from casemix.records import ColumnMapping, ValidationReport, load_births, validate_births
-from casemix.simulation import simulate_cohort
-from casemix.standardisation import unit_comparison
+
+if TYPE_CHECKING:
+    from casemix.core import Term
+    from casemix.indicators import (
+        DEFAULT_INDICATORS,
+        DefinitionSettings,
+        Indicator,
+        birthweight_threshold,
+        derive_indicators,
+        indicator_rates,
+    )
+    from casemix.models import (
+        CaseMixModel,
+        CaseMixResult,
+        ModelSpec,
+        UnitTable,
+        load_run,
+        load_spec,
+        save_run,
+    )
+    from casemix.records import ColumnMapping, ValidationReport, load_births, validate_births
+    from casemix.simulation import simulate_cohort
+    from casemix.standardisation import unit_comparison
+
+#: The modules of the public names, imported on first use (:mod:`casemix._lazy`).
+_EXPORTS = {
+    "casemix.core": ("Term",),
+    "casemix.indicators": (
+        "DEFAULT_INDICATORS", "DefinitionSettings", "Indicator", "birthweight_threshold",
+        "derive_indicators", "indicator_rates",
+    ),
+    "casemix.models": (
+        "CaseMixModel", "CaseMixResult", "ModelSpec", "UnitTable", "load_run", "load_spec",
+        "save_run",
+    ),
+    "casemix.records": ("ColumnMapping", "ValidationReport", "load_births", "validate_births"),
+    "casemix.simulation": ("simulate_cohort",),
+    "casemix.standardisation": ("unit_comparison",),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __version__ = "0.1.0"
 

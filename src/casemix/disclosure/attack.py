@@ -16,7 +16,6 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy import sparse
-from scipy.optimize import linprog
 from scipy.sparse.csgraph import connected_components
 
 from casemix.disclosure.linked import LinkedCells
@@ -122,6 +121,8 @@ def _solve(A: sparse.csr_matrix, b: npt.NDArray[np.float64],
            bounds: list[tuple[float, float | None]], c: npt.NDArray[np.float64]
            ) -> tuple[int, npt.NDArray[np.float64] | None, float]:
     """``min c x`` subject to ``A x = b`` and the bounds (HiGHS): status, x, objective."""
+    from scipy.optimize import linprog  # here: a scan worker imports this module
+
     res = linprog(c, A_eq=A, b_eq=b, bounds=bounds, method="highs")
     return res.status, (res.x if res.status == 0 else None), float(res.fun or 0.0)
 

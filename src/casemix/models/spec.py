@@ -36,7 +36,6 @@ from casemix._params import check_in_range
 from casemix.core.design import Term
 from casemix.exceptions import CasemixWarning, SpecError
 from casemix.indicators import DEFAULT_INDICATORS, DefinitionSettings
-from casemix.models.methods import METHOD_NAMES
 from casemix.records.schema import UNIT_LEVELS
 
 __all__ = ["MediatorWarning", "ModelSpec", "load_spec"]
@@ -138,6 +137,8 @@ class ModelSpec:
         if self.weights_kind not in WEIGHTS_KINDS:
             raise SpecError(f"The 'weights_kind' of spec {self.name!r} must be one of "
                             f"{', '.join(WEIGHTS_KINDS)}. Got {self.weights_kind!r} instead.")
+        from casemix.models.methods import METHOD_NAMES  # the risk models: not for a scan
+
         if self.method not in METHOD_NAMES:
             raise SpecError(f"The 'method' of spec {self.name!r} must be one of "
                             f"{', '.join(METHOD_NAMES)}. Got {self.method!r} instead.")

@@ -4,15 +4,9 @@ All functions work on aggregated data (observed and expected counts, or events a
 The random-intercept GLMM lives in :mod:`casemix.core.glmm`.
 """
 
-from casemix.core.ranks import rank_summary
-from casemix.shrinkage.empirical_bayes import (
-    BetaBinomialFit,
-    PoissonGammaFit,
-    PoissonGammaYearFit,
-    beta_binomial,
-    poisson_gamma,
-    poisson_gamma_by_year,
-)
+from typing import TYPE_CHECKING
+
+from casemix._lazy import lazy_exports
 from casemix.shrinkage.fay_herriot import (
     FH_BACKTRANSFORMS,
     FH_METHODS,
@@ -22,12 +16,36 @@ from casemix.shrinkage.fay_herriot import (
     fay_herriot_by_year,
     log_backtransform,
 )
-from casemix.shrinkage.unit_table import (
-    SHRINKAGE_COLUMNS,
-    log_ratio_direct,
-    shrink_units,
-    shrink_units_by_year,
-)
+
+if TYPE_CHECKING:
+    from casemix.core.ranks import rank_summary
+    from casemix.shrinkage.empirical_bayes import (
+        BetaBinomialFit,
+        PoissonGammaFit,
+        PoissonGammaYearFit,
+        beta_binomial,
+        poisson_gamma,
+        poisson_gamma_by_year,
+    )
+    from casemix.shrinkage.unit_table import (
+        SHRINKAGE_COLUMNS,
+        log_ratio_direct,
+        shrink_units,
+        shrink_units_by_year,
+    )
+
+#: The modules of the public names, imported on first use (:mod:`casemix._lazy`).
+_EXPORTS = {
+    "casemix.core.ranks": ("rank_summary",),
+    "casemix.shrinkage.empirical_bayes": (
+        "BetaBinomialFit", "PoissonGammaFit", "PoissonGammaYearFit", "beta_binomial",
+        "poisson_gamma", "poisson_gamma_by_year",
+    ),
+    "casemix.shrinkage.unit_table": (
+        "SHRINKAGE_COLUMNS", "log_ratio_direct", "shrink_units", "shrink_units_by_year",
+    ),
+}
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
 
 __all__ = [
     "FH_BACKTRANSFORMS",
