@@ -292,10 +292,11 @@ class UnitCells:
     identity: bool  # pattern is 0..n-1: the pattern design can be used without copying
 
 
-def unit_cells(cells: Cells, level: str,
-               rows: npt.NDArray[np.intp] | None = None) -> UnitCells:
+def unit_cells(cells: Cells, level: str, rows: npt.NDArray[np.intp] | None = None, *,
+               by_unit: bool = False) -> UnitCells:
     """Regroup unit cells by covariate pattern x unit code of ``level`` (in the order of
-    pattern, then unit number; units are numbered in order of appearance).
+    pattern, then unit number; ``by_unit``: of unit number, then pattern; units are numbered
+    in order of appearance).
 
     With ``rows`` (the design row of each pattern, :class:`casemix.core.DesignRows`), the
     cells are regrouped by design row x unit instead, and ``UnitCells.pattern`` is the design
@@ -309,15 +310,15 @@ def unit_cells(cells: Cells, level: str,
                else rows[cells.pattern[has_unit]]).astype(np.int64)
     # one integer key per (pattern, unit): its distinct values in order are the groups of
     # group_rows([pattern, unit]) without factorising either column again
-    key = pattern * K + unit_codes[has_unit]
-    size = (int(pattern.max()) + 1) * K if len(pattern) else 1
-    values, inverse = dense_unique(key, size)
+    P = int(pattern.max()) + 1 if len(pattern) else 1
+    key = (unit_codes[has_unit] * P + pattern) if by_unit else pattern * K + unit_codes[has_unit]
+    values, inverse = dense_unique(key, P * K)
     # bincount with float weights returns float64 (the stubs say intp)
     y = cast("npt.NDArray[np.float64]",
              np.bincount(inverse, weights=cells.y[has_unit], minlength=len(values)))
     m = cast("npt.NDArray[np.float64]",
              np.bincount(inverse, weights=cells.m[has_unit], minlength=len(values)))
-    first_pattern = (values // K).astype(np.intp)
+    unit, first_pattern = ((values // P, values % P) if by_unit else (values % K, values // K))
+    first_pattern = first_pattern.astype(np.intp)
     identity = bool(np.array_equal(first_pattern, np.arange(len(first_pattern))))
-    return UnitCells((values % K).astype(np.intp), pd.Index(uniques), first_pattern, y, m,
-                     identity)
+    return UnitCells(unit.astype(np.intp), pd.Index(uniques), first_pattern, y, m, identity)

@@ -133,6 +133,5 @@ def _cells_by_unit(cells: Cells, level: str, rows: npt.NDArray[np.intp]) -> tupl
     (``rows``: the design row of each pattern), sorted by unit, then row (the order the
     fixed-effects fit works in, which then takes the arrays without copies of its own: 330 MB
     less at the peak for 10M cells), and the units."""
-    uc = unit_cells(cells, level, rows=rows)
-    order = np.lexsort((uc.pattern, uc.unit))
-    return uc.unit[order], uc.pattern[order], uc.y[order], uc.m[order], uc.uniques
+    uc = unit_cells(cells, level, rows=rows, by_unit=True)
+    return uc.unit, uc.pattern, uc.y, uc.m, uc.uniques
