@@ -159,7 +159,7 @@ class FixedUnits(RiskModel):
         cells, patterns, design = problem.cells, problem.patterns, problem.design
         assert cells.pattern is not None
         X = design.matrix
-        uc = unit_cells(cells, problem.levels[0], rows=design.index)
+        uc = unit_cells(cells, problem.levels[0], rows=design.index, by_unit=True)
         fit = fit_logistic_fixed_effects(X[:, 1:], uc.unit, uc.y, uc.m, n_units=len(uc.uniques),
                                          pattern=None if uc.identity and len(X) == len(uc.y)
                                          else uc.pattern)
