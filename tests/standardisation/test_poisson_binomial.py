@@ -145,3 +145,41 @@ def test_bad_cells_are_named():
         poisson_binomial_units([1, 2], [0.2, 1.0], [0, 0], 1)
     with pytest.raises(DataError, match="whole numbers"):
         poisson_binomial_units([1.5, 2], [0.2, 0.3], [0, 0], 1)
+
+
+def test_unit_comparison_merges_cells_of_one_risk_without_changing_the_distribution():
+    """compare_units merges the cells of one unit with one risk (models.units): the tails,
+    p-values and intervals equal those of the unmerged cells, and both equal exact
+    enumeration of the births."""
+    from casemix.models.units import _merge_equal_risks
+
+    rng = np.random.default_rng(5)
+    risks = np.repeat(rng.uniform(0.05, 0.5, 4), 3)  # every risk in three cells
+    group = np.array([0, 0, 1, 0, 1, 1, 0, 1, 1, 0, 0, 1])
+    order = np.argsort(group, kind="stable")
+    counts = rng.integers(1, 3, len(risks)).astype(float)[order]
+    risks, group = risks[order], group[order]
+    merged = _merge_equal_risks(counts, risks, group)
+    assert len(merged[0]) < len(counts)
+    assert np.all(np.diff(merged[2]) >= 0)  # still in unit order
+    assert merged[0].sum() == counts.sum()
+    whole, fewer = (poisson_binomial_units(c, r, g, 2) for c, r, g in
+                    ((counts, risks, group), merged))
+    O = np.array([4.0, 5.0])
+    for j in (0, 1):
+        pmf = _enumerated_pmf(np.repeat(risks[group == j], counts[group == j].astype(int)))
+        assert fewer.upper_tail(O)[j] == pytest.approx(pmf[int(O[j]):].sum(), rel=1e-12)
+        assert fewer.lower_tail(O)[j] == pytest.approx(pmf[:int(O[j]) + 1].sum(), rel=1e-12)
+    np.testing.assert_allclose(poisson_binomial_test(fewer, O), poisson_binomial_test(whole, O),
+                               rtol=1e-12)
+    np.testing.assert_allclose(poisson_binomial_ratio_interval(fewer, O),
+                               poisson_binomial_ratio_interval(whole, O), rtol=1e-9)
+
+
+def test_merging_leaves_cells_of_distinct_risks_as_they_are():
+    from casemix.models.units import _merge_equal_risks
+
+    counts, risks, group = np.array([1.0, 2, 3]), np.array([0.1, 0.1, 0.2]), np.array([0, 1, 1])
+    out = _merge_equal_risks(counts, risks, group)  # 0.1 in two units: not one cell
+    for a, b in zip(out, (counts, risks, group), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -250,6 +250,34 @@ def _design_effect(v: npt.NDArray[np.float64], v1: npt.NDArray[np.float64]
         return np.where(v1 > 0, v / v1, 1.0)
 
 
+def _merge_equal_risks(births: npt.NDArray[np.float64], risk: npt.NDArray[np.float64],
+                       group: npt.NDArray[np.intp]) -> tuple[
+        npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.intp]]:
+    """The cells of one unit with one risk (to the bit) as one cell with their births summed,
+    in the order of their first cell (so still in unit order).
+
+    Notes
+    -----
+    The sum of independent Binomial(a, p) and Binomial(b, p) is Binomial(a + b, p), so every
+    unit's Poisson-binomial distribution is unchanged; its tails cost a pass over fewer cells
+    (at 50M births, 10.4M cells of 70 VSVs hold 750,460 distinct unit x risk pairs: the cells
+    of the years and strata of one design row). The pairs are found by hashing (group, risk
+    bits) and checked member by member; should two pairs share a hash, nothing is merged.
+    """
+    bits = risk.view(np.int64)
+    with np.errstate(over="ignore"):
+        codes, uniques = pd.factorize(bits * np.int64(1_000_003) + group)
+    if len(uniques) == len(risk):
+        return births, risk, group
+    member = np.empty(len(uniques), dtype=np.intp)
+    member[codes] = np.arange(len(codes))  # any cell of a pair stands for it
+    if not (np.array_equal(group[member][codes], group)
+            and np.array_equal(bits[member][codes], bits)):
+        return births, risk, group  # a hash shared by two pairs
+    merged = np.bincount(codes, weights=births, minlength=len(uniques))
+    return merged, risk[member], group[member]
+
+
 def _poisson_binomial(table: pd.DataFrame, frame: pd.DataFrame, codes: npt.NDArray[np.intp],
                       whole: npt.NDArray[np.bool_], national: float, confidence_level: float
                       ) -> pd.DataFrame:
@@ -277,6 +305,7 @@ def _poisson_binomial(table: pd.DataFrame, frame: pd.DataFrame, codes: npt.NDArr
     del cells
     risk /= births
     np.clip(risk, 1e-12, 1 - 1e-12, out=risk)
+    births, risk, group = _merge_equal_risks(births, risk, group)
     units = poisson_binomial_units(births, risk, group, len(rows))
     del births, risk, group
     O = table["observed"].to_numpy(dtype=float)[rows]
