@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -274,7 +274,9 @@ def _merge_equal_risks(births: npt.NDArray[np.float64], risk: npt.NDArray[np.flo
     if not (np.array_equal(group[member][codes], group)
             and np.array_equal(bits[member][codes], bits)):
         return births, risk, group  # a hash shared by two pairs
-    merged = np.bincount(codes, weights=births, minlength=len(uniques))
+    # bincount with float weights returns float64 (the stubs say intp)
+    merged = cast("npt.NDArray[np.float64]",
+                  np.bincount(codes, weights=births, minlength=len(uniques)))
     return merged, risk[member], group[member]
 
 
