@@ -100,6 +100,8 @@ SAME = ["coefficients.csv", "direct.csv", "exclusions.csv", "funnel_municipality
     ("parts", {"batch_rows": 5_000, "workers": 2}),
     ("glob", {"batch_rows": 7_000, "workers": 1}),
     ("births.parquet", {"batch_rows": 4_000, "workers": 2}),
+    # one batch per worker: this process takes the first, one worker process the second
+    ("births.parquet", {"batch_rows": 12_000, "workers": 2}),
     ("births.csv", {"batch_rows": 6_000, "workers": 1}),
 ])
 def test_duckdb_run_equals_memory_run(cohort, tmp_path, source, options):
