@@ -201,7 +201,8 @@ class _CellRows:
     With patterns, the sums over cells that the Newton steps need are sums over patterns of
     the cells' summed weights: $X^T W X = \\sum_j (\\sum_{i: j(i) = j} w_i) x_j x_j^T$,
     $B_{k\\cdot} = \\sum_j (\\sum_{i \\in k, j(i) = j} w_i) x_j$ (a sparse unit x pattern
-    weight matrix times the pattern design) and $X^T r = \\sum_j (\\sum_{i: j(i)=j} r_i) x_j$:
+    weight matrix, stored by pattern, times the pattern design) and
+    $X^T r = \\sum_j (\\sum_{i: j(i)=j} r_i) x_j$:
     each step costs $O(n + P p^2)$ for $n$ cells and $P$ patterns instead of $O(n p^2)$, and
     memory holds the $P \\times p$ design once. With the cells sorted by unit, per-unit sums
     are contiguous reductions (``np.add.reduceat``, ~10x faster than ``bincount``) and a
@@ -217,9 +218,15 @@ class _CellRows:
         self.sizes = np.bincount(units, minlength=n_units)
         if pattern is not None:
             self.Xc = np.ascontiguousarray(X)
-            indptr = np.r_[0, np.cumsum(self.sizes)]
-            self.weights = sparse.csr_matrix((np.zeros(len(units)), pattern, indptr),
-                                             shape=(n_units, X.shape[0]))
+            # the unit x pattern weights stored by pattern (compressed columns), so that
+            # their product with the pattern design reads each pattern's row once, in order:
+            # 4.7x faster than stored by unit (70 passes over the design) for 780,000 cells,
+            # and the same sums in the same order (cells of a unit ascend in pattern)
+            self.by_pattern = np.argsort(pattern, kind="stable")  # then by unit
+            colptr = np.r_[0, np.cumsum(np.bincount(pattern, minlength=X.shape[0]))]
+            self.weights = sparse.csc_matrix(
+                (np.zeros(len(units)), units[self.by_pattern], colptr),
+                shape=(n_units, X.shape[0]))
 
     def per_unit_sum(self, v: FloatArray) -> FloatArray:
         """Sum of ``v`` over the cells of each unit."""
@@ -245,7 +252,7 @@ class _CellRows:
         """Per-unit sums of $w_i x_i$, shape (units, p)."""
         if self.pattern is None:
             return _unit_sums(self.X, w, self)
-        self.weights.data = w  # duplicate (unit, pattern) entries are summed
+        self.weights.data = w[self.by_pattern]  # duplicate (unit, pattern) entries are summed
         return np.asarray(self.weights @ self.Xc)
 
     def score(self, r: FloatArray) -> FloatArray:
