@@ -53,7 +53,6 @@ from casemix.records import (
     write_table,
 )
 from casemix.records.shares import read_shares
-from casemix.simulation import simulate_cohort
 
 #: Markup is off by default: unit labels, file names and messages are printed as they are
 #: (a label such as ``[/x]`` is text, not markup); styled lines go through :func:`_say`.
@@ -360,6 +359,7 @@ def simulate(
         "`casemix weights --margins`.")] = None,
 ) -> None:
     """Simulate a realistic synthetic national birth cohort with known unit effects."""
+    from casemix.simulation import simulate_cohort  # here: geometry, only for this command
     from casemix.simulation.extract import load_mapping
 
     try:
