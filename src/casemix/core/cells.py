@@ -188,9 +188,20 @@ def dense_unique(key: npt.NDArray[np.int64], size: int) -> tuple[
     ``numpy.unique`` sorts all n keys. When ``size`` is at most :data:`DENSE_BINS` (or eight
     bins per key) the keys are marked in a table of ``size`` bins instead: the marked bins
     are the distinct values in order, and their running count is the inverse. Larger ranges
-    fall back to ``numpy.unique`` (the table would take too much memory).
+    (the table would take too much memory) fall back to ``numpy.unique``, or, when a random
+    sample of a million keys repeats itself much (:func:`_few_distinct`), to hashing
+    (``pandas.factorize``) and sorting only the distinct values: the same result, 0.15 s
+    instead of 1.1-1.6 s for the 685,300 covariate patterns among 13M grouped rows of 50M
+    births, but slower than sorting when nearly every key is distinct (2.8 s against 1.8 s
+    for their 10.4M unit cells).
     """
     if size > max(DENSE_BINS, 8 * len(key)) or len(key) >= 2**31:
+        if _few_distinct(key):
+            codes, distinct = pd.factorize(key)
+            order = np.argsort(distinct)
+            rank = np.empty(len(distinct), dtype=np.intp)
+            rank[order] = np.arange(len(distinct), dtype=np.intp)
+            return np.asarray(distinct[order], dtype=np.int64), rank[codes]
         values, inverse = np.unique(key, return_inverse=True)
         return values, inverse.ravel().astype(np.intp)
     used = np.zeros(size, dtype=bool)
@@ -198,6 +209,20 @@ def dense_unique(key: npt.NDArray[np.int64], size: int) -> tuple[
     # a 32-bit running count: the table is 5 bytes a bin, not 16
     rank = np.cumsum(used, dtype=np.int32)
     return np.flatnonzero(used).astype(np.int64), rank[key].astype(np.intp) - 1
+
+
+#: Keys sampled by :func:`_few_distinct` (and the fewest keys it samples at all).
+_SAMPLE = 2**20
+
+
+def _few_distinct(key: npt.NDArray[np.int64]) -> bool:
+    """Whether a random sample of :data:`_SAMPLE` keys holds fewer than half as many distinct
+    values (then the keys repeat enough for hashing to beat sorting them). Only the speed of
+    :func:`dense_unique` depends on it, never its result."""
+    if len(key) < 2 * _SAMPLE:
+        return False
+    sample = key[np.random.default_rng(0).integers(0, len(key), _SAMPLE)]
+    return len(pd.unique(sample)) < _SAMPLE // 2
 
 
 def stable_order(codes: npt.NDArray[np.intp], k: int) -> npt.NDArray[np.intp]:
