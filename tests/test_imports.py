@@ -88,3 +88,22 @@ print('OK')
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=ROOT)
     assert out.stdout.strip().endswith("OK"), out.stderr
+
+
+def test_lazy_tables_match_their_type_checking_imports():
+    """Each lazy package lists a name in ``_EXPORTS`` exactly when it imports it under
+    ``TYPE_CHECKING`` (what type checkers and the docs see), from the same module."""
+    import ast
+    import importlib
+
+    for package in ("casemix", "casemix.core", "casemix.models", "casemix.engine",
+                    "casemix.calibration", "casemix.shrinkage", "casemix.disclosure"):
+        module = importlib.import_module(package)
+        tree = ast.parse(Path(module.__file__).read_text("utf-8"))
+        typed = {(a.name, node.module) for block in tree.body if isinstance(block, ast.If)
+                 and getattr(block.test, "id", None) == "TYPE_CHECKING"
+                 for node in block.body if isinstance(node, ast.ImportFrom)
+                 for a in node.names}
+        lazy = {(name, where) for where, names in module._EXPORTS.items() for name in names}
+        assert typed == lazy, package
+        assert {name for name, _ in lazy} <= set(module.__all__), package
