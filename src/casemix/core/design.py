@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from casemix.core.cells import dense_unique
+from casemix.core.cells import group_rows
 from casemix.core.splines import default_knots, median_of_counts, rcs_basis
 from casemix.exceptions import DataError, SpecError
 
@@ -182,20 +182,17 @@ class TermEncoding:
         x += 0.0  # -0.0 as 0.0: they are one covariate pattern (and one design row)
         return x, miss
 
-    def row_codes(self, values: pd.Series) -> tuple[npt.NDArray[np.int64], int]:
-        """A code per row that determines the term's design columns, and the number of codes:
-        the level code of a categorical term; for a continuous one, the distinct filled value
-        and whether it was missing. The codes depend on the set of values, not on their
-        order."""
+    def row_codes(self, values: pd.Series) -> npt.NDArray[np.int64]:
+        """A code per row that determines the term's design columns: the level code of a
+        categorical term; for a continuous one, the rank of the filled value and whether it
+        was missing. The codes depend on the set of values, not on their order."""
         if self.kind == "categorical":
-            return self.codes(values).astype(np.int64), len(self.levels)
+            return self.codes(values).astype(np.int64)
         x, miss = self._filled(values)
         # sorted: the codes, and so the order of the design rows, do not depend on the order
         # of the records (the same rows from births in memory and from grouped births)
-        codes, uniques = pd.factorize(x.view(np.int64), sort=True)
-        if not self.has_missing_column:
-            return codes.astype(np.int64), max(1, len(uniques))
-        return codes.astype(np.int64) * 2 + miss, 2 * max(1, len(uniques))
+        codes = pd.factorize(x.view(np.int64), sort=True)[0].astype(np.int64)
+        return codes * 2 + miss if self.has_missing_column else codes
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON representation."""
@@ -329,26 +326,19 @@ class Encoding:
         Notes
         -----
         A design row is a function of the terms' codes (:meth:`TermEncoding.row_codes`):
-        the records are keyed by their codes in mixed radix, and the matrix is built for one
-        record of each distinct key. Covariate patterns on raw values (a maternal age in
-        years under age bands, a continuous SES under SES bands) share far fewer design rows:
-        221,373 rows for 995,246 patterns of a million simulated births.
+        the records are grouped by their codes (:func:`casemix.core.cells.group_rows`), and
+        the matrix is built for the first record of each group. Covariate patterns on raw
+        values (a maternal age in years under age bands, a continuous SES under SES bands)
+        share far fewer design rows: 221,373 rows for 995,246 patterns of a million simulated
+        births.
         """
         missing = [t.column for t in self.terms if t.column not in data]
         if missing:
             raise DataError(f"Column(s) {missing} needed by the model are not in the data.")
-        key, size = np.zeros(len(data), dtype=np.int64), 1
-        for t in self.terms:
-            codes, k = t.row_codes(data[t.column])
-            if size * k >= 2**62:  # keep the mixed-radix key within int64
-                values, inverse = dense_unique(key, size)
-                key, size = inverse.astype(np.int64), max(1, len(values))
-            key = key * k + codes
-            size *= k
-        values, index = dense_unique(key, size)
-        member = np.empty(len(values), dtype=np.intp)
-        member[index] = np.arange(len(index))  # any record of a row stands for it
-        return DesignRows(self.matrix(data.iloc[member]), index)
+        if not self.terms:  # the intercept alone
+            return DesignRows.of(self.matrix(data))
+        index, first = group_rows([t.row_codes(data[t.column]) for t in self.terms])
+        return DesignRows(self.matrix(data.iloc[first]), index)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON representation."""
