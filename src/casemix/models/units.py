@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from casemix.core.cells import Cells, stable_order
+from casemix.core.cells import Cells, group_rows, stable_order
 from casemix.records.exclusions import ExclusionLog
 from casemix.standardisation.indirect import unit_comparison
 from casemix.standardisation.poisson_binomial import (
@@ -253,31 +253,21 @@ def _design_effect(v: npt.NDArray[np.float64], v1: npt.NDArray[np.float64]
 def _merge_equal_risks(births: npt.NDArray[np.float64], risk: npt.NDArray[np.float64],
                        group: npt.NDArray[np.intp]) -> tuple[
         npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.intp]]:
-    """The cells of one unit with one risk (to the bit) as one cell with their births summed,
-    in the order of their first cell (so still in unit order).
+    """The cells of one unit with one risk as one cell with their births summed, in the
+    order of unit, then risk.
 
     Notes
     -----
     The sum of independent Binomial(a, p) and Binomial(b, p) is Binomial(a + b, p), so every
     unit's Poisson-binomial distribution is unchanged; its tails cost a pass over fewer cells
     (at 50M births, 10.4M cells of 70 VSVs hold 750,460 distinct unit x risk pairs: the cells
-    of the years and strata of one design row). The pairs are found by hashing (group, risk
-    bits) and checked member by member; should two pairs share a hash, nothing is merged.
+    of the years and strata of one design row).
     """
-    bits = risk.view(np.int64)
-    with np.errstate(over="ignore"):
-        codes, uniques = pd.factorize(bits * np.int64(1_000_003) + group)
-    if len(uniques) == len(risk):
-        return births, risk, group
-    member = np.empty(len(uniques), dtype=np.intp)
-    member[codes] = np.arange(len(codes))  # any cell of a pair stands for it
-    if not (np.array_equal(group[member][codes], group)
-            and np.array_equal(bits[member][codes], bits)):
-        return births, risk, group  # a hash shared by two pairs
+    inverse, first = group_rows([group, risk])
     # bincount with float weights returns float64 (the stubs say intp)
     merged = cast("npt.NDArray[np.float64]",
-                  np.bincount(codes, weights=births, minlength=len(uniques)))
-    return merged, risk[member], group[member]
+                  np.bincount(inverse, weights=births, minlength=len(first)))
+    return merged, risk[first], group[first]
 
 
 def _poisson_binomial(table: pd.DataFrame, frame: pd.DataFrame, codes: npt.NDArray[np.intp],
