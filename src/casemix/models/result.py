@@ -191,10 +191,6 @@ class CaseMixResult:
             self._cache["design_rows"] = self.encoding.design_rows(self.patterns.keys)
         return cast(DesignRows, self._cache["design_rows"])
 
-    def pattern_design(self) -> npt.NDArray[np.float64]:
-        """Design matrix of the covariate patterns (intercept first, one row per pattern)."""
-        return self.design_rows().expanded()
-
     def _risk_rows(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]:
         """The row of each covariate pattern among cells of equal risk, and the risk of each
         row: the design rows where the patterns' risk is a function of their design row (it

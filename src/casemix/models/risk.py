@@ -72,10 +72,6 @@ class RiskProblem:
         """Design matrix of the covariate patterns (one row per pattern), built once."""
         return self.design.expanded()
 
-    def row_sums(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Events and births per design row."""
-        return self.design.sums(self.patterns.y), self.design.sums(self.patterns.m)
-
 
 @dataclass(frozen=True)
 class ExpectedCounts:
@@ -138,9 +134,9 @@ class Pooled(RiskModel):
     def fit(self, problem: RiskProblem) -> ExpectedCounts:
         """Fit on the distinct design rows (events and births summed over their patterns:
         the same likelihood as on the patterns)."""
-        cells, design = problem.cells, problem.design
+        cells, patterns, design = problem.cells, problem.patterns, problem.design
         assert cells.pattern is not None  # set by compress_cells(within=...)
-        fit = fit_logistic(design.matrix, *problem.row_sums())
+        fit = fit_logistic(design.matrix, design.sums(patterns.y), design.sums(patterns.m))
         risk = expit(design.matrix @ fit.coef)[design.index]
         return ExpectedCounts(problem.encoding.names, fit.coef, fit.cov,
                               cells.m * risk[cells.pattern], fit.coef[0], risk)
@@ -164,7 +160,7 @@ class FixedUnits(RiskModel):
                                          pattern=None if uc.identity and len(X) == len(uc.y)
                                          else uc.pattern)
         lp = X[:, 1:] @ fit.coef
-        total, births = patterns.y.sum(), problem.row_sums()[1]
+        total, births = patterns.y.sum(), design.sums(patterns.m)
         alpha = float(brentq(lambda a: (births * expit(a + lp)).sum() - total, -30, 30))
         cov = np.zeros((X.shape[1], X.shape[1]))
         cov[1:, 1:] = fit.cov
