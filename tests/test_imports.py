@@ -54,6 +54,28 @@ for argv in (["--help"], ["fit", {str(ROOT / "models" / "big2.toml")!r}, "--data
     assert (tmp_path / "run" / "calibration.csv").exists()
 
 
+def test_a_fit_with_diagnostics_loads_no_scipy_stats(tmp_path):
+    """``casemix fit --diagnostics`` uses scipy.special, not scipy.stats (0.45 s to import),
+    nor statsmodels."""
+    from casemix.simulation import simulate_cohort
+
+    births = tmp_path / "b.parquet"
+    simulate_cohort(3_000, seed=2).births.to_parquet(births, index=False)
+    code = f"""
+import contextlib, sys
+from casemix.cli.main import app
+sys.argv = ["casemix", "fit", {str(ROOT / "models" / "big2.toml")!r}, "--data", {str(births)!r},
+            "--out", {str(tmp_path / "run")!r}, "--diagnostics"]
+with contextlib.suppress(SystemExit):
+    app()
+print('HEAVY=' + ','.join(m for m in ('scipy.stats', 'statsmodels') if m in sys.modules))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert (tmp_path / "run" / "funnel_vsv.csv").exists(), out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY=", out.stdout
+
+
 def test_a_scan_worker_loads_no_scipy_stats_nor_statsmodels():
     """What a DuckDB scan worker imports (issue 19: half a second less in each worker)."""
     code = """

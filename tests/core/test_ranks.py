@@ -25,3 +25,29 @@ def test_certain_ranks_have_zero_width():
     draws = np.arange(5)[None, :] * 10 + rng.uniform(0, 1, (200, 5))
     out = rank_summary(np.arange(5), draws)
     assert (out["rank_lower"] == out["rank"]).all() and (out["rank_upper"] == out["rank"]).all()
+
+
+def test_average_ranks_as_r_rank():
+    """R: rank(c(3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5)) (ties.method = "average") is
+    4.5 1.5 6.0 1.5 8.0 11.0 3.0 10.0 8.0 4.5 8.0 (by hand: the sorted values
+    1 1 2 3 3 4 5 5 5 6 9 take ranks 1..11, ties share the mean of theirs)."""
+    from casemix.core.ranks import average_ranks
+
+    x = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5]
+    assert average_ranks(x).tolist() == [4.5, 1.5, 6, 1.5, 8, 11, 3, 10, 8, 4.5, 8]
+    assert average_ranks([[2.0, 2.0], [1.0, np.nan]]).tolist()[0] == [1.5, 1.5]
+    assert np.isnan(average_ranks([[1.0, np.nan]])).all()  # as R's na.last = "keep" row-wise
+
+
+def test_average_ranks_equal_scipy_rankdata_bit_for_bit():
+    """scipy.stats.rankdata (an independent implementation) on rows with many ties."""
+    from scipy.stats import rankdata
+
+    from casemix.core.ranks import average_ranks
+
+    rng = np.random.default_rng(7)
+    for shape in [(1,), (40,), (30, 17), (5, 0), (3, 1)]:
+        ties = rng.integers(0, 4, shape).astype(float)
+        assert np.array_equal(average_ranks(ties), rankdata(ties, axis=-1))
+        values = rng.random(shape)
+        assert np.array_equal(average_ranks(values), rankdata(values, axis=-1))

@@ -12,10 +12,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 from scipy.special import logit, ndtr, ndtri
-from scipy.stats import rankdata
 
 from casemix._params import check_in_range
 from casemix.core.logistic import LogisticFit, fit_logistic
+from casemix.core.ranks import average_ranks
 from casemix.exceptions import DataError
 
 __all__ = ["CalibrationStatistics", "c_statistic", "c_statistic_cells", "calibration_statistics",
@@ -65,9 +65,9 @@ def c_statistic(predicted: npt.ArrayLike, observed: npt.ArrayLike, *, level: flo
     n1, n0 = int(pos.sum()), int(neg.sum())
     if n1 == 0 or n0 == 0:
         raise DataError("The C-statistic needs both events and non-events.")
-    ranks = rankdata(p)
-    v10 = (ranks[pos] - rankdata(p[pos])) / n0
-    v01 = 1 - (ranks[neg] - rankdata(p[neg])) / n1
+    ranks = average_ranks(p)
+    v10 = (ranks[pos] - average_ranks(p[pos])) / n0
+    v01 = 1 - (ranks[neg] - average_ranks(p[neg])) / n1
     c = float(v10.mean())
     se = float(np.sqrt(v10.var(ddof=1) / n1 + v01.var(ddof=1) / n0))
     z = ndtri(0.5 + level / 2)

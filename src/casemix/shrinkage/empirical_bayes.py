@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import optimize, stats
-from scipy.special import betaln, digamma, expit, gammaln
+from scipy import optimize
+from scipy.special import betaln, digamma, expit, gammaincc, gammaincinv, gammaln
 
 from casemix._params import check_in_range
 from casemix.core.ranks import rank_summary
@@ -23,6 +23,24 @@ __all__ = ["BetaBinomialFit", "PoissonGammaFit", "PoissonGammaYearFit", "beta_bi
            "poisson_gamma", "poisson_gamma_by_year"]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+class _Gamma:
+    """The gamma distribution's quantiles and upper tail through ``scipy.special``: the
+    same float values as ``scipy.stats.gamma(shape, scale=scale)`` (``gammaincinv`` and
+    ``gammaincc`` are what it calls), without importing ``scipy.stats`` (0.45 s)."""
+
+    def __init__(self, shape: npt.NDArray[np.float64], scale: npt.NDArray[np.float64]
+                 ) -> None:
+        self.shape, self.scale = shape, scale
+
+    def ppf(self, q: float) -> npt.NDArray[np.float64]:
+        """The ``q``-quantile."""
+        return gammaincinv(self.shape, q) * self.scale
+
+    def sf(self, x: float) -> npt.NDArray[np.float64]:
+        """P(X > x) for x >= 0."""
+        return gammaincc(self.shape, x / self.scale)
 
 
 def _as_float(name: str, values: npt.ArrayLike, *, positive: bool = False) -> FloatArray:
@@ -160,14 +178,14 @@ def poisson_gamma(
     else:
         shape = 1 / alpha
         post_a, post_rate = shape + O, shape / mu + E
-    dist = stats.gamma(post_a, scale=1 / post_rate)
+    dist = _Gamma(post_a, 1 / post_rate)
     q = (1 - level) / 2
     draws = rng.gamma(post_a, 1 / post_rate, size=(n_draws, len(O)))
     mean = post_a / post_rate
     table = pd.DataFrame({
         "unit": np.arange(len(O)) if units is None else np.asarray(units),
         "observed": O, "expected": E, "prior_mean": mu, "posterior_mean": mean,
-        "posterior_median": dist.median(), "lower": dist.ppf(q), "upper": dist.ppf(1 - q),
+        "posterior_median": dist.ppf(0.5), "lower": dist.ppf(q), "upper": dist.ppf(1 - q),
         "prob_above": dist.sf(1.0), "posterior_shape": post_a, "posterior_rate": post_rate,
     })
     table = pd.concat([table, rank_summary(mean, draws, level=level)], axis=1)
@@ -309,7 +327,7 @@ def poisson_gamma_by_year(
     prior_shape, prior_rate = _leave_year_out_prior(m, v_level, b)
     loglik = _nb_loglik(O, E, prior_shape, prior_rate)
     post_a, post_rate = prior_shape + O, prior_rate + E
-    dist = stats.gamma(post_a, scale=1 / post_rate)
+    dist = _Gamma(post_a, 1 / post_rate)
     q = (1 - level) / 2
     draws = np.random.default_rng(seed).gamma(post_a, 1 / post_rate, size=(n_draws, len(O)))
     table = pd.DataFrame({
@@ -382,6 +400,8 @@ def beta_binomial(
                             options={"gtol": 1e-11, "maxiter": 1000})
     mean, total = expit(res.x[0]), np.exp(res.x[1])
     a, b = mean * total, (1 - mean) * total
+    from scipy import stats  # here: beta.ppf needs scipy.stats (0.45 s to import)
+
     post = stats.beta(a + x, b + N - x)
     q = (1 - level) / 2
     draws = np.random.default_rng(seed).beta(a + x, b + N - x, size=(n_draws, len(x)))
