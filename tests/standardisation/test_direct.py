@@ -96,3 +96,15 @@ def test_adjuster_constant_within_units_is_singular_without_a_fit(cohort_fit, mo
         result.direct_standardisation("municipality")
     assert str(checked.value) == str(reference.value)
 
+
+def test_start_from_the_model_coefficients_gives_the_same_fit(cohort_fit):
+    """Started from the case-mix model's coefficients, the same rates and limits as from the
+    fit's own start (zeros and the units' logit rates)."""
+    from casemix.standardisation.direct import direct_standardisation
+
+    result, _ = cohort_fit
+    args = (result.design_rows(), result.patterns, result.cells, "vsv")
+    own, started = direct_standardisation(*args), direct_standardisation(*args, coef=result.coef)
+    columns = ["direct_rate", "direct_rate_lower", "direct_rate_upper"]
+    np.testing.assert_allclose(started[columns], own[columns], rtol=1e-12)
+    assert started["direct_note"].tolist() == own["direct_note"].tolist()

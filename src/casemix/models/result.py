@@ -179,8 +179,10 @@ class CaseMixResult:
         level = level or self.spec.levels[0]
         cells = self.cells_of(level)
         assert cells is not None  # self.cells is not None (checked above)
+        # the fit starts from the case-mix model's coefficients (the same design)
         return direct_standardisation(self.design_rows(), self.patterns, cells, level,
-                                      confidence_level=self.spec.confidence_level)
+                                      confidence_level=self.spec.confidence_level,
+                                      coef=self.coef)
 
     def design_rows(self) -> DesignRows:
         """The distinct design rows (intercept first) and the row of each covariate pattern,
