@@ -111,3 +111,12 @@ def test_group_slopes_equal_per_birth_fits_from_zeros(fitted, births):
         fit = fit_logistic(X, y[rows], np.ones(rows.sum()), start=np.zeros(2))
         assert got.loc[label, "slope"] == pytest.approx(fit.coef[1], rel=1e-10)
         assert got.loc[label, "slope_se"] == pytest.approx(fit.std_error[1], rel=1e-10)
+
+
+def test_calibration_by_without_pooling_has_the_same_table(fitted, births):
+    """``pooled=False`` (the run folder) leaves the pooled slope out, not the table."""
+    full = fitted.calibration_by(births, "income_quintile")
+    table = fitted.calibration_by(births, "income_quintile", pooled=False)
+    pd.testing.assert_frame_equal(table.table, full.table, check_exact=True)
+    assert np.isnan([table.pooled_slope, table.pooled_slope_se, table.slope_tau2]).all()
+    assert np.isfinite(full.pooled_slope)

@@ -152,7 +152,7 @@ def group_codes(groups: npt.ArrayLike) -> tuple[npt.NDArray[np.intp], pd.Index]:
 def calibration_by_group_cells(
     risk: npt.ArrayLike, events: npt.ArrayLike, births: npt.ArrayLike,
     codes: npt.ArrayLike, labels: pd.Index, *, variable: str = "group", level: float = 0.95,
-    min_events: int = 10,
+    min_events: int = 10, pooled: bool = True,
 ) -> GroupCalibration:
     """:func:`calibration_by_group` from cells of births that share a group and a predicted
     risk (group x covariate pattern).
@@ -165,6 +165,10 @@ def calibration_by_group_cells(
         Group of each cell, an index into ``labels`` (see :func:`group_codes`).
     labels : pandas.Index
         Group labels.
+    pooled : bool, default True
+        Also pool the group slopes (``pooled_slope``, ``pooled_slope_se``, ``slope_tau2``);
+        False leaves them NaN, for callers that use the table only (the run folder writes
+        the table: a REML fit and its ranks less per subgroup variable).
 
     Notes
     -----
@@ -174,7 +178,7 @@ def calibration_by_group_cells(
     """
     r, a, m = (np.asarray(v, dtype=float) for v in (risk, events, births))
     return _by_group(r, a, m, np.asarray(codes, dtype=np.intp), labels, variable=variable,
-                     level=level, min_events=min_events)
+                     level=level, min_events=min_events, pooled=pooled)
 
 
 def _members(codes: npt.NDArray[np.intp], k: int) -> list[npt.NDArray[np.intp]]:
@@ -190,7 +194,8 @@ def _members(codes: npt.NDArray[np.intp], k: int) -> list[npt.NDArray[np.intp]]:
 
 def _by_group(p: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
               m: npt.NDArray[np.float64], codes: npt.NDArray[np.intp], labels: pd.Index, *,
-              variable: str, level: float, min_events: int) -> GroupCalibration:
+              variable: str, level: float, min_events: int, pooled: bool = True
+              ) -> GroupCalibration:
     lp = logit(p)
     rows = []
     for label, idx in zip(labels, _members(codes, len(labels)), strict=True):
@@ -208,8 +213,8 @@ def _by_group(p: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
     table.insert(5, "oe_lower", lo)
     table.insert(6, "oe_upper", hi)
     ok = table["slope_se"].notna().to_numpy()
-    pooled = pooled_se = tau2 = np.nan
-    if ok.sum() >= 2:
+    mean = mean_se = tau2 = np.nan
+    if pooled and ok.sum() >= 2:
         fit = fay_herriot(table.loc[ok, "slope"], table.loc[ok, "slope_se"] ** 2)
-        pooled, pooled_se, tau2 = float(fit.coef[0]), float(fit.std_error[0]), fit.variance
-    return GroupCalibration(table, pooled, pooled_se, tau2, variable)
+        mean, mean_se, tau2 = float(fit.coef[0]), float(fit.std_error[0]), fit.variance
+    return GroupCalibration(table, mean, mean_se, tau2, variable)
