@@ -192,14 +192,15 @@ def _constant_column(X: npt.NDArray[np.float64], cells: Cells, level: str,
     preselected on the cells of the largest unit, so that the check costs a pass over the
     cells per candidate.
     """
-    codes = pd.factorize(cells.keys[level])[0]
-    present = codes >= 0
-    unit, y, m = codes[present], cells.y[present], cells.m[present]
-    k = int(unit.max(initial=-1)) + 1
-    o, n = np.bincount(unit, weights=y, minlength=k), np.bincount(unit, weights=m, minlength=k)
-    used = ((o > 0) & (o < n))[unit] & (m > 0)
     assert cells.pattern is not None
-    unit, row = unit[used], rows[cells.pattern[present][used]]
+    unit = pd.factorize(cells.keys[level])[0] + 1  # 0: no unit code
+    k = int(unit.max(initial=0)) + 1
+    o = np.bincount(unit, weights=cells.y, minlength=k)
+    n = np.bincount(unit, weights=cells.m, minlength=k)
+    ident = (o > 0) & (o < n)
+    ident[0] = False
+    used = np.flatnonzero(ident[unit] & (cells.m > 0))
+    unit, row = unit[used], rows[cells.pattern[used]]
     size = np.bincount(unit, minlength=k)
     if size.max(initial=0) < 2:
         return False  # no unit with two cells: left to the fit
