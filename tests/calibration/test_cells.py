@@ -120,3 +120,18 @@ def test_calibration_by_without_pooling_has_the_same_table(fitted, births):
     pd.testing.assert_frame_equal(table.table, full.table, check_exact=True)
     assert np.isnan([table.pooled_slope, table.pooled_slope_se, table.slope_tau2]).all()
     assert np.isfinite(full.pooled_slope)
+
+
+def test_derived_quintiles_group_as_their_labels(births):
+    """The derived SES quintiles (a categorical) give the groups of their labels as
+    strings, with missing values as ``missing``."""
+    from casemix.calibration import group_codes, with_derived_groups
+
+    frame = births.assign(neighbourhood_ses=births["neighbourhood_ses"].mask(
+        births.index % 50 == 0))
+    derived = with_derived_groups(frame)["neighbourhood_ses_quintile"]
+    as_text = derived.astype(object)
+    codes, labels = group_codes(derived)
+    want_codes, want_labels = group_codes(as_text)
+    assert list(labels) == list(want_labels) == ["Q1", "Q2", "Q3", "Q4", "Q5", "missing"]
+    np.testing.assert_array_equal(codes, want_codes)
