@@ -158,12 +158,13 @@ def _start(coef: npt.NDArray[np.float64], X: npt.NDArray[np.float64],
            ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Case-mix coefficients ``coef[1:]`` and unit intercepts $b_0 + \\log(O_k / E_k)$,
     $E_k = \\sum_{i \\in k} m_i\\,\\mathrm{expit}(b_0 + x_i^T b)$ (0 for units without
-    events or non-events, which the fit leaves out)."""
+    events or non-events, which the fit leaves out, and where $E_k$ underflows)."""
     risk = expit(coef[0] + X @ coef[1:])
     expected = np.bincount(unit, weights=m * risk[row], minlength=len(o))
     ident = (o > 0) & (o < n)
-    alpha = coef[0] + np.log(np.where(ident, o, 1.0) / np.where(ident, expected, 1.0))
-    return coef[1:], np.where(ident, alpha, 0.0)
+    with np.errstate(divide="ignore"):  # E_k underflowing to 0: that unit starts at 0
+        alpha = coef[0] + np.log(np.where(ident, o, 1.0) / np.where(ident, expected, 1.0))
+    return coef[1:], np.where(ident & np.isfinite(alpha), alpha, 0.0)
 
 
 def _cells_by_unit(cells: Cells, level: str, rows: npt.NDArray[np.intp]) -> tuple[
