@@ -92,3 +92,46 @@ def test_calibration_by_on_cells_equals_per_birth(fitted, births, column):
     pd.testing.assert_frame_equal(got.table, want.table, rtol=1e-10)
     assert got.pooled_slope == pytest.approx(want.pooled_slope, rel=1e-10)
     assert got.slope_tau2 == pytest.approx(want.slope_tau2, rel=1e-8, abs=1e-14)
+
+
+def test_group_slopes_equal_per_birth_fits_from_zeros(fitted, births):
+    """Group slopes (Newton started at calibration, on cells) equal the per-birth binomial
+    GLM ``outcome ~ logit(risk)`` of each group started at zero coefficients."""
+    from scipy.special import logit
+
+    from casemix.calibration import group_codes
+    from casemix.core.logistic import fit_logistic
+
+    got = fitted.calibration_by(births, "income_quintile").table.set_index("group")
+    codes, labels = group_codes(births["income_quintile"].iloc[fitted.rows])
+    risk, y = fitted.fitted_risk, fitted.outcome
+    for j, label in enumerate(labels):
+        rows = codes == j
+        X = np.column_stack([np.ones(rows.sum()), logit(risk[rows])])
+        fit = fit_logistic(X, y[rows], np.ones(rows.sum()), start=np.zeros(2))
+        assert got.loc[label, "slope"] == pytest.approx(fit.coef[1], rel=1e-10)
+        assert got.loc[label, "slope_se"] == pytest.approx(fit.std_error[1], rel=1e-10)
+
+
+def test_calibration_by_without_pooling_has_the_same_table(fitted, births):
+    """``pooled=False`` (the run folder) leaves the pooled slope out, not the table."""
+    full = fitted.calibration_by(births, "income_quintile")
+    table = fitted.calibration_by(births, "income_quintile", pooled=False)
+    pd.testing.assert_frame_equal(table.table, full.table, check_exact=True)
+    assert np.isnan([table.pooled_slope, table.pooled_slope_se, table.slope_tau2]).all()
+    assert np.isfinite(full.pooled_slope)
+
+
+def test_derived_quintiles_group_as_their_labels(births):
+    """The derived SES quintiles (a categorical) give the groups of their labels as
+    strings, with missing values as ``missing``."""
+    from casemix.calibration import group_codes, with_derived_groups
+
+    frame = births.assign(neighbourhood_ses=births["neighbourhood_ses"].mask(
+        births.index % 50 == 0))
+    derived = with_derived_groups(frame)["neighbourhood_ses_quintile"]
+    as_text = derived.astype(object)
+    codes, labels = group_codes(derived)
+    want_codes, want_labels = group_codes(as_text)
+    assert list(labels) == list(want_labels) == ["Q1", "Q2", "Q3", "Q4", "Q5", "missing"]
+    np.testing.assert_array_equal(codes, want_codes)

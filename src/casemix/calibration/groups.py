@@ -31,13 +31,14 @@ DERIVED_GROUPS = {"neighbourhood_ses_quintile": ("neighbourhood_ses", 5)}
 
 def with_derived_groups(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with the grouping columns of :data:`DERIVED_GROUPS` whose source it has: the
-    characteristic in equal-sized groups (``Q1`` lowest .. ``Q5``; missing stays missing)."""
+    characteristic in equal-sized groups (``Q1`` lowest .. ``Q5``; missing stays missing), as
+    a categorical (:func:`group_codes` of its codes: 9 ms instead of 34 ms for the strings
+    of 1M births; the same codes and labels)."""
     extra = {}
     for name, (source, k) in DERIVED_GROUPS.items():
         if source in frame and name not in frame:
             values = pd.to_numeric(frame[source], errors="coerce")
-            extra[name] = pd.qcut(values, k, labels=[f"Q{i + 1}" for i in range(k)]
-                                  ).astype(object)
+            extra[name] = pd.qcut(values, k, labels=[f"Q{i + 1}" for i in range(k)])
     return frame.assign(**extra) if extra else frame
 
 
@@ -83,9 +84,19 @@ class GroupCalibration:
         return ax
 
 
+#: Where the slope fits start: intercept 0, slope 1 (a model calibrated in the group).
+_CALIBRATED = (0.0, 1.0)
+
+
 def _slope(lp: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
            m: npt.NDArray[np.float64]) -> tuple[float, float]:
-    fit = fit_logistic(np.column_stack([np.ones(len(lp)), lp]), y, m)
+    """Calibration slope and its standard error: the binomial GLM ``y / m ~ lp``.
+
+    Newton starts from perfect calibration (intercept 0, slope 1), near which group slopes
+    lie: 3-4 iterations instead of 6 from zeros (0.40 s to 0.26 s of CPU for the 38 subgroup
+    slopes of a 1M run), the same maximum-likelihood estimate (7e-15 relative there)."""
+    fit = fit_logistic(np.column_stack([np.ones(len(lp)), lp]), y, m,
+                       start=np.array(_CALIBRATED))
     return float(fit.coef[1]), float(fit.std_error[1])
 
 
@@ -142,7 +153,7 @@ def group_codes(groups: npt.ArrayLike) -> tuple[npt.NDArray[np.intp], pd.Index]:
 def calibration_by_group_cells(
     risk: npt.ArrayLike, events: npt.ArrayLike, births: npt.ArrayLike,
     codes: npt.ArrayLike, labels: pd.Index, *, variable: str = "group", level: float = 0.95,
-    min_events: int = 10,
+    min_events: int = 10, pooled: bool = True,
 ) -> GroupCalibration:
     """:func:`calibration_by_group` from cells of births that share a group and a predicted
     risk (group x covariate pattern).
@@ -155,6 +166,10 @@ def calibration_by_group_cells(
         Group of each cell, an index into ``labels`` (see :func:`group_codes`).
     labels : pandas.Index
         Group labels.
+    pooled : bool, default True
+        Also pool the group slopes (``pooled_slope``, ``pooled_slope_se``, ``slope_tau2``);
+        False leaves them NaN, for callers that use the table only (the run folder writes
+        the table: a REML fit and its ranks less per subgroup variable).
 
     Notes
     -----
@@ -164,7 +179,7 @@ def calibration_by_group_cells(
     """
     r, a, m = (np.asarray(v, dtype=float) for v in (risk, events, births))
     return _by_group(r, a, m, np.asarray(codes, dtype=np.intp), labels, variable=variable,
-                     level=level, min_events=min_events)
+                     level=level, min_events=min_events, pooled=pooled)
 
 
 def _members(codes: npt.NDArray[np.intp], k: int) -> list[npt.NDArray[np.intp]]:
@@ -180,7 +195,8 @@ def _members(codes: npt.NDArray[np.intp], k: int) -> list[npt.NDArray[np.intp]]:
 
 def _by_group(p: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
               m: npt.NDArray[np.float64], codes: npt.NDArray[np.intp], labels: pd.Index, *,
-              variable: str, level: float, min_events: int) -> GroupCalibration:
+              variable: str, level: float, min_events: int, pooled: bool = True
+              ) -> GroupCalibration:
     lp = logit(p)
     rows = []
     for label, idx in zip(labels, _members(codes, len(labels)), strict=True):
@@ -198,8 +214,8 @@ def _by_group(p: npt.NDArray[np.float64], y: npt.NDArray[np.float64],
     table.insert(5, "oe_lower", lo)
     table.insert(6, "oe_upper", hi)
     ok = table["slope_se"].notna().to_numpy()
-    pooled = pooled_se = tau2 = np.nan
-    if ok.sum() >= 2:
+    mean = mean_se = tau2 = np.nan
+    if pooled and ok.sum() >= 2:
         fit = fay_herriot(table.loc[ok, "slope"], table.loc[ok, "slope_se"] ** 2)
-        pooled, pooled_se, tau2 = float(fit.coef[0]), float(fit.std_error[0]), fit.variance
-    return GroupCalibration(table, pooled, pooled_se, tau2, variable)
+        mean, mean_se, tau2 = float(fit.coef[0]), float(fit.std_error[0]), fit.variance
+    return GroupCalibration(table, mean, mean_se, tau2, variable)

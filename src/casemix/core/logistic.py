@@ -327,6 +327,7 @@ def fit_logistic_fixed_effects(
     *,
     n_units: int | None = None,
     pattern: npt.NDArray[np.intp] | None = None,
+    start: tuple[FloatArray, FloatArray] | None = None,
     tol: float = 1e-10,
     max_iter: int = 50,
 ) -> FixedEffectsFit:
@@ -344,6 +345,11 @@ def fit_logistic_fixed_effects(
     pattern : ndarray of int, optional
         Row of ``X`` of each cell (cells are pattern x unit); the per-cell design is never
         built, and each Newton step costs $O(n + P p^2)$ for $P$ patterns.
+    start : tuple of ndarray, optional
+        Starting case-mix coefficients and unit intercepts (those of units without events
+        or non-events are not used), e.g. from a fit of the same case-mix without unit
+        terms. By default, zero coefficients and each unit's logit rate, or the estimate on
+        a subsample of more than 200,000 cells.
 
     Returns
     -------
@@ -379,7 +385,9 @@ def fit_logistic_fixed_effects(
         rows = _CellRows(X[cells] if pattern is None else X, None if pattern is None
                          else pattern[cells], uk, K)
     del used
-    beta, alpha = _fixed_effects_start(rows, yk, mk, ident, o_unit, n_unit)
+    beta, alpha = (_fixed_effects_start(rows, yk, mk, ident, o_unit, n_unit) if start is None
+                   else (np.asarray(start[0], dtype=float),
+                         np.where(ident, np.asarray(start[1], dtype=float), 0.0)))
     beta, alpha, p, ll, it = _fixed_effects_newton(rows, yk, mk, ident, beta, alpha, tol,
                                                    max_iter)
     w = mk * p

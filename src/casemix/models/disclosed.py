@@ -270,16 +270,18 @@ def _group_key(variable: str, period: str):  # type: ignore[no-untyped-def]
 def _subgroups(result: CaseMixResult, births: pd.DataFrame | None,
                tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Calibration by every subgroup in ``births`` or with a subgroup table of its own
-    (grouped births), in the order of :data:`SUBGROUPS`."""
+    (grouped births), in the order of :data:`SUBGROUPS` (the tables only: the pooled slopes
+    are not published)."""
     if births is None or result.outcome is None:
         return {}
     frame = with_derived_groups(births)
     out = {}
     for column in SUBGROUPS:
         if column in tables:
-            out[column] = result.calibration_by_table(tables[column], births, column).table
+            out[column] = result.calibration_by_table(tables[column], births, column,
+                                                      pooled=False).table
         elif column in frame:
-            out[column] = result.calibration_by(frame, column).table
+            out[column] = result.calibration_by(frame, column, pooled=False).table
     return out
 
 

@@ -179,8 +179,10 @@ class CaseMixResult:
         level = level or self.spec.levels[0]
         cells = self.cells_of(level)
         assert cells is not None  # self.cells is not None (checked above)
+        # the fit starts from the case-mix model's coefficients (the same design)
         return direct_standardisation(self.design_rows(), self.patterns, cells, level,
-                                      confidence_level=self.spec.confidence_level)
+                                      confidence_level=self.spec.confidence_level,
+                                      coef=self.coef)
 
     def design_rows(self) -> DesignRows:
         """The distinct design rows (intercept first) and the row of each covariate pattern,
@@ -255,14 +257,16 @@ class CaseMixResult:
                              "grouped births (casemix.engine): fit the births in memory.")
         return calibration_curve(self.fitted_risk, self._observed(), **options)
 
-    def calibration_by(self, births: pd.DataFrame, column: str) -> GroupCalibration:
+    def calibration_by(self, births: pd.DataFrame, column: str, *, pooled: bool = True
+                       ) -> GroupCalibration:
         """O/E and calibration slope per value of ``column`` (a unit level or a subgroup such as
         ``income_quintile``, or a derived grouping such as ``neighbourhood_ses_quintile``,
         :data:`casemix.calibration.DERIVED_GROUPS`) for the births the model analysed;
         ``births`` is the table that was fitted.
 
         Computed on the group x covariate-pattern cells
-        (:func:`casemix.calibration.calibration_by_group_cells`, exact)."""
+        (:func:`casemix.calibration.calibration_by_group_cells`, exact); ``pooled=False``
+        skips the pooled slope and its between-group variance (NaN)."""
         from casemix.calibration import with_derived_groups
 
         if self.rows is None or self.patterns is None or self.pattern_risk is None:
@@ -271,11 +275,17 @@ class CaseMixResult:
             births = with_derived_groups(births)
         if column not in births:
             raise ValueError(f"Column {column!r} is not in the births table.")
-        return self._calibration_cells(self.patterns.inverse, analysed(births[column], self.rows),
-                                       self._observed(), self.row_births, column)
+        if "analysed_rows" not in self._cache:  # the same for every grouping
+            observed, count = self._observed(), self.row_births
+            self._cache["analysed_rows"] = (
+                self._risk_rows()[0][self.patterns.inverse].astype(np.int64),
+                observed if count is None else observed * count, count)
+        row, events, count = self._cache["analysed_rows"]
+        return self._calibration_cells(row, analysed(births[column], self.rows), events, count,
+                                       column, pooled)
 
-    def calibration_by_table(self, table: pd.DataFrame, births: pd.DataFrame, column: str
-                             ) -> GroupCalibration:
+    def calibration_by_table(self, table: pd.DataFrame, births: pd.DataFrame, column: str, *,
+                             pooled: bool = True) -> GroupCalibration:
         """:meth:`calibration_by` from a subgroup table of grouped births
         (:attr:`casemix.models.grouped.GroupedBirths.subgroups`): the analysed births grouped
         by the covariate-pattern columns, ``column`` and the outcome. ``births`` is the
@@ -290,31 +300,31 @@ class CaseMixResult:
         patterns, first = np.unique(self.patterns.inverse, return_index=True)
         fitted = births[columns].iloc[self.rows[first]].reset_index(drop=True)
         pattern = _patterns_of(fitted, table[columns], patterns.astype(np.intp))
-        return self._calibration_cells(pattern, table[column],
-                                       table[OUTCOME].to_numpy(dtype=float),
-                                       table[BIRTHS].to_numpy(dtype=float), column)
+        count = table[BIRTHS].to_numpy(dtype=float)
+        return self._calibration_cells(self._risk_rows()[0][pattern].astype(np.int64),
+                                       table[column], table[OUTCOME].to_numpy(dtype=float)
+                                       * count, count, column, pooled)
 
-    def _calibration_cells(self, pattern: npt.NDArray[np.intp], groups: pd.Series,
-                           observed: npt.NDArray[np.float64],
-                           count: npt.NDArray[np.float64] | None, column: str
-                           ) -> GroupCalibration:
-        """Calibration by ``groups`` from rows with their covariate ``pattern``, 0/1
-        ``observed`` outcome and births ``count`` (None: one each), on pattern x group
-        cells."""
+    def _calibration_cells(self, row: npt.NDArray[np.int64], groups: pd.Series,
+                           events_of: npt.NDArray[np.float64],
+                           count: npt.NDArray[np.float64] | None, column: str,
+                           pooled: bool = True) -> GroupCalibration:
+        """Calibration by ``groups`` from rows with their row of equal risk ``row``
+        (:meth:`_risk_rows`), events ``events_of`` and births ``count`` (None: one each), on
+        risk row x group cells."""
         from casemix.calibration import calibration_by_group_cells, group_codes
 
-        rows, risk = self._risk_rows()
+        risk = self._risk_rows()[1]
         codes, labels = group_codes(groups)
         # group x design row cells: every birth of one has the same group and risk
-        key = rows[pattern].astype(np.int64) * len(labels) + codes
+        key = row * len(labels) + codes
         cell_key, inverse = dense_unique(key, len(risk) * len(labels))
-        events = np.bincount(inverse, weights=observed if count is None else observed * count,
-                             minlength=len(cell_key))
+        events = np.bincount(inverse, weights=events_of, minlength=len(cell_key))
         births_per_cell = np.bincount(inverse, weights=count,
                                       minlength=len(cell_key)).astype(float)
         return calibration_by_group_cells(
             risk[cell_key // len(labels)], events, births_per_cell,
-            cell_key % len(labels), labels, variable=column)
+            cell_key % len(labels), labels, variable=column, pooled=pooled)
 
     def funnel(self, level: str | None = None, **options: Any) -> FunnelResult:
         """Funnel plot of O/E against E for one unit level, see
