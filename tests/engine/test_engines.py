@@ -10,6 +10,7 @@ hand from what was planted.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -260,3 +261,34 @@ def test_subgroups_outside_the_model_get_a_table_of_their_own(cohort):
     got = table.groupby(["urbanisation", "_outcome"], dropna=False)["_births"].sum()
     pd.testing.assert_series_equal(got, expected, check_names=False, check_dtype=False,
                                    check_index_type=False)
+
+
+def test_small_sources_are_scanned_without_worker_processes(tmp_path):
+    # the rule of casemix.engine.duck.SERIAL_ROWS: no worker up to that many births unless
+    # workers are asked for; beyond it the cores, at most the batches (as before the rule)
+    from casemix.engine import duck
+
+    assert duck._workers(duck.SERIAL_ROWS, 500_000, None) == 1
+    assert duck._workers(duck.SERIAL_ROWS + 1, 500_000, None) == min(os.cpu_count() or 1, 6)
+    assert duck._workers(50_000_000, 500_000, None) == min(os.cpu_count() or 1, 100)
+    assert duck._workers(10_000, 4_000, 2) == 2
+    births = simulate_cohort(3_000, seed=6).births
+    births.to_parquet(tmp_path / "b.parquet", index=False)
+    source = resolve_source(str(tmp_path / "b.parquet"))
+    assert duck._rows(source, [str(f) for f in source.files], None) == len(births)
+    assert duck.worker_count(source, 1_000) == 1
+
+
+def test_duplicated_ids_are_raised_before_a_batch_problem_in_process(tmp_path):
+    # scanned in this process, the ids are checked in a thread while the batches run; the
+    # id problem must still be the one raised, as when they were checked first
+    births = simulate_cohort(4_000, seed=7).births
+    births["education"] = births["education"].astype(object)
+    births.loc[[5, 3_500], "education"] = "unknown-code"
+    births.loc[3_900, "birth_id"] = births.loc[10, "birth_id"]
+    births.to_parquet(tmp_path / "b.parquet", index=False)
+    with pytest.raises(DataError, match="birth_id must be unique; 2 rows share 1 ids"):
+        scan_births(str(tmp_path / "b.parquet"), [load_spec(BIG2)], batch_rows=1_000)
+    report = scan_births(str(tmp_path / "b.parquet"), batch_rows=1_000,
+                         errors="report").validation
+    assert {p.column for p in report.errors} == {"birth_id", "education"}
