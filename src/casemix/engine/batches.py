@@ -12,7 +12,7 @@ batches, by any engine, equal those of the file read whole.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,7 +217,7 @@ def group_births(births: pd.DataFrame, specs: tuple[ModelSpec, ...], part: Parti
         for key, columns in tables.items():
             frame = analysed[columns].assign(**{OUTCOME: outcome})
             part.dtypes[key] = {c: frame[c].dtype for c in columns}
-            part.grouped[key] = _compact(_group(frame))
+            part.grouped[key] = _group_compact(frame)
         part.model_exclusions[spec.name] = list(data.exclusions.entries)
 
 
@@ -229,6 +229,45 @@ def _compact(frame: pd.DataFrame) -> pd.DataFrame:
         if c not in (OUTCOME, BIRTHS) and not isinstance(frame[c].dtype, pd.CategoricalDtype):
             frame[c] = frame[c].astype("category")
     return frame
+
+
+def _group_compact(frame: pd.DataFrame) -> pd.DataFrame:
+    """``_compact(_group(frame))`` in one pass: every column but the outcome is made a
+    categorical of its sorted values first, its codes group the rows, and the grouped
+    columns are taken as codes.
+
+    Notes
+    -----
+    The categories of a column are its distinct values, which the grouped rows hold all of,
+    so they equal those of the grouped column made categorical afterwards; the groups are
+    numbered by first row either way. Grouping on the categoricals' codes saves factorising
+    each column twice (once to group, once to compact) and taking the rows of 12 typed
+    columns: 180 -> 93 ms per batch of 500,000 births of the bench model (min of 7,
+    /tmp/scan/gc.py).
+    """
+    if not len(frame):
+        return _compact(_group(frame))
+    typed = {c: frame[c] if c == OUTCOME or isinstance(frame[c].dtype, pd.CategoricalDtype)
+             else frame[c].astype("category") for c in frame.columns}
+    group, n_groups = _combine_codes((_column_codes(v) for v in typed.values()), len(frame))
+    first = _first_rows(group, n_groups)
+    out = pd.DataFrame({c: _take_rows(v, first) for c, v in typed.items()})
+    out[BIRTHS] = np.bincount(group, minlength=n_groups).astype(np.int64)
+    return out
+
+
+def _take_rows(values: pd.Series, rows: npt.NDArray[np.intp]) -> Any:
+    """``values.iloc[rows]`` as an array: categoricals by their codes."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return pd.Categorical.from_codes(values.cat.codes.to_numpy()[rows], dtype=values.dtype)
+    return values.to_numpy()[rows]
+
+
+def _first_rows(group: npt.NDArray[np.intp], n_groups: int) -> npt.NDArray[np.intp]:
+    """The first row of each group."""
+    first = np.empty(n_groups, dtype=np.intp)
+    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)
+    return first
 
 
 def restore_types(frame: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
@@ -284,8 +323,7 @@ def _group(frame: pd.DataFrame, counts: pd.Series | None = None) -> pd.DataFrame
     if not len(frame):
         return frame.assign(**{BIRTHS: np.zeros(0, dtype=np.int64)})
     group, n_groups = _row_codes(frame, keys)
-    first = np.empty(n_groups, dtype=np.intp)
-    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)
+    first = _first_rows(group, n_groups)
     if counts is None:
         births = np.bincount(group, minlength=n_groups)
     else:  # counts are whole numbers below 2**53: float sums are exact
@@ -297,10 +335,16 @@ def _group(frame: pd.DataFrame, counts: pd.Series | None = None) -> pd.DataFrame
 
 def _row_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[npt.NDArray[np.intp], int]:
     """Group code of every row of ``frame[keys]`` (0..n-1, in order of first appearance)."""
-    combined = np.zeros(len(frame), dtype=np.int64)
+    return _combine_codes((_column_codes(frame[key]) for key in keys), len(frame))
+
+
+def _combine_codes(columns: Iterable[tuple[npt.NDArray[np.int64], int]], n: int
+                   ) -> tuple[npt.NDArray[np.intp], int]:
+    """Group code of each of ``n`` rows (0..n-1, in order of first appearance) from the codes
+    of its columns (:func:`_column_codes`, taken one at a time), combined in mixed radix."""
+    combined = np.zeros(n, dtype=np.int64)
     radix = 1
-    for key in keys:
-        codes, size = _column_codes(frame[key])
+    for codes, size in columns:
         if radix * size >= 2**62:  # renumber the combinations so far, to stay in int64
             combined, seen = pd.factorize(combined)
             radix = len(seen)
