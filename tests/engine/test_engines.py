@@ -277,6 +277,9 @@ def test_small_sources_are_scanned_without_worker_processes(tmp_path):
     source = resolve_source(str(tmp_path / "b.parquet"))
     assert duck._rows(source, [str(f) for f in source.files], None) == len(births)
     assert duck.worker_count(source, 1_000) == 1
+    assert duck.batch_size(source) == duck.SERIAL_BATCH_ROWS  # one process: 1M a batch
+    assert duck.batch_size(source, 700) == 700
+    assert duck.batch_size(source, workers=2) == duck.DEFAULT_BATCH_ROWS
 
 
 def test_duplicated_ids_are_raised_before_a_batch_problem_in_process(tmp_path):

@@ -148,7 +148,9 @@ def scan_births(
     mapping, invalid, sep, decimal, encoding
         As for :func:`casemix.load_births`.
     batch_rows, workers : int, optional
-        Engine ``duckdb``: births per batch and processes.
+        Engine ``duckdb``: births per batch and processes (default: one process and batches
+        of 1M births for a source of at most 2.5M, else 500,000 births per batch and a
+        process per core, :mod:`casemix.engine.duck`).
     errors : {"raise", "report"}
         Raise on fatal problems, or return them in ``scan.validation`` (every batch is read,
         so the report counts the whole source; nothing is grouped).
@@ -193,11 +195,11 @@ def scan_births(
     read = _sniff(source, sep, decimal, encoding)
     if read is not None:
         plan = BatchPlan(specs, resolved, invalid, read.decimal, errors, rates)
-    from casemix.engine.duck import DEFAULT_BATCH_ROWS
+    from casemix.engine.duck import batch_size
 
     try:
-        part, id_problems = _duckdb(source, plan, read, batch_rows or DEFAULT_BATCH_ROWS,
-                                    workers)
+        part, id_problems = _duckdb(source, plan, read, batch_size(source, batch_rows, workers,
+                                                                   read), workers)
     except DataError:
         raise
     except Exception as exc:  # a CSV file the stream cannot parse: the whole-file reader
