@@ -298,24 +298,28 @@ def test_duplicated_ids_are_raised_before_a_batch_problem_in_process(tmp_path):
 
 
 def test_grouped_batch_counts_equal_pandas_groupby():
-    # reference: pandas' group-by of the validated births (missing a value of its own, groups
-    # in order of first row); every column but the outcome a categorical of sorted values
+    # reference: pandas' group-by of the validated births (missing a value of its own and
+    # last, categoricals in the order of their categories); every column but the outcome a
+    # categorical of sorted values, the rows in that order
     from casemix.engine.batches import _group_compact
 
     births = load_births(simulate_cohort(6_000, seed=8).births).births
     births.loc[::7, "parity"] = pd.NA
+    births.loc[::11, "education"] = pd.NA
     columns = ["maternal_age", "parity", "education", "neighbourhood_ses", "vsv", "year"]
     frame = births[columns].assign(_outcome=(births["birthweight_g"] < 3_000).astype(np.int8))
-    got = _group_compact(frame)
-    expected = frame.groupby([*columns, "_outcome"], dropna=False, sort=False,
+    got, in_order = _group_compact(frame)
+    assert in_order
+    expected = frame.groupby([*columns, "_outcome"], dropna=False, sort=True,
                              observed=True).size()
     assert got["_births"].tolist() == expected.tolist()
     assert len(got) == len(expected) and got["_births"].sum() == len(frame)
-    for c in columns:
-        assert isinstance(got[c].dtype, pd.CategoricalDtype)
+    for c in [*columns, "_outcome"]:
         values = got[c].astype(object).where(got[c].notna(), None).tolist()
         want = [None if pd.isna(v) else v for v in expected.index.get_level_values(c)]
         assert values == want, c
+    for c in columns:
+        assert isinstance(got[c].dtype, pd.CategoricalDtype)
         if c != "education":  # validation's categorical keeps its schema order
             assert list(got[c].cat.categories) == sorted(frame[c].dropna().unique())
     assert got["_outcome"].dtype == np.int8

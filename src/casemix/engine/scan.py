@@ -360,7 +360,7 @@ def _finish(part: Partial, plan: BatchPlan, engine: str, source: Source | None,
         frame = part.grouped.get(spec.name)
         if frame is None:
             raise DataError(f"{spec.source}: no births were read.")
-        frame = restore_types(sort_grouped(frame), part.dtypes.get(spec.name, {}))
+        frame = restore_types(_in_order(part, spec.name), part.dtypes.get(spec.name, {}))
         grouped[spec.name] = GroupedBirths(
             frame, validation,
             ExclusionLog(part.model_exclusions.get(spec.name, [])), engine, given,
@@ -372,10 +372,10 @@ def _finish(part: Partial, plan: BatchPlan, engine: str, source: Source | None,
 def _subgroup_tables(part: Partial, name: str) -> dict[str, pd.DataFrame]:
     """The grouped tables of the calibration subgroups of spec ``name``, sorted and typed."""
     out = {}
-    for key, frame in part.grouped.items():
+    for key in part.grouped:
         spec, _, column = key.partition(subgroup_key("", ""))
         if spec == name and column:
-            out[column] = restore_types(sort_grouped(frame), part.dtypes.get(key, {}))
+            out[column] = restore_types(_in_order(part, key), part.dtypes.get(key, {}))
     return out
 
 
@@ -389,6 +389,16 @@ def _notes(part: Partial) -> list[str]:
                      "need every birth's value before grouping; fit with --engine pandas for "
                      "it.")
     return notes
+
+
+def _in_order(part: Partial, key: str) -> pd.DataFrame:
+    """Grouped table ``key`` of ``part`` sorted (:func:`sort_grouped`); a table already in
+    that order (one batch, ``part.ordered``) as it is, without sorting it again (0.11 s for
+    the 1M grouped rows of the bench model)."""
+    frame = part.grouped[key]
+    if key in part.ordered:
+        return frame.reset_index(drop=True).assign(**{BIRTHS: frame[BIRTHS].astype("int64")})
+    return sort_grouped(frame)
 
 
 def sort_grouped(frame: pd.DataFrame) -> pd.DataFrame:
