@@ -28,11 +28,12 @@ DEFAULT_BATCH_ROWS = 500_000
 
 #: Sources of at most this many births are scanned in this process, batch after batch, unless
 #: ``workers`` is given. A spawned worker spends about 0.7 s importing before it reads, and its
-#: grouped births are pickled back and regrouped; the batches it takes off this process cost
-#: about 0.45 s per 500,000 births (validation and grouping, 2 cores). With 2 workers the scan
-#: takes ``start + rows * cost / 2`` against ``rows * cost`` here, so a worker pays only beyond
-#: ``2 * start / cost``, about 2.2M births on these figures (measured: 1M births, 2 batches,
-#: take 1.7-2.3 s here against 3.4-3.9 s with a worker). Larger sources are shared out as before.
+#: grouped births are pickled back and regrouped (about 0.3 s for 1M grouped rows); the
+#: batches cost this process about 0.4 s per 500,000 births (reading, validation, grouping).
+#: With 2 workers a scan takes about ``1.0 s + rows * cost / 2`` against ``rows * cost`` here,
+#: so a worker pays only beyond ``2 * 1.0 s / cost``, about 2.5M births. Measured at 1M births
+#: (cProfile of scan_births, 3 runs): 1.35-1.68 s here against 3.30-3.39 s with a worker.
+#: Larger sources are shared out as before.
 SERIAL_ROWS = 2_500_000
 
 #: Births per batch of a source scanned in this process by default (at most
