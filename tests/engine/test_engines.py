@@ -10,6 +10,7 @@ hand from what was planted.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -260,3 +261,65 @@ def test_subgroups_outside_the_model_get_a_table_of_their_own(cohort):
     got = table.groupby(["urbanisation", "_outcome"], dropna=False)["_births"].sum()
     pd.testing.assert_series_equal(got, expected, check_names=False, check_dtype=False,
                                    check_index_type=False)
+
+
+def test_small_sources_are_scanned_without_worker_processes(tmp_path):
+    # the rule of casemix.engine.duck.SERIAL_ROWS: no worker up to that many births unless
+    # workers are asked for; beyond it the cores, at most the batches (as before the rule)
+    from casemix.engine import duck
+
+    assert duck._workers(duck.SERIAL_ROWS, 500_000, None) == 1
+    assert duck._workers(duck.SERIAL_ROWS + 1, 500_000, None) == min(os.cpu_count() or 1, 6)
+    assert duck._workers(50_000_000, 500_000, None) == min(os.cpu_count() or 1, 100)
+    assert duck._workers(10_000, 4_000, 2) == 2
+    births = simulate_cohort(3_000, seed=6).births
+    births.to_parquet(tmp_path / "b.parquet", index=False)
+    source = resolve_source(str(tmp_path / "b.parquet"))
+    assert duck._rows(source, [str(f) for f in source.files], None) == len(births)
+    assert duck.worker_count(source, 1_000) == 1
+    assert duck.batch_size(source) == duck.SERIAL_BATCH_ROWS  # one process: 1M a batch
+    assert duck.batch_size(source, 700) == 700
+    assert duck.batch_size(source, workers=2) == duck.DEFAULT_BATCH_ROWS
+
+
+def test_duplicated_ids_are_raised_before_a_batch_problem_in_process(tmp_path):
+    # scanned in this process, the ids are checked in a thread while the batches run; the
+    # id problem must still be the one raised, as when they were checked first
+    births = simulate_cohort(4_000, seed=7).births
+    births["education"] = births["education"].astype(object)
+    births.loc[[5, 3_500], "education"] = "unknown-code"
+    births.loc[3_900, "birth_id"] = births.loc[10, "birth_id"]
+    births.to_parquet(tmp_path / "b.parquet", index=False)
+    with pytest.raises(DataError, match="birth_id must be unique; 2 rows share 1 ids"):
+        scan_births(str(tmp_path / "b.parquet"), [load_spec(BIG2)], batch_rows=1_000)
+    report = scan_births(str(tmp_path / "b.parquet"), batch_rows=1_000,
+                         errors="report").validation
+    assert {p.column for p in report.errors} == {"birth_id", "education"}
+
+
+def test_grouped_batch_counts_equal_pandas_groupby():
+    # reference: pandas' group-by of the validated births (missing a value of its own and
+    # last, categoricals in the order of their categories); every column but the outcome a
+    # categorical of sorted values, the rows in that order
+    from casemix.engine.batches import _group_compact
+
+    births = load_births(simulate_cohort(6_000, seed=8).births).births
+    births.loc[::7, "parity"] = pd.NA
+    births.loc[::11, "education"] = pd.NA
+    columns = ["maternal_age", "parity", "education", "neighbourhood_ses", "vsv", "year"]
+    frame = births[columns].assign(_outcome=(births["birthweight_g"] < 3_000).astype(np.int8))
+    got, in_order = _group_compact(frame)
+    assert in_order
+    expected = frame.groupby([*columns, "_outcome"], dropna=False, sort=True,
+                             observed=True).size()
+    assert got["_births"].tolist() == expected.tolist()
+    assert len(got) == len(expected) and got["_births"].sum() == len(frame)
+    for c in [*columns, "_outcome"]:
+        values = got[c].astype(object).where(got[c].notna(), None).tolist()
+        want = [None if pd.isna(v) else v for v in expected.index.get_level_values(c)]
+        assert values == want, c
+    for c in columns:
+        assert isinstance(got[c].dtype, pd.CategoricalDtype)
+        if c != "education":  # validation's categorical keeps its schema order
+            assert list(got[c].cat.categories) == sorted(frame[c].dropna().unique())
+    assert got["_outcome"].dtype == np.int8

@@ -541,3 +541,32 @@ def test_empty_table_has_no_rows_error():
     assert err.message.startswith("The births table has no rows (columns: birth_id, year, "
                                   "gestational_age_days)")
     assert report.n_input == 0
+
+
+@pytest.mark.parametrize("dtype", [object, "str"])
+def test_unit_codes_differing_in_case_or_spaces_are_one_unit(dtype):
+    # counted by hand: key "vsv01" is spelled "VSV01" (3 births), "vsv01" (2), " vsv01 "
+    # (1, trimmed to "vsv01": 3 births), a tie broken by sorted order -> "VSV01"; key
+    # "gm  a" has "GM A" (1) and "gm a" (2, one of them with inner spaces) -> "gm a";
+    # "ZK9" is written as given; a blank code is missing
+    codes = ["VSV01", "VSV01", "VSV01", "vsv01", "vsv01", " vsv01 ", "GM A", "gm a",
+             "gm  a", "ZK9", "  ", None]
+    report = validate_births(births(len(codes), vsv=pd.Series(codes, dtype=dtype)))
+    got = report.births["vsv"]
+    assert str(got.dtype) == "string"
+    assert got.tolist()[:10] == ["VSV01"] * 6 + ["gm a"] * 3 + ["ZK9"]
+    assert got.isna().tolist()[10:] == [True, True]
+    warn = [p for p in report.warnings if p.column == "vsv" and "differ only" in p.message]
+    assert len(warn) == 1 and warn[0].n_rows == 9
+    assert warn[0].message == (
+        "2 unit code(s) differ only in case or spaces and are taken as one unit, written as "
+        "their most frequent spelling: GM A / gm a -> gm a; VSV01 / vsv01 -> VSV01.")
+
+
+def test_clean_unit_codes_are_the_column_as_text():
+    # every code written as given: the values are the column's, as nullable strings
+    codes = pd.Series(["U1", "U2", None, "U1"], dtype="str")
+    got = validate_births(births(4, vsv=codes)).births["vsv"]
+    assert str(got.dtype) == "string"
+    assert got.tolist()[:2] == ["U1", "U2"] and got.isna().tolist() == [False, False, True,
+                                                                         False]

@@ -12,7 +12,7 @@ batches, by any engine, equal those of the file read whole.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +128,9 @@ class Partial:
     dtypes : dict
         Spec name -> the types of the grouped columns in the validated births (the grouped
         rows hold them as categoricals, 1-2 bytes a value, until :func:`restore_types`).
+    ordered : set of str
+        Keys of ``grouped`` whose rows are already in the order of
+        :func:`casemix.engine.scan.sort_grouped` (the table of a single batch).
     """
 
     n_input: int = 0
@@ -145,6 +148,7 @@ class Partial:
     other_years: int = 0
     columns: set[str] = field(default_factory=set)
     dtypes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ordered: set[str] = field(default_factory=set)
 
 
 def _point_decimals(raw: pd.DataFrame, decimal: str | None) -> pd.DataFrame:
@@ -217,7 +221,9 @@ def group_births(births: pd.DataFrame, specs: tuple[ModelSpec, ...], part: Parti
         for key, columns in tables.items():
             frame = analysed[columns].assign(**{OUTCOME: outcome})
             part.dtypes[key] = {c: frame[c].dtype for c in columns}
-            part.grouped[key] = _compact(_group(frame))
+            part.grouped[key], in_order = _group_compact(frame)
+            if in_order:
+                part.ordered.add(key)
         part.model_exclusions[spec.name] = list(data.exclusions.entries)
 
 
@@ -229,6 +235,60 @@ def _compact(frame: pd.DataFrame) -> pd.DataFrame:
         if c not in (OUTCOME, BIRTHS) and not isinstance(frame[c].dtype, pd.CategoricalDtype):
             frame[c] = frame[c].astype("category")
     return frame
+
+
+def _group_compact(frame: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """``_compact(_group(frame))`` in one pass, its rows in the order of their values when
+    the second value is True (as :func:`casemix.engine.scan.sort_grouped` orders them).
+
+    Notes
+    -----
+    Every column but the outcome is made a categorical of its sorted values first. Its
+    categories are its distinct values, which the grouped rows hold all of, so they equal
+    those of the grouped column made categorical afterwards. The rows are grouped on the
+    categoricals' codes (missing last) combined in mixed radix, whose sorted distinct values
+    (``np.unique``, as fast as ``pd.factorize`` here: 104 against 105 ms for 1M rows) are
+    the order of ``sort_values`` on the columns, which orders categoricals by code: the
+    final sort is then not needed. Grouping on the codes saves factorising each column twice
+    (once to group, once to compact) and taking the rows of 12 typed columns: 180 -> 93 ms
+    per batch of 500,000 births of the bench model (min of 7, /tmp/scan/gc.py).
+    """
+    if not len(frame):
+        return _compact(_group(frame)), False
+    typed = {c: frame[c] if c == OUTCOME or isinstance(frame[c].dtype, pd.CategoricalDtype)
+             else frame[c].astype("category") for c in frame.columns}
+    in_order = all(isinstance(v.dtype, pd.CategoricalDtype) or not v.hasnans
+                   for v in typed.values())
+    group, n_groups, in_order = _combine_codes((_sort_codes(v) for v in typed.values()),
+                                               len(frame), ordered=in_order)
+    first = _first_rows(group, n_groups)
+    out = pd.DataFrame({c: _take_rows(v, first) for c, v in typed.items()})
+    out[BIRTHS] = np.bincount(group, minlength=n_groups).astype(np.int64)
+    return out, in_order
+
+
+def _sort_codes(values: pd.Series) -> tuple[npt.NDArray[np.int64], int]:
+    """Codes of a column in its sort order: a categorical's codes with missing last, other
+    columns as :func:`_column_codes` (integers: their offsets, in order)."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(np.int64)
+        size = len(values.cat.categories) + 1
+        return np.where(codes < 0, size - 1, codes), size
+    return _column_codes(values)
+
+
+def _take_rows(values: pd.Series, rows: npt.NDArray[np.intp]) -> Any:
+    """``values.iloc[rows]`` as an array: categoricals by their codes."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return pd.Categorical.from_codes(values.cat.codes.to_numpy()[rows], dtype=values.dtype)
+    return values.to_numpy()[rows]
+
+
+def _first_rows(group: npt.NDArray[np.intp], n_groups: int) -> npt.NDArray[np.intp]:
+    """The first row of each group."""
+    first = np.empty(n_groups, dtype=np.intp)
+    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)
+    return first
 
 
 def restore_types(frame: pd.DataFrame, dtypes: dict[str, Any]) -> pd.DataFrame:
@@ -284,8 +344,7 @@ def _group(frame: pd.DataFrame, counts: pd.Series | None = None) -> pd.DataFrame
     if not len(frame):
         return frame.assign(**{BIRTHS: np.zeros(0, dtype=np.int64)})
     group, n_groups = _row_codes(frame, keys)
-    first = np.empty(n_groups, dtype=np.intp)
-    first[group[::-1]] = np.arange(len(group) - 1, -1, -1)
+    first = _first_rows(group, n_groups)
     if counts is None:
         births = np.bincount(group, minlength=n_groups)
     else:  # counts are whole numbers below 2**53: float sums are exact
@@ -297,17 +356,35 @@ def _group(frame: pd.DataFrame, counts: pd.Series | None = None) -> pd.DataFrame
 
 def _row_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[npt.NDArray[np.intp], int]:
     """Group code of every row of ``frame[keys]`` (0..n-1, in order of first appearance)."""
-    combined = np.zeros(len(frame), dtype=np.int64)
+    group, n_groups, _ = _combine_codes((_column_codes(frame[key]) for key in keys),
+                                        len(frame))
+    return group, n_groups
+
+
+def _combine_codes(columns: Iterable[tuple[npt.NDArray[np.int64], int]], n: int, *,
+                   ordered: bool = False) -> tuple[npt.NDArray[np.intp], int, bool]:
+    """Group code of each of ``n`` rows from the codes of its columns (taken one at a time),
+    combined in mixed radix, the number of groups, and whether the groups are numbered in
+    the order of their combined codes.
+
+    Groups are numbered in order of first appearance; with ``ordered``, in the order of
+    their codes (column by column, the first column first) unless the combinations pass
+    int64 and are renumbered on the way.
+    """
+    combined = np.zeros(n, dtype=np.int64)
     radix = 1
-    for key in keys:
-        codes, size = _column_codes(frame[key])
+    for codes, size in columns:
         if radix * size >= 2**62:  # renumber the combinations so far, to stay in int64
             combined, seen = pd.factorize(combined)
             radix = len(seen)
+            ordered = False
         combined = combined * size + codes
         radix *= size
+    if ordered:
+        uniques, group = np.unique(combined, return_inverse=True)
+        return group.astype(np.intp).reshape(-1), len(uniques), True
     group, seen = pd.factorize(combined)
-    return group.astype(np.intp), len(seen)
+    return group.astype(np.intp), len(seen), False
 
 
 def _column_codes(values: pd.Series) -> tuple[npt.NDArray[np.int64], int]:
@@ -345,6 +422,8 @@ def combine(parts: list[Partial]) -> Partial:
         out.columns |= part.columns
         for name, types in part.dtypes.items():
             out.dtypes.setdefault(name, types)
+    if len(parts) == 1:  # its tables are kept as they are (regroup of one table)
+        out.ordered = set(parts[0].ordered)
         out.other_years += part.other_years
     _combine_rates(out, parts)
     names = dict.fromkeys(n for p in parts for n in p.grouped)

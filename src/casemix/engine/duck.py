@@ -20,10 +20,28 @@ from casemix.records.sniffing import ReadAssumptions
 if TYPE_CHECKING:
     import duckdb
 
-__all__ = ["DEFAULT_BATCH_ROWS", "duckdb_partial", "duplicate_ids"]
+__all__ = ["DEFAULT_BATCH_ROWS", "SERIAL_BATCH_ROWS", "SERIAL_ROWS", "batch_size",
+           "duckdb_partial", "duplicate_ids", "worker_count"]
 
 #: Births per batch: about 1 GB of pandas working memory per worker at the peak of validation.
 DEFAULT_BATCH_ROWS = 500_000
+
+#: Sources of at most this many births are scanned in this process, batch after batch, unless
+#: ``workers`` is given. A spawned worker spends about 0.7 s importing before it reads, and its
+#: grouped births are pickled back and regrouped (about 0.3 s for 1M grouped rows); the
+#: batches cost this process about 0.4 s per 500,000 births (reading, validation, grouping).
+#: With 2 workers a scan takes about ``1.0 s + rows * cost / 2`` against ``rows * cost`` here,
+#: so a worker pays only beyond ``2 * 1.0 s / cost``, about 2.5M births. Measured at 1M births
+#: (cProfile of scan_births, 3 runs): 1.35-1.68 s here against 3.30-3.39 s with a worker.
+#: Larger sources are shared out as before.
+SERIAL_ROWS = 2_500_000
+
+#: Births per batch of a source scanned in this process by default (at most
+#: :data:`SERIAL_ROWS`): one batch of 1M births peaks at 0.91 GB of this process, where two
+#: processes of a 500,000-birth batch each peaked at 0.63 GB (1.3 GB in all), and a 1M source
+#: is then read in one batch, without a regroup of two (0.14 s) or the fixed costs of a
+#: second batch. Larger sources keep :data:`DEFAULT_BATCH_ROWS`.
+SERIAL_BATCH_ROWS = 1_000_000
 
 
 def _connect() -> duckdb.DuckDBPyConnection:
@@ -72,10 +90,13 @@ def _csv_stream(files: list[str], read: ReadAssumptions | None) -> Any:
 
 
 def _batches(source: Source, files: list[str], read: ReadAssumptions | None,
-             batch_rows: int, part: int = 0, parts: int = 1) -> Iterator[pd.DataFrame]:
-    """The rows of ``files`` in batches (every ``parts``-th batch from ``part``)."""
-    con = _connect()
-    con.execute("SET threads = 1")  # one core per worker: the other runs another worker
+             batch_rows: int, part: int = 0, parts: int = 1,
+             con: duckdb.DuckDBPyConnection | None = None) -> Iterator[pd.DataFrame]:
+    """The rows of ``files`` in batches (every ``parts``-th batch from ``part``), read on
+    ``con`` (default: a new connection with one thread, one core per worker)."""
+    if con is None:
+        con = _connect()
+        con.execute("SET threads = 1")  # one core per worker: the other runs another worker
     reader = _relation(con, source, files, read).to_arrow_reader(batch_rows)
     for i, batch in enumerate(reader):
         if i % parts == part:
@@ -83,16 +104,45 @@ def _batches(source: Source, files: list[str], read: ReadAssumptions | None,
 
 
 def _work(source: Source, files: list[str], read: ReadAssumptions | None, plan: BatchPlan,
-          batch_rows: int, part: int, parts: int) -> Partial:
+          batch_rows: int, part: int, parts: int,
+          con: duckdb.DuckDBPyConnection | None = None) -> Partial:
     acc = Accumulator()
-    for raw in _batches(source, files, read, batch_rows, part, parts):
+    for raw in _batches(source, files, read, batch_rows, part, parts, con):
         acc.add(run_batch(raw, plan))
     return acc.result()
 
 
+def worker_count(source: Source, batch_rows: int = DEFAULT_BATCH_ROWS,
+                 workers: int | None = None, read: ReadAssumptions | None = None) -> int:
+    """Processes that scan ``source``: ``workers`` (at most the batches); by default 1 for a
+    source of at most :data:`SERIAL_ROWS` births (no worker is started), else the cores, at
+    most the batches."""
+    total = _rows(source, [str(f) for f in source.files], read)
+    return _workers(total, batch_rows, workers)
+
+
+def batch_size(source: Source, batch_rows: int | None = None, workers: int | None = None,
+               read: ReadAssumptions | None = None) -> int:
+    """Births per batch: ``batch_rows``; by default :data:`SERIAL_BATCH_ROWS` for a source
+    that this process scans alone (:func:`worker_count`), else :data:`DEFAULT_BATCH_ROWS`."""
+    if batch_rows:
+        return batch_rows
+    total = _rows(source, [str(f) for f in source.files], read)
+    if workers is None and total <= SERIAL_ROWS:
+        return SERIAL_BATCH_ROWS
+    return DEFAULT_BATCH_ROWS
+
+
+def _workers(total: int, batch_rows: int, workers: int | None) -> int:
+    if workers is None and total <= SERIAL_ROWS:
+        return 1  # starting a worker costs more than it saves (SERIAL_ROWS)
+    batches = max(1, -(-total // batch_rows))
+    return max(1, min(workers or os.cpu_count() or 1, batches))
+
+
 def duckdb_partial(source: Source, plan: BatchPlan, *, read: ReadAssumptions | None = None,
-                   batch_rows: int = DEFAULT_BATCH_ROWS, workers: int | None = None
-                   ) -> Partial:
+                   batch_rows: int = DEFAULT_BATCH_ROWS, workers: int | None = None,
+                   con: duckdb.DuckDBPyConnection | None = None) -> Partial:
     """Validate and group the births of ``source`` in batches, in ``workers`` processes.
 
     Parameters
@@ -104,17 +154,20 @@ def duckdb_partial(source: Source, plan: BatchPlan, *, read: ReadAssumptions | N
     batch_rows : int
         Births per batch.
     workers : int, optional
-        Processes (default: the cores, at most the batches), this one among them when
-        there is at most one batch per worker. Parquet files are shared out whole when there
-        are at least as many as workers; otherwise every worker takes every
+        Processes (default: :func:`worker_count`: none started for a source of at most
+        :data:`SERIAL_ROWS` births, else the cores, at most the batches), this one among
+        them when there is at most one batch per worker. Parquet files are shared out whole
+        when there are at least as many as workers; otherwise every worker takes every
         ``workers``-th batch.
+    con : duckdb.DuckDBPyConnection, optional
+        The connection that reads the batches when they are read in this process alone.
     """
     files = [str(f) for f in source.files]
     total = _rows(source, files, read)
     batches = max(1, -(-total // batch_rows))
-    workers = max(1, min(workers or os.cpu_count() or 1, batches))
+    workers = _workers(total, batch_rows, workers)
     if workers == 1:
-        return _work(source, files, read, plan, batch_rows, 0, 1)
+        return _work(source, files, read, plan, batch_rows, 0, 1, con)
     if source.kind == "parquet" and len(files) >= workers:
         jobs = [(files[i::workers], 0, 1) for i in range(workers)]
     else:
@@ -134,14 +187,14 @@ def duckdb_partial(source: Source, plan: BatchPlan, *, read: ReadAssumptions | N
 
 
 def _rows(source: Source, files: list[str], read: ReadAssumptions | None) -> int:
-    """Rows of the source: counted from the Parquet metadata; for CSV estimated from the
-    lines in the first megabyte (it only decides how many workers to start, and counting
-    would parse the whole file once more)."""
+    """Rows of the source: the row counts in the Parquet footers (no query); for CSV
+    estimated from the lines in the first megabyte (it only decides how many workers to
+    start, and counting would parse the whole file once more)."""
     if source.kind != "parquet":
         return sum(_csv_rows_estimate(Path(f)) for f in files)
-    con = _connect()
-    rows = _relation(con, source, files, read).aggregate("count(*)").fetchall()
-    return int(rows[0][0]) if rows else 0
+    import pyarrow.parquet as pq
+
+    return sum(pq.read_metadata(f).num_rows for f in files)
 
 
 def _csv_rows_estimate(path: Path) -> int:
@@ -153,11 +206,12 @@ def _csv_rows_estimate(path: Path) -> int:
     return size // max(1, len(head) // max(1, lines)) if lines else 1
 
 
-def duplicate_ids(source: Source, column: str, read: ReadAssumptions | None = None
+def duplicate_ids(source: Source, column: str, read: ReadAssumptions | None = None,
+                  con: duckdb.DuckDBPyConnection | None = None
                   ) -> tuple[int, int, int, list[str]]:
     """Birth ids over the whole source: ``(missing, rows sharing an id, ids shared,
     examples)``, as validation counts them in a table read whole (ids compared after
-    trimming spaces).
+    trimming spaces); both queries run on ``con`` (default: a new connection).
 
     Notes
     -----
@@ -169,7 +223,7 @@ def duplicate_ids(source: Source, column: str, read: ReadAssumptions | None = No
     8.6 s and 3 GB), as the group-by holds a table of every distinct id.
     """
     q = f'nullif(trim(CAST("{column.replace(chr(34), chr(34) * 2)}" AS VARCHAR)), \'\')'
-    con = _connect()
+    con = _connect() if con is None else con
     _register(con, source, read, column)
     rows = con.execute(
         "SELECT h, count(*) FROM (SELECT h, lag(h) OVER (ORDER BY h) AS before FROM "
@@ -179,8 +233,7 @@ def duplicate_ids(source: Source, column: str, read: ReadAssumptions | None = No
     hashes = [int(h) for h, _ in rows if h is not None]
     if not hashes:
         return missing, 0, 0, []
-    con = _connect()
-    _register(con, source, read, column)
+    _register(con, source, read, column)  # anew: a CSV stream is read once
     con.register("shared_hashes", pd.DataFrame({"h": pd.array(hashes, dtype="UInt64")}))
     shared = con.execute(
         f"SELECT {q} AS id, count(*) AS k FROM births_source WHERE {q} IS NOT NULL AND "

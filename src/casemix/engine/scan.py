@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -30,6 +30,9 @@ from casemix.models.spec import ModelSpec
 from casemix.records import ColumnMapping, ExclusionLog, Problem, ValidationReport, load_births
 from casemix.records.mapping import PRESETS
 from casemix.records.sniffing import ReadAssumptions, sniff_csv
+
+if TYPE_CHECKING:
+    import duckdb
 
 __all__ = ["ENGINES", "Rates", "RatesPlan", "Scan", "scan_births"]
 
@@ -145,7 +148,9 @@ def scan_births(
     mapping, invalid, sep, decimal, encoding
         As for :func:`casemix.load_births`.
     batch_rows, workers : int, optional
-        Engine ``duckdb``: births per batch and processes.
+        Engine ``duckdb``: births per batch and processes (default: one process and batches
+        of 1M births for a source of at most 2.5M, else 500,000 births per batch and a
+        process per core, :mod:`casemix.engine.duck`).
     errors : {"raise", "report"}
         Raise on fatal problems, or return them in ``scan.validation`` (every batch is read,
         so the report counts the whole source; nothing is grouped).
@@ -190,12 +195,11 @@ def scan_births(
     read = _sniff(source, sep, decimal, encoding)
     if read is not None:
         plan = BatchPlan(specs, resolved, invalid, read.decimal, errors, rates)
-    from casemix.engine.duck import DEFAULT_BATCH_ROWS, duckdb_partial
+    from casemix.engine.duck import batch_size
 
     try:
-        id_problems = _check_ids(source, read, resolved, raise_=errors == "raise")
-        part = duckdb_partial(source, plan, read=read,
-                              batch_rows=batch_rows or DEFAULT_BATCH_ROWS, workers=workers)
+        part, id_problems = _duckdb(source, plan, read, batch_size(source, batch_rows, workers,
+                                                                   read), workers)
     except DataError:
         raise
     except Exception as exc:  # a CSV file the stream cannot parse: the whole-file reader
@@ -251,17 +255,52 @@ def _sniff(source: Source, sep: str | None, decimal: str | None, encoding: str |
     return sniff_csv(source.files[0], sep=sep, decimal=decimal, encoding=encoding)
 
 
-def _check_ids(source: Source, read: ReadAssumptions | None,
-               mapping: ColumnMapping | None, *, raise_: bool) -> list[Problem]:
-    """Missing or duplicated birth ids anywhere in the source: fatal, as in a table read
-    whole (batches cannot see ids shared between them)."""
-    from casemix.engine.duck import _connect, _relation, duplicate_ids
+def _duckdb(source: Source, plan: BatchPlan, read: ReadAssumptions | None, batch_rows: int,
+            workers: int | None) -> tuple[Partial, list[Problem]]:
+    """The batches of ``source`` summed by :func:`~casemix.engine.duck.duckdb_partial`, and
+    the problems of its birth ids (:func:`_check_ids`).
 
-    columns = _relation(_connect(), source, [str(f) for f in source.files], read).columns
+    Notes
+    -----
+    When worker processes are started the ids are checked first, so that the query's memory
+    (1.4 GB at 50M births) does not add to theirs. A source scanned in this process alone
+    has its ids checked in a thread while the batches are validated: DuckDB runs the query
+    without holding the GIL, on the core that validation leaves idle (0.15-0.3 s for 1M
+    births, hidden). Fatal id problems are still raised before a batch's own.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from casemix.engine.duck import _connect, duckdb_partial, worker_count
+
+    raise_ = plan.errors == "raise"
+    con = _connect()
+    if worker_count(source, batch_rows, workers, read) > 1:
+        problems = _check_ids(source, read, plan.mapping, con, raise_=raise_)
+        return duckdb_partial(source, plan, read=read, batch_rows=batch_rows,
+                              workers=workers), problems
+    with ThreadPoolExecutor(1) as pool:
+        ids = pool.submit(_check_ids, source, read, plan.mapping, con.cursor(), raise_=raise_)
+        try:
+            part = duckdb_partial(source, plan, read=read, batch_rows=batch_rows, workers=1,
+                                  con=con)
+        except DataError:
+            ids.result()  # fatal id problems first, as when the ids are checked first
+            raise
+        return part, ids.result()
+
+
+def _check_ids(source: Source, read: ReadAssumptions | None,
+               mapping: ColumnMapping | None, con: duckdb.DuckDBPyConnection, *,
+               raise_: bool) -> list[Problem]:
+    """Missing or duplicated birth ids anywhere in the source, queried on ``con``: fatal, as
+    in a table read whole (batches cannot see ids shared between them)."""
+    from casemix.engine.duck import _relation, duplicate_ids
+
+    columns = _relation(con, source, [str(f) for f in source.files], read).columns
     column = id_column(columns, mapping)
     if column is None:
         return []  # validation of the first batch names the missing required column
-    problems = id_problems(*duplicate_ids(source, column, read))
+    problems = id_problems(*duplicate_ids(source, column, read, con))
     if raise_:
         raise_problems(problems)
     return problems
@@ -321,7 +360,7 @@ def _finish(part: Partial, plan: BatchPlan, engine: str, source: Source | None,
         frame = part.grouped.get(spec.name)
         if frame is None:
             raise DataError(f"{spec.source}: no births were read.")
-        frame = restore_types(sort_grouped(frame), part.dtypes.get(spec.name, {}))
+        frame = restore_types(_in_order(part, spec.name), part.dtypes.get(spec.name, {}))
         grouped[spec.name] = GroupedBirths(
             frame, validation,
             ExclusionLog(part.model_exclusions.get(spec.name, [])), engine, given,
@@ -333,10 +372,10 @@ def _finish(part: Partial, plan: BatchPlan, engine: str, source: Source | None,
 def _subgroup_tables(part: Partial, name: str) -> dict[str, pd.DataFrame]:
     """The grouped tables of the calibration subgroups of spec ``name``, sorted and typed."""
     out = {}
-    for key, frame in part.grouped.items():
+    for key in part.grouped:
         spec, _, column = key.partition(subgroup_key("", ""))
         if spec == name and column:
-            out[column] = restore_types(sort_grouped(frame), part.dtypes.get(key, {}))
+            out[column] = restore_types(_in_order(part, key), part.dtypes.get(key, {}))
     return out
 
 
@@ -350,6 +389,16 @@ def _notes(part: Partial) -> list[str]:
                      "need every birth's value before grouping; fit with --engine pandas for "
                      "it.")
     return notes
+
+
+def _in_order(part: Partial, key: str) -> pd.DataFrame:
+    """Grouped table ``key`` of ``part`` sorted (:func:`sort_grouped`); a table already in
+    that order (one batch, ``part.ordered``) as it is, without sorting it again (0.11 s for
+    the 1M grouped rows of the bench model)."""
+    frame = part.grouped[key]
+    if key in part.ordered:
+        return frame.reset_index(drop=True).assign(**{BIRTHS: frame[BIRTHS].astype("int64")})
+    return sort_grouped(frame)
 
 
 def sort_grouped(frame: pd.DataFrame) -> pd.DataFrame:

@@ -264,29 +264,49 @@ def _unit_codes(col: Column, codes: pd.Series, problems: list[Problem]) -> pd.Se
     index, uniques = pd.factorize(codes)
     ids = _coerce_id(col, pd.Series(uniques))
     spaced = ids.str.replace(r"\s+", " ", regex=True).str.strip()
-    key = spaced.str.casefold()
-    counts = pd.DataFrame({"key": key, "spelling": spaced,
-                           "count": np.bincount(index[index >= 0], minlength=len(uniques))})
-    counts = counts.groupby(["key", "spelling"], as_index=False)["count"].sum()
-    if counts.empty:  # every code missing (or blank)
+    keys = spaced.str.casefold()
+    counts = np.bincount(index[index >= 0], minlength=len(uniques))
+    chosen, merged = _spellings(keys, spaced, counts)
+    if not chosen:  # every code missing (or blank)
         return pd.Series(pd.NA, index=codes.index, dtype="string")
-    ranked = counts.sort_values(["key", "count", "spelling"], ascending=[True, False, True])
-    chosen = ranked.drop_duplicates("key").set_index("key")["spelling"]
-    merged = ranked[ranked["key"].duplicated(keep=False)]
-    if len(merged):
-        groups = merged.groupby("key")["spelling"].apply(lambda v: " / ".join(sorted(v)))
-        rows = int(merged["count"].sum())
-        shown = "; ".join(f"{v} -> {chosen[k]}" for k, v in list(groups.items())[:5])
+    if merged:
+        rows = sum(n for spellings in merged.values() for n in spellings.values())
+        shown = "; ".join(f"{' / '.join(sorted(merged[k]))} -> {chosen[k]}"
+                          for k in sorted(merged)[:5])
         problems.append(Problem(
             "warning", col.name, n_rows=rows, message=
-            f"{len(groups)} unit code(s) differ only in case or spaces and are taken as one "
+            f"{len(merged)} unit code(s) differ only in case or spaces and are taken as one "
             f"unit, written as their most frequent spelling: {shown}"
-            f"{'; ...' if len(groups) > 5 else ''}."))
+            f"{'; ...' if len(merged) > 5 else ''}."))
+    written = [None if pd.isna(k) else chosen[k] for k in keys]
+    if all(isinstance(u, str) and u == w for u, w in zip(uniques, written, strict=True)):
+        # every code is written as given (the usual case): the column itself, as text
+        # (zero-copy for Arrow strings; the take below costs 10 ms per 500,000 births)
+        return codes.astype("string")
     # the spellings of the distinct codes, then one take per birth (missing: the appended NA)
-    written = pd.concat([key.map(chosen).astype("string"), pd.Series([pd.NA], dtype="string")],
-                        ignore_index=True)
-    out = written.take(np.where(index >= 0, index, len(written) - 1))
+    table = pd.Series([*written, None], dtype="string")
+    out = table.take(np.where(index >= 0, index, len(table) - 1))
     return out.set_axis(codes.index)
+
+
+def _spellings(keys: pd.Series, spaced: pd.Series, counts: npt.NDArray[np.int64]
+               ) -> tuple[dict[str, str], dict[str, dict[str, int]]]:
+    """The spelling of every unit key (its most frequent spelling; ties: the first in sorted
+    order) and the keys written in several spellings, with the births of each spelling.
+
+    A loop over the distinct codes (a few hundred): about 0.1 ms against 10 ms for the same
+    choice by pandas group-by and sorts of these small tables, per column and batch.
+    """
+    births: dict[str, dict[str, int]] = {}
+    for key, spelling, n in zip(keys, spaced, counts.tolist(), strict=True):
+        if pd.isna(key):
+            continue
+        per_key = births.setdefault(key, {})
+        per_key[spelling] = per_key.get(spelling, 0) + n
+    chosen = {key: min(per_key, key=lambda s, per_key=per_key: (-per_key[s], s))  # type: ignore[misc]
+              for key, per_key in births.items()}
+    merged = {key: per_key for key, per_key in births.items() if len(per_key) > 1}
+    return chosen, merged
 
 
 def _coerce(col: Column, raw: pd.Series, problems: list[Problem]) -> pd.Series:
