@@ -183,3 +183,23 @@ def test_merging_leaves_cells_of_distinct_risks_as_they_are():
     out = _merge_equal_risks(counts, risks, group)  # 0.1 in two units: not one cell
     for a, b in zip(out, (counts, risks, group), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+def test_merged_cells_are_the_unit_risk_groups_in_order():
+    """The merge is the grouping by (unit, risk), in unit then risk order, with the births
+    summed: a dictionary over the pairs, sorted, as reference."""
+    from casemix.models.units import _merge_equal_risks
+
+    rng = np.random.default_rng(11)
+    n = 5_000
+    group = np.sort(rng.integers(0, 40, n))
+    risks = rng.choice(np.r_[rng.uniform(1e-12, 1 - 1e-12, 60), 1e-12, 0.5], n)
+    counts = rng.integers(1, 5, n).astype(float)
+    sums: dict[tuple[int, float], float] = {}
+    for g, r, c in zip(group.tolist(), risks.tolist(), counts.tolist(), strict=True):
+        sums[(g, r)] = sums.get((g, r), 0.0) + c
+    keys = sorted(sums)
+    births, risk, unit = _merge_equal_risks(counts, risks, group)
+    np.testing.assert_array_equal(unit, [g for g, _ in keys])
+    np.testing.assert_array_equal(risk, [r for _, r in keys])
+    np.testing.assert_array_equal(births, [sums[k] for k in keys])

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from casemix.core.cells import Cells, group_rows, stable_order
+from casemix.core.cells import Cells, stable_order
 from casemix.records.exclusions import ExclusionLog
 from casemix.standardisation.indirect import unit_comparison
 from casemix.standardisation.poisson_binomial import (
@@ -262,12 +262,22 @@ def _merge_equal_risks(births: npt.NDArray[np.float64], risk: npt.NDArray[np.flo
     unit's Poisson-binomial distribution is unchanged; its tails cost a pass over fewer cells
     (at 50M births, 10.4M cells of 70 VSVs hold 750,460 distinct unit x risk pairs: the cells
     of the years and strata of one design row).
+
+    The cells are put in that order by a stable radix sort on the risks' bit patterns (for
+    risks in (0, 1) they order as the values), then on the unit: no hashing of the risks
+    (``group_rows`` on them took 0.17-0.25 s for the 999,382 cells of a million births).
+    Births are whole numbers, so their sums are exact in any order.
     """
-    inverse, first = group_rows([group, risk])
-    # bincount with float weights returns float64 (the stubs say intp)
-    merged = cast("npt.NDArray[np.float64]",
-                  np.bincount(inverse, weights=births, minlength=len(first)))
-    return merged, risk[first], group[first]
+    bits = risk.view(np.int64)
+    low = int(bits.min())
+    order = stable_order(bits - low, int(bits.max()) - low + 1)
+    order = order[stable_order(group[order], int(group.max()) + 1)]
+    group, risk = group[order], risk[order]
+    new = np.empty(len(order), dtype=bool)
+    new[:1] = True
+    new[1:] = (group[1:] != group[:-1]) | (risk[1:] != risk[:-1])
+    starts = np.flatnonzero(new)
+    return np.add.reduceat(births[order], starts), risk[starts], group[starts]
 
 
 def _poisson_binomial(table: pd.DataFrame, frame: pd.DataFrame, codes: npt.NDArray[np.intp],
