@@ -203,3 +203,26 @@ def test_merged_cells_are_the_unit_risk_groups_in_order():
     np.testing.assert_array_equal(unit, [g for g, _ in keys])
     np.testing.assert_array_equal(risk, [r for _, r in keys])
     np.testing.assert_array_equal(births, [sums[k] for k in keys])
+
+
+def test_sums_of_the_units_that_moved_equal_the_whole_pass():
+    """_log_mgf_sum recomputes only the units whose shift changed since its last call: their
+    sums equal those of a pass over all cells (the computation before) to the bit, and the
+    log moment generating function itself (logaddexp per birth) to rounding."""
+    rng = np.random.default_rng(12)
+    n_units, n_cells = 30, 4_000
+    group = np.sort(rng.integers(0, n_units, n_cells))
+    counts = rng.integers(1, 6, n_cells).astype(float)
+    risks = rng.uniform(0.01, 0.6, n_cells)
+    units = poisson_binomial_units(counts, risks, group, n_units)
+    shift = rng.normal(0, 0.5, n_units)
+    first = units._log_mgf_sum(shift)
+    moved = shift.copy()
+    moved[[3, 17]] += [0.25, -1e-9]
+    second = units._log_mgf_sum(moved)  # two units recomputed from a copy of their cells
+    for got, s in ((first, shift), (second, moved)):
+        whole = units._sum(units._log1p_tilt(s))
+        np.testing.assert_array_equal(got, whole)
+        eta = logit(risks) + s[group]
+        direct = np.bincount(group, weights=counts * np.logaddexp(0.0, eta), minlength=n_units)
+        np.testing.assert_allclose(got, direct, rtol=1e-12)
