@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from casemix.core.cells import group_rows
+from casemix.core.cells import group_codes
 from casemix.core.splines import default_knots, median_of_counts, rcs_basis
 from casemix.exceptions import DataError, SpecError
 
@@ -334,7 +334,7 @@ class Encoding:
         Notes
         -----
         A design row is a function of the terms' codes (:meth:`TermEncoding.row_codes`):
-        the records are grouped by their codes (:func:`casemix.core.cells.group_rows`), and
+        the records are grouped by their codes (:func:`casemix.core.cells.group_codes`), and
         the matrix is built for the first record of each group: the dummy columns of
         categorical terms from the codes already found (not from the values again), the
         columns of continuous terms from the values of those records. Covariate patterns on
@@ -348,7 +348,10 @@ class Encoding:
         if not self.terms:  # the intercept alone
             return DesignRows.of(self.matrix(data))
         codes = [t.row_codes(data[t.column]) for t in self.terms]
-        index, first = group_rows(codes)
+        # the codes order as the terms' values and start at 0: grouped with their exact
+        # number of values, the combinations stay few enough to be marked in a table
+        index, first = group_codes(len(data), [
+            (c, int(c.max(initial=0)) + 1) for c in codes])
         blocks = {t.column: t.indicators(c[first]) if t.kind == "categorical"
                   else t.columns(data[t.column].iloc[first])
                   for t, c in zip(self.terms, codes, strict=True)}
