@@ -263,15 +263,23 @@ def _merge_equal_risks(births: npt.NDArray[np.float64], risk: npt.NDArray[np.flo
     (at 50M births, 10.4M cells of 70 VSVs hold 750,460 distinct unit x risk pairs: the cells
     of the years and strata of one design row).
 
-    The cells are put in that order by a stable radix sort on the risks' bit patterns (for
-    risks in (0, 1) they order as the values), then on the unit: no hashing of the risks
-    (``group_rows`` on them took 0.17-0.25 s for the 999,382 cells of a million births).
-    Births are whole numbers, so their sums are exact in any order.
+    The cells are put in that order by the risks' bit patterns (for risks in (0, 1) they
+    order as the values) after the unit: one sort of the unit and the bits above the
+    smallest risk's packed into one integer when they fit in 63 bits (54 bits of risks and
+    340 municipalities do: 61 ms), otherwise a stable radix sort on the bits, then on the
+    unit (111 ms for the 999,382 cells of a million births); no hashing of the risks
+    (``group_rows`` on them took 0.17-0.25 s). Cells of one unit and risk may come in any
+    order: births are whole numbers, so their sums are exact in any order.
     """
     bits = risk.view(np.int64)
     low = int(bits.min())
-    order = stable_order(bits - low, int(bits.max()) - low + 1)
-    order = order[stable_order(group[order], int(group.max()) + 1)]
+    width = (int(bits.max()) - low).bit_length()
+    top = int(group.max())
+    if (top + 1) << width <= 2**63 - 1:
+        order = np.argsort((group.astype(np.int64) << width) | (bits - low))
+    else:
+        order = stable_order(bits - low, int(bits.max()) - low + 1)
+        order = order[stable_order(group[order], top + 1)]
     group, risk = group[order], risk[order]
     new = np.empty(len(order), dtype=bool)
     new[:1] = True
