@@ -180,7 +180,7 @@ class PoissonBinomialUnits:
             units = np.flatnonzero(moved)
             if len(units):
                 out[units] = self._units_log_mgf_sum(shift[units], units)
-        self._cache["last_log_mgf"] = (shift.copy(), out)
+        self._cache["last_log_mgf"] = (shift.copy(), out.copy())  # callers may keep `out`
         return out
 
     def _units_log_mgf_sum(self, shift: FloatArray, units: npt.NDArray[np.intp]
