@@ -161,10 +161,15 @@ class TermEncoding:
             base = np.column_stack([base, miss.astype(float)])
         return np.asfortranarray(base)
 
-    def indicators(self, codes: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.float64]:
-        """Dummy columns of a categorical term for its level codes (:meth:`codes`)."""
+    def indicators(self, codes: npt.NDArray[np.integer[Any]],
+                   out: npt.NDArray[np.float64] | None = None) -> npt.NDArray[np.float64]:
+        """Dummy columns of a categorical term for its level codes (:meth:`codes`), written
+        into ``out`` (e.g. the term's columns of a design) if given."""
         keep = [i for i, lv in enumerate(self.levels) if lv != self.reference]
-        out = np.zeros((len(codes), len(keep)), order="F")  # copied into F-order X
+        if out is None:
+            out = np.zeros((len(codes), len(keep)), order="F")  # copied into F-order X
+        else:
+            out[...] = 0.0
         position = np.full(len(self.levels), -1)
         position[keep] = np.arange(len(keep))
         rows = np.flatnonzero(position[codes] >= 0)
@@ -352,10 +357,31 @@ class Encoding:
         # number of values, the combinations stay few enough to be marked in a table
         index, first = group_codes(len(data), [
             (c, int(c.max(initial=0)) + 1) for c in codes])
-        blocks = {t.column: t.indicators(c[first]) if t.kind == "categorical"
-                  else t.columns(data[t.column].iloc[first])
-                  for t, c in zip(self.terms, codes, strict=True)}
-        return DesignRows(self._assemble(blocks, len(first)), index)
+        return DesignRows(self._rows_matrix(data, codes, first), index)
+
+    def _rows_matrix(self, data: pd.DataFrame, codes: list[npt.NDArray[np.int64]],
+                     first: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+        """:meth:`matrix` of the records ``first``, with the dummy columns of categorical
+        terms from their level codes ``codes`` written straight into the matrix (no block
+        per term copied into it afterwards: the same values, one pass over the matrix)."""
+        n = len(first)
+        widths = {t.column: len(t.names) for t in self.terms}
+        out = np.empty((n, 1 + sum(widths.values()) + sum(
+            widths[a] * widths[b] for a, b in self.interactions)), order="F")
+        out[:, 0] = 1.0
+        blocks, col = {}, 1
+        for t, c in zip(self.terms, codes, strict=True):
+            view = out[:, col:col + widths[t.column]]
+            if t.kind == "categorical":
+                t.indicators(c[first], out=view)
+            else:
+                view[...] = t.columns(data[t.column].iloc[first])
+            blocks[t.column], col = view, col + widths[t.column]
+        for a, b in self.interactions:
+            out[:, col:col + widths[a] * widths[b]] = (
+                blocks[a][:, :, None] * blocks[b][:, None, :]).reshape(n, -1)
+            col += widths[a] * widths[b]
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON representation."""
