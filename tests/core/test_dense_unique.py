@@ -41,3 +41,44 @@ def test_members_are_flatnonzero() -> None:
     assert len(got) == 7
     for k in range(7):
         np.testing.assert_array_equal(got[k], np.flatnonzero(codes == k))
+
+
+@pytest.mark.parametrize("size", [2**17, 2**27, 2**40, 2**62])
+@pytest.mark.parametrize("nearly_sorted", [False, True])
+def test_sorted_keys_are_numpy_unique_by_radix_or_timsort(size: int, nearly_sorted: bool
+                                                          ) -> None:
+    # random keys take the radix sort, nearly sorted ones timsort: numpy's result either way
+    from casemix.core.cells import _key_order
+
+    rng = np.random.default_rng(6)
+    key = rng.integers(0, size, 40_000).astype(np.int64)
+    if nearly_sorted:
+        key = np.sort(key)
+        key[rng.integers(0, len(key), 100)] = rng.integers(0, size, 100)
+    np.testing.assert_array_equal(_key_order(key, size), np.argsort(key, kind="stable"))
+    values, inverse = dense_unique(key, size)
+    want_values, want_inverse = np.unique(key, return_inverse=True)
+    np.testing.assert_array_equal(values, want_values)
+    np.testing.assert_array_equal(inverse, want_inverse.ravel())
+
+
+def test_stable_order_of_wide_codes_is_numpy_stable_argsort() -> None:
+    from casemix.core.cells import stable_order
+
+    codes = np.random.default_rng(7).integers(0, 300_000, 50_000).astype(np.intp)
+    np.testing.assert_array_equal(stable_order(codes, 300_000),
+                                  np.argsort(codes, kind="stable"))
+
+
+def test_float_codes_are_sorted_factorize_codes() -> None:
+    import pandas as pd
+
+    from casemix.core.cells import _float_codes
+
+    x = np.random.default_rng(8).normal(size=20_000).round(2)
+    x[::97] = np.nan
+    x[5], x[6], x[7] = 0.0, -0.0, -np.inf
+    codes, size = _float_codes(pd.Series(x))
+    want, uniques = pd.factorize(pd.Series(x), use_na_sentinel=True, sort=True)
+    np.testing.assert_array_equal(codes, want + 1)
+    assert size == len(uniques) + 1

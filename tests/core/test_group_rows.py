@@ -84,3 +84,19 @@ def test_integers_nullable_or_not_group_in_value_order(dtype: str) -> None:
 def test_unsigned_integers_beyond_int64_group_in_value_order() -> None:
     column = pd.Series([2**64 - 1, 2**64 - 3, None, 2**64 - 1], dtype="UInt64")
     np.testing.assert_array_equal(group_rows([column])[0], [2, 1, 0, 2])
+
+
+@pytest.mark.parametrize("wide", [False, True])
+def test_group_codes_with_exact_sizes_are_the_lexicographic_groups(wide: bool) -> None:
+    # codes 0..size-1 with their exact number of values (as design_rows passes them): the
+    # groups and first rows of the lexicographic reference, with or without renumbering
+    from casemix.core.cells import group_codes
+
+    rng = np.random.default_rng(21)
+    high = 2**14 if wide else 7
+    columns = [rng.integers(0, high, 3_000) for _ in range(5)]
+    inverse, first = group_codes(3_000, [(c, int(c.max()) + 1) for c in columns])
+    want = _reference(columns)
+    np.testing.assert_array_equal(inverse, want)
+    np.testing.assert_array_equal(first, [np.flatnonzero(want == g)[0]
+                                          for g in range(want.max() + 1)])

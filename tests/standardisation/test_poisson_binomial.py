@@ -183,3 +183,47 @@ def test_merging_leaves_cells_of_distinct_risks_as_they_are():
     out = _merge_equal_risks(counts, risks, group)  # 0.1 in two units: not one cell
     for a, b in zip(out, (counts, risks, group), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("low", [1e-12, 0.05])  # risk bits too wide to pack with the unit; not
+def test_merged_cells_are_the_unit_risk_groups_in_order(low):
+    """The merge is the grouping by (unit, risk), in unit then risk order, with the births
+    summed: a dictionary over the pairs, sorted, as reference."""
+    from casemix.models.units import _merge_equal_risks
+
+    rng = np.random.default_rng(11)
+    n = 5_000
+    group = np.sort(rng.integers(0, 40, n))
+    risks = rng.choice(np.r_[rng.uniform(low, 0.9, 60), low, 0.5], n)
+    counts = rng.integers(1, 5, n).astype(float)
+    sums: dict[tuple[int, float], float] = {}
+    for g, r, c in zip(group.tolist(), risks.tolist(), counts.tolist(), strict=True):
+        sums[(g, r)] = sums.get((g, r), 0.0) + c
+    keys = sorted(sums)
+    births, risk, unit = _merge_equal_risks(counts, risks, group)
+    np.testing.assert_array_equal(unit, [g for g, _ in keys])
+    np.testing.assert_array_equal(risk, [r for _, r in keys])
+    np.testing.assert_array_equal(births, [sums[k] for k in keys])
+
+
+def test_sums_of_the_units_that_moved_equal_the_whole_pass():
+    """_log_mgf_sum recomputes only the units whose shift changed since its last call: their
+    sums equal those of a pass over all cells (the computation before) to the bit, and the
+    log moment generating function itself (logaddexp per birth) to rounding."""
+    rng = np.random.default_rng(12)
+    n_units, n_cells = 30, 4_000
+    group = np.sort(rng.integers(0, n_units, n_cells))
+    counts = rng.integers(1, 6, n_cells).astype(float)
+    risks = rng.uniform(0.01, 0.6, n_cells)
+    units = poisson_binomial_units(counts, risks, group, n_units)
+    shift = rng.normal(0, 0.5, n_units)
+    first = units._log_mgf_sum(shift)
+    moved = shift.copy()
+    moved[[3, 17]] += [0.25, -1e-9]
+    second = units._log_mgf_sum(moved)  # two units recomputed from a copy of their cells
+    for got, s in ((first, shift), (second, moved)):
+        whole = units._sum(units._log1p_tilt(s))
+        np.testing.assert_array_equal(got, whole)
+        eta = logit(risks) + s[group]
+        direct = np.bincount(group, weights=counts * np.logaddexp(0.0, eta), minlength=n_units)
+        np.testing.assert_allclose(got, direct, rtol=1e-12)

@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from casemix.core.cells import group_rows
+from casemix.core.cells import group_codes
 from casemix.core.splines import default_knots, median_of_counts, rcs_basis
 from casemix.exceptions import DataError, SpecError
 
@@ -154,19 +154,27 @@ class TermEncoding:
     def columns(self, values: pd.Series) -> npt.NDArray[np.float64]:
         """Design columns of this term for ``values``."""
         if self.kind == "categorical":
-            codes = self.codes(values)
-            keep = [i for i, lv in enumerate(self.levels) if lv != self.reference]
-            out = np.zeros((len(codes), len(keep)), order="F")  # copied into F-order X
-            position = np.full(len(self.levels), -1)
-            position[keep] = np.arange(len(keep))
-            rows = np.flatnonzero(position[codes] >= 0)
-            out[rows, position[codes[rows]]] = 1.0
-            return out
+            return self.indicators(self.codes(values))
         x, miss = self._filled(values)
         base = x[:, None] if self.kind == "linear" else rcs_basis(x, self.knots)
         if self.has_missing_column:
             base = np.column_stack([base, miss.astype(float)])
         return np.asfortranarray(base)
+
+    def indicators(self, codes: npt.NDArray[np.integer[Any]],
+                   out: npt.NDArray[np.float64] | None = None) -> npt.NDArray[np.float64]:
+        """Dummy columns of a categorical term for its level codes (:meth:`codes`), written
+        into ``out`` (e.g. the term's columns of a design) if given."""
+        keep = [i for i, lv in enumerate(self.levels) if lv != self.reference]
+        if out is None:
+            out = np.zeros((len(codes), len(keep)), order="F")  # copied into F-order X
+        else:
+            out[...] = 0.0
+        position = np.full(len(self.levels), -1)
+        position[keep] = np.arange(len(keep))
+        rows = np.flatnonzero(position[codes] >= 0)
+        out[rows, position[codes[rows]]] = 1.0
+        return out
 
     def _filled(self, values: pd.Series) -> tuple[npt.NDArray[np.float64],
                                                   npt.NDArray[np.bool_]]:
@@ -308,11 +316,16 @@ class Encoding:
         missing = [t.column for t in self.terms if t.column not in data]
         if missing:
             raise DataError(f"Column(s) {missing} needed by the model are not in the data.")
-        blocks = {t.column: t.columns(data[t.column]) for t in self.terms}
-        parts = [np.ones((len(data), 1)), *blocks.values()]
+        return self._assemble({t.column: t.columns(data[t.column]) for t in self.terms},
+                              len(data))
+
+    def _assemble(self, blocks: dict[str, npt.NDArray[np.float64]], n: int
+                  ) -> npt.NDArray[np.float64]:
+        """The design matrix (Fortran order) of ``n`` records from the terms' columns."""
+        parts = [np.ones((n, 1)), *blocks.values()]
         for a, b in self.interactions:
-            parts.append((blocks[a][:, :, None] * blocks[b][:, None, :]).reshape(len(data), -1))
-        out = np.empty((len(data), sum(p.shape[1] for p in parts)), order="F")
+            parts.append((blocks[a][:, :, None] * blocks[b][:, None, :]).reshape(n, -1))
+        out = np.empty((n, sum(p.shape[1] for p in parts)), order="F")
         col = 0
         for part in parts:  # Fortran order: what the least-squares kernels want
             out[:, col:col + part.shape[1]] = part
@@ -326,19 +339,49 @@ class Encoding:
         Notes
         -----
         A design row is a function of the terms' codes (:meth:`TermEncoding.row_codes`):
-        the records are grouped by their codes (:func:`casemix.core.cells.group_rows`), and
-        the matrix is built for the first record of each group. Covariate patterns on raw
-        values (a maternal age in years under age bands, a continuous SES under SES bands)
-        share far fewer design rows: 221,373 rows for 995,246 patterns of a million simulated
-        births.
+        the records are grouped by their codes (:func:`casemix.core.cells.group_codes`), and
+        the matrix is built for the first record of each group: the dummy columns of
+        categorical terms from the codes already found (not from the values again), the
+        columns of continuous terms from the values of those records. Covariate patterns on
+        raw values (a maternal age in years under age bands, a continuous SES under SES
+        bands) share far fewer design rows: 221,373 rows for 995,246 patterns of a million
+        simulated births.
         """
         missing = [t.column for t in self.terms if t.column not in data]
         if missing:
             raise DataError(f"Column(s) {missing} needed by the model are not in the data.")
         if not self.terms:  # the intercept alone
             return DesignRows.of(self.matrix(data))
-        index, first = group_rows([t.row_codes(data[t.column]) for t in self.terms])
-        return DesignRows(self.matrix(data.iloc[first]), index)
+        codes = [t.row_codes(data[t.column]) for t in self.terms]
+        # the codes order as the terms' values and start at 0: grouped with their exact
+        # number of values, the combinations stay few enough to be marked in a table
+        index, first = group_codes(len(data), [
+            (c, int(c.max(initial=0)) + 1) for c in codes])
+        return DesignRows(self._rows_matrix(data, codes, first), index)
+
+    def _rows_matrix(self, data: pd.DataFrame, codes: list[npt.NDArray[np.int64]],
+                     first: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+        """:meth:`matrix` of the records ``first``, with the dummy columns of categorical
+        terms from their level codes ``codes`` written straight into the matrix (no block
+        per term copied into it afterwards: the same values, one pass over the matrix)."""
+        n = len(first)
+        widths = {t.column: len(t.names) for t in self.terms}
+        out = np.empty((n, 1 + sum(widths.values()) + sum(
+            widths[a] * widths[b] for a, b in self.interactions)), order="F")
+        out[:, 0] = 1.0
+        blocks, col = {}, 1
+        for t, c in zip(self.terms, codes, strict=True):
+            view = out[:, col:col + widths[t.column]]
+            if t.kind == "categorical":
+                t.indicators(c[first], out=view)
+            else:
+                view[...] = t.columns(data[t.column].iloc[first])
+            blocks[t.column], col = view, col + widths[t.column]
+        for a, b in self.interactions:
+            out[:, col:col + widths[a] * widths[b]] = (
+                blocks[a][:, :, None] * blocks[b][:, None, :]).reshape(n, -1)
+            col += widths[a] * widths[b]
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON representation."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from casemix.core.cells import Cells, group_rows, stable_order
+from casemix.core.cells import Cells, stable_order
 from casemix.records.exclusions import ExclusionLog
 from casemix.standardisation.indirect import unit_comparison
 from casemix.standardisation.poisson_binomial import (
@@ -262,12 +262,30 @@ def _merge_equal_risks(births: npt.NDArray[np.float64], risk: npt.NDArray[np.flo
     unit's Poisson-binomial distribution is unchanged; its tails cost a pass over fewer cells
     (at 50M births, 10.4M cells of 70 VSVs hold 750,460 distinct unit x risk pairs: the cells
     of the years and strata of one design row).
+
+    The cells are put in that order by the risks' bit patterns (for risks in (0, 1) they
+    order as the values) after the unit: one sort of the unit and the bits above the
+    smallest risk's packed into one integer when they fit in 63 bits (54 bits of risks and
+    340 municipalities do: 61 ms), otherwise a stable radix sort on the bits, then on the
+    unit (111 ms for the 999,382 cells of a million births); no hashing of the risks
+    (``group_rows`` on them took 0.17-0.25 s). Cells of one unit and risk may come in any
+    order: births are whole numbers, so their sums are exact in any order.
     """
-    inverse, first = group_rows([group, risk])
-    # bincount with float weights returns float64 (the stubs say intp)
-    merged = cast("npt.NDArray[np.float64]",
-                  np.bincount(inverse, weights=births, minlength=len(first)))
-    return merged, risk[first], group[first]
+    bits = risk.view(np.int64)
+    low = int(bits.min())
+    width = (int(bits.max()) - low).bit_length()
+    top = int(group.max())
+    if (top + 1) << width <= 2**63 - 1:
+        order = np.argsort((group.astype(np.int64) << width) | (bits - low))
+    else:
+        order = stable_order(bits - low, int(bits.max()) - low + 1)
+        order = order[stable_order(group[order], top + 1)]
+    group, risk = group[order], risk[order]
+    new = np.empty(len(order), dtype=bool)
+    new[:1] = True
+    new[1:] = (group[1:] != group[:-1]) | (risk[1:] != risk[:-1])
+    starts = np.flatnonzero(new)
+    return np.add.reduceat(births[order], starts), risk[starts], group[starts]
 
 
 def _poisson_binomial(table: pd.DataFrame, frame: pd.DataFrame, codes: npt.NDArray[np.intp],
