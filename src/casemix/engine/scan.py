@@ -275,7 +275,10 @@ def _duckdb(source: Source, plan: BatchPlan, read: ReadAssumptions | None, batch
     raise_ = plan.errors == "raise"
     con = _connect()
     if worker_count(source, batch_rows, workers, read) > 1:
-        problems = _check_ids(source, read, plan.mapping, con, raise_=raise_)
+        try:
+            problems = _check_ids(source, read, plan.mapping, con, raise_=raise_)
+        finally:
+            con.close()  # else the connection keeps the query's memory while workers run
         return duckdb_partial(source, plan, read=read, batch_rows=batch_rows,
                               workers=workers), problems
     with ThreadPoolExecutor(1) as pool:
