@@ -297,8 +297,9 @@ def _subgroups_beside_direct(result: CaseMixResult, births: pd.DataFrame | None,
     """:func:`_subgroups` on this thread while :func:`_direct_levels` runs on another.
 
     Both are numpy work that releases the GIL in its large steps (BLAS, ufuncs, sorts):
-    1.2-1.5 s instead of 1.55-1.85 s for the two at 1M births on 2 busy cores (min of 4,
-    /tmp/diag2/thr.py). Each computes exactly what it computes alone (no shared state but
+    1.2-1.5 s instead of 1.55-1.85 s for the two at 1M births on 2 cores with load 1.4;
+    no gain when other processes keep both cores busy (load 2.5-4). Each computes exactly
+    what it computes alone (no shared state but
     the result's cache of values that are the same whoever fills it). Warnings stay on this
     thread, in the order of the serial run (:func:`_warnings_after`): those of the subgroups
     as they come, then those of the direct standardisation, then its notes (:func:`_direct`).
