@@ -91,9 +91,16 @@ def _csv_stream(files: list[str], read: ReadAssumptions | None) -> Any:
 
 def _batches(source: Source, files: list[str], read: ReadAssumptions | None,
              batch_rows: int, part: int = 0, parts: int = 1,
-             con: duckdb.DuckDBPyConnection | None = None) -> Iterator[pd.DataFrame]:
+             con: duckdb.DuckDBPyConnection | None = None,
+             dictionaries: bool = False) -> Iterator[pd.DataFrame]:
     """The rows of ``files`` in batches (every ``parts``-th batch from ``part``), read on
-    ``con`` (default: a new connection with one thread, one core per worker)."""
+    ``con`` (default: a new connection with one thread, one core per worker); a single
+    Parquet file of one batch by :func:`_whole_file` (``dictionaries``: its label and unit
+    code columns as categoricals)."""
+    whole = _whole_file(source, files, batch_rows, dictionaries, parts)
+    if whole is not None:
+        yield whole
+        return
     if con is None:
         con = _connect()
         con.execute("SET threads = 1")  # one core per worker: the other runs another worker
@@ -103,11 +110,59 @@ def _batches(source: Source, files: list[str], read: ReadAssumptions | None,
             yield batch.to_pandas()
 
 
+#: Arrow types that DuckDB and pyarrow turn into the same pandas column (:func:`_whole_file`).
+_PLAIN_TYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                "uint64", "float", "double", "string", "large_string")
+
+
+def _whole_file(source: Source, files: list[str], batch_rows: int, dictionaries: bool,
+                parts: int) -> pd.DataFrame | None:
+    """A single Parquet file of one row group and at most one batch, read by pyarrow; None:
+    read by DuckDB.
+
+    Notes
+    -----
+    pyarrow reads the file as DuckDB's one batch of it would give it (same columns, order
+    and pandas types), for the plain types of :data:`_PLAIN_TYPES` only, and without the
+    file's pandas metadata (which DuckDB ignores: an index or extension types). It reads
+    the strings of dictionary-encoded columns once each, where DuckDB writes out every row:
+    with ``dictionaries`` the label and unit code columns of the canonical schema (names
+    matched as validation matches them) come as categoricals, which validation factorises
+    without hashing their strings. 1M births of the bench: read 0.30-0.35 s -> 0.13 s, and
+    validation of those 7 columns 0.31 s -> 0.10 s (labels 45 -> 7 ms, unit codes 50 -> 20 ms
+    a column), min of 5. Other sources keep DuckDB's batches (their problems show the first
+    batch's examples, so the batch boundaries must not move); DuckDB makes a batch of each
+    row group at most, so a file of one row group is its one batch."""
+    if source.kind != "parquet" or len(files) != 1 or parts != 1:
+        return None
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(files[0])
+    schema = meta.schema_arrow
+    if (meta.metadata.num_rows > batch_rows or meta.metadata.num_row_groups != 1
+            or len(set(schema.names)) < len(schema)
+            or any(str(f.type) not in _PLAIN_TYPES for f in schema)):
+        return None
+    labels = [f.name for f in schema if dictionaries and _is_label(f.name)
+              and str(f.type) in ("string", "large_string")]
+    table = pq.read_table(files[0], read_dictionary=labels or None)
+    return table.replace_schema_metadata(None).to_pandas()
+
+
+def _is_label(name: str) -> bool:
+    """A column that validation reads as category labels or unit codes (by its name)."""
+    from casemix.records.schema import COLUMNS, UNIT_LEVELS, column_key
+
+    col = COLUMNS.get(name if name in COLUMNS else column_key(name))
+    return col is not None and (col.kind == "category" or col.name in UNIT_LEVELS)
+
+
 def _work(source: Source, files: list[str], read: ReadAssumptions | None, plan: BatchPlan,
           batch_rows: int, part: int, parts: int,
           con: duckdb.DuckDBPyConnection | None = None) -> Partial:
     acc = Accumulator()
-    for raw in _batches(source, files, read, batch_rows, part, parts, con):
+    for raw in _batches(source, files, read, batch_rows, part, parts, con,
+                        dictionaries=plan.mapping is None):
         acc.add(run_batch(raw, plan))
     return acc.result()
 
