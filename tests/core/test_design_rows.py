@@ -88,15 +88,14 @@ def test_codes_learned_with_the_encoding_give_the_patterns_design(interactions):
     from casemix.core.design import learn_encoding_codes
 
     data = _table(20_000, seed=6)
-    enc, codes = learn_encoding_codes(data, TERMS, interactions)
-    assert enc == learn_encoding(data, TERMS, interactions)
-    assert [c is None for c in codes] == [t.kind != "categorical" for t in TERMS]
     patterns = compress_cells(data, [t.column for t in TERMS], np.zeros(len(data)),
                               np.ones(len(data)), force=True)
     last = np.empty(len(patterns.y), dtype=np.intp)
     last[patterns.inverse] = np.arange(len(data))  # the last record of each pattern
-    rows = enc.design_rows(patterns.keys, codes=[None if c is None else c[last]
-                                                 for c in codes])
+    enc, codes = learn_encoding_codes(data, TERMS, interactions, at=last)
+    assert enc == learn_encoding(data, TERMS, interactions)
+    assert [c is None for c in codes] == [t.kind != "categorical" for t in TERMS]
+    rows = enc.design_rows(patterns.keys, codes=codes)
     whole = enc.matrix(data)
     np.testing.assert_array_equal(rows.expanded()[patterns.inverse].view(np.int64),
                                   whole.view(np.int64))
