@@ -77,3 +77,39 @@ def test_unseen_level_is_the_same_error_as_for_the_matrix():
     with pytest.raises(DataError, match="education") as rows:
         enc.design_rows(new)
     assert str(rows.value) == str(whole.value)
+
+
+@pytest.mark.parametrize("interactions", [(), (("parity", "education"),)])
+def test_codes_learned_with_the_encoding_give_the_patterns_design(interactions):
+    """The categorical codes found while learning the encoding, taken at a record of each
+    covariate pattern, give the design of the patterns: the whole design's rows, to the bit
+    (reference: ``Encoding.matrix`` of the records)."""
+    from casemix.core.cells import compress_cells
+    from casemix.core.design import learn_encoding_codes
+
+    data = _table(20_000, seed=6)
+    patterns = compress_cells(data, [t.column for t in TERMS], np.zeros(len(data)),
+                              np.ones(len(data)), force=True)
+    last = np.empty(len(patterns.y), dtype=np.intp)
+    last[patterns.inverse] = np.arange(len(data))  # the last record of each pattern
+    enc, codes = learn_encoding_codes(data, TERMS, interactions, at=last)
+    assert enc == learn_encoding(data, TERMS, interactions)
+    assert [c is None for c in codes] == [t.kind != "categorical" for t in TERMS]
+    rows = enc.design_rows(patterns.keys, codes=codes)
+    whole = enc.matrix(data)
+    np.testing.assert_array_equal(rows.expanded()[patterns.inverse].view(np.int64),
+                                  whole.view(np.int64))
+    plain = enc.design_rows(patterns.keys)
+    np.testing.assert_array_equal(rows.matrix.view(np.int64), plain.matrix.view(np.int64))
+    np.testing.assert_array_equal(rows.index, plain.index)
+
+
+def test_learned_codes_are_the_codes_of_the_encoding():
+    """The codes found while learning are ``TermEncoding.codes`` of the same values."""
+    from casemix.core.design import _learn_categorical_codes
+
+    data = _table(2_000, seed=7)
+    enc, codes = _learn_categorical_codes(Term("education", levels=("low", "mid", "high")),
+                                          data["education"])
+    assert codes is not None and codes.min() >= 0
+    np.testing.assert_array_equal(codes, enc.codes(data["education"]))

@@ -227,3 +227,24 @@ def test_sums_of_the_units_that_moved_equal_the_whole_pass():
         eta = logit(risks) + s[group]
         direct = np.bincount(group, weights=counts * np.logaddexp(0.0, eta), minlength=n_units)
         np.testing.assert_allclose(got, direct, rtol=1e-12)
+
+
+@pytest.mark.parametrize("low", [1e-12, 0.05])
+def test_merge_of_cells_in_any_unit_order_is_the_merge_in_unit_order(low):
+    """Cells not sorted by unit (one packed sort, or the radix sort for wide risks) merge
+    into the groups by (unit, risk) that a dictionary over the pairs finds."""
+    from casemix.models.units import _merge_equal_risks
+
+    rng = np.random.default_rng(13)
+    n = 5_000
+    group = rng.integers(0, 40, n)  # not sorted
+    risks = rng.choice(np.r_[rng.uniform(low, 0.9, 60), low, 0.5], n)
+    counts = rng.integers(1, 5, n).astype(float)
+    sums: dict[tuple[int, float], float] = {}
+    for g, r, c in zip(group.tolist(), risks.tolist(), counts.tolist(), strict=True):
+        sums[(g, r)] = sums.get((g, r), 0.0) + c
+    keys = sorted(sums)
+    births, risk, unit = _merge_equal_risks(counts, risks, group)
+    np.testing.assert_array_equal(unit, [g for g, _ in keys])
+    np.testing.assert_array_equal(risk, [r for _, r in keys])
+    np.testing.assert_array_equal(births, [sums[k] for k in keys])

@@ -21,7 +21,8 @@ from casemix.core.cells import group_codes
 from casemix.core.splines import default_knots, median_of_counts, rcs_basis
 from casemix.exceptions import DataError, SpecError
 
-__all__ = ["DesignRows", "Encoding", "Term", "TermEncoding", "learn_encoding"]
+__all__ = ["DesignRows", "Encoding", "Term", "TermEncoding", "learn_encoding",
+           "learn_encoding_codes"]
 
 MISSING = "missing"
 TermKind = Literal["categorical", "linear", "spline"]
@@ -219,6 +220,16 @@ class TermEncoding:
 
 
 def _learn_categorical(term: Term, values: pd.Series) -> TermEncoding:
+    return _learn_categorical_codes(term, values)[0]
+
+
+def _learn_categorical_codes(term: Term, values: pd.Series,
+                             at: npt.NDArray[np.intp] | None = None
+                             ) -> tuple[TermEncoding, npt.NDArray[np.signedinteger[Any]] | None]:
+    """The learned encoding of a categorical term and the level code of the values at
+    positions ``at`` (default: all; :meth:`TermEncoding.row_codes`, from the factorisation
+    that learned the levels; None when a value has no level, which
+    :meth:`TermEncoding.codes` reports)."""
     missing = term.missing or "category"
     breaks = tuple(float(b) for b in term.breaks or ())
     bins = term.bin_labels() if term.breaks is not None else ()
@@ -254,8 +265,15 @@ def _learn_categorical(term: Term, values: pd.Series) -> TermEncoding:
     if reference not in levels:
         raise SpecError(f"Reference level {reference!r} of '{term.column}' is not in the data; "
                         f"levels are {levels}.")
-    return TermEncoding(term.column, "categorical", tuple(levels), reference, missing=missing,
-                        breaks=breaks, bin_labels=bins)
+    enc = TermEncoding(term.column, "categorical", tuple(levels), reference, missing=missing,
+                       breaks=breaks, bin_labels=bins)
+    # TermEncoding.codes(values): the same factorisation, the same lookup of its labels
+    lookup = pd.Index(enc.levels).get_indexer(all_labels)
+    if (lookup[counts > 0] < 0).any():  # a value without a level: codes() says which
+        return enc, None
+    # 16-bit codes: a quarter of the memory of int64
+    small = lookup.astype(np.int16 if len(enc.levels) < 2**15 else np.int64)
+    return enc, small[raw if at is None else raw[at]]
 
 
 def _natural_key(label: str) -> tuple[int, float | str]:
@@ -332,9 +350,18 @@ class Encoding:
             col += part.shape[1]
         return out
 
-    def design_rows(self, data: pd.DataFrame) -> DesignRows:
+    def design_rows(self, data: pd.DataFrame,
+                    codes: Sequence[npt.NDArray[np.signedinteger[Any]] | None] | None = None
+                    ) -> DesignRows:
         """The distinct rows of :meth:`matrix` for ``data`` and the row of each record
         (``matrix(data)`` is ``design_rows(data).expanded()``, to the bit).
+
+        Parameters
+        ----------
+        data : pandas.DataFrame
+        codes : sequence of ndarray or None, optional
+            Per term, :meth:`TermEncoding.row_codes` of the rows of ``data`` if already known
+            (e.g. from :func:`learn_encoding_codes`), or None to compute them here.
 
         Notes
         -----
@@ -352,12 +379,14 @@ class Encoding:
             raise DataError(f"Column(s) {missing} needed by the model are not in the data.")
         if not self.terms:  # the intercept alone
             return DesignRows.of(self.matrix(data))
-        codes = [t.row_codes(data[t.column]) for t in self.terms]
+        known = list(codes) if codes is not None else [None] * len(self.terms)
+        row_codes = [t.row_codes(data[t.column]) if c is None else c
+                     for t, c in zip(self.terms, known, strict=True)]
         # the codes order as the terms' values and start at 0: grouped with their exact
         # number of values, the combinations stay few enough to be marked in a table
         index, first = group_codes(len(data), [
-            (c, int(c.max(initial=0)) + 1) for c in codes])
-        return DesignRows(self._rows_matrix(data, codes, first), index)
+            (c, int(c.max(initial=0)) + 1) for c in row_codes])
+        return DesignRows(self._rows_matrix(data, row_codes, first), index)
 
     def _rows_matrix(self, data: pd.DataFrame, codes: list[npt.NDArray[np.int64]],
                      first: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
@@ -448,6 +477,28 @@ def learn_encoding(
     """Learn levels, references, knots and missing handling of ``terms`` on ``data``; with
     ``counts``, each row stands for that many births (grouped births: the knots and fill
     values are those of the births, to the last digit)."""
+    # the codes at no rows: none are wanted
+    return learn_encoding_codes(data, terms, interactions, counts,
+                                at=np.zeros(0, dtype=np.intp))[0]
+
+
+def learn_encoding_codes(
+    data: pd.DataFrame, terms: Sequence[Term], interactions: Sequence[tuple[str, str]] = (),
+    counts: npt.NDArray[np.float64] | None = None, *,
+    at: npt.NDArray[np.intp] | None = None,
+) -> tuple[Encoding, list[npt.NDArray[np.signedinteger[Any]] | None]]:
+    """:func:`learn_encoding`, and per term the :meth:`TermEncoding.row_codes` of the rows
+    ``at`` of ``data`` (positions; default all) for categorical terms (None for continuous
+    ones).
+
+    Notes
+    -----
+    The codes are the level codes of the factorisation that learned the levels, so that
+    :meth:`Encoding.design_rows` need not factorise the values again: rows with equal values
+    have equal codes, so the codes of covariate patterns are those of one row of each
+    (``at``; 10 factorisations fewer for the 995,246 patterns of a million simulated births,
+    and only the patterns' codes kept).
+    """
     columns = [t.column for t in terms]
     absent = [c for c in columns if c not in data]
     if absent:
@@ -455,8 +506,10 @@ def learn_encoding(
     for a, b in interactions:
         if a not in columns or b not in columns:
             raise SpecError(f"Interaction ({a}, {b}) needs both variables as terms of the model.")
-    learned = tuple(
-        _learn_categorical(t, data[t.column]) if t.kind == "categorical"
-        else _learn_continuous(t, data[t.column], counts) for t in terms
-    )
-    return Encoding(learned, tuple(tuple(p) for p in interactions))  # type: ignore[misc]
+    learned = [
+        _learn_categorical_codes(t, data[t.column], at) if t.kind == "categorical"
+        else (_learn_continuous(t, data[t.column], counts), None) for t in terms
+    ]
+    encoding = Encoding(tuple(e for e, _ in learned),
+                        tuple(tuple(p) for p in interactions))  # type: ignore[misc]
+    return encoding, [c for _, c in learned]

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from casemix.core.cells import Cells, compress_cells
-from casemix.core.design import DesignRows, Encoding, learn_encoding
+from casemix.core.design import DesignRows, Encoding, learn_encoding_codes
 from casemix.exceptions import CasemixWarning, DataError, SpecError
 from casemix.models.data import grouped_model_data, prepare_model_data
 from casemix.models.grouped import GroupedBirths
@@ -168,16 +169,20 @@ class CaseMixModel:
             shares = checked_shares(shares, births, self.spec, risk)
             data = prepare_model_data(births, self.spec)
         _check_events(data.y, data.w, self.spec)
-        encoding = learn_encoding(data.frame, data.terms, self.spec.interactions, data.count)
         term_columns = [t.column for t in data.terms]
         patterns = compress_cells(data.frame, term_columns, data.y, data.w,
                                   force=self.compress is not False)
+        # the design's codes of a birth of each pattern, found while learning the encoding
+        encoding, pattern_codes = learn_encoding_codes(
+            data.frame, data.terms, self.spec.interactions, data.count,
+            at=_pattern_rows(patterns))
         unit_keys = list(dict.fromkeys([*self.spec.levels, *self.spec.stratify,
                                         *(["year"] if "year" in data.frame else [])]))
         force = patterns.compressed  # compressed patterns: compressed (sorted) unit cells
         cells = compress_cells(data.frame, unit_keys, data.y, data.w, within=patterns.inverse,
                                force=force, v=data.v)
-        design = encoding.design_rows(patterns.keys)
+        design = encoding.design_rows(patterns.keys, codes=pattern_codes)
+        del pattern_codes
         timings["prepare_s"] = time.perf_counter() - t0
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -238,6 +243,16 @@ def _reissue(caught: list[warnings.WarningMessage]) -> list[str]:
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return notes
+
+
+def _pattern_rows(patterns: Cells) -> npt.NDArray[np.intp] | None:
+    """A birth (row of the analysed births) of each covariate pattern, None when each birth
+    is its own pattern: its births share the terms' values, hence their design codes."""
+    if not patterns.compressed:
+        return None
+    row = np.empty(len(patterns.y), dtype=np.intp)
+    row[patterns.inverse] = np.arange(len(patterns.inverse))  # the last birth of each
+    return row
 
 
 def _check_separation(design: DesignRows, patterns: Cells, encoding: Encoding) -> None:

@@ -264,28 +264,47 @@ def _merge_equal_risks(births: npt.NDArray[np.float64], risk: npt.NDArray[np.flo
     of the years and strata of one design row).
 
     The cells are put in that order by the risks' bit patterns (for risks in (0, 1) they
-    order as the values) after the unit: one sort of the unit and the bits above the
+    order as the values) after the unit (:func:`_unit_risk_order`): cells already in unit
+    order sort each unit's bits; others take one sort of the unit and the bits above the
     smallest risk's packed into one integer when they fit in 63 bits (54 bits of risks and
     340 municipalities do: 61 ms), otherwise a stable radix sort on the bits, then on the
     unit (111 ms for the 999,382 cells of a million births); no hashing of the risks
     (``group_rows`` on them took 0.17-0.25 s). Cells of one unit and risk may come in any
     order: births are whole numbers, so their sums are exact in any order.
     """
-    bits = risk.view(np.int64)
-    low = int(bits.min())
-    width = (int(bits.max()) - low).bit_length()
-    top = int(group.max())
-    if (top + 1) << width <= 2**63 - 1:
-        order = np.argsort((group.astype(np.int64) << width) | (bits - low))
-    else:
-        order = stable_order(bits - low, int(bits.max()) - low + 1)
-        order = order[stable_order(group[order], top + 1)]
+    order = _unit_risk_order(risk, group)
     group, risk = group[order], risk[order]
     new = np.empty(len(order), dtype=bool)
     new[:1] = True
     new[1:] = (group[1:] != group[:-1]) | (risk[1:] != risk[:-1])
     starts = np.flatnonzero(new)
     return np.add.reduceat(births[order], starts), risk[starts], group[starts]
+
+
+def _unit_risk_order(risk: npt.NDArray[np.float64], group: npt.NDArray[np.intp]
+                     ) -> npt.NDArray[np.intp]:
+    """An order of the cells by unit, then risk (cells of one unit and risk in any order).
+
+    Cells already in unit order (as :func:`_poisson_binomial` gathers them) sort each
+    unit's risks on their own: 43 ms instead of the 60 ms of one sort of the packed keys
+    for the 999,382 cells of 340 municipalities (min of 7; shorter sorts, the same order
+    of the keys).
+    """
+    bits = risk.view(np.int64)  # risks in (0, 1): their bits order as the values
+    if len(group) > 1 and bool(np.all(group[1:] >= group[:-1])):
+        bounds = np.flatnonzero(np.diff(group)) + 1
+        order = np.empty(len(group), dtype=np.intp)
+        for start, stop in zip(np.r_[0, bounds].tolist(), np.r_[bounds, len(group)].tolist(),
+                               strict=True):
+            order[start:stop] = np.argsort(bits[start:stop]) + start
+        return order
+    low = int(bits.min())
+    width = (int(bits.max()) - low).bit_length()
+    top = int(group.max())
+    if (top + 1) << width <= 2**63 - 1:
+        return np.argsort((group.astype(np.int64) << width) | (bits - low))
+    order = stable_order(bits - low, int(bits.max()) - low + 1)
+    return order[stable_order(group[order], top + 1)]
 
 
 def _poisson_binomial(table: pd.DataFrame, frame: pd.DataFrame, codes: npt.NDArray[np.intp],
