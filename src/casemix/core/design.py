@@ -219,10 +219,6 @@ class TermEncoding:
                    tuple(d.get("breaks", ())), tuple(d.get("bin_labels", ())))
 
 
-def _learn_categorical(term: Term, values: pd.Series) -> TermEncoding:
-    return _learn_categorical_codes(term, values)[0]
-
-
 def _learn_categorical_codes(term: Term, values: pd.Series,
                              at: npt.NDArray[np.intp] | None = None
                              ) -> tuple[TermEncoding, npt.NDArray[np.signedinteger[Any]] | None]:
@@ -334,12 +330,8 @@ class Encoding:
         missing = [t.column for t in self.terms if t.column not in data]
         if missing:
             raise DataError(f"Column(s) {missing} needed by the model are not in the data.")
-        return self._assemble({t.column: t.columns(data[t.column]) for t in self.terms},
-                              len(data))
-
-    def _assemble(self, blocks: dict[str, npt.NDArray[np.float64]], n: int
-                  ) -> npt.NDArray[np.float64]:
-        """The design matrix (Fortran order) of ``n`` records from the terms' columns."""
+        blocks = {t.column: t.columns(data[t.column]) for t in self.terms}
+        n = len(data)
         parts = [np.ones((n, 1)), *blocks.values()]
         for a, b in self.interactions:
             parts.append((blocks[a][:, :, None] * blocks[b][:, None, :]).reshape(n, -1))

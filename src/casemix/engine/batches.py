@@ -376,20 +376,12 @@ def _group(frame: pd.DataFrame, counts: pd.Series | None = None) -> pd.DataFrame
 
 
 def _row_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[npt.NDArray[np.intp], int]:
-    """Group code of every row of ``frame[keys]`` (0..n-1, in order of first appearance)."""
-    group, n_groups, _ = _combine_codes((_column_codes(frame[key]) for key in keys),
-                                        len(frame))
-    return group, n_groups
-
-
-def _combine_codes(columns: Iterable[tuple[npt.NDArray[np.int64], int]], n: int
-                   ) -> tuple[npt.NDArray[np.intp], int, bool]:
-    """Group code of each of ``n`` rows from the codes of its columns (taken one at a time),
-    combined in mixed radix (:func:`_mixed_radix`), the number of groups, and False (the
-    groups are numbered in order of first appearance, not of their codes)."""
-    combined, _ = _mixed_radix(columns, n, ordered=False)
+    """Group code of every row of ``frame[keys]`` (0..n-1, in order of first appearance):
+    the columns' codes combined in mixed radix (:func:`_mixed_radix`), then factorised."""
+    combined, _ = _mixed_radix((_column_codes(frame[key]) for key in keys), len(frame),
+                               ordered=False)
     group, seen = pd.factorize(combined)
-    return group.astype(np.intp), len(seen), False
+    return group.astype(np.intp), len(seen)
 
 
 def _mixed_radix(columns: Iterable[tuple[npt.NDArray[np.int64], int]], n: int, *,
